@@ -1,0 +1,1 @@
+//! Pure image pipeline (no I/O).
