@@ -1,0 +1,30 @@
+output "enabled" {
+  description = "Whether a separate Redis exists."
+  value       = var.enabled
+}
+
+output "redis_host" {
+  description = "Private IP of Redis (null when disabled)."
+  value       = local.host
+}
+
+output "redis_port" {
+  description = "Redis port (null when disabled)."
+  value       = local.port
+}
+
+output "redis_tls" {
+  description = "Whether clients must use TLS (managed Redis)."
+  value       = local.managed
+}
+
+output "redis_username" {
+  description = "ACL user name for managed Redis (null for self-hosted: password only)."
+  value       = local.managed ? local.user_name : null
+}
+
+output "redis_url" {
+  description = "REDIS_URL for the API (null when disabled)."
+  value       = local.url
+  sensitive   = true
+}

@@ -1,0 +1,306 @@
+locals {
+  tags  = concat(var.tags, ["ciel", var.name_prefix])
+  image = "${scaleway_registry_namespace.this.endpoint}/${var.image_name}:${var.image_tag}"
+
+  registry_host = split("/", scaleway_registry_namespace.this.endpoint)[0]
+
+  api_count = var.enable_combined_mode ? 0 : var.api_instance_count
+
+  # Combined mode runs Redis next to the API unless a separate Redis is given.
+  embedded_redis = var.enable_combined_mode && var.redis_host == null
+  redis_url = local.embedded_redis ? "redis://:${var.redis_password}@redis:6379/" : (
+    var.redis_host == null ? "" : "${var.redis_tls ? "rediss" : "redis"}://${var.redis_username == null ? "" : var.redis_username}:${var.redis_password}@${var.redis_host}:${var.redis_port}/"
+  )
+
+  http_addr = "0.0.0.0:8080"
+
+  # Environment of the API (combined and API instances): every row of the
+  # seed's mapping marked "API only" or "Both", plus the optional settings.
+  api_env = merge({
+    APP_MODE                 = "api"
+    DATABASE_URL             = var.database_url
+    REDIS_URL                = local.redis_url
+    S3_ENDPOINT              = var.s3_endpoint
+    S3_REGION                = var.region
+    S3_BUCKET                = var.s3_bucket
+    S3_PUBLIC_ENDPOINT       = var.s3_public_endpoint
+    QUEUE_ENDPOINT           = var.queue_endpoint
+    QUEUE_NAME               = var.queue_name
+    QUEUE_ACCESS_KEY_ID      = var.queue_publish_access_key
+    QUEUE_SECRET_ACCESS_KEY  = var.queue_publish_secret_key
+    AWS_ACCESS_KEY_ID        = var.s3_access_key
+    AWS_SECRET_ACCESS_KEY    = var.s3_secret_key
+    PASETO_ACCESS_KEY        = var.paseto_access_key
+    PASETO_REFRESH_KEY       = var.paseto_refresh_key
+    HTTP_ADDR                = local.http_addr
+    RUST_LOG                 = var.rust_log
+    LOG_FORMAT               = var.log_format
+    ADMIN_TOKEN              = var.admin_token
+    DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
+  }, var.behind_load_balancer ? { TRUSTED_PROXIES = var.private_network_cidr } : {})
+
+  # Long-polling worker instances: DB + S3 + SQS receive credentials.
+  worker_env = {
+    APP_MODE                 = "worker"
+    DATABASE_URL             = var.database_url
+    S3_ENDPOINT              = var.s3_endpoint
+    S3_REGION                = var.region
+    S3_BUCKET                = var.s3_bucket
+    AWS_ACCESS_KEY_ID        = var.s3_access_key
+    AWS_SECRET_ACCESS_KEY    = var.s3_secret_key
+    QUEUE_ENDPOINT           = var.queue_endpoint
+    QUEUE_NAME               = var.queue_name
+    QUEUE_ACCESS_KEY_ID      = var.queue_receive_access_key
+    QUEUE_SECRET_ACCESS_KEY  = var.queue_receive_secret_key
+    HTTP_ADDR                = local.http_addr
+    RUST_LOG                 = var.rust_log
+    LOG_FORMAT               = var.log_format
+    WORKER_CONCURRENCY       = tostring(var.worker_concurrency)
+    DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
+  }
+}
+
+# ---------------------------------------------------------------- Registry
+
+resource "scaleway_registry_namespace" "this" {
+  name        = var.registry_namespace_name
+  description = "Ciel application images"
+  region      = var.region
+  is_public   = false
+}
+
+# Instances pull the private image with a read-only registry key.
+resource "scaleway_iam_application" "registry_pull" {
+  name        = "${var.name_prefix}-registry-pull"
+  description = "Ciel instances: pull images from ${var.registry_namespace_name}"
+}
+
+resource "scaleway_iam_policy" "registry_pull" {
+  name           = "${var.name_prefix}-registry-pull"
+  description    = "Read-only access to the container registry"
+  application_id = scaleway_iam_application.registry_pull.id
+
+  rule {
+    project_ids          = [var.project_id]
+    permission_set_names = ["ContainerRegistryReadOnly"]
+  }
+}
+
+resource "scaleway_iam_api_key" "registry_pull" {
+  application_id     = scaleway_iam_application.registry_pull.id
+  description        = "docker login on Ciel instances"
+  default_project_id = var.project_id
+}
+
+# -------------------------------------------------------- Combined instance
+
+resource "scaleway_instance_ip" "combined" {
+  count = var.enable_combined_mode && !var.behind_load_balancer ? 1 : 0
+
+  zone = var.zone
+  tags = local.tags
+}
+
+resource "scaleway_instance_server" "combined" {
+  count = var.enable_combined_mode ? 1 : 0
+
+  name              = "${var.name_prefix}-combined"
+  type              = var.combined_instance_type
+  image             = "ubuntu_noble"
+  zone              = var.zone
+  ip_id             = try(scaleway_instance_ip.combined[0].id, null)
+  security_group_id = var.api_security_group_id
+  tags              = concat(local.tags, ["api", "combined"])
+
+  private_network {
+    pn_id = var.private_network_id
+  }
+
+  cloud_init = templatefile("${path.module}/templates/app-cloud-init.yaml.tftpl", {
+    env                 = local.api_env
+    image               = local.image
+    registry_host       = local.registry_host
+    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
+    run_migrations      = true
+    publish_port        = true
+    embedded_redis      = local.embedded_redis
+    redis_password      = var.redis_password
+    redis_maxmemory_mb  = var.embedded_redis_maxmemory_mb
+    metrics_push_url    = var.metrics_push_url
+    metrics_push_token  = var.metrics_push_token
+    admin_token         = var.admin_token
+  })
+}
+
+# ------------------------------------------------------------ API instances
+
+resource "scaleway_instance_ip" "api" {
+  count = var.behind_load_balancer ? 0 : local.api_count
+
+  zone = var.zone
+  tags = local.tags
+}
+
+resource "scaleway_instance_server" "api" {
+  count = local.api_count
+
+  name              = "${var.name_prefix}-api-${count.index + 1}"
+  type              = var.api_instance_type
+  image             = "ubuntu_noble"
+  zone              = var.zone
+  ip_id             = try(scaleway_instance_ip.api[count.index].id, null)
+  security_group_id = var.api_security_group_id
+  tags              = concat(local.tags, ["api"])
+
+  private_network {
+    pn_id = var.private_network_id
+  }
+
+  cloud_init = templatefile("${path.module}/templates/app-cloud-init.yaml.tftpl", {
+    env                 = local.api_env
+    image               = local.image
+    registry_host       = local.registry_host
+    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
+    run_migrations      = count.index == 0
+    publish_port        = true
+    embedded_redis      = false
+    redis_password      = var.redis_password
+    redis_maxmemory_mb  = 0
+    metrics_push_url    = var.metrics_push_url
+    metrics_push_token  = var.metrics_push_token
+    admin_token         = var.admin_token
+  })
+
+  lifecycle {
+    precondition {
+      condition     = var.redis_host != null
+      error_message = "Split mode (enable_combined_mode = false) needs a separate Redis: set enabled = true (cache module) so redis_host/redis_port are wired."
+    }
+  }
+}
+
+# --------------------------------------------------------- Worker instances
+
+resource "scaleway_instance_server" "worker" {
+  count = var.worker_instance_count
+
+  name              = "${var.name_prefix}-worker-${count.index + 1}"
+  type              = var.worker_instance_type
+  image             = "ubuntu_noble"
+  zone              = var.zone
+  security_group_id = var.worker_security_group_id
+  tags              = concat(local.tags, ["worker"])
+
+  # No public IP: outbound through the public gateway.
+  private_network {
+    pn_id = var.private_network_id
+  }
+
+  cloud_init = templatefile("${path.module}/templates/app-cloud-init.yaml.tftpl", {
+    env                 = local.worker_env
+    image               = local.image
+    registry_host       = local.registry_host
+    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
+    run_migrations      = false
+    publish_port        = false
+    embedded_redis      = false
+    redis_password      = var.redis_password
+    redis_maxmemory_mb  = 0
+    metrics_push_url    = null
+    metrics_push_token  = null
+    admin_token         = var.admin_token
+  })
+}
+
+# -------------------------------------------------------- Serverless worker
+
+resource "scaleway_container_namespace" "this" {
+  count = var.enable_serverless_worker ? 1 : 0
+
+  name        = "${var.name_prefix}-workers"
+  description = "Ciel serverless media processing"
+  region      = var.region
+  tags        = local.tags
+}
+
+resource "scaleway_container" "media_processor" {
+  count = var.enable_serverless_worker ? 1 : 0
+
+  name               = "media-processor"
+  description        = "Ciel media worker (APP_MODE=serverless-worker), fed by the SQS trigger"
+  namespace_id       = scaleway_container_namespace.this[0].id
+  region             = var.region
+  image              = local.image
+  port               = 8080
+  protocol           = "http1"
+  privacy            = "private"
+  cpu_limit          = var.serverless_worker_cpu
+  memory_limit_bytes = var.serverless_worker_memory * 1024 * 1024
+  min_scale          = var.serverless_worker_min_scale
+  max_scale          = var.serverless_worker_max_scale
+  timeout            = var.serverless_worker_timeout_seconds
+  private_network_id = var.private_network_id
+  tags               = local.tags
+
+  environment_variables = {
+    APP_MODE           = "serverless-worker"
+    RUST_LOG           = var.rust_log
+    LOG_FORMAT         = var.log_format
+    HTTP_ADDR          = local.http_addr
+    WORKER_CONCURRENCY = tostring(var.worker_concurrency)
+  }
+
+  # DB + S3 only: no REDIS_URL, QUEUE_* or PASETO_* in serverless-worker mode.
+  secret_environment_variables = {
+    DATABASE_URL          = var.database_url
+    S3_ENDPOINT           = var.s3_endpoint
+    S3_REGION             = var.region
+    S3_BUCKET             = var.s3_bucket
+    AWS_ACCESS_KEY_ID     = var.s3_access_key
+    AWS_SECRET_ACCESS_KEY = var.s3_secret_key
+  }
+
+  # A new instance starts once WORKER_CONCURRENCY jobs are in flight.
+  scaling_option {
+    concurrent_requests_threshold = var.worker_concurrency
+  }
+
+  liveness_probe {
+    failure_threshold = 3
+    interval          = "10s"
+    timeout           = "5s"
+
+    http {
+      path = "/health"
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.serverless_worker_timeout_seconds < var.queue_visibility_timeout_seconds
+      error_message = "serverless_worker_timeout_seconds must be below the queue's visibility timeout, or jobs still running are redelivered."
+    }
+  }
+}
+
+resource "scaleway_container_trigger" "media_jobs" {
+  count = var.enable_serverless_worker ? 1 : 0
+
+  name         = "${var.name_prefix}-media-jobs"
+  description  = "POST every ciel-media-jobs message body to the media processor"
+  container_id = scaleway_container.media_processor[0].id
+  region       = var.region
+
+  sqs {
+    endpoint   = var.queue_endpoint
+    queue_url  = var.queue_url
+    access_key = var.queue_receive_access_key
+    secret_key = var.queue_receive_secret_key
+    region     = var.region
+  }
+
+  destination_config {
+    http_method = "post"
+    http_path   = "/"
+  }
+}

@@ -1,0 +1,47 @@
+output "registry_endpoint" {
+  description = "Registry namespace endpoint: push the image to <endpoint>/ciel:<tag>."
+  value       = scaleway_registry_namespace.this.endpoint
+}
+
+output "image" {
+  description = "Full image reference deployed everywhere."
+  value       = local.image
+}
+
+output "combined_public_ip" {
+  description = "Public IP of the combined instance, if any."
+  value       = try(scaleway_instance_ip.combined[0].address, null)
+}
+
+output "api_public_ips" {
+  description = "Public IPs of the API instances (empty behind the LB)."
+  value       = scaleway_instance_ip.api[*].address
+}
+
+output "api_public_ip" {
+  description = "Public IP clients reach the API on when there is no LB (combined or first API instance)."
+  value       = try(coalesce(try(scaleway_instance_ip.combined[0].address, null), try(scaleway_instance_ip.api[0].address, null)), null)
+}
+
+output "api_private_ips" {
+  description = "Private IPs of the instances serving the API (LB backend servers)."
+  value = concat(
+    [for s in scaleway_instance_server.combined : s.private_ips[0].address],
+    [for s in scaleway_instance_server.api : s.private_ips[0].address],
+  )
+}
+
+output "worker_instance_ids" {
+  description = "IDs of the long-polling worker instances."
+  value       = scaleway_instance_server.worker[*].id
+}
+
+output "serverless_container_id" {
+  description = "ID of the serverless media processor, if any."
+  value       = try(scaleway_container.media_processor[0].id, null)
+}
+
+output "serverless_container_timeout_seconds" {
+  description = "Timeout of the serverless media processor."
+  value       = var.serverless_worker_timeout_seconds
+}

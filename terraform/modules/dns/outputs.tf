@@ -1,0 +1,9 @@
+output "api_fqdn" {
+  description = "FQDN of the API record, if any."
+  value       = scaleway_domain_record.api.fqdn
+}
+
+output "cdn_fqdn" {
+  description = "FQDN of the CDN record, if any."
+  value       = try(scaleway_domain_record.cdn[0].fqdn, null)
+}

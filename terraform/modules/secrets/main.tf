@@ -1,0 +1,92 @@
+# Passwords: URL-safe specials only, so they can be embedded in DATABASE_URL /
+# REDIS_URL and env files without escaping, while meeting Scaleway's policy
+# (upper, lower, digit and special character).
+resource "random_password" "db_admin" {
+  count = var.db_admin_password == null ? 1 : 0
+
+  length           = 32
+  special          = true
+  override_special = "-_."
+  min_upper        = 1
+  min_lower        = 1
+  min_numeric      = 1
+  min_special      = 1
+}
+
+resource "random_password" "db_app" {
+  count = var.db_password == null ? 1 : 0
+
+  length           = 32
+  special          = true
+  override_special = "-_."
+  min_upper        = 1
+  min_lower        = 1
+  min_numeric      = 1
+  min_special      = 1
+}
+
+resource "random_password" "redis" {
+  count = var.redis_password == null ? 1 : 0
+
+  length           = 32
+  special          = true
+  override_special = "-_."
+  min_upper        = 1
+  min_lower        = 1
+  min_numeric      = 1
+  min_special      = 1
+}
+
+resource "random_password" "admin_token" {
+  count = var.admin_token == null ? 1 : 0
+
+  length  = 48
+  special = false
+}
+
+# PASETO v4.local keys: exactly 32 random bytes, base64 (standard alphabet).
+resource "random_bytes" "paseto_access" {
+  length = 32
+}
+
+resource "random_bytes" "paseto_refresh" {
+  length = 32
+}
+
+locals {
+  values = {
+    "paseto-access-key"  = random_bytes.paseto_access.base64
+    "paseto-refresh-key" = random_bytes.paseto_refresh.base64
+    "admin-token"        = coalesce(var.admin_token, try(random_password.admin_token[0].result, null))
+    "db-admin-password"  = coalesce(var.db_admin_password, try(random_password.db_admin[0].result, null))
+    "db-password"        = coalesce(var.db_password, try(random_password.db_app[0].result, null))
+    "redis-password"     = coalesce(var.redis_password, try(random_password.redis[0].result, null))
+  }
+  descriptions = {
+    "paseto-access-key"  = "PASETO_ACCESS_KEY: base64 of 32 random bytes"
+    "paseto-refresh-key" = "PASETO_REFRESH_KEY: base64 of 32 random bytes"
+    "admin-token"        = "ADMIN_TOKEN guarding /metrics"
+    "db-admin-password"  = "PostgreSQL admin user password"
+    "db-password"        = "PostgreSQL application user (ciel_app) password"
+    "redis-password"     = "Redis password"
+  }
+}
+
+resource "scaleway_secret" "this" {
+  for_each = local.descriptions
+
+  name        = each.key
+  path        = "/${var.name_prefix}"
+  description = each.value
+  region      = var.region
+  tags        = concat(var.tags, ["ciel", var.name_prefix])
+}
+
+resource "scaleway_secret_version" "this" {
+  for_each = local.descriptions
+
+  secret_id   = scaleway_secret.this[each.key].id
+  region      = var.region
+  data        = local.values[each.key]
+  description = "managed by terraform"
+}

@@ -1,0 +1,49 @@
+variable "name_prefix" {
+  type        = string
+  description = "Prefix for secret names and paths, e.g. \"ciel-dev\"."
+}
+
+variable "region" {
+  type        = string
+  description = "Scaleway region of the Secret Manager entries."
+  default     = "fr-par"
+
+  validation {
+    condition     = contains(["fr-par", "nl-ams", "pl-waw"], var.region)
+    error_message = "region must be one of fr-par, nl-ams, pl-waw."
+  }
+}
+
+variable "tags" {
+  type        = list(string)
+  description = "Tags added to every secret."
+  default     = []
+}
+
+variable "db_admin_password" {
+  type        = string
+  description = "Password of the database admin user. Generated when null."
+  default     = null
+  sensitive   = true
+}
+
+variable "db_password" {
+  type        = string
+  description = "Password of the application database user (ciel_app). Generated when null."
+  default     = null
+  sensitive   = true
+}
+
+variable "redis_password" {
+  type        = string
+  description = "Redis password (embedded, self-hosted or managed). Generated when null."
+  default     = null
+  sensitive   = true
+}
+
+variable "admin_token" {
+  type        = string
+  description = "Bearer token guarding /metrics (ADMIN_TOKEN). Generated when null."
+  default     = null
+  sensitive   = true
+}

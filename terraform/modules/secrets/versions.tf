@@ -1,0 +1,14 @@
+terraform {
+  required_version = ">= 1.9, < 2.0"
+
+  required_providers {
+    scaleway = {
+      source  = "scaleway/scaleway"
+      version = ">= 2.57, < 3.0"
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.6, < 4.0"
+    }
+  }
+}

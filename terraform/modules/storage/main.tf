@@ -1,0 +1,125 @@
+# ------------------------------------------------------------------ Bucket
+
+resource "scaleway_object_bucket" "media" {
+  name          = var.bucket_name
+  region        = var.region
+  force_destroy = var.force_destroy
+  tags          = merge(var.tags, { app = "ciel" })
+
+  dynamic "cors_rule" {
+    for_each = length(var.cors_allowed_origins) > 0 ? [1] : []
+    content {
+      allowed_origins = var.cors_allowed_origins
+      allowed_methods = ["GET", "HEAD", "PUT"]
+      allowed_headers = ["*"]
+      expose_headers  = ["ETag"]
+      max_age_seconds = 3600
+    }
+  }
+
+  lifecycle_rule {
+    id                                     = "abort-incomplete-multipart-uploads"
+    enabled                                = true
+    abort_incomplete_multipart_upload_days = var.abort_incomplete_multipart_upload_days
+  }
+}
+
+# Explicitly private: media is served through presigned URLs (and the CDN when enabled).
+resource "scaleway_object_bucket_acl" "media" {
+  bucket = scaleway_object_bucket.media.id
+  region = var.region
+  acl    = "private"
+}
+
+# ---------------------------------------------------- Least-privilege IAM
+# An IAM application whose key can only read/write/delete objects in this
+# project (no bucket creation/deletion, no other product). Scaleway IAM cannot
+# narrow a permission set to one bucket: keep the project dedicated to Ciel.
+
+resource "scaleway_iam_application" "media" {
+  name        = "${var.name_prefix}-media"
+  description = "Ciel API and workers: object read/write on ${var.bucket_name}"
+}
+
+resource "scaleway_iam_policy" "media" {
+  name           = "${var.name_prefix}-media-objects"
+  description    = "Object read/write/delete for the Ciel media bucket"
+  application_id = scaleway_iam_application.media.id
+
+  rule {
+    project_ids          = [var.project_id]
+    permission_set_names = ["ObjectStorageObjectsRead", "ObjectStorageObjectsWrite", "ObjectStorageObjectsDelete", "ObjectStorageBucketsRead"]
+  }
+}
+
+resource "scaleway_iam_api_key" "media" {
+  application_id     = scaleway_iam_application.media.id
+  description        = "Ciel media bucket access (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+  default_project_id = var.project_id
+}
+
+# ------------------------------------------------------ CDN (Edge Services)
+
+resource "scaleway_edge_services_plan" "this" {
+  count = var.enable_cdn ? 1 : 0
+
+  name = var.edge_services_plan
+}
+
+resource "scaleway_edge_services_pipeline" "media" {
+  count = var.enable_cdn ? 1 : 0
+
+  name        = "${var.name_prefix}-media"
+  description = "CDN in front of ${var.bucket_name}"
+
+  depends_on = [scaleway_edge_services_plan.this]
+}
+
+resource "scaleway_edge_services_backend_stage" "media" {
+  count = var.enable_cdn ? 1 : 0
+
+  pipeline_id = scaleway_edge_services_pipeline.media[0].id
+
+  s3_backend_config {
+    bucket_name   = scaleway_object_bucket.media.name
+    bucket_region = var.region
+    is_website    = false
+  }
+}
+
+resource "scaleway_edge_services_cache_stage" "media" {
+  count = var.enable_cdn ? 1 : 0
+
+  pipeline_id      = scaleway_edge_services_pipeline.media[0].id
+  backend_stage_id = scaleway_edge_services_backend_stage.media[0].id
+  fallback_ttl     = var.cdn_cache_ttl_seconds
+}
+
+resource "scaleway_edge_services_tls_stage" "media" {
+  count = var.enable_cdn ? 1 : 0
+
+  pipeline_id         = scaleway_edge_services_pipeline.media[0].id
+  cache_stage_id      = scaleway_edge_services_cache_stage.media[0].id
+  managed_certificate = true
+}
+
+resource "scaleway_edge_services_dns_stage" "media" {
+  count = var.enable_cdn ? 1 : 0
+
+  pipeline_id  = scaleway_edge_services_pipeline.media[0].id
+  tls_stage_id = scaleway_edge_services_tls_stage.media[0].id
+  fqdns        = var.cdn_fqdn == null ? null : [var.cdn_fqdn]
+}
+
+resource "scaleway_edge_services_head_stage" "media" {
+  count = var.enable_cdn ? 1 : 0
+
+  pipeline_id   = scaleway_edge_services_pipeline.media[0].id
+  head_stage_id = scaleway_edge_services_dns_stage.media[0].id
+}
+
+locals {
+  s3_endpoint     = "https://s3.${var.region}.scw.cloud"
+  bucket_endpoint = "https://${scaleway_object_bucket.media.name}.s3.${var.region}.scw.cloud"
+  cdn_hostname    = var.enable_cdn ? coalesce(var.cdn_fqdn, try(scaleway_edge_services_dns_stage.media[0].default_fqdn, null)) : null
+}
