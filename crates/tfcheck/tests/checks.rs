@@ -1,0 +1,694 @@
+//! The six checks of issue 4, run against the real terraform/ tree, and
+//! against deliberately broken copies to prove each check catches problems.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use tfcheck::*;
+
+fn tf() -> std::path::PathBuf {
+    terraform_root()
+}
+
+fn dev(root: &Path) -> std::path::PathBuf {
+    root.join("environments/dev")
+}
+
+fn check_api_env(root: &Path) -> Vec<String> {
+    check_env_wiring(root, &api_rows(), SERVERLESS_SECRETS)
+}
+
+#[test]
+fn tree_has_the_expected_layout() {
+    let root = tf();
+    for m in [
+        "networking",
+        "compute",
+        "database",
+        "cache",
+        "storage",
+        "messaging",
+        "secrets",
+        "observability",
+        "dns",
+    ] {
+        for f in [
+            "main.tf",
+            "variables.tf",
+            "outputs.tf",
+            "versions.tf",
+            "README.md",
+        ] {
+            let p = root.join("modules").join(m).join(f);
+            assert!(p.is_file(), "missing {}", p.display());
+        }
+    }
+    for e in ["dev", "staging", "prod"] {
+        for f in [
+            "main.tf",
+            "variables.tf",
+            "outputs.tf",
+            "backend.tf",
+            "terraform.tfvars.example",
+        ] {
+            let p = root.join("environments").join(e).join(f);
+            assert!(p.is_file(), "missing {}", p.display());
+        }
+    }
+    let scenarios = files_with_ext(&root.join("environments/dev/scenarios"), ".tfvars");
+    assert_eq!(
+        scenarios.len(),
+        8,
+        "expected scenarios 01..08: {scenarios:?}"
+    );
+}
+
+// ----------------------------------------------------------------- Check 1
+
+mod check1_schema {
+    use super::*;
+
+    fn run(root: &Path) -> Vec<String> {
+        check_schema(root, &bundled_schema())
+    }
+
+    #[test]
+    fn real_tree_matches_the_provider_schema() {
+        assert_clean("check 1 (schema)", &run(&tf()));
+    }
+
+    #[test]
+    fn catches_an_unknown_resource_type() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/messaging/main.tf",
+            "resource \"scaleway_mnq_sqs\" \"this\"",
+            "resource \"scaleway_mnq_sqs_service\" \"this\"",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["unknown resource type", "scaleway_mnq_sqs_service"],
+        );
+    }
+
+    #[test]
+    fn catches_an_unknown_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/database/main.tf",
+            "is_ha_cluster",
+            "high_availability",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["unknown argument", "high_availability"],
+        );
+    }
+
+    #[test]
+    fn catches_a_missing_required_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/database/main.tf",
+            "node_type          = var.db_node_type",
+            "",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &[
+                "scaleway_rdb_instance",
+                "missing required argument \"node_type\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_missing_required_argument_in_a_nested_block() {
+        let t = BrokenTree::new();
+        t.replace("modules/networking/main.tf", "uri    = \"/health\"", "");
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["health_check_http", "missing required argument \"uri\""],
+        );
+    }
+
+    #[test]
+    fn catches_a_missing_required_block() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "  destination_config {\n    http_method = \"post\"\n    http_path   = \"/\"\n  }\n",
+            "",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &[
+                "scaleway_container_trigger",
+                "missing required block \"destination_config\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_deprecated_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "memory_limit_bytes = var.serverless_worker_memory * 1024 * 1024",
+            "memory_limit = var.serverless_worker_memory",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["\"memory_limit\" is deprecated"],
+        );
+    }
+
+    #[test]
+    fn catches_a_block_written_as_an_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/messaging/main.tf",
+            "  dead_letter_queue {\n    id                = scaleway_mnq_sqs_queue.dlq.id\n    max_receive_count = var.max_receive_count\n  }",
+            "  dead_letter_queue = { id = scaleway_mnq_sqs_queue.dlq.id, max_receive_count = var.max_receive_count }",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["\"dead_letter_queue\" is a nested block"],
+        );
+    }
+
+    #[test]
+    fn catches_an_unset_exactly_one_of_group() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/database/main.tf",
+            "  password    = var.app_password\n",
+            "",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["scaleway_rdb_user", "exactly one of password, password_wo"],
+        );
+    }
+
+    #[test]
+    fn catches_a_wrong_random_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/secrets/main.tf",
+            "resource \"random_bytes\" \"paseto_access\" {\n  length = 32",
+            "resource \"random_bytes\" \"paseto_access\" {\n  byte_length = 32",
+        );
+        let errs = run(&t.root);
+        assert_caught(
+            "check 1",
+            &errs,
+            &["random_bytes", "unknown argument \"byte_length\""],
+        );
+        assert_caught(
+            "check 1",
+            &errs,
+            &["random_bytes", "missing required argument \"length\""],
+        );
+    }
+}
+
+// ----------------------------------------------------------------- Check 2
+
+mod check2_modules {
+    use super::*;
+
+    #[test]
+    fn real_tree_wires_modules_consistently() {
+        assert_clean("check 2 (modules)", &check_modules(&tf()));
+    }
+
+    #[test]
+    fn catches_a_module_call_passing_an_undeclared_variable() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/dev/main.tf",
+            "  read_replica_count = var.read_replica_count\n",
+            "  read_replica_count = var.read_replica_count\n  replicas           = 2\n",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &[
+                "module \"database\" passes \"replicas\"",
+                "does not declare",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_missing_required_module_variable() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/staging/main.tf",
+            "  app_password       = module.secrets.db_password\n",
+            "",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &[
+                "environments/staging",
+                "misses required variable \"app_password\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_reference_to_a_missing_output() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/prod/main.tf",
+            "module.storage.s3_public_endpoint",
+            "module.storage.public_endpoint",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &["module.storage.public_endpoint is not an output"],
+        );
+    }
+
+    #[test]
+    fn catches_an_undeclared_variable_reference() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/cache/main.tf",
+            "node_type    = var.managed_redis_node_type",
+            "node_type    = var.redis_node_type",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &["var.redis_node_type is not declared"],
+        );
+    }
+
+    #[test]
+    fn catches_an_undeclared_variable_inside_a_string_template() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "name              = \"${var.name_prefix}-combined\"",
+            "name              = \"${var.prefix}-combined\"",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &["var.prefix is not declared"],
+        );
+    }
+
+    #[test]
+    fn catches_an_undeclared_resource_reference() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/networking/main.tf",
+            "backend_id      = scaleway_lb_backend.api[0].id",
+            "backend_id      = scaleway_lb_backend.web[0].id",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &["resource scaleway_lb_backend.web is not declared"],
+        );
+    }
+
+    #[test]
+    fn catches_a_variable_without_type_or_description() {
+        let t = BrokenTree::new();
+        t.append(
+            "modules/dns/variables.tf",
+            "\nvariable \"untyped\" {\n  default = 1\n}\n",
+        );
+        let errs = check_modules(&t.root);
+        assert_caught("check 2", &errs, &["variable \"untyped\" has no type"]);
+        assert_caught(
+            "check 2",
+            &errs,
+            &["variable \"untyped\" has no description"],
+        );
+    }
+}
+
+// ----------------------------------------------------------------- Check 3
+
+mod check3_tfvars {
+    use super::*;
+
+    #[test]
+    fn real_scenarios_set_only_declared_variables() {
+        assert_clean("check 3 (tfvars)", &check_tfvars(&tf()));
+    }
+
+    #[test]
+    fn catches_a_scenario_setting_an_undeclared_variable() {
+        let t = BrokenTree::new();
+        t.append(
+            "environments/dev/scenarios/04-managed-redis.tfvars",
+            "redis_node_type = \"RED1-S\"\n",
+        );
+        assert_caught(
+            "check 3",
+            &check_tfvars(&t.root),
+            &[
+                "04-managed-redis.tfvars",
+                "sets \"redis_node_type\"",
+                "does not declare",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_value_of_the_wrong_type() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/dev/scenarios/03-load-balancer-multi-api.tfvars",
+            "api_instance_count   = 2",
+            "api_instance_count   = \"two\"",
+        );
+        assert_caught(
+            "check 3",
+            &check_tfvars(&t.root),
+            &["\"api_instance_count\"", "declared number"],
+        );
+    }
+
+    /// Each scenario file holds exactly the seed's variable changes.
+    #[test]
+    fn scenario_files_hold_exactly_the_seeds_changes() {
+        let dir = tf().join("environments/dev/scenarios");
+        for (file, expected) in seed_scenarios() {
+            let body = parse_file(&dir.join(file)).unwrap();
+            let got: Vec<(String, Value)> = body
+                .attributes()
+                .map(|a| (a.key().to_string(), literal(a.expr()).expect("literal")))
+                .collect();
+            let want: Vec<(String, Value)> = expected
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            assert_eq!(got, want, "{file} differs from the seed");
+        }
+    }
+
+    /// Applying any scenario on top of dev yields values the environment
+    /// accepts as-is (every scenario variable resolves through dev's modules).
+    #[test]
+    fn every_scenario_reaches_a_module_input() {
+        let env_dir = dev(&tf());
+        let env = Env::load(&env_dir, &[]).unwrap();
+        let mut inputs = std::collections::BTreeSet::new();
+        for (_, call) in env.tf.blocks("module") {
+            for a in call.body().attributes() {
+                for r in references(a.expr()) {
+                    if r.root == "var" {
+                        inputs.insert(r.first_attr().unwrap_or_default().to_string());
+                    }
+                }
+            }
+        }
+        for (file, changes) in seed_scenarios() {
+            for (var, _) in changes {
+                assert!(
+                    inputs.contains(var),
+                    "{file}: var.{var} is declared by dev but not wired into any module"
+                );
+            }
+        }
+    }
+}
+
+// ----------------------------------------------------------------- Check 4
+
+mod check4_dev_values {
+    use super::*;
+
+    #[test]
+    fn dev_matches_the_seed_table() {
+        assert_clean(
+            "check 4 (dev table)",
+            &check_env_values(&dev(&tf()), &seed_dev_table()),
+        );
+    }
+
+    #[test]
+    fn staging_has_the_same_shape_as_dev() {
+        assert_clean(
+            "check 4 (staging = dev table)",
+            &check_env_values(&tf().join("environments/staging"), &seed_dev_table()),
+        );
+    }
+
+    #[test]
+    fn prod_is_scenario_8() {
+        let prod = Env::load(&tf().join("environments/prod"), &[]).unwrap();
+        let (_, changes) = seed_scenarios().pop().unwrap();
+        for (var, value) in changes {
+            assert_eq!(prod.var(var).unwrap(), value, "prod var.{var}");
+        }
+    }
+
+    #[test]
+    fn catches_a_dev_default_that_drifted_from_the_seed() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/dev/variables.tf",
+            "default     = \"DEV1-M\"",
+            "default     = \"DEV1-L\"",
+        );
+        assert_caught(
+            "check 4",
+            &check_env_values(&dev(&t.root), &seed_dev_table()),
+            &["compute.combined_instance_type is \"DEV1-L\"", "\"DEV1-M\""],
+        );
+    }
+
+    #[test]
+    fn catches_a_hardcoded_module_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/dev/main.tf",
+            "enable_alerts        = var.enable_alerts",
+            "enable_alerts        = true",
+        );
+        assert_caught(
+            "check 4",
+            &check_env_values(&dev(&t.root), &seed_dev_table()),
+            &["observability.enable_alerts is true"],
+        );
+    }
+}
+
+// ----------------------------------------------------------------- Check 5
+
+mod check5_env_wiring {
+    use super::*;
+
+    #[test]
+    fn serverless_and_api_envs_are_wired_per_the_seed() {
+        assert_clean("check 5 (env wiring)", &check_api_env(&tf()));
+    }
+
+    #[test]
+    fn catches_redis_url_in_the_serverless_secrets() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "    DATABASE_URL          = var.database_url\n",
+            "    DATABASE_URL          = var.database_url\n    REDIS_URL             = local.redis_url\n",
+        );
+        assert_caught(
+            "check 5",
+            &check_api_env(&t.root),
+            &["secret_environment_variables holds REDIS_URL"],
+        );
+    }
+
+    #[test]
+    fn catches_paseto_and_queue_in_the_serverless_env() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "    DATABASE_URL          = var.database_url\n",
+            "    DATABASE_URL          = var.database_url\n    PASETO_ACCESS_KEY     = var.paseto_access_key\n",
+        );
+        t.replace(
+            "modules/compute/main.tf",
+            "    APP_MODE           = \"serverless-worker\"\n",
+            "    APP_MODE           = \"serverless-worker\"\n    QUEUE_NAME         = var.queue_name\n",
+        );
+        let errs = check_api_env(&t.root);
+        assert_caught(
+            "check 5",
+            &errs,
+            &["secret_environment_variables holds PASETO_ACCESS_KEY"],
+        );
+        assert_caught(
+            "check 5",
+            &errs,
+            &["environment_variables holds QUEUE_NAME"],
+        );
+    }
+
+    #[test]
+    fn catches_an_api_env_missing_a_seed_row() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "    PASETO_REFRESH_KEY       = var.paseto_refresh_key\n",
+            "",
+        );
+        let errs = check_api_env(&t.root);
+        assert_caught(
+            "check 5",
+            &errs,
+            &[
+                "scaleway_instance_server.combined",
+                "lacks PASETO_REFRESH_KEY",
+            ],
+        );
+        assert_caught(
+            "check 5",
+            &errs,
+            &["scaleway_instance_server.api", "lacks PASETO_REFRESH_KEY"],
+        );
+    }
+
+    #[test]
+    fn catches_an_api_instance_not_rendering_the_api_env() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "    env                 = local.api_env\n    image               = local.image\n    registry_host       = local.registry_host\n    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key\n    run_migrations      = count.index == 0",
+            "    env                 = local.worker_env\n    image               = local.image\n    registry_host       = local.registry_host\n    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key\n    run_migrations      = count.index == 0",
+        );
+        let errs = check_api_env(&t.root);
+        assert_caught(
+            "check 5",
+            &errs,
+            &["scaleway_instance_server.api", "lacks REDIS_URL"],
+        );
+        assert_caught(
+            "check 5",
+            &errs,
+            &["scaleway_instance_server.api", "APP_MODE must be \"api\""],
+        );
+    }
+
+    #[test]
+    fn catches_a_secret_moved_to_plain_env() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "    AWS_SECRET_ACCESS_KEY = var.s3_secret_key\n  }",
+            "  }",
+        );
+        t.replace(
+            "modules/compute/main.tf",
+            "    APP_MODE           = \"serverless-worker\"\n",
+            "    APP_MODE           = \"serverless-worker\"\n    AWS_SECRET_ACCESS_KEY = var.s3_secret_key\n",
+        );
+        let errs = check_api_env(&t.root);
+        assert_caught(
+            "check 5",
+            &errs,
+            &["secret_environment_variables lacks AWS_SECRET_ACCESS_KEY"],
+        );
+        assert_caught(
+            "check 5",
+            &errs,
+            &["AWS_SECRET_ACCESS_KEY must be a secret"],
+        );
+    }
+}
+
+// ----------------------------------------------------------------- Check 6
+
+mod check6_queue {
+    use super::*;
+
+    #[test]
+    fn visibility_exceeds_container_timeout_and_dlq_exists() {
+        assert_clean("check 6 (queue)", &check_queue(&tf()));
+    }
+
+    #[test]
+    fn catches_a_visibility_timeout_below_the_container_timeout() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/prod/variables.tf",
+            "default     = 360",
+            "default     = 120",
+        );
+        assert_caught(
+            "check 6",
+            &check_queue(&t.root),
+            &[
+                "environments/prod",
+                "visibility timeout (120s) must exceed the container timeout (300s)",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_scenario_that_breaks_the_timeout_order() {
+        let t = BrokenTree::new();
+        t.append(
+            "environments/dev/scenarios/06-scale-serverless-worker.tfvars",
+            "serverless_worker_timeout_seconds = 600\n",
+        );
+        assert_caught(
+            "check 6",
+            &check_queue(&t.root),
+            &[
+                "06-scale-serverless-worker.tfvars",
+                "(360s) must exceed the container timeout (600s)",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_missing_dead_letter_queue() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/messaging/main.tf",
+            "  dead_letter_queue {\n    id                = scaleway_mnq_sqs_queue.dlq.id\n    max_receive_count = var.max_receive_count\n  }\n",
+            "",
+        );
+        assert_caught(
+            "check 6",
+            &check_queue(&t.root),
+            &["no scaleway_mnq_sqs_queue has a dead_letter_queue"],
+        );
+    }
+
+    #[test]
+    fn catches_a_dead_letter_queue_without_max_receive_count() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/messaging/main.tf",
+            "    max_receive_count = var.max_receive_count\n",
+            "",
+        );
+        assert_caught(
+            "check 6",
+            &check_queue(&t.root),
+            &["dead_letter_queue has no max_receive_count"],
+        );
+    }
+}
