@@ -1,0 +1,206 @@
+//! JPEG through mozjpeg (a libjpeg-turbo fork, built from source with its SIMD).
+//!
+//! Decode: header first (dimensions checked before `jpeg_start_decompress` allocates anything),
+//! then DCT-scaled decode at the smallest M/8 that still covers the largest variant.
+//! Encode: libjpeg-turbo defaults (Annex K tables, no trellis, baseline), Q82, 4:2:0, optimised
+//! Huffman tables, no metadata: the same settings as libvips's `jpegsave Q=82 optimize_coding strip`.
+
+use std::os::raw::c_int;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use mozjpeg::{ColorSpace, Compress, Decompress, Marker};
+use mozjpeg_sys::{J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_error_mgr};
+
+use crate::{Decoded, ImageError, JPEG_QUALITY, Rgb, check_dimensions, color, largest_target};
+
+/// libjpeg's error_exit: unwind (caught below) instead of `exit()`.
+unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
+    let msg = unsafe { message(cinfo) };
+    std::panic::resume_unwind(Box::new(msg));
+}
+
+/// Warnings are ignored, except a premature end of data: a truncated upload is corrupt, not a
+/// picture with a grey bottom half.
+unsafe extern "C-unwind" fn emit_message(cinfo: &mut jpeg_common_struct, level: c_int) {
+    if level < 0 {
+        let code = unsafe { (*cinfo.err).msg_code };
+        if code == JWRN_JPEG_EOF as c_int {
+            std::panic::resume_unwind(Box::new(String::from("truncated JPEG data")));
+        }
+    }
+}
+
+unsafe fn message(cinfo: &mut jpeg_common_struct) -> String {
+    let err = unsafe { &*cinfo.err };
+    match err.format_message {
+        Some(format) => {
+            let buffer = [0u8; 80];
+            unsafe { format(cinfo, &buffer) };
+            let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+            String::from_utf8_lossy(&buffer[..end]).into_owned()
+        }
+        None => format!("libjpeg error {}", err.msg_code),
+    }
+}
+
+fn error_mgr() -> jpeg_error_mgr {
+    // SAFETY: jpeg_std_error fully initialises a zeroed jpeg_error_mgr (plain C struct).
+    let mut err: jpeg_error_mgr = unsafe { std::mem::zeroed() };
+    unsafe { mozjpeg_sys::jpeg_std_error(&mut err) };
+    err.error_exit = Some(error_exit);
+    err.emit_message = Some(emit_message);
+    err
+}
+
+fn caught<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "libjpeg error".to_owned());
+            Err(ImageError::Corrupt(msg))
+        }
+    }
+}
+
+fn corrupt(e: std::io::Error) -> ImageError {
+    ImageError::Corrupt(e.to_string())
+}
+
+/// Smallest libjpeg scale numerator n (output = ceil(side * n / 8)) that still covers `target`.
+pub(crate) fn scale_numerator(w: u32, h: u32, tw: u32, th: u32) -> u8 {
+    for n in 1u8..=8 {
+        let sw = (u64::from(w) * u64::from(n)).div_ceil(8);
+        let sh = (u64::from(h) * u64::from(n)).div_ceil(8);
+        if sw >= u64::from(tw) && sh >= u64::from(th) {
+            return n;
+        }
+    }
+    8
+}
+
+struct Markers {
+    exif: Option<Vec<u8>>,
+    icc: Option<Vec<u8>>,
+    adobe: bool,
+}
+
+fn collect_markers<R>(d: &Decompress<R>) -> Markers {
+    let mut exif = None;
+    let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
+    let mut adobe = false;
+    for m in d.markers() {
+        match m.marker {
+            Marker::APP(1) if exif.is_none() && m.data.starts_with(b"Exif\0\0") => {
+                exif = Some(m.data[6..].to_vec());
+            }
+            Marker::APP(2) if m.data.len() > 14 && m.data.starts_with(b"ICC_PROFILE\0") => {
+                icc_chunks.push((m.data[12], &m.data[14..]));
+            }
+            Marker::APP(14) if m.data.starts_with(b"Adobe") => adobe = true,
+            _ => {}
+        }
+    }
+    icc_chunks.sort_by_key(|c| c.0);
+    let icc =
+        (!icc_chunks.is_empty()).then(|| icc_chunks.iter().flat_map(|c| c.1).copied().collect());
+    Markers { exif, icc, adobe }
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
+    caught(|| {
+        let mut d = Decompress::builder()
+            .with_err(error_mgr())
+            .with_markers(&[Marker::APP(1), Marker::APP(2), Marker::APP(14)])
+            .from_mem(bytes)
+            .map_err(corrupt)?;
+        let (width, height) = check_dimensions(d.width() as u64, d.height() as u64)?;
+        let markers = collect_markers(&d);
+        let orientation = markers
+            .exif
+            .as_deref()
+            .map(color::exif_orientation)
+            .unwrap_or(1);
+        let (tw, th) = largest_target(width, height);
+        d.scale(scale_numerator(width, height, tw, th));
+
+        let cmyk = matches!(
+            d.color_space(),
+            J_COLOR_SPACE::JCS_CMYK | J_COLOR_SPACE::JCS_YCCK
+        );
+        let pixels = if cmyk {
+            let mut s = d.to_colorspace(J_COLOR_SPACE::JCS_CMYK).map_err(corrupt)?;
+            let (pw, ph) = (s.width(), s.height());
+            let mut row = vec![0u8; pw * 4];
+            let mut data = Vec::new();
+            data.try_reserve_exact(pw * ph * 3)
+                .map_err(|_| ImageError::Corrupt("out of memory".into()))?;
+            for _ in 0..ph {
+                s.read_scanlines_into(&mut row).map_err(corrupt)?;
+                color::cmyk_row_to_rgb(&row, markers.adobe, &mut data);
+            }
+            s.finish().map_err(corrupt)?;
+            Rgb {
+                width: pw as u32,
+                height: ph as u32,
+                data,
+            }
+        } else {
+            let mut s = d.rgb().map_err(corrupt)?;
+            let (pw, ph) = (s.width(), s.height());
+            let mut data = vec![0u8; pw * ph * 3];
+            s.read_scanlines_into(&mut data).map_err(corrupt)?;
+            s.finish().map_err(corrupt)?;
+            Rgb {
+                width: pw as u32,
+                height: ph as u32,
+                data,
+            }
+        };
+        // Any embedded profile of a CMYK file describes CMYK, not our naive RGB.
+        let icc = if cmyk { None } else { markers.icc };
+        Ok(Decoded {
+            width,
+            height,
+            pixels,
+            orientation,
+            icc,
+        })
+    })
+}
+
+pub(crate) fn encode(img: &Rgb) -> Result<Vec<u8>, ImageError> {
+    caught(|| {
+        let mut c = Compress::new_err(Box::new(error_mgr()), ColorSpace::JCS_RGB);
+        // JCP_FASTEST = plain libjpeg-turbo behaviour (what libvips links): Annex K quant tables,
+        // no trellis quantisation, baseline, no scan optimisation.
+        c.set_fastest_defaults();
+        c.set_size(img.width as usize, img.height as usize);
+        c.set_quality(f32::from(JPEG_QUALITY));
+        c.set_optimize_coding(true);
+        c.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
+        let capacity = (img.data.len() / 8).max(4096);
+        let mut s = c
+            .start_compress(Vec::with_capacity(capacity))
+            .map_err(corrupt)?;
+        s.write_scanlines(&img.data).map_err(corrupt)?;
+        s.finish().map_err(corrupt)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_picks_smallest_covering_eighth() {
+        // 4000x3000 -> 2048x1536: 5/8 gives 2500x1875, 4/8 gives 2000 (too small)
+        assert_eq!(scale_numerator(4000, 3000, 2048, 1536), 5);
+        assert_eq!(scale_numerator(8000, 6000, 2048, 1536), 3);
+        assert_eq!(scale_numerator(1000, 750, 1000, 750), 8);
+        assert_eq!(scale_numerator(16384, 100, 2048, 13), 1);
+    }
+}

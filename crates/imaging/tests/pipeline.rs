@@ -1,0 +1,287 @@
+//! End-to-end tests of `ciel_imaging::process` on real encoded files.
+
+use ciel_imaging::{
+    ImageError, OutputFormat, Processed, SourceFormat, VariantName, has_metadata, process, sniff,
+};
+
+const FIXTURE: &[u8] = include_bytes!("fixtures/orientation6-gps.jpg");
+
+/// A smooth, photo-ish RGB test pattern (gradients + a few edges), deterministic.
+fn pattern(w: u32, h: u32) -> Vec<u8> {
+    let mut v = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let edge = if (x / 37 + y / 53) % 5 == 0 { 60 } else { 0 };
+            v.push(((x * 255 / w) as u8).saturating_add(edge));
+            v.push((y * 255 / h) as u8);
+            v.push((((x + y) * 127 / (w + h)) as u8).wrapping_add(64));
+        }
+    }
+    v
+}
+
+fn jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+    c.set_size(w as usize, h as usize);
+    c.set_quality(90.0);
+    if progressive {
+        c.set_progressive_mode();
+    }
+    let mut s = c.start_compress(Vec::new()).unwrap();
+    s.write_scanlines(&pattern(w, h)).unwrap();
+    s.finish().unwrap()
+}
+
+fn png_rgba(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, w, h);
+        e.set_color(png::ColorType::Rgba);
+        e.set_depth(png::BitDepth::Eight);
+        let mut wr = e.write_header().unwrap();
+        let rgb = pattern(w, h);
+        let rgba: Vec<u8> = rgb
+            .chunks(3)
+            .enumerate()
+            .flat_map(|(i, p)| [p[0], p[1], p[2], (i % 256) as u8])
+            .collect();
+        wr.write_image_data(&rgba).unwrap();
+    }
+    out
+}
+
+fn decode_jpeg_rgb(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let d = mozjpeg::Decompress::new_mem(bytes).unwrap();
+    let mut s = d.rgb().unwrap();
+    let (w, h) = (s.width(), s.height());
+    let px: Vec<u8> = s.read_scanlines().unwrap();
+    (w, h, px)
+}
+
+fn sizes(p: &Processed) -> Vec<(VariantName, OutputFormat, u32, u32)> {
+    p.variants
+        .iter()
+        .map(|v| (v.name, v.format, v.width, v.height))
+        .collect()
+}
+
+fn assert_clean_outputs(p: &Processed) {
+    for v in &p.variants {
+        let expected = match v.format {
+            OutputFormat::Jpeg => SourceFormat::Jpeg,
+            OutputFormat::Webp => SourceFormat::Webp,
+        };
+        assert_eq!(sniff(&v.bytes), Some(expected), "{v:?}");
+        assert!(!has_metadata(&v.bytes), "{v:?} carries metadata");
+        // every output is itself a valid input of the same size
+        let again = process(&v.bytes).unwrap();
+        assert_eq!((again.width, again.height), (v.width, v.height), "{v:?}");
+    }
+}
+
+#[test]
+fn orientation_6_with_gps_comes_out_rotated_and_stripped() {
+    assert!(has_metadata(FIXTURE), "fixture must carry EXIF/GPS");
+    let p = process(FIXTURE).unwrap();
+    assert_eq!(p.source_format, SourceFormat::Jpeg);
+    assert_eq!((p.width, p.height), (480, 640));
+    assert_eq!(
+        sizes(&p),
+        vec![
+            (VariantName::Thumb, OutputFormat::Webp, 240, 320),
+            (VariantName::Thumb, OutputFormat::Jpeg, 240, 320),
+            (VariantName::Small, OutputFormat::Webp, 480, 640),
+            (VariantName::Small, OutputFormat::Jpeg, 480, 640),
+        ]
+    );
+    assert_clean_outputs(&p);
+    for v in &p.variants {
+        let s = String::from_utf8_lossy(&v.bytes);
+        assert!(!s.contains("GPS") && !s.contains("CielTest") && !s.contains("Exif"));
+    }
+    // The stored image has sky (blue) at the top; rotated 90 CW the sky is on the right.
+    let small = &p.variants[3];
+    let (w, h, px) = decode_jpeg_rgb(&small.bytes);
+    assert_eq!((w, h), (480, 640));
+    let blue_minus_green = |x: usize| -> i64 {
+        (0..h)
+            .map(|y| {
+                let o = (y * w + x) * 3;
+                i64::from(px[o + 2]) - i64::from(px[o + 1])
+            })
+            .sum()
+    };
+    assert!(blue_minus_green(w - 5) > blue_minus_green(5) + 20 * h as i64);
+    assert_eq!(p.blurhash.len(), 4 + 2 * 4 * 3); // 4x3 components
+}
+
+#[test]
+fn large_photo_gets_four_sizes() {
+    let src = jpeg(4000, 3000, false);
+    let p = process(&src).unwrap();
+    assert_eq!((p.width, p.height), (4000, 3000));
+    let dims: Vec<_> = p
+        .variants
+        .iter()
+        .map(|v| (v.name.as_str(), v.format.as_str(), v.width, v.height))
+        .collect();
+    assert_eq!(
+        dims,
+        vec![
+            ("thumb", "webp", 320, 240),
+            ("thumb", "jpeg", 320, 240),
+            ("small", "webp", 640, 480),
+            ("small", "jpeg", 640, 480),
+            ("medium", "webp", 1080, 810),
+            ("medium", "jpeg", 1080, 810),
+            ("large", "webp", 2048, 1536),
+            ("large", "jpeg", 2048, 1536),
+        ]
+    );
+    assert_clean_outputs(&p);
+}
+
+#[test]
+fn never_upscales() {
+    let p = process(&jpeg(1000, 750, true)).unwrap();
+    let names: Vec<_> = p
+        .variants
+        .iter()
+        .map(|v| (v.name, v.width, v.height))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            (VariantName::Thumb, 320, 240),
+            (VariantName::Thumb, 320, 240),
+            (VariantName::Small, 640, 480),
+            (VariantName::Small, 640, 480),
+            (VariantName::Medium, 1000, 750),
+            (VariantName::Medium, 1000, 750),
+        ]
+    );
+    let tiny = process(&jpeg(100, 40, false)).unwrap();
+    assert_eq!(sizes(&tiny).len(), 2);
+    assert!(
+        tiny.variants
+            .iter()
+            .all(|v| (v.width, v.height) == (100, 40))
+    );
+}
+
+#[test]
+fn deterministic_bytes() {
+    let a = process(FIXTURE).unwrap();
+    let b = process(FIXTURE).unwrap();
+    assert_eq!(a, b);
+    let src = jpeg(2500, 1200, true);
+    assert_eq!(process(&src).unwrap(), process(&src).unwrap());
+}
+
+#[test]
+fn png_with_alpha_and_webp_inputs() {
+    let p = process(&png_rgba(3000, 900)).unwrap();
+    assert_eq!(p.source_format, SourceFormat::Png);
+    assert_eq!((p.width, p.height), (3000, 900));
+    assert_eq!(
+        p.variants.last().map(|v| (v.width, v.height)),
+        Some((2048, 614))
+    );
+    assert_clean_outputs(&p);
+
+    let webp = p.variants[6].bytes.clone();
+    let q = process(&webp).unwrap();
+    assert_eq!(q.source_format, SourceFormat::Webp);
+    assert_eq!((q.width, q.height), (2048, 614));
+    assert_eq!(q.variants.len(), 8);
+}
+
+#[test]
+fn cmyk_jpeg_is_converted() {
+    let (w, h) = (300u32, 200u32);
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
+    c.set_size(w as usize, h as usize);
+    c.set_quality(90.0);
+    let mut s = c.start_compress(Vec::new()).unwrap();
+    let cmyk: Vec<u8> = (0..w * h).flat_map(|i| [i as u8, 30, 200, 10]).collect();
+    s.write_scanlines(&cmyk).unwrap();
+    let bytes = s.finish().unwrap();
+    let p = process(&bytes).unwrap();
+    assert_eq!((p.width, p.height), (300, 200));
+    assert_clean_outputs(&p);
+}
+
+fn code(r: Result<Processed, ImageError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+fn png_header(w: u32, h: u32) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    v.extend_from_slice(&w.to_be_bytes());
+    v.extend_from_slice(&h.to_be_bytes());
+    v.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]); // depth, colour, methods, (bogus) CRC
+    v
+}
+
+#[test]
+fn bad_inputs_have_their_own_codes() {
+    assert_eq!(code(process(b"")), "empty_file");
+    assert_eq!(
+        code(process(b"hello, I am a text file, not a JPEG\n")),
+        "unsupported_format"
+    );
+    assert_eq!(
+        code(process(&FIXTURE[..FIXTURE.len() / 2])),
+        "corrupt_image"
+    );
+    assert_eq!(
+        code(process(&png_header(100_000, 100_000))),
+        "image_too_large"
+    );
+    assert_eq!(code(process(&png_header(12_001, 10))), "image_too_large");
+    assert_eq!(code(process(&png_header(0, 0))), "corrupt_image");
+    // JPEG whose SOF claims 60000x60000
+    let mut big = FIXTURE.to_vec();
+    let sof = big
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0] || w == [0xFF, 0xC2])
+        .unwrap();
+    big[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
+    assert_eq!(code(process(&big)), "image_too_large");
+    assert_eq!(code(process(&[0xFF, 0xD8, 0xFF])), "corrupt_image");
+    assert_eq!(code(process(b"RIFF\0\0\0\0WEBPVP8 ")), "corrupt_image");
+    let err = process(b"").unwrap_err();
+    assert!(!err.to_string().is_empty());
+}
+
+/// Fuzz-ish: truncations and byte flips of every format must never panic.
+#[test]
+fn never_panics_on_damaged_input() {
+    let png = png_rgba(120, 80);
+    let webp = process(&png).unwrap().variants[0].bytes.clone();
+    let inputs: [&[u8]; 3] = [FIXTURE, &png, &webp];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for input in inputs {
+        for cut in (0..input.len()).step_by((input.len() / 40).max(1)) {
+            let _ = process(&input[..cut]);
+        }
+        for _ in 0..60 {
+            let mut damaged = input.to_vec();
+            for _ in 0..(rand() % 8 + 1) {
+                let i = (rand() as usize) % damaged.len();
+                damaged[i] = rand() as u8;
+            }
+            let _ = process(&damaged);
+            let _ = has_metadata(&damaged);
+        }
+    }
+}
