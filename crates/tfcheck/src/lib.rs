@@ -13,7 +13,7 @@
 //!    required and deprecated fields against the provider schema.
 //! 2. [`check_modules`]: module calls vs. module variables, `module.X.Y`
 //!    outputs, `var.X` / `local.X` / resource references, variable type and
-//!    description.
+//!    description, provider pinned as `>= x, < y` with `required_version`.
 //! 3. [`check_tfvars`]: scenario and example tfvars only set declared
 //!    variables, with values of the declared primitive type.
 //! 4. [`check_env_values`]: an environment's effective module inputs equal a
@@ -671,6 +671,8 @@ pub fn check_modules(tf_root: &Path) -> Vec<String> {
             }
         }
 
+        errs.extend(check_versions(&tf));
+
         // Module calls and their outputs.
         let mut module_outputs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (_, call) in tf.blocks("module") {
@@ -763,10 +765,10 @@ pub fn check_modules(tf_root: &Path) -> Vec<String> {
                         }
                     }
                     "data" => {
-                        if let (Some(t), Some(n)) = (r.first_attr(), r.attr(1)) {
-                            if !datas.contains(&(t.to_string(), n.to_string())) {
-                                errs.push(format!("{file}: data.{t}.{n} is not declared"));
-                            }
+                        if let (Some(t), Some(n)) = (r.first_attr(), r.attr(1))
+                            && !datas.contains(&(t.to_string(), n.to_string()))
+                        {
+                            errs.push(format!("{file}: data.{t}.{n} is not declared"));
                         }
                     }
                     root if IGNORED_ROOTS.contains(&root) => {}
@@ -774,15 +776,60 @@ pub fn check_modules(tf_root: &Path) -> Vec<String> {
                         || root.starts_with("random_")
                         || resource_types.contains(root) =>
                     {
-                        if let Some(n) = r.first_attr() {
-                            if !resources.contains(&(root.to_string(), n.to_string())) {
-                                errs.push(format!("{file}: resource {root}.{n} is not declared"));
-                            }
+                        if let Some(n) = r.first_attr()
+                            && !resources.contains(&(root.to_string(), n.to_string()))
+                        {
+                            errs.push(format!("{file}: resource {root}.{n} is not declared"));
                         }
                     }
                     _ => {}
                 }
             }
+        }
+    }
+    errs
+}
+
+/// Every provider a directory uses (by resource/data type prefix) is declared
+/// in `required_providers` with a `>= x, < y` range, next to `required_version`.
+fn check_versions(tf: &TfDir) -> Vec<String> {
+    let mut errs = Vec::new();
+    let name = tf.name();
+    let used: BTreeSet<String> = tf
+        .blocks("resource")
+        .chain(tf.blocks("data"))
+        .filter_map(|(_, b)| label(b, 0)?.split('_').next().map(str::to_string))
+        .collect();
+    let terraform_blocks: Vec<&Block> = tf.blocks("terraform").map(|(_, b)| b).collect();
+    if !terraform_blocks
+        .iter()
+        .any(|b| attr(b.body(), "required_version").is_some())
+    {
+        errs.push(format!("{name}: no terraform.required_version"));
+    }
+    let providers: BTreeMap<String, Value> = terraform_blocks
+        .iter()
+        .flat_map(|b| b.body().blocks())
+        .filter(|b| b.identifier() == "required_providers")
+        .flat_map(|b| b.body().attributes())
+        .filter_map(|a| Some((a.key().to_string(), literal(a.expr())?)))
+        .collect();
+    for p in used {
+        match providers.get(&p) {
+            None => errs.push(format!(
+                "{name}: provider \"{p}\" is used but not in required_providers"
+            )),
+            Some(Value::Object(o)) => {
+                let version = o.get("version").and_then(|v| v.as_str()).unwrap_or("");
+                if !(version.contains(">=") && version.contains('<')) {
+                    errs.push(format!(
+                        "{name}: provider \"{p}\" version \"{version}\" is not pinned as \">= x, < y\""
+                    ));
+                }
+            }
+            Some(_) => errs.push(format!(
+                "{name}: provider \"{p}\" requirement is not an object"
+            )),
         }
     }
     errs
@@ -843,10 +890,10 @@ pub fn check_tfvars(tf_root: &Path) -> Vec<String> {
                 errs.push(format!("{name}: \"{key}\" is not a literal value"));
                 continue;
             };
-            if let Some(typ) = attr(decl.body(), "type") {
-                if let Some(problem) = type_mismatch(typ, &value) {
-                    errs.push(format!("{name}: \"{key}\" {problem}"));
-                }
+            if let Some(typ) = attr(decl.body(), "type")
+                && let Some(problem) = type_mismatch(typ, &value)
+            {
+                errs.push(format!("{name}: \"{key}\" {problem}"));
             }
         }
     }
@@ -923,14 +970,12 @@ impl Env {
         if let Some(v) = literal(expr) {
             return Ok(v);
         }
-        if let Expression::Traversal(t) = expr {
-            if let (Expression::Variable(root), [TraversalOperator::GetAttr(name)]) =
+        if let Expression::Traversal(t) = expr
+            && let (Expression::Variable(root), [TraversalOperator::GetAttr(name)]) =
                 (&t.expr, t.operators.as_slice())
-            {
-                if root.as_str() == "var" {
-                    return self.var(name.as_str());
-                }
-            }
+            && root.as_str() == "var"
+        {
+            return self.var(name.as_str());
         }
         Err(format!(
             "{}: expression {} is neither a literal nor var.X",

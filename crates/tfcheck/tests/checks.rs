@@ -329,6 +329,38 @@ mod check2_modules {
     }
 
     #[test]
+    fn catches_an_unpinned_provider() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/secrets/versions.tf",
+            "version = \">= 3.6, < 4.0\"",
+            "version = \"~> 3.6\"",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &["modules/secrets", "provider \"random\"", "not pinned"],
+        );
+    }
+
+    #[test]
+    fn catches_a_provider_missing_from_required_providers() {
+        let t = BrokenTree::new();
+        t.append(
+            "modules/dns/main.tf",
+            "\nresource \"random_id\" \"x\" {\n  byte_length = 8\n}\n",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &[
+                "modules/dns",
+                "provider \"random\" is used but not in required_providers",
+            ],
+        );
+    }
+
+    #[test]
     fn catches_a_variable_without_type_or_description() {
         let t = BrokenTree::new();
         t.append(

@@ -60,8 +60,30 @@ output "grafana_url" {
   value       = module.observability.grafana_url
 }
 
+output "grafana_user_login" {
+  description = "Cockpit Grafana login."
+  value       = module.observability.grafana_user_login
+}
+
+output "grafana_user_password" {
+  description = "Cockpit Grafana password."
+  value       = module.observability.grafana_user_password
+  sensitive   = true
+}
+
 output "database_url" {
   description = "DATABASE_URL of the application user (private network only)."
   value       = module.database.database_url
+  sensitive   = true
+}
+
+output "metrics_source_url" {
+  description = "Cockpit custom metrics source (mimirtool --address when loading alert-rules.yaml)."
+  value       = module.observability.metrics_source_url
+}
+
+output "alert_rules_token" {
+  description = "Cockpit token allowed to load alert rules (enable_alerts only)."
+  value       = module.observability.rules_token
   sensitive   = true
 }

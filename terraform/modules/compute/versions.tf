@@ -6,9 +6,5 @@ terraform {
       source  = "scaleway/scaleway"
       version = ">= 2.57, < 3.0"
     }
-    random = {
-      source  = "hashicorp/random"
-      version = ">= 3.6, < 4.0"
-    }
   }
 }

@@ -1,3 +1,8 @@
+output "metrics_source_url" {
+  description = "Query URL of the custom metrics source (mimirtool --address for alert-rules.yaml)."
+  value       = scaleway_cockpit_source.metrics.url
+}
+
 output "metrics_push_url" {
   description = "Push URL of the custom metrics source (Prometheus remote write base URL)."
   value       = scaleway_cockpit_source.metrics.push_url
