@@ -510,8 +510,78 @@ pub fn check_schema(tf_root: &Path, schema: &Json) -> Vec<String> {
                 }
             }
         }
+        // Attribute references (`scaleway_x.n.attr[0].field`, `data.scaleway_y.n.attr`).
+        for (path, body) in &tf.files {
+            let mut found = Vec::new();
+            for_each_expr(body, &mut |expr, scope| {
+                for r in references(expr) {
+                    if !scope.contains(&r.root) {
+                        found.push(r);
+                    }
+                }
+            });
+            for r in found {
+                let (entry, typ, skip) = if r.root == "data" {
+                    match r.first_attr() {
+                        Some(t) => (schema["data_sources"].get(t), format!("data.{t}"), 2),
+                        None => continue,
+                    }
+                } else {
+                    (schema["resources"].get(&r.root), r.root.clone(), 1)
+                };
+                let Some(entry) = entry else {
+                    continue;
+                };
+                if let Some(problem) = check_attr_path(entry, &r, skip) {
+                    errs.push(format!("{}: {typ}: {problem}", short(path)));
+                }
+            }
+        }
     }
     errs
+}
+
+fn listed_in(list: &Json, name: &str) -> bool {
+    list.as_array()
+        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(name)))
+}
+
+/// Follows the attribute names of a reference through the schema entry:
+/// arguments, computed attributes, nested blocks and computed objects.
+/// `skip` is the number of attribute names before the first field (the
+/// resource name, or the type and name for data sources).
+fn check_attr_path(entry: &Json, r: &Reference, skip: usize) -> Option<String> {
+    let names: Vec<&str> = r
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Attr(a) => Some(a.as_str()),
+            _ => None,
+        })
+        .skip(skip)
+        .collect();
+    let mut node = entry;
+    let mut trail = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(block) = node["blocks"].get(*name) {
+            node = block;
+        } else if let Some(fields) = node["computed_objects"].get(*name) {
+            // A computed list of objects: check the field read from it.
+            return match names.get(i + 1) {
+                Some(field) if !listed_in(fields, field) => {
+                    Some(format!("no attribute \"{trail}{name}.{field}\""))
+                }
+                _ => None,
+            };
+        } else if node["arguments"].get(*name).is_some() || listed_in(&node["attributes"], name) {
+            return None; // a value: indexing into it is free-form
+        } else {
+            return Some(format!("no attribute \"{trail}{name}\""));
+        }
+        trail.push_str(name);
+        trail.push('.');
+    }
+    None
 }
 
 fn check_body(entry: &Json, body: &Body, what: &str, top: bool, errs: &mut Vec<String>) {

@@ -186,6 +186,42 @@ mod check1_schema {
     }
 
     #[test]
+    fn catches_a_reference_to_a_missing_attribute() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/database/main.tf",
+            "scaleway_rdb_instance.this.private_network[0].ip",
+            "scaleway_rdb_instance.this.private_network[0].ip_address",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &[
+                "scaleway_rdb_instance",
+                "no attribute \"private_network.ip_address\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_missing_field_of_a_data_source_object() {
+        let t = BrokenTree::new();
+        // References are followed into the computed objects of data sources.
+        t.append(
+            "modules/observability/outputs.tf",
+            "\noutput \"x\" {\n  description = \"x\"\n  value       = data.scaleway_cockpit_preconfigured_alert.all[0].alerts[0].rule_id\n}\n",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &[
+                "data.scaleway_cockpit_preconfigured_alert",
+                "no attribute \"alerts.rule_id\"",
+            ],
+        );
+    }
+
+    #[test]
     fn catches_an_unset_exactly_one_of_group() {
         let t = BrokenTree::new();
         t.replace(
