@@ -27,6 +27,17 @@ locals {
   tags        = ["env:${var.environment}"]
 }
 
+# Instances without a public IP (LB-backed API, workers, self-hosted Redis)
+# reach the internet (registry, S3, SQS) only through the public gateway.
+check "private_instances_have_egress" {
+  assert {
+    condition = var.enable_public_gateway || !(
+      var.enable_load_balancer || var.worker_instance_count > 0 || (var.enabled && !var.use_managed_redis)
+    )
+    error_message = "enable_public_gateway = false leaves instances without a public IP with no internet access (image pulls, S3, SQS)."
+  }
+}
+
 module "secrets" {
   source = "../../modules/secrets"
 

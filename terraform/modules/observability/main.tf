@@ -38,7 +38,7 @@ resource "scaleway_cockpit_token" "rules" {
 }
 
 resource "scaleway_cockpit_grafana_user" "ops" {
-  login = var.grafana_user_login
+  login = coalesce(var.grafana_user_login, "${var.name_prefix}-ops")
   role  = var.grafana_user_role
 }
 

@@ -27,8 +27,8 @@ variable "metrics_retention_days" {
 
 variable "grafana_user_login" {
   type        = string
-  description = "Login of the Grafana user created in Cockpit."
-  default     = "ciel-ops"
+  description = "Login of the Grafana user created in Cockpit. Null: \"<name_prefix>-ops\"."
+  default     = null
 }
 
 variable "grafana_user_role" {
