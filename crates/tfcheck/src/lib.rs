@@ -668,6 +668,40 @@ fn check_body(entry: &Json, body: &Body, what: &str, top: bool, errs: &mut Vec<S
             _ => true,
         }
     };
+    for (name, spec) in args {
+        if !set.contains(name) {
+            continue;
+        }
+        for other in spec["conflicts_with"].as_array().into_iter().flatten() {
+            if let Some(other) = other.as_str()
+                && !other.contains('.')
+                && set.contains(other)
+            {
+                errs.push(format!("{what}: \"{name}\" conflicts with \"{other}\""));
+            }
+        }
+        for other in spec["required_with"].as_array().into_iter().flatten() {
+            if let Some(other) = other.as_str()
+                && !other.contains('.')
+                && !set.contains(other)
+            {
+                errs.push(format!("{what}: \"{name}\" requires \"{other}\""));
+            }
+        }
+    }
+
+    // Block counts (only countable for literal blocks, not `dynamic` ones).
+    for (name, spec) in blocks {
+        let count = body.blocks().filter(|b| b.identifier() == name).count();
+        if let Some(max) = spec["max_items"].as_u64()
+            && count as u64 > max
+        {
+            errs.push(format!(
+                "{what}: block \"{name}\" appears {count} times, at most {max} allowed"
+            ));
+        }
+    }
+
     let mut seen_groups = BTreeSet::new();
     for (name, spec) in args {
         let Some(group) = spec["exactly_one_of"].as_array() else {

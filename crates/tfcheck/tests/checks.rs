@@ -222,6 +222,32 @@ mod check1_schema {
     }
 
     #[test]
+    fn catches_conflicting_arguments() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/networking/main.tf",
+            "  ip_ids = [scaleway_lb_ip.this[0].id]\n",
+            "  ip_ids = [scaleway_lb_ip.this[0].id]\n  assign_flexible_ip = true\n",
+        );
+        assert_caught("check 1", &run(&t.root), &["scaleway_lb", "conflicts with"]);
+    }
+
+    #[test]
+    fn catches_too_many_blocks() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/storage/main.tf",
+            "  lifecycle_rule {\n",
+            "  versioning {\n    enabled = true\n  }\n  versioning {\n    enabled = false\n  }\n\n  lifecycle_rule {\n",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["block \"versioning\" appears 2 times, at most 1"],
+        );
+    }
+
+    #[test]
     fn catches_an_unset_exactly_one_of_group() {
         let t = BrokenTree::new();
         t.replace(
@@ -656,6 +682,17 @@ mod check5_env_wiring {
             &errs,
             &["scaleway_instance_server.api", "APP_MODE must be \"api\""],
         );
+    }
+
+    #[test]
+    fn catches_a_template_that_ignores_the_env() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/templates/app-cloud-init.yaml.tftpl",
+            "content: ${jsonencode(join(\"\\n\", [for k in sort(keys(env)) : \"${k}=${env[k]}\"]))}",
+            "content: \"\"",
+        );
+        assert_caught("check 5", &check_api_env(&t.root), &["never uses `env`"]);
     }
 
     #[test]
