@@ -717,10 +717,10 @@ fn check_body(entry: &Json, body: &Body, what: &str, top: bool, errs: &mut Vec<S
         if !seen_groups.insert(members.clone()) {
             continue;
         }
-        // A deprecated member doesn't count as the way to satisfy the group.
-        if !members.iter().any(|m| is_set(m)) {
+        let n_set = members.iter().filter(|m| is_set(m)).count();
+        if n_set != 1 {
             errs.push(format!(
-                "{what}: exactly one of {} must be set",
+                "{what}: exactly one of {} must be set ({n_set} are)",
                 members.join(", ")
             ));
         }
