@@ -160,7 +160,7 @@ mod check1_schema {
         let t = BrokenTree::new();
         t.replace(
             "modules/compute/main.tf",
-            "memory_limit_bytes = var.serverless_worker_memory * 1024 * 1024",
+            "memory_limit_bytes = var.serverless_worker_memory * 1000 * 1000",
             "memory_limit = var.serverless_worker_memory",
         );
         assert_caught(

@@ -235,7 +235,7 @@ resource "scaleway_container" "media_processor" {
   protocol           = "http1"
   privacy            = "private"
   cpu_limit          = var.serverless_worker_cpu
-  memory_limit_bytes = var.serverless_worker_memory * 1024 * 1024
+  memory_limit_bytes = var.serverless_worker_memory * 1000 * 1000
   min_scale          = var.serverless_worker_min_scale
   max_scale          = var.serverless_worker_max_scale
   timeout            = var.serverless_worker_timeout_seconds
