@@ -742,7 +742,7 @@ const IGNORED_ROOTS: &[&str] = &["each", "count", "path", "self", "terraform"];
 /// Check 2: module calls pass only declared variables and all required ones;
 /// `module.X.Y` names a real output; `var.X`, `local.X`, `data.T.N` and
 /// resource references are declared; every variable has a type and a
-/// description; every output has a description.
+/// description and is used; every output has a description.
 pub fn check_modules(tf_root: &Path) -> Vec<String> {
     let mut errs = Vec::new();
     for dir in tf_dirs(tf_root) {
@@ -888,6 +888,27 @@ pub fn check_modules(tf_root: &Path) -> Vec<String> {
                     }
                     _ => {}
                 }
+            }
+        }
+        // Every variable is used somewhere other than its own validation.
+        for v in vars.keys() {
+            let used_elsewhere = tf.files.iter().any(|(_, body)| {
+                body.blocks()
+                    .filter(|b| !(b.identifier() == "variable" && label(b, 0) == Some(v.as_str())))
+                    .any(|b| {
+                        let mut hit = false;
+                        for_each_expr(b.body(), &mut |expr, _| {
+                            hit |= references(expr)
+                                .iter()
+                                .any(|r| r.root == "var" && r.first_attr() == Some(v.as_str()));
+                        });
+                        hit
+                    })
+            });
+            if !used_elsewhere {
+                errs.push(format!(
+                    "{name}: variable \"{v}\" is declared but never used"
+                ));
             }
         }
     }

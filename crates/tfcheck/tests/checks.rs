@@ -391,6 +391,24 @@ mod check2_modules {
     }
 
     #[test]
+    fn catches_an_unused_variable() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/dev/main.tf",
+            "  lb_type               = var.lb_type\n",
+            "",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &[
+                "environments/dev",
+                "variable \"lb_type\" is declared but never used",
+            ],
+        );
+    }
+
+    #[test]
     fn catches_an_unpinned_provider() {
         let t = BrokenTree::new();
         t.replace(
