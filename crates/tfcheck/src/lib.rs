@@ -10,10 +10,12 @@
 //! deliberately broken copy is caught with a message naming the problem.
 //!
 //! 1. [`check_schema`]: resource/data types, arguments, nested blocks,
-//!    required and deprecated fields against the provider schema.
+//!    required, deprecated, conflicting and exactly-one-of fields, block
+//!    counts, and attribute references, against the provider schema.
 //! 2. [`check_modules`]: module calls vs. module variables, `module.X.Y`
-//!    outputs, `var.X` / `local.X` / resource references, variable type and
-//!    description, provider pinned as `>= x, < y` with `required_version`.
+//!    outputs, `var.X` / `local.X` / resource references, variable type,
+//!    description and use, provider pinned as `>= x, < y` with
+//!    `required_version`.
 //! 3. [`check_tfvars`]: scenario and example tfvars only set declared
 //!    variables, with values of the declared primitive type.
 //! 4. [`check_env_values`]: an environment's effective module inputs equal a
@@ -480,7 +482,9 @@ const RESOURCE_META_BLOCKS: &[&str] = &["lifecycle", "provisioner", "connection"
 /// Check 1: every `resource` / `data` type exists in the schema; every
 /// argument and nested block it sets exists, is written as the right kind
 /// (argument vs. block) and is not deprecated; every required argument and
-/// block is set, at every nesting level; `exactly_one_of` groups are honoured.
+/// block is set, at every nesting level; `exactly_one_of`, `conflicts_with`,
+/// `required_with` and `max_items` are honoured; every reference such as
+/// `scaleway_rdb_instance.this.private_network[0].ip` names a real attribute.
 pub fn check_schema(tf_root: &Path, schema: &Json) -> Vec<String> {
     let mut errs = Vec::new();
     for dir in tf_dirs(tf_root) {
