@@ -746,7 +746,8 @@ const IGNORED_ROOTS: &[&str] = &["each", "count", "path", "self", "terraform"];
 /// Check 2: module calls pass only declared variables and all required ones;
 /// `module.X.Y` names a real output; `var.X`, `local.X`, `data.T.N` and
 /// resource references are declared; every variable has a type and a
-/// description and is used; every output has a description.
+/// description and is used; every output has a description; variables and
+/// outputs carrying credentials are `sensitive = true`.
 pub fn check_modules(tf_root: &Path) -> Vec<String> {
     let mut errs = Vec::new();
     for dir in tf_dirs(tf_root) {
@@ -768,6 +769,23 @@ pub fn check_modules(tf_root: &Path) -> Vec<String> {
             match attr(block.body(), "description").and_then(literal) {
                 Some(Value::String(s)) if !s.trim().is_empty() => {}
                 _ => errs.push(format!("{name}: variable \"{v}\" has no description")),
+            }
+        }
+        for (kind, blocks) in [
+            ("variable", tf.blocks("variable")),
+            ("output", tf.blocks("output")),
+        ] {
+            for (_, block) in blocks {
+                let n = label(block, 0).unwrap_or("?");
+                let sensitive = matches!(
+                    attr(block.body(), "sensitive").and_then(literal),
+                    Some(Value::Bool(true))
+                );
+                if looks_secret(n) && !sensitive {
+                    errs.push(format!(
+                        "{name}: {kind} \"{n}\" holds a secret but is not sensitive = true"
+                    ));
+                }
             }
         }
         for (_, block) in tf.blocks("output") {
@@ -917,6 +935,20 @@ pub fn check_modules(tf_root: &Path) -> Vec<String> {
         }
     }
     errs
+}
+
+/// Names that carry credentials: their variables and outputs must be sensitive.
+fn looks_secret(name: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "password",
+        "secret_key",
+        "access_key",
+        "token",
+        "paseto",
+        "database_url",
+        "redis_url",
+    ];
+    MARKERS.iter().any(|m| name.contains(m))
 }
 
 /// Every provider a directory uses (by resource/data type prefix) is declared

@@ -409,6 +409,21 @@ mod check2_modules {
     }
 
     #[test]
+    fn catches_a_secret_that_is_not_sensitive() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/messaging/outputs.tf",
+            "  value       = scaleway_mnq_sqs_credentials.publish.secret_key\n  sensitive   = true\n",
+            "  value       = scaleway_mnq_sqs_credentials.publish.secret_key\n",
+        );
+        assert_caught(
+            "check 2",
+            &check_modules(&t.root),
+            &["output \"publish_secret_key\" holds a secret but is not sensitive"],
+        );
+    }
+
+    #[test]
     fn catches_an_unpinned_provider() {
         let t = BrokenTree::new();
         t.replace(
