@@ -304,7 +304,9 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
     let mut largest = if (pixels.width, pixels.height) == (tw, th) {
         pixels
     } else {
-        ops::resize(&pixels, tw, th)?
+        let resized = ops::resize(&pixels, tw, th)?;
+        drop(pixels); // the decoded buffer is the biggest one: free it before encoding
+        resized
     };
     if let Some(profile) = icc.as_deref() {
         color::to_srgb(profile, &mut largest.data);

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Drives the media benchmark: ours (examples/bench_media) vs the libvips pipeline, one process
+per run, pinned to one core with `taskset -c 0`.
+
+Per photo it prints the best-of-N in-process time, the peak RSS of the child (getrusage
+ru_maxrss via wait4), the bytes of every output side by side, and the ratios, then checks the
+targets of issue 3. Runs of ours and libvips are interleaved so background load hits both alike.
+
+usage: bench_media.py OURS_BINARY PHOTO_DIR [--runs N] [--keep-outputs DIR]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# (file, label, rss target MB)
+PHOTOS = [
+    ("12mp-baseline.jpg", "12 MP baseline", 64),
+    ("12mp-progressive.jpg", "12 MP progressive", 64),
+    ("48mp-baseline.jpg", "48 MP baseline", 160),
+    ("48mp-progressive.jpg", "48 MP progressive", 256),
+]
+TIME_TARGET = 0.80
+BYTES_TOLERANCE = 0.15
+ORDER = [f"{n}.{f}" for n in ("large", "medium", "small", "thumb") for f in ("webp", "jpeg")]
+
+
+def run(cmd, out_dir=None):
+    if out_dir:
+        os.makedirs(out_dir, exist_ok=True)
+        cmd = cmd + [out_dir]
+    proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # wait4 gives this child's own rusage (ru_maxrss in KiB on Linux); taskset execs in place.
+    stdout = proc.stdout.read()
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}): {stderr.decode(errors='replace')}")
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    result["rss_mb"] = usage.ru_maxrss / 1024.0
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ours")
+    ap.add_argument("photo_dir")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep-outputs")
+    a = ap.parse_args()
+    vips = [sys.executable, os.path.join(HERE, "vips_pipeline.py")]
+
+    verdicts = []
+    for name, label, rss_target in PHOTOS:
+        path = os.path.join(a.photo_dir, name)
+        ours_runs, vips_runs = [], []
+        for i in range(a.runs):
+            keep = a.keep_outputs and i == 0
+            ours_runs.append(run([a.ours, path], keep and os.path.join(a.keep_outputs, name, "ours")))
+            vips_runs.append(run(vips + [path], keep and os.path.join(a.keep_outputs, name, "libvips")))
+        o_ms = min(r["ms"] for r in ours_runs)
+        v_ms = min(r["ms"] for r in vips_runs)
+        o_rss = max(r["rss_mb"] for r in ours_runs)
+        v_rss = max(r["rss_mb"] for r in vips_runs)
+        o_out, v_out = ours_runs[0]["outputs"], vips_runs[0]["outputs"]
+        size_mb = os.path.getsize(path) / 1e6
+        print(f"\n== {label}: {name} ({ours_runs[0]['width']}x{ours_runs[0]['height']}, {size_mb:.1f} MB), "
+              f"best of {a.runs}, taskset -c 0")
+        print(f"{'':22}{'ours':>12}{'libvips':>12}{'ratio':>8}")
+        t_ratio = o_ms / v_ms
+        t_ok = t_ratio <= TIME_TARGET
+        print(f"{'time (ms)':22}{o_ms:>12.1f}{v_ms:>12.1f}{t_ratio:>8.2f}  target <= {TIME_TARGET:.2f}x  "
+              f"{'OK' if t_ok else 'MISSED'}")
+        print(f"{'  all runs (ms)':22}{'':>12}{'':>12}          ours {[r['ms'] for r in ours_runs]} "
+              f"libvips {[r['ms'] for r in vips_runs]}")
+        r_ok = o_rss <= rss_target
+        print(f"{'peak RSS (MB)':22}{o_rss:>12.1f}{v_rss:>12.1f}{o_rss / v_rss:>8.2f}  target <= {rss_target} MB  "
+              f"{'OK' if r_ok else 'MISSED'}")
+        b_ok = True
+        total_o = total_v = 0
+        for key in ORDER:
+            if key not in o_out and key not in v_out:
+                continue
+            ob, vb = o_out.get(key, 0), v_out.get(key, 0)
+            total_o += ob
+            total_v += vb
+            ratio = ob / vb if vb else float("inf")
+            ok = abs(ratio - 1.0) <= BYTES_TOLERANCE
+            b_ok &= ok
+            print(f"{key + ' (bytes)':22}{ob:>12}{vb:>12}{ratio:>8.3f}  {'' if ok else 'OUTSIDE +-15%'}")
+        print(f"{'all outputs (bytes)':22}{total_o:>12}{total_v:>12}{total_o / total_v:>8.3f}")
+        verdicts.append((label, t_ratio, t_ok, o_rss, rss_target, r_ok, b_ok))
+
+    print("\n== targets")
+    all_ok = True
+    for label, t_ratio, t_ok, o_rss, rss_target, r_ok, b_ok in verdicts:
+        all_ok &= t_ok and r_ok and b_ok
+        print(f"{label:20} time {t_ratio:.2f}x {'OK' if t_ok else 'MISSED'}   "
+              f"RSS {o_rss:.0f}/{rss_target} MB {'OK' if r_ok else 'MISSED'}   "
+              f"bytes within +-15% {'OK' if b_ok else 'MISSED'}")
+    print("all targets met" if all_ok else "some targets missed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+//! One benchmark run of the pipeline, meant to be started in its own process (so its peak RSS is
+//! the pipeline's) by `scripts/bench-media`.
+//!
+//! usage: bench_media INPUT [OUT_DIR]
+//! Prints one JSON line: {"ms": <process() wall time>, "width": .., "height": .., "outputs": {"large.webp": bytes, ..}}
+
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let Some(input) = args.next() else {
+        eprintln!("usage: bench_media INPUT [OUT_DIR]");
+        std::process::exit(2);
+    };
+    let out_dir = args.next();
+    let bytes = std::fs::read(&input).expect("read input");
+    let start = Instant::now();
+    let processed = match ciel_imaging::process(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{input}: {} ({e})", e.code());
+            std::process::exit(1);
+        }
+    };
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    let mut outputs = Vec::new();
+    for v in &processed.variants {
+        let key = format!("{}.{}", v.name.as_str(), v.format.as_str());
+        outputs.push(format!("\"{key}\": {}", v.bytes.len()));
+        if let Some(dir) = &out_dir {
+            std::fs::write(
+                format!("{dir}/{}.{}", v.name.as_str(), v.format.extension()),
+                &v.bytes,
+            )
+            .expect("write output");
+        }
+    }
+    println!(
+        "{{\"ms\": {ms:.1}, \"width\": {}, \"height\": {}, \"outputs\": {{{}}}}}",
+        processed.width,
+        processed.height,
+        outputs.join(", ")
+    );
+}
