@@ -1,1 +1,123 @@
-fn main() {}
+use std::process::ExitCode;
+
+use ciel::app::{Application, shutdown_signal};
+use ciel::config::{Config, LogFormat};
+use ciel::infra::db;
+use ciel::telemetry;
+
+const HELP: &str = "\
+ciel: the Ciel photo-sharing backend
+
+USAGE:
+    ciel            run the mode named by APP_MODE
+    ciel migrate    apply the database migrations to DATABASE_URL and exit
+    ciel openapi    print the OpenAPI document and exit
+    ciel --help     show this text
+
+MODES (APP_MODE):
+    api                HTTP API for the apps; enqueues media jobs to SQS
+    serverless-worker  HTTP server for Scaleway's SQS trigger: each POST body is one
+                       media job (needs only the database and S3)
+    worker             long-polls SQS and processes media jobs
+    dev                api and worker in one process, migrating on start (local work)
+
+VARIABLES (required by the modes in brackets; others optional):
+    APP_MODE                    api | serverless-worker | worker | dev            [all]
+    DATABASE_URL                postgres://user:pass@host:5432/db                 [all]
+    DATABASE_MAX_CONNECTIONS    pool size (default 10)
+    S3_ENDPOINT                 object storage endpoint, http(s)://...            [all]
+    S3_REGION                   e.g. fr-par                                       [all]
+    S3_BUCKET                   media bucket                                      [all]
+    S3_PUBLIC_ENDPOINT          public base URL of the bucket (CDN); variants are
+                                then served from it instead of presigned GETs
+    AWS_ACCESS_KEY_ID           storage (and, by default, queue) access key       [all]
+    AWS_SECRET_ACCESS_KEY       its secret                                        [all]
+    QUEUE_ENDPOINT              SQS endpoint, http(s)://...                       [api, worker, dev]
+    QUEUE_NAME                  media jobs queue name                             [api, worker, dev]
+    QUEUE_REGION                SQS signing region (default: S3_REGION)
+    QUEUE_ACCESS_KEY_ID         SQS credentials when they differ from AWS_*
+    QUEUE_SECRET_ACCESS_KEY     their secret
+    REDIS_URL                   redis:// or rediss:// URL                         [api, dev]
+    PASETO_ACCESS_KEY           base64 of exactly 32 random bytes                 [api, dev]
+    PASETO_REFRESH_KEY          base64 of exactly 32 random bytes, another key    [api, dev]
+    PASETO_ACCESS_KEY_PREVIOUS  previous access key, still verified (rotation)
+    PASETO_REFRESH_KEY_PREVIOUS previous refresh key, still verified (rotation)
+    ACCESS_TOKEN_TTL_SECS       access token lifetime (default 900)
+    REFRESH_TOKEN_TTL_SECS      refresh token lifetime (default 2592000, 30 days)
+    UPLOAD_MAX_BYTES            largest accepted upload (default 26214400, 25 MiB)
+    RATE_LIMIT_REGISTER         sign-ups per IP, QUOTA/WINDOW (default 5/30m)
+    RATE_LIMIT_LOGIN            sign-ins per IP (default 10/5m)
+    RATE_LIMIT_WRITES           writes per user (default 60/1m)
+    TRUSTED_PROXIES             comma-separated IPs/CIDRs whose X-Forwarded-For is believed
+    ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
+    WORKER_CONCURRENCY          media jobs at once per process (default 2)
+    WORKER_TRIGGER_PATH         path the SQS trigger POSTs to (default /)
+    HTTP_ADDR                   listen address; when unset 0.0.0.0:$PORT, else 0.0.0.0:8080
+    PORT                        listen port when HTTP_ADDR is unset
+    RUST_LOG                    log filter, e.g. info or debug,tower_http=debug
+    LOG_FORMAT                  json (default) or text
+";
+
+fn main() -> ExitCode {
+    let command = std::env::args().nth(1);
+    match command.as_deref() {
+        Some("-h" | "--help" | "help") => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Some("-V" | "--version") => {
+            println!("ciel {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Some("openapi") => {
+            println!(
+                "{}",
+                ciel::http::openapi_document()
+                    .to_pretty_json()
+                    .expect("OpenAPI serialises")
+            );
+            ExitCode::SUCCESS
+        }
+        Some("migrate") => run(migrate()),
+        None | Some("serve") => run(serve()),
+        Some(other) => {
+            eprintln!("ciel: unknown command {other:?}; see ciel --help");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(task: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ciel: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, and the cause chain on it.
+            eprintln!("ciel: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    let database = Config::database_from_env()?;
+    telemetry::init_logs(LogFormat::Json);
+    let pool = db::pool(&database)?;
+    db::migrate(&pool).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    telemetry::init_logs(config.log_format);
+    tracing::info!(mode = config.mode.as_str(), "starting");
+    let app = Application::build(config).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}

@@ -1,0 +1,135 @@
+# Sourced by scripts/dev and scripts/test: installs what is missing and
+# starts PostgreSQL, Redis, an S3 server (s3s-fs, which checks SigV4 and
+# presigned URLs) and an SQS server (moto) on loopback. Idempotent.
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+STATE_DIR=${CIEL_STATE_DIR:-$ROOT/.local}
+S3_PORT=${CIEL_S3_PORT:-9014}
+SQS_PORT=${CIEL_SQS_PORT:-9324}
+export LOCAL_S3_ACCESS_KEY=ciel-local
+export LOCAL_S3_SECRET_KEY=ciel-local-secret
+export LOCAL_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+export LOCAL_SQS_ENDPOINT="http://127.0.0.1:$SQS_PORT"
+export LOCAL_DATABASE_BASE="postgres://postgres:postgres@127.0.0.1:5432"
+export LOCAL_REDIS_URL="redis://127.0.0.1:6379"
+S3S_FS_VERSION=0.14.1
+MOTO_SPEC='moto[server]>=5,<6'
+
+mkdir -p "$STATE_DIR"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=
+apt_install() {
+    if [ -z "$APT_UPDATED" ]; then
+        as_root apt-get update -qq
+        APT_UPDATED=1
+    fi
+    say "installing $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_for() {
+    local what=$1 tries=0
+    shift
+    until "$@"; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 100 ]; then
+            say "$what did not come up; see $STATE_DIR/*.log"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+ensure_toolchain() {
+    if ! command -v cargo >/dev/null; then
+        say "cargo is missing: install Rust with rustup (https://rustup.rs), then run this again"
+        return 1
+    fi
+    local missing=()
+    command -v cc >/dev/null || missing+=(build-essential)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    command -v nasm >/dev/null || missing+=(nasm)
+    command -v cmake >/dev/null || missing+=(cmake)
+    command -v python3 >/dev/null || missing+=(python3)
+    command -v curl >/dev/null || missing+=(curl)
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
+ensure_postgres() {
+    if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
+    if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        apt_install postgresql postgresql-client
+    fi
+    local version
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    say "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null ||
+        as_root pg_ctlcluster "$version" main start
+    wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
+    # Our URLs carry this password; with trust auth it is ignored.
+    as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null 2>&1 || true
+}
+
+ensure_redis() {
+    if port_open 6379; then return 0; fi
+    command -v redis-server >/dev/null || apt_install redis-server
+    say "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+        --logfile "$STATE_DIR/redis.log" >/dev/null
+    wait_for Redis port_open 6379
+}
+
+ensure_s3() {
+    if ! command -v s3s-fs >/dev/null; then
+        say "installing s3s-fs $S3S_FS_VERSION (an S3 server that checks signatures)"
+        cargo install "s3s-fs@$S3S_FS_VERSION" --locked --features binary --quiet
+    fi
+    if port_open "$S3_PORT"; then return 0; fi
+    say "starting s3s-fs on $LOCAL_S3_ENDPOINT"
+    mkdir -p "$STATE_DIR/s3"
+    nohup s3s-fs --host 127.0.0.1 --port "$S3_PORT" \
+        --access-key "$LOCAL_S3_ACCESS_KEY" --secret-key "$LOCAL_S3_SECRET_KEY" \
+        "$STATE_DIR/s3" >"$STATE_DIR/s3s-fs.log" 2>&1 &
+    wait_for s3s-fs port_open "$S3_PORT"
+}
+
+moto_command() {
+    if command -v moto_server >/dev/null; then
+        echo moto_server
+    elif [ -x "$STATE_DIR/venv/bin/moto_server" ]; then
+        echo "$STATE_DIR/venv/bin/moto_server"
+    fi
+}
+
+ensure_sqs() {
+    if [ -z "$(moto_command)" ]; then
+        say "installing moto (an SQS server) into $STATE_DIR/venv"
+        python3 -m venv "$STATE_DIR/venv" 2>/dev/null || {
+            apt_install python3-venv
+            python3 -m venv "$STATE_DIR/venv"
+        }
+        "$STATE_DIR/venv/bin/pip" install -q "$MOTO_SPEC"
+    fi
+    if port_open "$SQS_PORT"; then return 0; fi
+    say "starting moto (SQS) on $LOCAL_SQS_ENDPOINT"
+    nohup "$(moto_command)" -H 127.0.0.1 -p "$SQS_PORT" >"$STATE_DIR/moto.log" 2>&1 &
+    wait_for moto port_open "$SQS_PORT"
+}
+
+ensure_services() {
+    ensure_toolchain
+    ensure_postgres
+    ensure_redis
+    ensure_s3
+    ensure_sqs
+}

@@ -1,0 +1,172 @@
+//! Start-up as a value: `Application::build` wires the mode's parts and
+//! binds the listener (port 0 in tests); `run_until_stopped` serves until
+//! the shutdown future resolves, then drains in-flight requests and jobs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::Auth;
+use crate::auth::password::Hasher;
+use crate::auth::revocations::Revocations;
+use crate::auth::tokens::Tokens;
+use crate::config::{Config, Mode};
+use crate::http::ops::OpsContext;
+use crate::http::{self, ApiContext};
+use crate::infra::db;
+use crate::infra::queue::Queue;
+use crate::infra::redis::RedisHandle;
+use crate::infra::s3::Storage;
+use crate::ratelimit::RateLimiter;
+use crate::telemetry;
+use crate::worker::{Worker, poller, serverless};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    poller: Option<(Worker, Queue)>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = db::pool(&config.database).context("database pool")?;
+        if config.mode == Mode::Dev {
+            db::migrate(&pool).await.context("apply migrations")?;
+        }
+        let storage = Storage::new(&config.s3);
+        let queue = config.queue.as_ref().map(Queue::new);
+        let worker = Worker::new(pool.clone(), storage.clone(), config.worker.concurrency);
+        let metrics = telemetry::metrics_handle();
+
+        let router = match (config.mode, &config.api) {
+            (Mode::Api | Mode::Dev, Some(api)) => {
+                let redis = RedisHandle::new(api.redis_url.expose()).context("REDIS_URL")?;
+                let tokens = Tokens::new(&api.tokens);
+                let revocations = Revocations::new(
+                    redis.clone(),
+                    pool.clone(),
+                    &config.redis_key_prefix,
+                    api.tokens.access_ttl,
+                );
+                let hasher = tokio::task::spawn_blocking(Hasher::new).await?;
+                let ctx = Arc::new(ApiContext {
+                    db: pool.clone(),
+                    auth: Auth::new(pool.clone(), hasher, tokens, revocations),
+                    limiter: RateLimiter::new(redis.clone(), &config.redis_key_prefix),
+                    rate_limits: api.rate_limits.clone(),
+                    storage: storage.clone(),
+                    queue: queue.clone().context("the API needs the queue")?,
+                    upload_max_bytes: api.upload_max_bytes,
+                });
+                let ops = OpsContext {
+                    db: pool.clone(),
+                    redis: Some(redis),
+                    metrics,
+                    admin_token: api.admin_token.clone().map(Arc::new),
+                };
+                http::api_router(ctx, ops)
+            }
+            _ => {
+                let ops = OpsContext {
+                    db: pool.clone(),
+                    redis: None,
+                    metrics,
+                    admin_token: None,
+                };
+                let (ops_router, _) = http::ops_routes(ops).split_for_parts();
+                let router = if config.mode == Mode::ServerlessWorker {
+                    ops_router.merge(serverless::trigger_router(
+                        worker.clone(),
+                        &config.worker.trigger_path,
+                    ))
+                } else {
+                    ops_router
+                };
+                http::with_common_layers(router)
+            }
+        };
+        let poller = match config.mode {
+            Mode::Worker | Mode::Dev => {
+                Some((worker, queue.context("the worker needs the queue")?))
+            }
+            Mode::Api | Mode::ServerlessWorker => None,
+        };
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("bind {}", config.http_addr))?;
+        Ok(Self {
+            listener,
+            router,
+            poller,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        tracing::info!(addr = %self.local_addr(), "listening");
+        let poller = self.poller.map(|(worker, queue)| {
+            tokio::spawn(poller::run(worker, queue, stopped(stop_rx.clone())))
+        });
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(stop_rx))
+        .await
+        .context("serve")?;
+        if let Some(poller) = poller {
+            poller.await.context("worker task")?;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM (what containers get) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; draining");
+}

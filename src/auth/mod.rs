@@ -1,0 +1,267 @@
+//! Sign-up, sign-in and device sessions for the mobile apps.
+
+pub mod password;
+pub mod revocations;
+pub mod sessions;
+pub mod tokens;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::{Error, FieldErrors, Result};
+use crate::users::{self, DisplayName, Email, Handle, NewUser, Password, User};
+use password::Hasher;
+use revocations::Revocations;
+use sessions::{Redemption, Revocation, Session};
+use tokens::{AccessClaims, TokenError, Tokens};
+
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+}
+
+pub struct Registration {
+    pub handle: Handle,
+    pub email: Email,
+    pub password: Password,
+    pub display_name: Option<DisplayName>,
+}
+
+impl Registration {
+    /// Checks every field and reports all problems at once.
+    pub fn parse(
+        handle: &str,
+        email: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<Self> {
+        let mut errors = FieldErrors::default();
+        let handle = Handle::parse(handle)
+            .map_err(|e| errors.add("handle", e))
+            .ok();
+        let email = Email::parse(email).map_err(|e| errors.add("email", e)).ok();
+        let password = Password::parse(password)
+            .map_err(|e| errors.add("password", e))
+            .ok();
+        let display_name = DisplayName::parse(display_name.unwrap_or(""))
+            .map_err(|e| errors.add("display_name", e))
+            .ok()
+            .flatten();
+        match (handle, email, password) {
+            (Some(handle), Some(email), Some(password)) if errors.is_empty() => Ok(Registration {
+                handle,
+                email,
+                password,
+                display_name,
+            }),
+            _ => Err(Error::Validation(errors)),
+        }
+    }
+}
+
+fn invalid_credentials() -> Error {
+    Error::unauthorized("invalid_credentials", "the login or the password is wrong")
+}
+
+fn invalid_refresh_token() -> Error {
+    Error::unauthorized(
+        "invalid_refresh_token",
+        "this refresh token is not valid; sign in again",
+    )
+}
+
+pub struct Auth {
+    db: PgPool,
+    hasher: Hasher,
+    tokens: Tokens,
+    revocations: Revocations,
+}
+
+impl Auth {
+    pub fn new(db: PgPool, hasher: Hasher, tokens: Tokens, revocations: Revocations) -> Self {
+        Self {
+            db,
+            hasher,
+            tokens,
+            revocations,
+        }
+    }
+
+    pub async fn register(
+        &self,
+        registration: Registration,
+        user_agent: Option<&str>,
+    ) -> Result<(User, TokenPair)> {
+        let password_hash = self.hasher.hash(&registration.password).await?;
+        let mut tx = self.db.begin().await?;
+        let user = users::insert(
+            &mut tx,
+            NewUser {
+                handle: registration.handle,
+                email: registration.email,
+                display_name: registration.display_name,
+                password_hash,
+            },
+        )
+        .await?;
+        let pair = self.start_session(&mut tx, user.id, user_agent).await?;
+        tx.commit().await?;
+        Ok((user, pair))
+    }
+
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        user_agent: Option<&str>,
+    ) -> Result<(User, TokenPair)> {
+        let credentials = users::credentials_for_login(&self.db, login).await?;
+        let valid = self
+            .hasher
+            .verify(
+                password,
+                credentials.as_ref().map(|c| c.password_hash.as_str()),
+            )
+            .await?;
+        let Some(credentials) = credentials.filter(|_| valid) else {
+            return Err(invalid_credentials());
+        };
+        let mut tx = self.db.begin().await?;
+        let pair = self
+            .start_session(&mut tx, credentials.id, user_agent)
+            .await?;
+        tx.commit().await?;
+        Ok((users::find(&self.db, credentials.id).await?, pair))
+    }
+
+    async fn start_session(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        user_id: Uuid,
+        user_agent: Option<&str>,
+    ) -> Result<TokenPair> {
+        let session_id = sessions::create(tx, user_id, user_agent).await?;
+        self.issue_pair(tx, user_id, session_id).await
+    }
+
+    async fn issue_pair(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<TokenPair> {
+        let refresh_token = self.tokens.issue_refresh(user_id, session_id);
+        sessions::store_refresh_token(tx, session_id, &refresh_token).await?;
+        Ok(TokenPair {
+            access_token: self.tokens.issue_access(user_id, session_id),
+            refresh_token,
+            expires_in: self.tokens.access_ttl.as_secs(),
+        })
+    }
+
+    /// Rotates a refresh token. A token presented twice ends its session,
+    /// so the thief's and the victim's newest tokens both stop working.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let claims = self
+            .tokens
+            .verify_refresh(refresh_token)
+            .map_err(|e| match e {
+                TokenError::Expired => Error::unauthorized(
+                    "refresh_token_expired",
+                    "this refresh token has expired; sign in again",
+                ),
+                TokenError::Malformed | TokenError::Invalid => invalid_refresh_token(),
+            })?;
+        let mut tx = self.db.begin().await?;
+        match sessions::redeem(&mut tx, refresh_token).await? {
+            Redemption::Redeemed { session_id } if session_id == claims.session_id => {
+                sessions::touch(&mut tx, session_id).await?;
+                sessions::prune_used_tokens(&mut tx, session_id, self.tokens.refresh_ttl).await?;
+                let pair = self.issue_pair(&mut tx, claims.user_id, session_id).await?;
+                tx.commit().await?;
+                Ok(pair)
+            }
+            Redemption::Reused { session_id } => {
+                tx.rollback().await?;
+                tracing::warn!(%session_id, user_id = %claims.user_id, "refresh token reused; revoking the session");
+                self.end_session(session_id, None, Revocation::RefreshTokenReuse)
+                    .await?;
+                Err(Error::unauthorized(
+                    "refresh_token_reused",
+                    "this refresh token was already used; the session has been ended, sign in again",
+                ))
+            }
+            Redemption::Redeemed { .. } | Redemption::Unknown => Err(invalid_refresh_token()),
+        }
+    }
+
+    pub async fn logout(&self, claims: AccessClaims) -> Result<()> {
+        self.end_session(claims.session_id, Some(claims.user_id), Revocation::Logout)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn sessions(&self, user_id: Uuid) -> Result<Vec<Session>> {
+        sessions::list_active(&self.db, user_id).await
+    }
+
+    /// Revokes one of the user's own sessions; someone else's is not found.
+    pub async fn revoke_session(&self, user_id: Uuid, session_id: Uuid) -> Result<()> {
+        if self
+            .end_session(session_id, Some(user_id), Revocation::RevokedByUser)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::not_found(
+                "session_not_found",
+                "no active session with this id",
+            ))
+        }
+    }
+
+    async fn end_session(
+        &self,
+        session_id: Uuid,
+        owner: Option<Uuid>,
+        reason: Revocation,
+    ) -> Result<bool> {
+        let ended = sessions::revoke(&self.db, session_id, owner, reason).await?;
+        if ended {
+            self.revocations.publish(session_id).await;
+        }
+        Ok(ended)
+    }
+
+    /// Checks an access token: its seal, its expiry and its session.
+    pub async fn authenticate(&self, access_token: &str) -> Result<AccessClaims> {
+        let claims = self
+            .tokens
+            .verify_access(access_token)
+            .map_err(|e| match e {
+                TokenError::Expired => {
+                    Error::unauthorized("token_expired", "the access token has expired; refresh it")
+                }
+                TokenError::Malformed | TokenError::Invalid => {
+                    Error::unauthorized("invalid_token", "the access token is not valid")
+                }
+            })?;
+        if self.revocations.is_revoked(claims.session_id).await? {
+            return Err(Error::unauthorized(
+                "session_revoked",
+                "this session has ended; sign in again",
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// The user id in a well-sealed access token, without the session check:
+    /// enough to key a rate limit.
+    pub fn peek_user(&self, access_token: &str) -> Option<Uuid> {
+        self.tokens
+            .verify_access(access_token)
+            .ok()
+            .map(|c| c.user_id)
+    }
+}

@@ -1,0 +1,617 @@
+//! Configuration comes from the environment only. Each mode asks for the
+//! variables it uses and nothing more, so the serverless worker starts with
+//! database and S3 settings alone. A bad value stops start-up with one line
+//! naming the variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use ipnet::IpNet;
+
+use crate::ratelimit::Policy;
+
+/// A value that must never reach a log line or a `Debug` dump.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Api,
+    ServerlessWorker,
+    Worker,
+    Dev,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Api => "api",
+            Mode::ServerlessWorker => "serverless-worker",
+            Mode::Worker => "worker",
+            Mode::Dev => "dev",
+        }
+    }
+
+    fn serves_api(self) -> bool {
+        matches!(self, Mode::Api | Mode::Dev)
+    }
+
+    fn uses_queue(self) -> bool {
+        !matches!(self, Mode::ServerlessWorker)
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "api" => Ok(Mode::Api),
+            "serverless-worker" => Ok(Mode::ServerlessWorker),
+            "worker" => Ok(Mode::Worker),
+            "dev" => Ok(Mode::Dev),
+            _ => Err("must be one of api, serverless-worker, worker, dev".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// The one-line reason start-up stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {var} {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: Secret<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    /// Public base URL of the bucket (a CDN); variants are then served from it
+    /// instead of presigned GETs.
+    pub public_endpoint: Option<String>,
+    pub credentials: AwsCredentials,
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub endpoint: String,
+    pub name: String,
+    pub region: String,
+    pub credentials: AwsCredentials,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub access_key: Secret<[u8; 32]>,
+    /// Still accepted for verification while a rotation is rolled out.
+    pub previous_access_key: Option<Secret<[u8; 32]>>,
+    pub refresh_key: Secret<[u8; 32]>,
+    pub previous_refresh_key: Option<Secret<[u8; 32]>>,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    pub register: Policy,
+    pub login: Policy,
+    pub writes: Policy,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub redis_url: Secret<String>,
+    pub tokens: TokenConfig,
+    pub rate_limits: RateLimitConfig,
+    pub upload_max_bytes: u64,
+    pub admin_token: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    pub trigger_path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub http_addr: SocketAddr,
+    pub log_format: LogFormat,
+    pub database: DatabaseConfig,
+    pub s3: S3Config,
+    pub queue: Option<QueueConfig>,
+    pub api: Option<ApiConfig>,
+    pub worker: WorkerConfig,
+    /// Prefix of every Redis key, so that several deployments (or test runs)
+    /// can share one Redis without seeing each other's counters.
+    pub redis_key_prefix: String,
+}
+
+/// Reads variables through a lookup function, so tests can pass a map
+/// instead of mutating the process environment.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.get(var).ok_or_else(|| ConfigError {
+            var,
+            problem: "is missing".into(),
+        })
+    }
+
+    fn parsed<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e| ConfigError {
+                var,
+                problem: format!("is malformed: {e}"),
+            }),
+        }
+    }
+
+    fn url(&self, var: &'static str) -> Result<String, ConfigError> {
+        let raw = self.required(var)?;
+        check_http_url(var, &raw)?;
+        Ok(raw.trim_end_matches('/').to_string())
+    }
+
+    fn key32(&self, var: &'static str) -> Result<Secret<[u8; 32]>, ConfigError> {
+        decode_key32(var, &self.required(var)?)
+    }
+
+    fn optional_key32(&self, var: &'static str) -> Result<Option<Secret<[u8; 32]>>, ConfigError> {
+        self.get(var).map(|raw| decode_key32(var, &raw)).transpose()
+    }
+
+    fn policy(
+        &self,
+        var: &'static str,
+        name: &'static str,
+        default: &str,
+    ) -> Result<Policy, ConfigError> {
+        let raw = self.get(var).unwrap_or_else(|| default.to_string());
+        Policy::parse(name, &raw).map_err(|problem| ConfigError { var, problem })
+    }
+
+    fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let secs: u64 = self.parsed(var, default)?;
+        if secs == 0 {
+            return Err(ConfigError {
+                var,
+                problem: "must be at least 1 second".into(),
+            });
+        }
+        Ok(Duration::from_secs(secs))
+    }
+}
+
+fn check_http_url(var: &'static str, raw: &str) -> Result<(), ConfigError> {
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            var,
+            problem: "is malformed: expected an http:// or https:// URL".into(),
+        })
+    }
+}
+
+fn decode_key32(var: &'static str, raw: &str) -> Result<Secret<[u8; 32]>, ConfigError> {
+    let malformed = |problem: &str| ConfigError {
+        var,
+        problem: format!("is malformed: {problem}"),
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .map_err(|_| malformed("expected base64 of exactly 32 bytes"))?;
+    let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        malformed(&format!(
+            "decodes to {} bytes, expected exactly 32",
+            b.len()
+        ))
+    })?;
+    Ok(Secret::new(key))
+}
+
+pub const DEFAULT_UPLOAD_MAX_BYTES: u64 = 25 * 1024 * 1024;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let mode: Mode = env
+            .required("APP_MODE")?
+            .parse()
+            .map_err(|problem| ConfigError {
+                var: "APP_MODE",
+                problem: format!("is malformed: {problem}"),
+            })?;
+        Ok(Config {
+            mode,
+            http_addr: http_addr(&env)?,
+            log_format: log_format(&env)?,
+            database: database(&env)?,
+            s3: s3(&env)?,
+            queue: if mode.uses_queue() {
+                Some(queue(&env)?)
+            } else {
+                None
+            },
+            api: if mode.serves_api() {
+                Some(api(&env)?)
+            } else {
+                None
+            },
+            worker: worker(&env)?,
+            redis_key_prefix: "ciel".into(),
+        })
+    }
+
+    /// Only `ciel migrate` runs with this: it needs the database alone.
+    pub fn database_from_env() -> Result<DatabaseConfig, ConfigError> {
+        database(&Env(|var| std::env::var(var).ok()))
+    }
+}
+
+fn http_addr<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<SocketAddr, ConfigError> {
+    if env.get("HTTP_ADDR").is_some() {
+        return env.parsed("HTTP_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)));
+    }
+    let port: u16 = env.parsed("PORT", 8080)?;
+    Ok(SocketAddr::from(([0, 0, 0, 0], port)))
+}
+
+fn log_format<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<LogFormat, ConfigError> {
+    match env.get("LOG_FORMAT").as_deref() {
+        None | Some("json") => Ok(LogFormat::Json),
+        Some("text") => Ok(LogFormat::Text),
+        Some(_) => Err(ConfigError {
+            var: "LOG_FORMAT",
+            problem: "is malformed: must be json or text".into(),
+        }),
+    }
+}
+
+fn database<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<DatabaseConfig, ConfigError> {
+    let url = env.required("DATABASE_URL")?;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError {
+            var: "DATABASE_URL",
+            problem: "is malformed: expected a postgres:// URL".into(),
+        });
+    }
+    let max_connections: u32 = env.parsed("DATABASE_MAX_CONNECTIONS", 10)?;
+    if max_connections == 0 {
+        return Err(ConfigError {
+            var: "DATABASE_MAX_CONNECTIONS",
+            problem: "must be at least 1".into(),
+        });
+    }
+    Ok(DatabaseConfig {
+        url: Secret::new(url),
+        max_connections,
+    })
+}
+
+fn aws_credentials<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<AwsCredentials, ConfigError> {
+    Ok(AwsCredentials {
+        access_key_id: env.required("AWS_ACCESS_KEY_ID")?,
+        secret_access_key: Secret::new(env.required("AWS_SECRET_ACCESS_KEY")?),
+    })
+}
+
+fn s3<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<S3Config, ConfigError> {
+    let public_endpoint = match env.get("S3_PUBLIC_ENDPOINT") {
+        Some(raw) => {
+            check_http_url("S3_PUBLIC_ENDPOINT", &raw)?;
+            Some(raw.trim_end_matches('/').to_string())
+        }
+        None => None,
+    };
+    Ok(S3Config {
+        endpoint: env.url("S3_ENDPOINT")?,
+        region: env.required("S3_REGION")?,
+        bucket: env.required("S3_BUCKET")?,
+        public_endpoint,
+        credentials: aws_credentials(env)?,
+    })
+}
+
+fn queue<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<QueueConfig, ConfigError> {
+    // Scaleway's SQS has credentials of its own; fall back to the AWS_* pair
+    // when one key pair serves both.
+    let credentials = match env.get("QUEUE_ACCESS_KEY_ID") {
+        Some(access_key_id) => AwsCredentials {
+            access_key_id,
+            secret_access_key: Secret::new(env.required("QUEUE_SECRET_ACCESS_KEY")?),
+        },
+        None => aws_credentials(env)?,
+    };
+    Ok(QueueConfig {
+        endpoint: env.url("QUEUE_ENDPOINT")?,
+        name: env.required("QUEUE_NAME")?,
+        region: env
+            .get("QUEUE_REGION")
+            .or_else(|| env.get("S3_REGION"))
+            .unwrap_or_else(|| "fr-par".into()),
+        credentials,
+    })
+}
+
+fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigError> {
+    let redis_url = env.required("REDIS_URL")?;
+    if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
+        return Err(ConfigError {
+            var: "REDIS_URL",
+            problem: "is malformed: expected a redis:// or rediss:// URL".into(),
+        });
+    }
+    let access_key = env.key32("PASETO_ACCESS_KEY")?;
+    let refresh_key = env.key32("PASETO_REFRESH_KEY")?;
+    if access_key == refresh_key {
+        return Err(ConfigError {
+            var: "PASETO_REFRESH_KEY",
+            problem: "must differ from PASETO_ACCESS_KEY".into(),
+        });
+    }
+    let upload_max_bytes: u64 = env.parsed("UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES)?;
+    if upload_max_bytes == 0 {
+        return Err(ConfigError {
+            var: "UPLOAD_MAX_BYTES",
+            problem: "must be at least 1".into(),
+        });
+    }
+    Ok(ApiConfig {
+        redis_url: Secret::new(redis_url),
+        tokens: TokenConfig {
+            access_key,
+            previous_access_key: env.optional_key32("PASETO_ACCESS_KEY_PREVIOUS")?,
+            refresh_key,
+            previous_refresh_key: env.optional_key32("PASETO_REFRESH_KEY_PREVIOUS")?,
+            access_ttl: env.seconds("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
+            refresh_ttl: env.seconds("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+        },
+        rate_limits: RateLimitConfig {
+            register: env.policy("RATE_LIMIT_REGISTER", "register", "5/30m")?,
+            login: env.policy("RATE_LIMIT_LOGIN", "login", "10/5m")?,
+            writes: env.policy("RATE_LIMIT_WRITES", "writes", "60/1m")?,
+            trusted_proxies: trusted_proxies(env)?,
+        },
+        upload_max_bytes,
+        admin_token: env.get("ADMIN_TOKEN").map(Secret::new),
+    })
+}
+
+fn trusted_proxies<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Vec<IpNet>, ConfigError> {
+    let Some(raw) = env.get("TRUSTED_PROXIES") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| ConfigError {
+                    var: "TRUSTED_PROXIES",
+                    problem: format!("is malformed: {s:?} is not an IP address or CIDR"),
+                })
+        })
+        .collect()
+}
+
+fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, ConfigError> {
+    let concurrency: usize = env.parsed("WORKER_CONCURRENCY", 2)?;
+    if concurrency == 0 {
+        return Err(ConfigError {
+            var: "WORKER_CONCURRENCY",
+            problem: "must be at least 1".into(),
+        });
+    }
+    let trigger_path = env.get("WORKER_TRIGGER_PATH").unwrap_or_else(|| "/".into());
+    if !trigger_path.starts_with('/') {
+        return Err(ConfigError {
+            var: "WORKER_TRIGGER_PATH",
+            problem: "is malformed: must start with /".into(),
+        });
+    }
+    Ok(WorkerConfig {
+        concurrency,
+        trigger_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const KEY_A: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const KEY_B: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    fn base() -> HashMap<&'static str, String> {
+        [
+            ("DATABASE_URL", "postgres://localhost/ciel"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("S3_REGION", "fr-par"),
+            ("S3_BUCKET", "media"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret-value"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
+    }
+
+    fn api_env() -> HashMap<&'static str, String> {
+        let mut env = base();
+        env.insert("APP_MODE", "api".into());
+        env.insert("REDIS_URL", "redis://127.0.0.1:6379".into());
+        env.insert("QUEUE_ENDPOINT", "http://127.0.0.1:9324".into());
+        env.insert("QUEUE_NAME", "jobs".into());
+        env.insert("PASETO_ACCESS_KEY", KEY_A.into());
+        env.insert("PASETO_REFRESH_KEY", KEY_B.into());
+        env
+    }
+
+    fn load(env: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn serverless_worker_needs_only_database_and_s3() {
+        let mut env = base();
+        env.insert("APP_MODE", "serverless-worker".into());
+        let config = load(&env).expect("serverless worker config");
+        assert!(config.api.is_none());
+        assert!(config.queue.is_none());
+    }
+
+    #[test]
+    fn api_mode_names_the_first_missing_variable() {
+        let mut env = api_env();
+        env.remove("PASETO_REFRESH_KEY");
+        let err = load(&env).unwrap_err();
+        assert_eq!(err.var, "PASETO_REFRESH_KEY");
+        assert_eq!(
+            err.to_string(),
+            "configuration error: PASETO_REFRESH_KEY is missing"
+        );
+    }
+
+    #[test]
+    fn paseto_keys_must_be_32_bytes_of_base64() {
+        for (bad, expected) in [
+            ("not base64!!", "expected base64 of exactly 32 bytes"),
+            ("AAAA", "decodes to 3 bytes, expected exactly 32"),
+        ] {
+            let mut env = api_env();
+            env.insert("PASETO_ACCESS_KEY", bad.into());
+            let err = load(&env).unwrap_err();
+            assert_eq!(err.var, "PASETO_ACCESS_KEY");
+            assert!(err.problem.contains(expected), "{}", err.problem);
+            assert!(!err.to_string().contains(bad) || bad == "AAAA");
+        }
+    }
+
+    #[test]
+    fn identical_access_and_refresh_keys_are_refused() {
+        let mut env = api_env();
+        env.insert("PASETO_REFRESH_KEY", KEY_A.into());
+        assert_eq!(load(&env).unwrap_err().var, "PASETO_REFRESH_KEY");
+    }
+
+    #[test]
+    fn listens_on_port_when_http_addr_is_unset() {
+        let mut env = api_env();
+        assert_eq!(
+            load(&env).unwrap().http_addr,
+            "0.0.0.0:8080".parse().unwrap()
+        );
+        env.insert("PORT", "9999".into());
+        assert_eq!(
+            load(&env).unwrap().http_addr,
+            "0.0.0.0:9999".parse().unwrap()
+        );
+        env.insert("HTTP_ADDR", "127.0.0.1:7000".into());
+        assert_eq!(
+            load(&env).unwrap().http_addr,
+            "127.0.0.1:7000".parse().unwrap()
+        );
+        env.insert("HTTP_ADDR", "nonsense".into());
+        assert_eq!(load(&env).unwrap_err().var, "HTTP_ADDR");
+    }
+
+    #[test]
+    fn unknown_mode_is_refused() {
+        let mut env = api_env();
+        env.insert("APP_MODE", "apii".into());
+        let err = load(&env).unwrap_err();
+        assert_eq!(err.var, "APP_MODE");
+        assert!(err.problem.contains("api, serverless-worker, worker, dev"));
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let config = load(&api_env()).unwrap();
+        let dump = format!("{config:?}");
+        assert!(!dump.contains("very-secret-value"));
+        assert!(!dump.contains("postgres://localhost/ciel"));
+        assert!(dump.contains("Secret(***)"));
+    }
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_cidrs() {
+        let mut env = api_env();
+        env.insert("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1".into());
+        let config = load(&env).unwrap();
+        assert_eq!(config.api.unwrap().rate_limits.trusted_proxies.len(), 2);
+        env.insert("TRUSTED_PROXIES", "10.0.0.0/33".into());
+        assert_eq!(load(&env).unwrap_err().var, "TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn rate_limit_policies_are_parsed() {
+        let mut env = api_env();
+        env.insert("RATE_LIMIT_LOGIN", "3/10s".into());
+        let login = load(&env).unwrap().api.unwrap().rate_limits.login;
+        assert_eq!((login.quota, login.window), (3, Duration::from_secs(10)));
+        env.insert("RATE_LIMIT_LOGIN", "three per minute".into());
+        assert_eq!(load(&env).unwrap_err().var, "RATE_LIMIT_LOGIN");
+    }
+}

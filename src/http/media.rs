@@ -1,0 +1,305 @@
+//! `/v1/media`: presigned uploads straight to object storage, completion,
+//! and the processed variants.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::http::ApiContext;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::infra::s3::ObjectError;
+use crate::media::jobs::JobMessage;
+use crate::media::{self, Media, MediaStatus, UploadType, keys};
+
+const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
+const VARIANT_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateUploadRequest {
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    #[schema(example = "image/jpeg")]
+    content_type: String,
+    /// The exact size of the file, checked when the upload completes.
+    #[schema(example = 2_400_000)]
+    byte_size: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UploadInstructions {
+    /// Always `PUT`.
+    method: &'static str,
+    /// Presigned URL; send the file as the raw body.
+    url: String,
+    /// Headers to send with the PUT, exactly as given.
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreateUploadResponse {
+    media_id: Uuid,
+    upload: UploadInstructions,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VariantResponse {
+    /// `thumb` (320), `small` (640), `medium` (1080) or `large` (2048 px on the longest edge).
+    name: String,
+    width: i32,
+    height: i32,
+    /// `webp` or `jpeg`.
+    format: String,
+    url: String,
+    bytes: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MediaError {
+    code: String,
+    message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MediaResponse {
+    id: Uuid,
+    status: MediaStatus,
+    width: Option<i32>,
+    height: Option<i32>,
+    blurhash: Option<String>,
+    variants: Vec<VariantResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<MediaError>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CompleteResponse {
+    id: Uuid,
+    status: MediaStatus,
+}
+
+/// Start an upload: the answer says where to PUT the file.
+#[utoipa::path(post, path = "/v1/media/uploads", tag = "media", security(("bearer" = [])),
+    request_body = CreateUploadRequest,
+    responses(
+        (status = 201, body = CreateUploadResponse),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "`unsupported_content_type`, `file_too_large` or `validation_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn create_upload(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<CreateUploadRequest>,
+) -> Result<(StatusCode, Json<CreateUploadResponse>)> {
+    let upload_type =
+        UploadType::parse(&body.content_type).ok_or_else(|| Error::Unprocessable {
+            code: "unsupported_content_type",
+            message: format!("content_type must be one of {}", UploadType::ACCEPTED),
+        })?;
+    let byte_size = u64::try_from(body.byte_size)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            let mut fields = crate::error::FieldErrors::default();
+            fields.add("byte_size", "must be a positive number of bytes");
+            Error::Validation(fields)
+        })?;
+    if byte_size > ctx.upload_max_bytes {
+        return Err(Error::Unprocessable {
+            code: "file_too_large",
+            message: format!("files may be at most {} bytes", ctx.upload_max_bytes),
+        });
+    }
+    let media = media::create(&ctx.db, user.user_id, upload_type, byte_size).await?;
+    let presigned = ctx
+        .storage
+        .presign_put(
+            &media.original_key,
+            upload_type.mime(),
+            byte_size,
+            UPLOAD_URL_LIFETIME,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreateUploadResponse {
+            media_id: media.id,
+            upload: UploadInstructions {
+                method: "PUT",
+                url: presigned.url,
+                headers: presigned.headers.into_iter().collect(),
+            },
+            expires_at: OffsetDateTime::now_utc() + UPLOAD_URL_LIFETIME,
+        }),
+    ))
+}
+
+/// Say the PUT is done: the file is checked and queued for processing.
+/// Repeating it is harmless.
+#[utoipa::path(post, path = "/v1/media/{id}/complete", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Media id")),
+    responses(
+        (status = 202, body = CompleteResponse),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`media_not_found`", body = ErrorBody),
+        (status = 422, description = "`upload_missing` or `upload_size_mismatch`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable` or `queue_unavailable`", body = ErrorBody),
+    ))]
+pub async fn complete_upload(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<(StatusCode, Json<CompleteResponse>)> {
+    let media = media::find_owned(&ctx.db, user.user_id, id).await?;
+    if media.status != MediaStatus::Pending {
+        return Ok(accepted(&media, media.status));
+    }
+    check_uploaded_object(&ctx, &media).await?;
+    // The row stays locked until the message is sent: a concurrent
+    // completion waits, then finds it queued and sends nothing.
+    let mut tx = ctx.db.begin().await?;
+    if !media::mark_queued(&mut tx, media.id).await? {
+        return Ok(accepted(&media, MediaStatus::Queued));
+    }
+    ctx.queue
+        .send(JobMessage { media_id: media.id }.to_body())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = ?e, media_id = %media.id, "could not enqueue media job");
+            Error::Unavailable {
+                code: "queue_unavailable",
+                message: "processing cannot be started right now; retry shortly",
+            }
+        })?;
+    tx.commit().await?;
+    Ok(accepted(&media, MediaStatus::Queued))
+}
+
+fn accepted(media: &Media, status: MediaStatus) -> (StatusCode, Json<CompleteResponse>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(CompleteResponse {
+            id: media.id,
+            status,
+        }),
+    )
+}
+
+async fn check_uploaded_object(ctx: &ApiContext, media: &Media) -> Result<()> {
+    let size = match ctx.storage.size_of(&media.original_key).await {
+        Ok(size) => size,
+        Err(ObjectError::NotFound) => {
+            return Err(Error::Unprocessable {
+                code: "upload_missing",
+                message: "the file has not been uploaded yet".into(),
+            });
+        }
+        Err(ObjectError::Unavailable(e)) => {
+            tracing::error!(error = ?e, "storage unavailable");
+            return Err(Error::Unavailable {
+                code: "storage_unavailable",
+                message: "storage cannot be reached right now; retry shortly",
+            });
+        }
+    };
+    if size != media.declared_bytes as u64 {
+        ctx.storage.delete(&media.original_key).await?;
+        return Err(Error::Unprocessable {
+            code: "upload_size_mismatch",
+            message: format!(
+                "the uploaded file has {size} bytes, but {} were declared; upload it again",
+                media.declared_bytes
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A media, its processing state and, once ready, its variants.
+#[utoipa::path(get, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Media id")),
+    responses(
+        (status = 200, body = MediaResponse),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`media_not_found`", body = ErrorBody),
+    ))]
+pub async fn get_media(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<MediaResponse>> {
+    let media = media::find_owned(&ctx.db, user.user_id, id).await?;
+    let stored = if media.status == MediaStatus::Ready {
+        media::variants(&ctx.db, media.id).await?
+    } else {
+        Vec::new()
+    };
+    let mut variants = Vec::with_capacity(stored.len());
+    for v in stored {
+        variants.push(VariantResponse {
+            url: ctx
+                .storage
+                .variant_url(&v.key, VARIANT_URL_LIFETIME)
+                .await?,
+            name: v.name,
+            width: v.width,
+            height: v.height,
+            format: v.format,
+            bytes: v.bytes,
+        });
+    }
+    let error = match (media.error_code, media.error_message) {
+        (Some(code), message) => Some(MediaError {
+            code,
+            message: message.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(Json(MediaResponse {
+        id: media.id,
+        status: media.status,
+        width: media.width,
+        height: media.height,
+        blurhash: media.blurhash,
+        variants,
+        error,
+    }))
+}
+
+/// Delete a media and every object of it.
+#[utoipa::path(delete, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Media id")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`media_not_found`", body = ErrorBody),
+    ))]
+pub async fn delete_media(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode> {
+    let media = media::find_owned(&ctx.db, user.user_id, id).await?;
+    // Objects first: if storage fails the row stays, and a retry finishes.
+    let mut deletions = tokio::task::JoinSet::new();
+    for key in std::iter::once(media.original_key.clone()).chain(keys::all_variants(media.id)) {
+        let storage = ctx.storage.clone();
+        deletions.spawn(async move { storage.delete(&key).await });
+    }
+    while let Some(result) = deletions.join_next().await {
+        result.map_err(anyhow::Error::from)??;
+    }
+    media::delete(&ctx.db, media.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

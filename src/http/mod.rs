@@ -1,0 +1,173 @@
+//! The HTTP edge: routers, middleware, and one file per resource.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod media;
+pub mod openapi;
+pub mod ops;
+pub mod rate_limit;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::Auth;
+use crate::config::RateLimitConfig;
+use crate::http::error::error_response;
+use crate::http::ops::OpsContext;
+use crate::http::rate_limit::Limit;
+use crate::infra::queue::Queue;
+use crate::infra::s3::Storage;
+use crate::ratelimit::RateLimiter;
+
+/// Everything the API handlers share.
+pub struct ApiContext {
+    pub db: PgPool,
+    pub auth: Auth,
+    pub limiter: RateLimiter,
+    pub rate_limits: RateLimitConfig,
+    pub storage: Storage,
+    pub queue: Queue,
+    pub upload_max_bytes: u64,
+}
+
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The API router with its OpenAPI document.
+pub fn api_router(ctx: Arc<ApiContext>, ops: OpsContext) -> Router {
+    let (router, openapi) = api_routes(ctx, ops).split_for_parts();
+    with_common_layers(router.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi)))
+}
+
+/// The OpenAPI document, for `ciel openapi` and tests.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let mut document = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(register_routes())
+        .merge(login_routes())
+        .merge(signed_in_routes())
+        .into_openapi();
+    document.merge(ops_routes_stateless().into_openapi());
+    document
+}
+
+fn register_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(auth::register))
+}
+
+fn login_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(auth::login))
+}
+
+fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::list_sessions))
+        .routes(routes!(auth::revoke_session))
+        .routes(routes!(auth::me))
+        .routes(routes!(media::create_upload))
+        .routes(routes!(media::complete_upload))
+        .routes(routes!(media::get_media, media::delete_media))
+}
+
+fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {
+    let limited =
+        |limit: Limit| middleware::from_fn_with_state((ctx.clone(), limit), rate_limit::by_ip);
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(register_routes().layer(limited(Limit::Register)))
+        .merge(login_routes().layer(limited(Limit::Login)))
+        .merge(signed_in_routes().layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            rate_limit::writes_by_user,
+        )))
+        .with_state(ctx)
+        .merge(ops_routes(ops))
+}
+
+fn ops_routes_stateless() -> OpenApiRouter<OpsContext> {
+    OpenApiRouter::new()
+        .routes(routes!(ops::health))
+        .routes(routes!(ops::ready))
+        .routes(routes!(ops::metrics))
+}
+
+/// `/health`, `/ready` and `/metrics`, served in every mode.
+pub fn ops_routes(ops: OpsContext) -> OpenApiRouter {
+    ops_routes_stateless().with_state(ops)
+}
+
+/// Request ids, JSON access logs, latency metrics, timeouts, a JSON 404,
+/// and a JSON 500 instead of a dropped connection on panic.
+pub fn with_common_layers(router: Router) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take this method",
+            )
+        })
+        .route_layer(middleware::from_fn(record_request_metrics))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_| {
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "something went wrong on our side",
+            )
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    // The path only: query strings may carry signatures.
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Request latency by route and status, for the "API p95 > 500 ms" alert.
+async fn record_request_metrics(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        "method" => method,
+        "route" => route,
+        "status" => response.status().as_u16().to_string(),
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}

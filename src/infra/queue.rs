@@ -1,0 +1,171 @@
+//! The SQS media-jobs queue (Scaleway MNQ in the cloud, any SQS server locally).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_sdk_sqs::config::timeout::TimeoutConfig;
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use tokio::sync::OnceCell;
+
+use crate::config::QueueConfig;
+
+#[derive(Clone)]
+pub struct Queue {
+    client: aws_sdk_sqs::Client,
+    name: String,
+    url: std::sync::Arc<OnceCell<String>>,
+}
+
+pub struct Received {
+    pub body: String,
+    pub receipt_handle: String,
+    pub receive_count: u32,
+}
+
+impl Queue {
+    pub fn new(config: &QueueConfig) -> Self {
+        let credentials = Credentials::new(
+            &config.credentials.access_key_id,
+            config.credentials.secret_access_key.expose(),
+            None,
+            None,
+            "ciel-environment",
+        );
+        let sdk_config = aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .endpoint_url(&config.endpoint)
+            .credentials_provider(credentials)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    // Long polls hold the request for up to 20 s.
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            )
+            .build();
+        Self {
+            client: aws_sdk_sqs::Client::from_conf(sdk_config),
+            name: config.name.clone(),
+            url: Default::default(),
+        }
+    }
+
+    async fn url(&self) -> anyhow::Result<&str> {
+        let url = self
+            .url
+            .get_or_try_init(|| async {
+                let found = self
+                    .client
+                    .get_queue_url()
+                    .queue_name(&self.name)
+                    .send()
+                    .await
+                    .with_context(|| format!("look up queue {}", self.name))?;
+                found
+                    .queue_url
+                    .context("queue URL missing from GetQueueUrl")
+            })
+            .await?;
+        Ok(url)
+    }
+
+    pub async fn send(&self, body: String) -> anyhow::Result<()> {
+        let url = self.url().await?;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .context("send message")?;
+        Ok(())
+    }
+
+    pub async fn receive(
+        &self,
+        max: i32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> anyhow::Result<Vec<Received>> {
+        let url = self.url().await?;
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max)
+            .wait_time_seconds(wait.as_secs() as i32)
+            .visibility_timeout(visibility.as_secs() as i32)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+            )
+            .send()
+            .await
+            .context("receive messages")?;
+        Ok(output
+            .messages
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| {
+                let receive_count = m
+                    .attributes()
+                    .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                Some(Received {
+                    body: m.body?,
+                    receipt_handle: m.receipt_handle?,
+                    receive_count,
+                })
+            })
+            .collect())
+    }
+
+    pub async fn delete(&self, receipt_handle: &str) -> anyhow::Result<()> {
+        let url = self.url().await?;
+        self.client
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .context("delete message")?;
+        Ok(())
+    }
+
+    pub async fn extend_visibility(
+        &self,
+        receipt_handle: &str,
+        visibility: Duration,
+    ) -> anyhow::Result<()> {
+        let url = self.url().await?;
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(visibility.as_secs() as i32)
+            .send()
+            .await
+            .context("change message visibility")?;
+        Ok(())
+    }
+
+    /// Creates the queue when missing (local development; Terraform owns it
+    /// in the cloud).
+    pub async fn ensure_exists(&self) -> anyhow::Result<()> {
+        if self.url().await.is_ok() {
+            return Ok(());
+        }
+        self.client
+            .create_queue()
+            .queue_name(&self.name)
+            .send()
+            .await
+            .context("create queue")?;
+        Ok(())
+    }
+
+    pub async fn is_reachable(&self) -> bool {
+        self.url().await.is_ok()
+    }
+}

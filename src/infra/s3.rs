@@ -1,0 +1,226 @@
+//! Object storage: originals are private, variants are served through
+//! presigned GETs or, with a CDN in front, from `S3_PUBLIC_ENDPOINT`.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+
+use crate::config::S3Config;
+
+#[derive(Clone)]
+pub struct Storage {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    public_endpoint: Option<String>,
+}
+
+/// A presigned request the client sends itself.
+pub struct Presigned {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why an object could not be read: a missing object is final, anything
+/// else may pass.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("object not found")]
+    NotFound,
+    #[error(transparent)]
+    Unavailable(#[from] anyhow::Error),
+}
+
+impl Storage {
+    pub fn new(config: &S3Config) -> Self {
+        let credentials = Credentials::new(
+            &config.credentials.access_key_id,
+            config.credentials.secret_access_key.expose(),
+            None,
+            None,
+            "ciel-environment",
+        );
+        let sdk_config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .endpoint_url(&config.endpoint)
+            .credentials_provider(credentials)
+            // Path-style works with Scaleway and with local S3 servers alike.
+            .force_path_style(true)
+            // Checksums only where S3 demands them: presigned PUTs must not
+            // require the phone to compute a CRC of the photo.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            )
+            .build();
+        Self {
+            client: aws_sdk_s3::Client::from_conf(sdk_config),
+            bucket: config.bucket.clone(),
+            public_endpoint: config.public_endpoint.clone(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> anyhow::Result<Presigned> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(content_length as i64)
+            .presigned(PresigningConfig::expires_in(expires_in)?)
+            .await
+            .context("presign PUT")?;
+        let headers = request
+            .headers()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        Ok(Presigned {
+            url: request.uri().to_string(),
+            headers,
+        })
+    }
+
+    /// The URL a client downloads a variant from.
+    pub async fn variant_url(&self, key: &str, expires_in: Duration) -> anyhow::Result<String> {
+        if let Some(base) = &self.public_endpoint {
+            return Ok(format!("{base}/{key}"));
+        }
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(PresigningConfig::expires_in(expires_in)?)
+            .await
+            .context("presign GET")?;
+        Ok(request.uri().to_string())
+    }
+
+    /// The object's size in bytes.
+    pub async fn size_of(&self, key: &str) -> Result<u64, ObjectError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(head) => Ok(head.content_length().unwrap_or(0).max(0) as u64),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
+                Err(ObjectError::NotFound)
+            }
+            Err(e) => Err(ObjectError::Unavailable(
+                anyhow::Error::new(e).context("HEAD object"),
+            )),
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Err(ObjectError::NotFound);
+            }
+            Err(e) => {
+                return Err(ObjectError::Unavailable(
+                    anyhow::Error::new(e).context("GET object"),
+                ));
+            }
+        };
+        let body = object.body.collect().await.context("read object body")?;
+        Ok(body.into_bytes().to_vec())
+    }
+
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+        cache_control: &str,
+    ) -> anyhow::Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control(cache_control)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .context("PUT object")?;
+        Ok(())
+    }
+
+    /// Deleting a missing object succeeds, so deletes can be repeated.
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .context("DELETE object")?;
+        Ok(())
+    }
+
+    /// Creates the bucket when it is missing (local development and tests;
+    /// in the cloud Terraform owns it).
+    pub async fn ensure_bucket(&self) -> anyhow::Result<()> {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        self.client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .context("create bucket")?;
+        Ok(())
+    }
+
+    pub async fn is_reachable(&self) -> bool {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+    }
+}

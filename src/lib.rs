@@ -1,0 +1,13 @@
+//! Ciel's backend: one binary, several modes (see `ciel --help`).
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod infra;
+pub mod media;
+pub mod ratelimit;
+pub mod telemetry;
+pub mod users;
+pub mod worker;

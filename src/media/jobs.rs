@@ -1,0 +1,127 @@
+//! The media job: its queue message and the state changes it makes.
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// The body of a media-jobs queue message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMessage {
+    pub media_id: Uuid,
+}
+
+impl JobMessage {
+    pub fn to_body(self) -> String {
+        serde_json::to_string(&self).expect("a job message serialises")
+    }
+
+    pub fn parse(body: &str) -> Option<Self> {
+        serde_json::from_str(body).ok()
+    }
+}
+
+/// A variant written to storage, to be recorded.
+pub struct NewVariant {
+    pub name: &'static str,
+    pub format: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub key: String,
+}
+
+pub struct Finished {
+    pub width: u32,
+    pub height: u32,
+    pub blurhash: String,
+    pub variants: Vec<NewVariant>,
+}
+
+/// Marks the media as being processed. False when there is nothing to do:
+/// it is gone, ready, or failed (a duplicate or late message).
+pub async fn claim(db: &PgPool, media_id: Uuid) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE media SET status = 'processing', attempts = attempts + 1, updated_at = now()
+         WHERE id = $1 AND status IN ('pending', 'queued', 'processing')",
+    )
+    .bind(media_id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Records the variants and marks the media ready, in one transaction.
+/// Upserts keep a second run (redelivery, racing workers) from adding rows.
+/// False when the media was deleted meanwhile.
+pub async fn finish(db: &PgPool, media_id: Uuid, finished: &Finished) -> Result<bool> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE media SET status = 'ready', width = $2, height = $3, blurhash = $4,
+                error_code = NULL, error_message = NULL, updated_at = now()
+         WHERE id = $1 AND status <> 'failed'",
+    )
+    .bind(media_id)
+    .bind(finished.width as i32)
+    .bind(finished.height as i32)
+    .bind(&finished.blurhash)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let names: Vec<&str> = finished.variants.iter().map(|v| v.name).collect();
+    let formats: Vec<&str> = finished.variants.iter().map(|v| v.format).collect();
+    let widths: Vec<i32> = finished.variants.iter().map(|v| v.width as i32).collect();
+    let heights: Vec<i32> = finished.variants.iter().map(|v| v.height as i32).collect();
+    let bytes: Vec<i64> = finished.variants.iter().map(|v| v.bytes as i64).collect();
+    let keys: Vec<&str> = finished.variants.iter().map(|v| v.key.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO media_variants (media_id, name, format, width, height, bytes, key)
+         SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int[], $5::int[], $6::bigint[], $7::text[])
+         ON CONFLICT (media_id, name, format) DO UPDATE
+         SET width = EXCLUDED.width, height = EXCLUDED.height, bytes = EXCLUDED.bytes, key = EXCLUDED.key",
+    )
+    .bind(media_id)
+    .bind(&names)
+    .bind(&formats)
+    .bind(&widths)
+    .bind(&heights)
+    .bind(&bytes)
+    .bind(&keys)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks the media failed for good, unless it already became ready.
+pub async fn fail(db: &PgPool, media_id: Uuid, code: &str, message: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE media SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
+         WHERE id = $1 AND status <> 'ready'",
+    )
+    .bind(media_id)
+    .bind(code)
+    .bind(message)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+const RECORDED_BODY_MAX_CHARS: usize = 4096;
+
+/// Keeps a message that names no media, so poison is visible, not retried.
+pub async fn record_unreadable(db: &PgPool, body: &str, code: &str, message: &str) -> Result<()> {
+    let body: String = body.chars().take(RECORDED_BODY_MAX_CHARS).collect();
+    sqlx::query(
+        "INSERT INTO media_job_failures (body, error_code, error_message) VALUES ($1, $2, $3)",
+    )
+    .bind(body)
+    .bind(code)
+    .bind(message)
+    .execute(db)
+    .await?;
+    Ok(())
+}

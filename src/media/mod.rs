@@ -1,0 +1,185 @@
+//! Media: what an upload is, where its objects live, and the media tables.
+//! The pixels themselves are `ciel_imaging`'s business.
+
+pub mod jobs;
+
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize, utoipa::ToSchema)]
+#[sqlx(type_name = "media_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MediaStatus {
+    Pending,
+    Queued,
+    Processing,
+    Ready,
+    Failed,
+}
+
+/// A content type the apps may upload. HEIC joins this list with its
+/// decoder; the worker trusts the bytes, not this declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadType {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl UploadType {
+    pub const ACCEPTED: &'static str = "image/jpeg, image/png, image/webp";
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "image/jpeg" | "image/jpg" => Some(UploadType::Jpeg),
+            "image/png" => Some(UploadType::Png),
+            "image/webp" => Some(UploadType::Webp),
+            _ => None,
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            UploadType::Jpeg => "image/jpeg",
+            UploadType::Png => "image/png",
+            UploadType::Webp => "image/webp",
+        }
+    }
+}
+
+/// Object keys. Originals sit under `originals/`, never public; variants
+/// under `variants/`, the only prefix a CDN may serve. Both are derived from
+/// the ids alone, so a retried job overwrites rather than duplicates.
+pub mod keys {
+    use ciel_imaging::{OutputFormat, VariantName};
+    use uuid::Uuid;
+
+    pub fn original(owner_id: Uuid, media_id: Uuid) -> String {
+        format!("originals/{owner_id}/{media_id}")
+    }
+
+    pub fn variant(media_id: Uuid, name: VariantName, format: OutputFormat) -> String {
+        format!(
+            "variants/{media_id}/{}.{}",
+            name.as_str(),
+            format.extension()
+        )
+    }
+
+    /// Every variant key a media could have, whatever was produced.
+    pub fn all_variants(media_id: Uuid) -> Vec<String> {
+        VariantName::ALL
+            .iter()
+            .flat_map(|&name| {
+                [OutputFormat::Webp, OutputFormat::Jpeg]
+                    .map(|format| variant(media_id, name, format))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Media {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub status: MediaStatus,
+    pub declared_bytes: i64,
+    pub original_key: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub blurhash: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredVariant {
+    pub name: String,
+    pub format: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    pub key: String,
+}
+
+const MEDIA_COLUMNS: &str = "id, owner_id, status, declared_bytes, original_key, width, height, blurhash, error_code, error_message";
+
+fn media_not_found() -> Error {
+    Error::not_found("media_not_found", "no media with this id")
+}
+
+pub async fn create(
+    db: &PgPool,
+    owner_id: Uuid,
+    upload_type: UploadType,
+    byte_size: u64,
+) -> Result<Media> {
+    let id = Uuid::new_v4();
+    let media = sqlx::query_as::<_, Media>(&format!(
+        "INSERT INTO media (id, owner_id, declared_content_type, declared_bytes, original_key)
+         VALUES ($1, $2, $3, $4, $5) RETURNING {MEDIA_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(owner_id)
+    .bind(upload_type.mime())
+    .bind(byte_size as i64)
+    .bind(keys::original(owner_id, id))
+    .fetch_one(db)
+    .await?;
+    Ok(media)
+}
+
+/// The media if `owner_id` owns it. Someone else's media is "not found",
+/// so ids reveal nothing.
+pub async fn find_owned(db: &PgPool, owner_id: Uuid, id: Uuid) -> Result<Media> {
+    sqlx::query_as::<_, Media>(&format!(
+        "SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1 AND owner_id = $2"
+    ))
+    .bind(id)
+    .bind(owner_id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(media_not_found)
+}
+
+pub async fn find(db: &PgPool, id: Uuid) -> Result<Option<Media>> {
+    let media =
+        sqlx::query_as::<_, Media>(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(media)
+}
+
+pub async fn variants(db: &PgPool, media_id: Uuid) -> Result<Vec<StoredVariant>> {
+    let variants = sqlx::query_as::<_, StoredVariant>(
+        "SELECT name, format, width, height, bytes, key FROM media_variants WHERE media_id = $1
+         ORDER BY width, format",
+    )
+    .bind(media_id)
+    .fetch_all(db)
+    .await?;
+    Ok(variants)
+}
+
+/// Moves a pending media to `queued`. Returns false when it was not pending
+/// (already completed), so a repeated completion enqueues nothing.
+pub async fn mark_queued(db: &mut PgConnection, id: Uuid) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE media SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn delete(db: &PgPool, id: Uuid) -> Result<()> {
+    sqlx::query("DELETE FROM media WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! The media job handler, shared by the three ways a job arrives: the
+//! serverless trigger's POST, the long-polling worker, and the dev process.
+//!
+//! Every outcome is either final (acknowledge the message) or transient
+//! (leave it to the queue, which redelivers it and, after its max receive
+//! count, moves it to the dead-letter queue).
+
+pub mod poller;
+pub mod serverless;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use ciel_imaging::{ImageError, Processed};
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::infra::s3::{ObjectError, Storage};
+use crate::media::jobs::{self, Finished, JobMessage, NewVariant};
+use crate::media::keys;
+
+/// Variants never change once written: their keys are derived from the
+/// media id, and a new photo gets a new id.
+const VARIANT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Processed,
+    /// The photo cannot be processed; the media is marked failed.
+    Failed {
+        code: &'static str,
+    },
+    /// Nothing to do: a duplicate, a late message, or a deleted media.
+    Skipped,
+    /// The message names no media; it is recorded and dropped.
+    Unreadable,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Processed => "processed",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// A failure that may pass (storage or database unavailable): retry later.
+#[derive(Debug, thiserror::Error)]
+#[error("transient failure: {0:#}")]
+pub struct Transient(#[from] pub anyhow::Error);
+
+impl From<crate::error::Error> for Transient {
+    fn from(e: crate::error::Error) -> Self {
+        Transient(anyhow::Error::new(e))
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    db: PgPool,
+    storage: Storage,
+    /// Bounds the decodes running at once, so memory stays within the
+    /// container's limit.
+    permits: Arc<Semaphore>,
+}
+
+impl Worker {
+    pub fn new(db: PgPool, storage: Storage, concurrency: usize) -> Self {
+        Self {
+            db,
+            storage,
+            permits: Arc::new(Semaphore::new(concurrency)),
+        }
+    }
+
+    pub fn permits(&self) -> &Arc<Semaphore> {
+        &self.permits
+    }
+
+    /// Handles one message body. The caller holds a permit.
+    pub async fn handle(&self, body: &str) -> Result<Outcome, Transient> {
+        let started = Instant::now();
+        let result = self.handle_inner(body).await;
+        let outcome = match &result {
+            Ok(outcome) => outcome.as_str(),
+            Err(_) => "transient",
+        };
+        metrics::histogram!("media_job_duration_seconds", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("media_jobs_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn handle_inner(&self, body: &str) -> Result<Outcome, Transient> {
+        let Some(JobMessage { media_id }) = JobMessage::parse(body) else {
+            tracing::warn!("unreadable media job message; recorded and dropped");
+            jobs::record_unreadable(
+                &self.db,
+                body,
+                "unreadable_message",
+                "the body is not a media job",
+            )
+            .await?;
+            return Ok(Outcome::Unreadable);
+        };
+        let Some(media) = crate::media::find(&self.db, media_id).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        if !jobs::claim(&self.db, media_id).await? {
+            return Ok(Outcome::Skipped);
+        }
+        let original = match self.storage.get(&media.original_key).await {
+            Ok(bytes) => bytes,
+            Err(ObjectError::NotFound) => {
+                return self
+                    .fail(media_id, "original_missing", "the uploaded file is gone")
+                    .await;
+            }
+            Err(ObjectError::Unavailable(e)) => return Err(Transient(e)),
+        };
+        let processed = match process_off_thread(original).await? {
+            Ok(processed) => processed,
+            Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
+        };
+        let finished = self.store_variants(media_id, processed).await?;
+        if jobs::finish(&self.db, media_id, &finished).await? {
+            tracing::info!(%media_id, variants = finished.variants.len(), "media processed");
+            Ok(Outcome::Processed)
+        } else {
+            // Deleted (or failed) while we worked: leave no orphans behind.
+            for variant in &finished.variants {
+                self.storage.delete(&variant.key).await?;
+            }
+            Ok(Outcome::Skipped)
+        }
+    }
+
+    async fn fail(
+        &self,
+        media_id: Uuid,
+        code: &'static str,
+        message: &str,
+    ) -> Result<Outcome, Transient> {
+        tracing::info!(%media_id, code, message, "media cannot be processed");
+        jobs::fail(&self.db, media_id, code, message).await?;
+        Ok(Outcome::Failed { code })
+    }
+
+    async fn store_variants(
+        &self,
+        media_id: Uuid,
+        processed: Processed,
+    ) -> Result<Finished, Transient> {
+        let mut uploads = tokio::task::JoinSet::new();
+        let mut variants = Vec::with_capacity(processed.variants.len());
+        for variant in processed.variants {
+            let key = keys::variant(media_id, variant.name, variant.format);
+            variants.push(NewVariant {
+                name: variant.name.as_str(),
+                format: variant.format.as_str(),
+                width: variant.width,
+                height: variant.height,
+                bytes: variant.bytes.len() as u64,
+                key: key.clone(),
+            });
+            let storage = self.storage.clone();
+            uploads.spawn(async move {
+                storage
+                    .put(
+                        &key,
+                        variant.bytes,
+                        variant.format.mime(),
+                        VARIANT_CACHE_CONTROL,
+                    )
+                    .await
+            });
+        }
+        while let Some(result) = uploads.join_next().await {
+            result.context("variant upload task")??;
+        }
+        Ok(Finished {
+            width: processed.width,
+            height: processed.height,
+            blurhash: processed.blurhash,
+            variants,
+        })
+    }
+}
+
+/// Decoding is CPU-bound: keep it off the async threads. A decoder that
+/// panics on a file would panic on every retry, so that file has failed.
+async fn process_off_thread(original: Vec<u8>) -> Result<Result<Processed, ImageError>, Transient> {
+    match tokio::task::spawn_blocking(move || ciel_imaging::process(&original)).await {
+        Ok(result) => Ok(result),
+        Err(e) if e.is_panic() => Ok(Err(ImageError::Corrupt(
+            "the decoder could not read this file".into(),
+        ))),
+        Err(e) => Err(Transient(anyhow::Error::new(e).context("image task"))),
+    }
+}

@@ -1,0 +1,91 @@
+//! `APP_MODE=worker` (and the dev process): long-polls the queue, runs up
+//! to the concurrency limit of jobs, and deletes a message only once its job
+//! is done or failed for good. Long jobs keep their message invisible; on
+//! shutdown it stops receiving and finishes what it holds.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use crate::infra::queue::{Queue, Received};
+use crate::worker::Worker;
+
+const LONG_POLL: Duration = Duration::from_secs(20);
+const VISIBILITY: Duration = Duration::from_secs(60);
+const EXTEND_EVERY: Duration = Duration::from_secs(30);
+const BACKOFF_AFTER_ERROR: Duration = Duration::from_secs(2);
+
+pub async fn run(worker: Worker, queue: Queue, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut jobs = JoinSet::new();
+    loop {
+        let permits = worker.permits().clone();
+        let free = permits.available_permits();
+        if free == 0 && !jobs.is_empty() {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = jobs.join_next() => continue,
+            }
+        }
+        let received = tokio::select! {
+            _ = &mut shutdown => break,
+            received = queue.receive(free.min(10) as i32, LONG_POLL, VISIBILITY) => received,
+        };
+        match received {
+            Ok(messages) => {
+                for message in messages {
+                    let Ok(permit) = permits.clone().try_acquire_owned() else {
+                        break;
+                    };
+                    let (worker, queue) = (worker.clone(), queue.clone());
+                    jobs.spawn(async move {
+                        run_one(&worker, &queue, message).await;
+                        drop(permit);
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, "could not receive media jobs");
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(BACKOFF_AFTER_ERROR) => {}
+                }
+            }
+        }
+        while jobs.try_join_next().is_some() {}
+    }
+    tracing::info!(
+        in_flight = jobs.len(),
+        "worker stopping; finishing in-flight jobs"
+    );
+    while jobs.join_next().await.is_some() {}
+}
+
+async fn run_one(worker: &Worker, queue: &Queue, message: Received) {
+    let job = worker.handle(&message.body);
+    tokio::pin!(job);
+    let mut extend =
+        tokio::time::interval_at(tokio::time::Instant::now() + EXTEND_EVERY, EXTEND_EVERY);
+    let result = loop {
+        tokio::select! {
+            result = &mut job => break result,
+            _ = extend.tick() => {
+                if let Err(e) = queue.extend_visibility(&message.receipt_handle, VISIBILITY).await {
+                    tracing::warn!(error = ?e, "could not extend a media job's visibility");
+                }
+            }
+        }
+    };
+    match result {
+        Ok(_) => {
+            if let Err(e) = queue.delete(&message.receipt_handle).await {
+                // The job is idempotent: a redelivery finds it done.
+                tracing::warn!(error = ?e, "could not delete a finished media job");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, receive_count = message.receive_count, "media job left for redelivery")
+        }
+    }
+}

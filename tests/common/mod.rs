@@ -1,0 +1,411 @@
+//! Test harness: every test gets its own database, bucket, queue (with a
+//! dead-letter queue) and Redis key prefix, on the real services that
+//! `scripts/test` starts. Set TEST_LOG=1 to see the app's logs.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use ciel::app::Application;
+use ciel::config::{AwsCredentials, Config, QueueConfig, S3Config, Secret};
+use ciel::infra::queue::Queue;
+use ciel::infra::s3::Storage;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgPool};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const ACCESS_KEY: &str = "QUNDRVNTLUtFWS1BQ0NFU1MtS0VZLUFDQ0VTUy1LRVk=";
+pub const REFRESH_KEY: &str = "UkVGUkVTSC1LRVktUkVGUkVTSC1LRVktUkVGUkVTSC0=";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn var(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+pub fn database_base() -> String {
+    var(
+        "CIEL_TEST_DATABASE_BASE",
+        "postgres://postgres:postgres@127.0.0.1:5432",
+    )
+}
+pub fn s3_endpoint() -> String {
+    var("CIEL_TEST_S3_ENDPOINT", "http://127.0.0.1:9014")
+}
+pub fn sqs_endpoint() -> String {
+    var("CIEL_TEST_SQS_ENDPOINT", "http://127.0.0.1:9324")
+}
+pub fn redis_url() -> String {
+    var("CIEL_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+}
+pub fn s3_access_key() -> String {
+    var("CIEL_TEST_S3_ACCESS_KEY", "ciel-local")
+}
+pub fn s3_secret_key() -> String {
+    var("CIEL_TEST_S3_SECRET_KEY", "ciel-local-secret")
+}
+
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        ciel::telemetry::init_logs(ciel::config::LogFormat::Text);
+    }
+}
+
+/// A database, bucket and queue that belong to one test.
+#[derive(Clone)]
+pub struct Backing {
+    pub id: String,
+    pub database_url: String,
+    pub bucket: String,
+    pub queue_name: String,
+    pub dlq_name: String,
+}
+
+/// moto knows AWS regions only.
+pub const SQS_REGION: &str = "us-east-1";
+
+pub const MAX_RECEIVE_COUNT: u32 = 2;
+
+impl Backing {
+    pub async fn new() -> Self {
+        init_logs();
+        let id = Uuid::new_v4().simple().to_string()[..12].to_string();
+        let database = format!("ciel_test_{id}");
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", database_base()))
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432 (run scripts/test)");
+        sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
+        let backing = Backing {
+            database_url: format!("{}/{database}", database_base()),
+            bucket: format!("ciel-test-{id}"),
+            queue_name: format!("ciel-test-{id}"),
+            dlq_name: format!("ciel-test-{id}-dlq"),
+            id,
+        };
+        let pool = PgPool::connect(&backing.database_url)
+            .await
+            .expect("connect test database");
+        ciel::infra::db::migrate(&pool).await.expect("migrate");
+        pool.close().await;
+        backing
+            .storage()
+            .ensure_bucket()
+            .await
+            .expect("S3 server (run scripts/test)");
+        backing.create_queues().await;
+        backing
+    }
+
+    pub fn s3_config(&self, endpoint: &str) -> S3Config {
+        S3Config {
+            endpoint: endpoint.to_string(),
+            region: "fr-par".into(),
+            bucket: self.bucket.clone(),
+            public_endpoint: None,
+            credentials: AwsCredentials {
+                access_key_id: s3_access_key(),
+                secret_access_key: Secret::new(s3_secret_key()),
+            },
+        }
+    }
+
+    pub fn storage(&self) -> Storage {
+        Storage::new(&self.s3_config(&s3_endpoint()))
+    }
+
+    pub fn queue_config(&self, name: &str) -> QueueConfig {
+        QueueConfig {
+            endpoint: sqs_endpoint(),
+            name: name.to_string(),
+            region: SQS_REGION.into(),
+            credentials: AwsCredentials {
+                access_key_id: "test".into(),
+                secret_access_key: Secret::new("test".into()),
+            },
+        }
+    }
+
+    pub fn queue(&self) -> Queue {
+        Queue::new(&self.queue_config(&self.queue_name))
+    }
+
+    pub fn dead_letter_queue(&self) -> Queue {
+        Queue::new(&self.queue_config(&self.dlq_name))
+    }
+
+    async fn create_queues(&self) {
+        let client = sqs_client();
+        let dlq = client
+            .create_queue()
+            .queue_name(&self.dlq_name)
+            .send()
+            .await
+            .expect("SQS server (run scripts/test)");
+        let dlq_arn = client
+            .get_queue_attributes()
+            .queue_url(dlq.queue_url.unwrap())
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        let redrive =
+            json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT })
+                .to_string();
+        client
+            .create_queue()
+            .queue_name(&self.queue_name)
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                redrive,
+            )
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                "60",
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn pool(&self) -> PgPool {
+        PgPool::connect(&self.database_url).await.unwrap()
+    }
+
+    /// The environment of a process of `mode` on this backing.
+    pub fn env(&self, mode: &str) -> HashMap<&'static str, String> {
+        let mut env: HashMap<&'static str, String> = [
+            ("APP_MODE", mode.to_string()),
+            ("HTTP_ADDR", "127.0.0.1:0".into()),
+            ("DATABASE_URL", self.database_url.clone()),
+            ("DATABASE_MAX_CONNECTIONS", "5".into()),
+            ("S3_ENDPOINT", s3_endpoint()),
+            ("S3_REGION", "fr-par".into()),
+            ("S3_BUCKET", self.bucket.clone()),
+            ("AWS_ACCESS_KEY_ID", s3_access_key()),
+            ("AWS_SECRET_ACCESS_KEY", s3_secret_key()),
+        ]
+        .into_iter()
+        .collect();
+        if mode != "serverless-worker" {
+            env.insert("QUEUE_ENDPOINT", sqs_endpoint());
+            env.insert("QUEUE_NAME", self.queue_name.clone());
+            env.insert("QUEUE_REGION", SQS_REGION.into());
+            env.insert("QUEUE_ACCESS_KEY_ID", "test".into());
+            env.insert("QUEUE_SECRET_ACCESS_KEY", "test".into());
+        }
+        if mode == "api" || mode == "dev" {
+            env.insert("REDIS_URL", redis_url());
+            env.insert("PASETO_ACCESS_KEY", ACCESS_KEY.into());
+            env.insert("PASETO_REFRESH_KEY", REFRESH_KEY.into());
+            // Generous limits: the rate-limit tests set their own.
+            env.insert("RATE_LIMIT_REGISTER", "1000/1m".into());
+            env.insert("RATE_LIMIT_LOGIN", "1000/1m".into());
+            env.insert("RATE_LIMIT_WRITES", "1000/1m".into());
+        }
+        env
+    }
+}
+
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new(SQS_REGION))
+        .endpoint_url(sqs_endpoint())
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub backing: Backing,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backing: &Backing, env: HashMap<&'static str, String>) -> TestApp {
+        let mut config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+        config.redis_key_prefix = format!("ciel-test-{}", backing.id);
+        let app = Application::build(config).await.expect("build app");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            backing: backing.clone(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// An API process on a fresh backing.
+    pub async fn api() -> TestApp {
+        let backing = Backing::new().await;
+        Self::spawn(&backing, backing.env("api")).await
+    }
+
+    pub async fn api_with(tweak: impl FnOnce(&mut HashMap<&'static str, String>)) -> TestApp {
+        let backing = Backing::new().await;
+        let mut env = backing.env("api");
+        tweak(&mut env);
+        Self::spawn(&backing, env).await
+    }
+
+    /// Stops the server, waiting for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("app task").expect("app stopped cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Reply::from(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers a user and returns the 201 body.
+    pub async fn register(&self, handle: &str) -> Value {
+        let reply = self
+            .post(
+                "/v1/auth/register",
+                None,
+                json!({ "handle": handle, "email": format!("{handle}@example.org"), "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    /// Registers a user and returns its access token.
+    pub async fn access_token(&self, handle: &str) -> String {
+        self.register(handle).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Reply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no error code>")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status and, for errors, the machine-readable code.
+    pub fn expect(&self, status: StatusCode, code: Option<&str>) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        if let Some(code) = code {
+            assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
+            assert!(
+                self.body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "errors carry a message: {}",
+                self.body
+            );
+        }
+        self
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing after `deadline`.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", &Uuid::new_v4().simple().to_string()[..8])
+}
