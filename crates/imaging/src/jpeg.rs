@@ -5,11 +5,14 @@
 //! Encode: libjpeg-turbo defaults (Annex K tables, no trellis, baseline), Q82, 4:2:0, optimised
 //! Huffman tables, no metadata: the same settings as libvips's `jpegsave Q=82 optimize_coding strip`.
 
+use std::cell::Cell;
 use std::os::raw::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mozjpeg::{ColorSpace, Compress, Decompress, Marker};
-use mozjpeg_sys::{J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_error_mgr};
+use mozjpeg_sys::{
+    J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_decompress_struct, jpeg_error_mgr,
+};
 
 use crate::{Decoded, ImageError, JPEG_QUALITY, Rgb, check_dimensions, color, largest_target};
 
@@ -19,15 +22,34 @@ unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
     std::panic::resume_unwind(Box::new(msg));
 }
 
+thread_local! {
+    /// Whether running out of data is fatal right now: true while pixels are still missing,
+    /// false once every scanline is out (a file that only lacks its final EOI marker is fine).
+    static EOF_IS_FATAL: Cell<bool> = const { Cell::new(true) };
+}
+
 /// Warnings are ignored, except a premature end of data: a truncated upload is corrupt, not a
 /// picture with a grey bottom half.
 unsafe extern "C-unwind" fn emit_message(cinfo: &mut jpeg_common_struct, level: c_int) {
-    if level < 0 {
+    if level < 0 && EOF_IS_FATAL.get() {
         let code = unsafe { (*cinfo.err).msg_code };
-        if code == JWRN_JPEG_EOF as c_int {
+        if code == JWRN_JPEG_EOF as c_int && !in_last_rows(cinfo) {
             std::panic::resume_unwind(Box::new(String::from("truncated JPEG data")));
         }
     }
+}
+
+/// True when a decompressor has output all but its last two iMCU rows: the entropy decoder reads
+/// ahead, so a file that merely lacks its EOI marker runs out of data there. A real truncation
+/// stops much earlier (or, for progressive files, before any scanline was output).
+fn in_last_rows(cinfo: &mut jpeg_common_struct) -> bool {
+    if cinfo.is_decompressor == 0 {
+        return false;
+    }
+    // SAFETY: is_decompressor says this common struct heads a jpeg_decompress_struct.
+    let d = unsafe { &*(cinfo as *const jpeg_common_struct).cast::<jpeg_decompress_struct>() };
+    let remaining = d.output_height.saturating_sub(d.output_scanline);
+    d.output_scanline > 0 && remaining <= 2 * 8 * d.max_v_samp_factor.max(1) as u32
 }
 
 unsafe fn message(cinfo: &mut jpeg_common_struct) -> String {
@@ -111,7 +133,14 @@ fn collect_markers<R>(d: &Decompress<R>) -> Markers {
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
-    caught(|| {
+    EOF_IS_FATAL.set(true);
+    let result = caught(|| decode_inner(bytes));
+    EOF_IS_FATAL.set(true);
+    result
+}
+
+fn decode_inner(bytes: &[u8]) -> Result<Decoded, ImageError> {
+    {
         let mut d = Decompress::builder()
             .with_err(error_mgr())
             .with_markers(&[Marker::APP(1), Marker::APP(2), Marker::APP(14)])
@@ -142,6 +171,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
                 s.read_scanlines_into(&mut row).map_err(corrupt)?;
                 color::cmyk_row_to_rgb(&row, markers.adobe, &mut data);
             }
+            EOF_IS_FATAL.set(false);
             s.finish().map_err(corrupt)?;
             Rgb {
                 width: pw as u32,
@@ -153,6 +183,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
             let (pw, ph) = (s.width(), s.height());
             let mut data = vec![0u8; pw * ph * 3];
             s.read_scanlines_into(&mut data).map_err(corrupt)?;
+            EOF_IS_FATAL.set(false);
             s.finish().map_err(corrupt)?;
             Rgb {
                 width: pw as u32,
@@ -169,7 +200,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
             orientation,
             icc,
         })
-    })
+    }
 }
 
 pub(crate) fn encode(img: &Rgb) -> Result<Vec<u8>, ImageError> {

@@ -5,6 +5,7 @@ use ciel_imaging::{
 };
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/orientation6-gps.jpg");
+const P3: &[u8] = include_bytes!("fixtures/p3-solid.jpg");
 
 /// A smooth, photo-ish RGB test pattern (gradients + a few edges), deterministic.
 fn pattern(w: u32, h: u32) -> Vec<u8> {
@@ -284,4 +285,32 @@ fn never_panics_on_damaged_input() {
             let _ = has_metadata(&damaged);
         }
     }
+}
+
+#[test]
+fn display_p3_is_converted_to_srgb() {
+    let p = process(P3).unwrap();
+    let thumb = p
+        .variants
+        .iter()
+        .find(|v| v.format == OutputFormat::Jpeg)
+        .unwrap();
+    let (w, h, px) = decode_jpeg_rgb(&thumb.bytes);
+    let o = (h / 2 * w + w / 2) * 3;
+    let got = [px[o], px[o + 1], px[o + 2]];
+    // libvips (lcms2, perceptual) converts P3 (100,150,200) to sRGB (84,152,203); unconverted
+    // it would stay (100,150,200).
+    for (g, want) in got.iter().zip([84u8, 152, 203]) {
+        assert!(
+            g.abs_diff(want) <= 4,
+            "got {got:?}, want about [84, 152, 203]"
+        );
+    }
+}
+
+#[test]
+fn jpeg_without_final_eoi_is_accepted() {
+    assert_eq!(&FIXTURE[FIXTURE.len() - 2..], &[0xFF, 0xD9]);
+    let p = process(&FIXTURE[..FIXTURE.len() - 2]).unwrap();
+    assert_eq!((p.width, p.height), (480, 640));
 }
