@@ -30,7 +30,9 @@ pub(crate) fn to_srgb(icc: &[u8], rgb: &mut [u8]) {
     let Some(input) = Profile::new_from_slice(icc, false) else {
         return;
     };
-    let output = Profile::new_sRGB();
+    let mut output = Profile::new_sRGB();
+    // Precomputed output tables enable qcms's SSE2/AVX matrix path (~10x faster than the float path).
+    output.precache_output_transform();
     if let Some(transform) = Transform::new(&input, &output, DataType::RGB8, Intent::Perceptual) {
         transform.apply(rgb);
     }

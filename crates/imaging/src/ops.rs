@@ -33,37 +33,46 @@ pub(crate) fn orient(src: Rgb, orientation: u8) -> Rgb {
     let (w, h) = (src.width as usize, src.height as usize);
     let swaps = crate::color::orientation_swaps(orientation);
     let (dw, dh) = if swaps { (h, w) } else { (w, h) };
-    let mut out = vec![0u8; src.data.len()];
-    let s = &src.data;
-    // Destination-major loops; source index computed per pixel. Tiles keep the transposing cases
-    // cache-friendly enough for a 2048 px image.
-    const TILE: usize = 64;
-    for ty in (0..dh).step_by(TILE) {
-        for tx in (0..dw).step_by(TILE) {
-            for y in ty..(ty + TILE).min(dh) {
-                let drow = y * dw * 3;
-                for x in tx..(tx + TILE).min(dw) {
-                    let (sx, sy) = match orientation {
-                        2 => (w - 1 - x, y),
-                        3 => (w - 1 - x, h - 1 - y),
-                        4 => (x, h - 1 - y),
-                        5 => (y, x),
-                        6 => (y, h - 1 - x),
-                        7 => (w - 1 - y, h - 1 - x),
-                        _ => (w - 1 - y, x), // 8
-                    };
-                    let si = (sy * w + sx) * 3;
-                    let di = drow + x * 3;
-                    out[di..di + 3].copy_from_slice(&s[si..si + 3]);
-                }
-            }
-        }
-    }
+    let out = match orientation {
+        2 => remap(&src.data, w, dw, dh, |x, y| (w - 1 - x, y)),
+        3 => remap(&src.data, w, dw, dh, |x, y| (w - 1 - x, h - 1 - y)),
+        4 => remap(&src.data, w, dw, dh, |x, y| (x, h - 1 - y)),
+        5 => remap(&src.data, w, dw, dh, |x, y| (y, x)),
+        6 => remap(&src.data, w, dw, dh, |x, y| (y, h - 1 - x)),
+        7 => remap(&src.data, w, dw, dh, |x, y| (w - 1 - y, h - 1 - x)),
+        _ => remap(&src.data, w, dw, dh, |x, y| (w - 1 - y, x)), // 8
+    };
     Rgb {
         width: dw as u32,
         height: dh as u32,
         data: out,
     }
+}
+
+/// Builds a `dw`x`dh` RGB image whose pixel (x, y) is the source pixel `map(x, y)`; one
+/// monomorphised copy per orientation, walked in tiles so the transposing cases stay cache-friendly.
+fn remap(
+    s: &[u8],
+    sw: usize,
+    dw: usize,
+    dh: usize,
+    map: impl Fn(usize, usize) -> (usize, usize),
+) -> Vec<u8> {
+    const TILE: usize = 32;
+    let mut out = vec![0u8; s.len()];
+    for ty in (0..dh).step_by(TILE) {
+        for tx in (0..dw).step_by(TILE) {
+            for y in ty..(ty + TILE).min(dh) {
+                let row = &mut out[y * dw * 3..(y + 1) * dw * 3];
+                for x in tx..(tx + TILE).min(dw) {
+                    let (sx, sy) = map(x, y);
+                    let si = (sy * sw + sx) * 3;
+                    row[x * 3..x * 3 + 3].copy_from_slice(&s[si..si + 3]);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Blurhash with 4x3 components, computed on a <= 64 px copy of the smallest variant.
