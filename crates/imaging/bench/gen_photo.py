@@ -64,10 +64,20 @@ def main():
     ap.add_argument("--progressive", action="store_true")
     ap.add_argument("--quality", type=int, default=92)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--orientation", type=int, default=0, help="write EXIF Orientation (1-8)")
+    ap.add_argument("--p3", action="store_true", help="embed a Display P3 ICC profile (like iPhones)")
     a = ap.parse_args()
     img = photo(a.width, a.height, a.seed)
+    if a.p3:
+        p3 = pyvips.Image.black(8, 8, bands=3).copy(interpretation="srgb").icc_transform("p3", embedded=False)
+        img = img.copy()
+        img.set_type(pyvips.GValue.blob_type, "icc-profile-data", p3.get("icc-profile-data"))
+    if a.orientation:
+        img = img.copy()
+        img.set_type(pyvips.GValue.gint_type, "orientation", a.orientation)
+    strip = not (a.p3 or a.orientation)
     # 4:2:0 like phone cameras (libvips would pick 4:4:4 at Q >= 90)
-    img.jpegsave(a.out, Q=a.quality, interlace=a.progressive, optimize_coding=True, strip=True,
+    img.jpegsave(a.out, Q=a.quality, interlace=a.progressive, optimize_coding=True, strip=strip,
                  subsample_mode="on")
 
 

@@ -314,3 +314,58 @@ fn jpeg_without_final_eoi_is_accepted() {
     let p = process(&FIXTURE[..FIXTURE.len() - 2]).unwrap();
     assert_eq!((p.width, p.height), (480, 640));
 }
+
+#[test]
+fn grey_jpeg_and_16_bit_and_palette_png() {
+    let (w, h) = (700u32, 300u32);
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_GRAYSCALE);
+    c.set_size(w as usize, h as usize);
+    c.set_quality(85.0);
+    let mut s = c.start_compress(Vec::new()).unwrap();
+    let grey: Vec<u8> = (0..w * h).map(|i| (i % w * 255 / w) as u8).collect();
+    s.write_scanlines(&grey).unwrap();
+    let p = process(&s.finish().unwrap()).unwrap();
+    assert_eq!((p.width, p.height), (700, 300));
+    assert_clean_outputs(&p);
+
+    let encode =
+        |color: png::ColorType, depth: png::BitDepth, data: &[u8], palette: Option<Vec<u8>>| {
+            let mut out = Vec::new();
+            {
+                let mut e = png::Encoder::new(&mut out, w, h);
+                e.set_color(color);
+                e.set_depth(depth);
+                if let Some(p) = palette {
+                    e.set_palette(p);
+                }
+                let mut wr = e.write_header().unwrap();
+                wr.write_image_data(data).unwrap();
+            }
+            out
+        };
+    let rgb16: Vec<u8> = pattern(w, h).iter().flat_map(|&v| [v, v ^ 0x55]).collect();
+    let p16 = encode(png::ColorType::Rgb, png::BitDepth::Sixteen, &rgb16, None);
+    let p = process(&p16).unwrap();
+    assert_eq!((p.width, p.height), (700, 300));
+    assert_eq!(p.variants.len(), 6);
+
+    let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 2]).collect();
+    let p8 = encode(
+        png::ColorType::Indexed,
+        png::BitDepth::Eight,
+        &grey,
+        Some(palette),
+    );
+    let p = process(&p8).unwrap();
+    assert_eq!(p.source_format, SourceFormat::Png);
+    assert_clean_outputs(&p);
+
+    let ga: Vec<u8> = grey.iter().flat_map(|&g| [g, 200]).collect();
+    let pga = encode(
+        png::ColorType::GrayscaleAlpha,
+        png::BitDepth::Eight,
+        &ga,
+        None,
+    );
+    assert_eq!(process(&pga).unwrap().variants.len(), 6);
+}
