@@ -83,6 +83,7 @@ def main():
         r_ok = o_rss <= rss_target
         print(f"{'peak RSS (MB)':22}{o_rss:>12.1f}{v_rss:>12.1f}{o_rss / v_rss:>8.2f}  target <= {rss_target} MB  "
               f"{'OK' if r_ok else 'MISSED'}")
+        print(f"{'  probe() estimate':22}{ours_runs[0].get('estimate_mb', 0):>12.1f}")
         b_ok = True
         total_o = total_v = 0
         for key in ORDER:

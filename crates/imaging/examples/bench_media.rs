@@ -14,6 +14,9 @@ fn main() {
     };
     let out_dir = args.next();
     let bytes = std::fs::read(&input).expect("read input");
+    let estimate_mb = ciel_imaging::probe(&bytes)
+        .map(|p| p.peak_memory_bytes as f64 / f64::from(1 << 20))
+        .unwrap_or(0.0);
     let start = Instant::now();
     let processed = match ciel_imaging::process(&bytes) {
         Ok(p) => p,
@@ -36,7 +39,7 @@ fn main() {
         }
     }
     println!(
-        "{{\"ms\": {ms:.1}, \"width\": {}, \"height\": {}, \"outputs\": {{{}}}}}",
+        "{{\"ms\": {ms:.1}, \"estimate_mb\": {estimate_mb:.1}, \"width\": {}, \"height\": {}, \"outputs\": {{{}}}}}",
         processed.width,
         processed.height,
         outputs.join(", ")

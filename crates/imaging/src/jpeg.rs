@@ -5,6 +5,11 @@
 //! Encode: libjpeg-turbo defaults (Annex K tables, no trellis, baseline), Q82, 4:2:0, optimised
 //! Huffman tables, no metadata: the same settings as libvips's `jpegsave Q=82 optimize_coding strip`.
 
+// libjpeg reports errors by unwinding (caught below). With panic = "abort" a corrupt upload
+// would kill the whole worker, so refuse to build that way.
+#[cfg(panic = "abort")]
+compile_error!("ciel-imaging needs panic = \"unwind\": libjpeg errors unwind into catch_unwind");
+
 use std::cell::Cell;
 use std::os::raw::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};

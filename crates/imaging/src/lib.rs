@@ -13,9 +13,11 @@ mod jpeg;
 mod metadata;
 mod ops;
 mod png_dec;
+mod probe;
 mod webp;
 
 pub use metadata::has_metadata;
+pub use probe::{Probe, probe};
 
 /// Reject sources with more pixels than this (pixel-flood guard).
 pub const MAX_PIXELS: u64 = 50_000_000;

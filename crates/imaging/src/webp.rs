@@ -29,7 +29,8 @@ pub(crate) fn chunks(bytes: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     })
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
+/// Header features, with animation refused and the pixel-flood guard applied.
+fn features(bytes: &[u8]) -> Result<(sys::WebPBitstreamFeatures, u32, u32), ImageError> {
     // SAFETY: WebPBitstreamFeatures is plain C data, filled by WebPGetFeatures.
     let mut features: sys::WebPBitstreamFeatures = unsafe { std::mem::zeroed() };
     let status = unsafe {
@@ -53,6 +54,16 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
         u64::try_from(features.width).unwrap_or(0),
         u64::try_from(features.height).unwrap_or(0),
     )?;
+    Ok((features, width, height))
+}
+
+/// Checked header dimensions.
+pub(crate) fn dimensions(bytes: &[u8]) -> Result<(u32, u32), ImageError> {
+    features(bytes).map(|(_, w, h)| (w, h))
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
+    let (features, width, height) = features(bytes)?;
 
     let mut exif = None;
     let mut icc = None;

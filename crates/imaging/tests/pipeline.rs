@@ -23,11 +23,13 @@ fn pattern(w: u32, h: u32) -> Vec<u8> {
 
 fn jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
     let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-    c.set_size(w as usize, h as usize);
-    c.set_quality(90.0);
     if progressive {
         c.set_progressive_mode();
+    } else {
+        c.set_fastest_defaults(); // baseline (mozjpeg's own default is progressive)
     }
+    c.set_size(w as usize, h as usize);
+    c.set_quality(90.0);
     let mut s = c.start_compress(Vec::new()).unwrap();
     s.write_scanlines(&pattern(w, h)).unwrap();
     s.finish().unwrap()
@@ -368,4 +370,38 @@ fn grey_jpeg_and_16_bit_and_palette_png() {
         None,
     );
     assert_eq!(process(&pga).unwrap().variants.len(), 6);
+}
+
+#[test]
+fn probe_reads_headers_only() {
+    let p = ciel_imaging::probe(FIXTURE).unwrap();
+    assert_eq!(
+        (p.format, p.width, p.height, p.progressive),
+        (SourceFormat::Jpeg, 640, 480, false)
+    );
+    let prog = ciel_imaging::probe(&jpeg(4000, 3000, true)).unwrap();
+    assert!(prog.progressive);
+    let mb = prog.peak_memory_bytes >> 20;
+    assert!((40..120).contains(&mb), "{mb} MB");
+    let base = ciel_imaging::probe(&jpeg(4000, 3000, false)).unwrap();
+    assert!(base.peak_memory_bytes < prog.peak_memory_bytes);
+    assert_eq!(code_of(ciel_imaging::probe(b"")), "empty_file");
+    assert_eq!(code_of(ciel_imaging::probe(b"text")), "unsupported_format");
+    assert_eq!(
+        code_of(ciel_imaging::probe(&png_header(100_000, 100_000))),
+        "image_too_large"
+    );
+    assert_eq!(
+        code_of(ciel_imaging::probe(&FIXTURE[..100])),
+        "corrupt_image"
+    );
+    let png = ciel_imaging::probe(&png_rgba(3000, 900)).unwrap();
+    assert_eq!(
+        (png.format, png.width, png.height),
+        (SourceFormat::Png, 3000, 900)
+    );
+}
+
+fn code_of<T>(r: Result<T, ImageError>) -> &'static str {
+    r.err().map_or("ok", |e| e.code())
 }
