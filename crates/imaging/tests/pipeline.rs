@@ -405,3 +405,33 @@ fn probe_reads_headers_only() {
 fn code_of<T>(r: Result<T, ImageError>) -> &'static str {
     r.err().map_or("ok", |e| e.code())
 }
+
+#[test]
+fn extreme_shapes() {
+    let one = png_rgba(1, 1);
+    let p = process(&one).unwrap();
+    assert_eq!(sizes(&p).len(), 2);
+    assert!(p.variants.iter().all(|v| (v.width, v.height) == (1, 1)));
+
+    let tall = process(&jpeg(3, 5000, false)).unwrap();
+    let dims: Vec<_> = tall.variants.iter().map(|v| (v.width, v.height)).collect();
+    assert_eq!(
+        dims,
+        vec![
+            (1, 320),
+            (1, 320),
+            (1, 640),
+            (1, 640),
+            (1, 1080),
+            (1, 1080),
+            (1, 2048),
+            (1, 2048)
+        ]
+    );
+    assert_clean_outputs(&tall);
+    let wide = process(&png_rgba(12_000, 2)).unwrap();
+    assert_eq!(
+        wide.variants.last().map(|v| (v.width, v.height)),
+        Some((2048, 1))
+    );
+}
