@@ -435,3 +435,42 @@ fn extreme_shapes() {
         Some((2048, 1))
     );
 }
+
+/// Longer fuzz-ish run: `cargo test --release -p ciel-imaging -- --ignored`.
+#[test]
+#[ignore]
+fn never_panics_long() {
+    let png = png_rgba(200, 130);
+    let prog = jpeg(300, 200, true);
+    let webp = process(&png).unwrap().variants[0].bytes.clone();
+    let inputs: [&[u8]; 5] = [FIXTURE, P3, &png, &prog, &webp];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for input in inputs {
+        for _ in 0..1500 {
+            let mut damaged = input.to_vec();
+            match rand() % 3 {
+                0 => damaged.truncate((rand() as usize) % damaged.len()),
+                1 => {
+                    for _ in 0..(rand() % 16 + 1) {
+                        let i = (rand() as usize) % damaged.len();
+                        damaged[i] = rand() as u8;
+                    }
+                }
+                _ => {
+                    // header bytes are where the interesting lies are
+                    let n = damaged.len().min(64);
+                    let i = (rand() as usize) % n;
+                    damaged[i] = rand() as u8;
+                }
+            }
+            let _ = ciel_imaging::probe(&damaged);
+            let _ = process(&damaged);
+        }
+    }
+}
