@@ -40,6 +40,9 @@ impl Application {
         }
         let storage = Storage::new(&config.s3);
         let queue = config.queue.as_ref().map(Queue::new);
+        if config.mode == Mode::Dev {
+            prepare_local_services(&storage, queue.as_ref()).await?;
+        }
         let worker = Worker::new(pool.clone(), storage.clone(), config.worker.concurrency);
         let metrics = telemetry::metrics_handle();
 
@@ -146,6 +149,21 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Locally nothing provisions the bucket and queues: the dev process does.
+async fn prepare_local_services(storage: &Storage, queue: Option<&Queue>) -> anyhow::Result<()> {
+    storage
+        .ensure_bucket()
+        .await
+        .context("create the local bucket")?;
+    if let Some(queue) = queue {
+        queue
+            .ensure_exists(5)
+            .await
+            .context("create the local queues")?;
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM (what containers get) or Ctrl-C.

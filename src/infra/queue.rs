@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::sync::OnceCell;
 
 use crate::config::QueueConfig;
@@ -150,15 +151,38 @@ impl Queue {
         Ok(())
     }
 
-    /// Creates the queue when missing (local development; Terraform owns it
-    /// in the cloud).
-    pub async fn ensure_exists(&self) -> anyhow::Result<()> {
+    /// Creates the queue and its dead-letter queue when missing (local
+    /// development; Terraform owns them in the cloud).
+    pub async fn ensure_exists(&self, max_receive_count: u32) -> anyhow::Result<()> {
         if self.url().await.is_ok() {
             return Ok(());
         }
+        let dlq_url = self
+            .client
+            .create_queue()
+            .queue_name(format!("{}-dlq", self.name))
+            .send()
+            .await
+            .context("create dead-letter queue")?
+            .queue_url
+            .context("dead-letter queue URL")?;
+        let arn = self
+            .client
+            .get_queue_attributes()
+            .queue_url(dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .context("dead-letter queue ARN")?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .context("dead-letter queue ARN missing")?;
+        let redrive =
+            serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count });
         self.client
             .create_queue()
             .queue_name(&self.name)
+            .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
             .send()
             .await
             .context("create queue")?;
