@@ -690,7 +690,7 @@ async fn only_the_owner_may_complete_see_or_delete_a_media() {
     for key in [
         format!("originals/{owner_id}/{id}"),
         format!("variants/{id}/thumb.webp"),
-        format!("variants/{id}/small.jpeg"),
+        format!("variants/{id}/small.jpg"),
     ] {
         assert!(
             matches!(
