@@ -30,6 +30,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     poller: Option<(Worker, Queue)>,
+    visibility: std::time::Duration,
 }
 
 impl Application {
@@ -106,6 +107,7 @@ impl Application {
             listener,
             router,
             poller,
+            visibility: config.worker.visibility_timeout,
         })
     }
 
@@ -132,8 +134,14 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         tracing::info!(addr = %self.local_addr(), "listening");
+        let visibility = self.visibility;
         let poller = self.poller.map(|(worker, queue)| {
-            tokio::spawn(poller::run(worker, queue, stopped(stop_rx.clone())))
+            tokio::spawn(poller::run(
+                worker,
+                queue,
+                visibility,
+                stopped(stop_rx.clone()),
+            ))
         });
         axum::serve(
             self.listener,

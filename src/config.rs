@@ -151,6 +151,9 @@ pub struct ApiConfig {
 pub struct WorkerConfig {
     pub concurrency: usize,
     pub trigger_path: String,
+    /// How long a received job stays invisible to other consumers; the
+    /// long-polling worker extends it while a job runs.
+    pub visibility_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -472,6 +475,7 @@ fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, C
     Ok(WorkerConfig {
         concurrency,
         trigger_path,
+        visibility_timeout: env.seconds("WORKER_VISIBILITY_TIMEOUT_SECS", 60)?,
     })
 }
 

@@ -52,6 +52,8 @@ VARIABLES (required by the modes in brackets; others optional):
     ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
     WORKER_CONCURRENCY          media jobs at once per process (default 2)
     WORKER_TRIGGER_PATH         path the SQS trigger POSTs to (default /)
+    WORKER_VISIBILITY_TIMEOUT_SECS  how long a long-polled job stays hidden, extended while it
+                                runs (default 60; keep it below the queue's own setting)
     HTTP_ADDR                   listen address; when unset 0.0.0.0:$PORT, else 0.0.0.0:8080
     PORT                        listen port when HTTP_ADDR is unset
     RUST_LOG                    log filter, e.g. info or debug,tower_http=debug

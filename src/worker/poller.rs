@@ -12,11 +12,14 @@ use crate::infra::queue::{Queue, Received};
 use crate::worker::Worker;
 
 const LONG_POLL: Duration = Duration::from_secs(20);
-const VISIBILITY: Duration = Duration::from_secs(60);
-const EXTEND_EVERY: Duration = Duration::from_secs(30);
 const BACKOFF_AFTER_ERROR: Duration = Duration::from_secs(2);
 
-pub async fn run(worker: Worker, queue: Queue, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    worker: Worker,
+    queue: Queue,
+    visibility: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     let mut jobs = JoinSet::new();
     loop {
@@ -30,7 +33,7 @@ pub async fn run(worker: Worker, queue: Queue, shutdown: impl Future<Output = ()
         }
         let received = tokio::select! {
             _ = &mut shutdown => break,
-            received = queue.receive(free.min(10) as i32, LONG_POLL, VISIBILITY) => received,
+            received = queue.receive(free.min(10) as i32, LONG_POLL, visibility) => received,
         };
         match received {
             Ok(messages) => {
@@ -40,7 +43,7 @@ pub async fn run(worker: Worker, queue: Queue, shutdown: impl Future<Output = ()
                     };
                     let (worker, queue) = (worker.clone(), queue.clone());
                     jobs.spawn(async move {
-                        run_one(&worker, &queue, message).await;
+                        run_one(&worker, &queue, message, visibility).await;
                         drop(permit);
                     });
                 }
@@ -62,16 +65,17 @@ pub async fn run(worker: Worker, queue: Queue, shutdown: impl Future<Output = ()
     while jobs.join_next().await.is_some() {}
 }
 
-async fn run_one(worker: &Worker, queue: &Queue, message: Received) {
+async fn run_one(worker: &Worker, queue: &Queue, message: Received, visibility: Duration) {
     let job = worker.handle(&message.body);
     tokio::pin!(job);
+    let extend_every = visibility / 2;
     let mut extend =
-        tokio::time::interval_at(tokio::time::Instant::now() + EXTEND_EVERY, EXTEND_EVERY);
+        tokio::time::interval_at(tokio::time::Instant::now() + extend_every, extend_every);
     let result = loop {
         tokio::select! {
             result = &mut job => break result,
             _ = extend.tick() => {
-                if let Err(e) = queue.extend_visibility(&message.receipt_handle, VISIBILITY).await {
+                if let Err(e) = queue.extend_visibility(&message.receipt_handle, visibility).await {
                     tracing::warn!(error = ?e, "could not extend a media job's visibility");
                 }
             }
