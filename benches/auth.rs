@@ -23,7 +23,9 @@ impl Figures {
     fn print(&mut self, name: &str) {
         self.latencies.sort();
         let pct = |p: f64| {
-            let i = ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len()) - 1;
+            let i = ((self.latencies.len() as f64 * p).ceil() as usize)
+                .clamp(1, self.latencies.len())
+                - 1;
             self.latencies[i].as_secs_f64() * 1000.0
         };
         println!(
@@ -58,7 +60,12 @@ where
             (latencies, errors)
         }));
     }
-    let mut figures = Figures { requests: 0, errors: 0, latencies: Vec::new(), elapsed: Duration::ZERO };
+    let mut figures = Figures {
+        requests: 0,
+        errors: 0,
+        latencies: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
     for task in tasks {
         let (latencies, errors) = task.await.unwrap();
         figures.requests += latencies.len();
@@ -100,7 +107,11 @@ async fn main() {
         }
     })
     .await;
-    println!("auth benchmark, {} s per endpoint, {} cores", DURATION.as_secs(), std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "auth benchmark, {} s per endpoint, {} cores",
+        DURATION.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     login.print("login");
     me.print("GET /v1/me");
 }

@@ -118,10 +118,15 @@ impl RateLimiter {
     }
 }
 
+/// A policy name and a subject.
+type WindowKey = (&'static str, String);
+/// Requests counted so far, and when the window ends.
+type WindowCount = (u64, Instant);
+
 /// Per-process fallback counters, used only while Redis is unreachable.
 #[derive(Default)]
 struct LocalWindows {
-    windows: Mutex<HashMap<(&'static str, String), (u64, Instant)>>,
+    windows: Mutex<HashMap<WindowKey, WindowCount>>,
 }
 
 const LOCAL_WINDOWS_SWEEP_AT: usize = 10_000;
