@@ -647,16 +647,7 @@ async fn the_serverless_worker_caps_concurrent_jobs() {
         let (client, url, body) = (worker.client.clone(), worker.url("/"), body.clone());
         tokio::spawn(async move { client.post(url).body(body).send().await.unwrap().status() })
     };
-    eventually(DEADLINE, "the first job to wait on the lock", || async {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        (waiting > 0).then_some(())
-    })
-    .await;
+    common::until_a_query_waits_on_a_lock(&pool).await;
     let second = worker
         .client
         .post(worker.url("/"))

@@ -335,16 +335,7 @@ async fn shutdown_drains_requests_in_flight() {
                 .await
         })
     };
-    eventually(Duration::from_secs(20), "the sign-up to wait on the lock", || async {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-        (waiting > 0).then_some(())
-    })
-    .await;
+    common::until_a_query_waits_on_a_lock(&pool).await;
     let stopping = tokio::spawn(app.stop());
     lock.rollback().await.unwrap();
     let response = request

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_sdk_sqs::config::timeout::TimeoutConfig;
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::sync::OnceCell;
 
@@ -25,13 +25,7 @@ pub struct Received {
 
 impl Queue {
     pub fn new(config: &QueueConfig) -> Self {
-        let credentials = Credentials::new(
-            &config.credentials.access_key_id,
-            config.credentials.secret_access_key.expose(),
-            None,
-            None,
-            "ciel-environment",
-        );
+        let credentials = super::sdk_credentials(&config.credentials);
         let sdk_config = aws_sdk_sqs::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))

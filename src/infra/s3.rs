@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    BehaviorVersion, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -38,13 +38,7 @@ pub enum ObjectError {
 
 impl Storage {
     pub fn new(config: &S3Config) -> Self {
-        let credentials = Credentials::new(
-            &config.credentials.access_key_id,
-            config.credentials.secret_access_key.expose(),
-            None,
-            None,
-            "ciel-environment",
-        );
+        let credentials = super::sdk_credentials(&config.credentials);
         let sdk_config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))

@@ -409,3 +409,18 @@ where
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", &Uuid::new_v4().simple().to_string()[..8])
 }
+
+/// Waits until some session of this test's database waits on a lock: the
+/// deterministic way to know a request is in flight inside the server.
+pub async fn until_a_query_waits_on_a_lock(pool: &PgPool) {
+    eventually(Duration::from_secs(60), "a query to wait on the lock", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        (waiting > 0).then_some(())
+    })
+    .await;
+}
