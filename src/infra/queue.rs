@@ -182,8 +182,4 @@ impl Queue {
             .context("create queue")?;
         Ok(())
     }
-
-    pub async fn is_reachable(&self) -> bool {
-        self.url().await.is_ok()
-    }
 }

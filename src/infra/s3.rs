@@ -64,10 +64,6 @@ impl Storage {
         }
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
     pub async fn presign_put(
         &self,
         key: &str,
@@ -207,14 +203,5 @@ impl Storage {
             .await
             .context("create bucket")?;
         Ok(())
-    }
-
-    pub async fn is_reachable(&self) -> bool {
-        self.client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .is_ok()
     }
 }
