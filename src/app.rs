@@ -49,7 +49,8 @@ impl Application {
 
         let router = match (config.mode, &config.api) {
             (Mode::Api | Mode::Dev, Some(api)) => {
-                let redis = RedisHandle::new(api.redis_url.expose()).context("REDIS_URL")?;
+                let redis = RedisHandle::new(api.redis_url.expose(), api.redis_ca_cert.as_deref())
+                    .context("REDIS_URL")?;
                 let tokens = Tokens::new(&api.tokens);
                 let revocations = Revocations::new(
                     redis.clone(),

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use ipnet::IpNet;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 use crate::ratelimit::Policy;
 
@@ -141,6 +143,8 @@ pub struct RateLimitConfig {
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub redis_url: Secret<String>,
+    /// PEM certificates trusted for `rediss://` instead of the system's.
+    pub redis_ca_cert: Option<Vec<u8>>,
     pub tokens: TokenConfig,
     pub rate_limits: RateLimitConfig,
     pub upload_max_bytes: u64,
@@ -246,6 +250,25 @@ fn check_http_url(var: &'static str, raw: &str) -> Result<(), ConfigError> {
             problem: "is malformed: expected an http:// or https:// URL".into(),
         })
     }
+}
+
+/// Reads the file now, so that a wrong path or a file without a
+/// certificate stops start-up instead of failing every Redis connection.
+fn read_ca_cert(path: &str) -> Result<Vec<u8>, ConfigError> {
+    let problem = |problem: String| ConfigError {
+        var: "REDIS_CA_CERT",
+        problem,
+    };
+    let pem = std::fs::read(path).map_err(|e| problem(format!("cannot be read: {path}: {e}")))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| problem(format!("is malformed: {path}: {e}")))?;
+    if certificates.is_empty() {
+        return Err(problem(format!(
+            "is malformed: {path} holds no PEM certificate"
+        )));
+    }
+    Ok(pem)
 }
 
 fn decode_key32(var: &'static str, raw: &str) -> Result<Secret<[u8; 32]>, ConfigError> {
@@ -403,6 +426,14 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
             problem: "is malformed: expected a redis:// or rediss:// URL".into(),
         });
     }
+    let redis_ca_cert = env.get("REDIS_CA_CERT");
+    if redis_ca_cert.is_some() && !redis_url.starts_with("rediss://") {
+        return Err(ConfigError {
+            var: "REDIS_CA_CERT",
+            problem: "is set, but REDIS_URL is not a rediss:// URL".into(),
+        });
+    }
+    let redis_ca_cert = redis_ca_cert.map(|p| read_ca_cert(&p)).transpose()?;
     let access_key = env.key32("PASETO_ACCESS_KEY")?;
     let refresh_key = env.key32("PASETO_REFRESH_KEY")?;
     if access_key == refresh_key {
@@ -420,6 +451,7 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
     }
     Ok(ApiConfig {
         redis_url: Secret::new(redis_url),
+        redis_ca_cert,
         tokens: TokenConfig {
             access_key,
             previous_access_key: env.optional_key32("PASETO_ACCESS_KEY_PREVIOUS")?,
@@ -607,6 +639,38 @@ mod tests {
         assert_eq!(config.api.unwrap().rate_limits.trusted_proxies.len(), 2);
         env.insert("TRUSTED_PROXIES", "10.0.0.0/33".into());
         assert_eq!(load(&env).unwrap_err().var, "TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn redis_ca_cert_must_be_a_readable_pem_file_for_a_tls_url() {
+        let not_pem = std::env::temp_dir().join(format!("ciel-not-pem-{}", std::process::id()));
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let not_pem = not_pem.to_str().unwrap().to_string();
+        let mut env = api_env();
+        for (url, path, expected) in [
+            (
+                "redis://127.0.0.1:6379",
+                not_pem.as_str(),
+                "REDIS_URL is not a rediss:// URL",
+            ),
+            (
+                "rediss://127.0.0.1:6379",
+                "/nonexistent/ca.pem",
+                "cannot be read",
+            ),
+            (
+                "rediss://127.0.0.1:6379",
+                not_pem.as_str(),
+                "holds no PEM certificate",
+            ),
+        ] {
+            env.insert("REDIS_URL", url.into());
+            env.insert("REDIS_CA_CERT", path.into());
+            let err = load(&env).unwrap_err();
+            assert_eq!(err.var, "REDIS_CA_CERT");
+            assert!(err.problem.contains(expected), "{}", err.problem);
+        }
+        std::fs::remove_file(not_pem).unwrap();
     }
 
     #[test]

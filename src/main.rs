@@ -38,6 +38,8 @@ VARIABLES (required by the modes in brackets; others optional):
     QUEUE_ACCESS_KEY_ID         SQS credentials when they differ from AWS_*
     QUEUE_SECRET_ACCESS_KEY     their secret
     REDIS_URL                   redis:// or rediss:// URL                         [api, dev]
+    REDIS_CA_CERT               rediss:// only: path of a PEM file whose certificates are
+                                trusted instead of the system's (managed Redis's certificate)
     PASETO_ACCESS_KEY           base64 of exactly 32 random bytes                 [api, dev]
     PASETO_REFRESH_KEY          base64 of exactly 32 random bytes, another key    [api, dev]
     PASETO_ACCESS_KEY_PREVIOUS  previous access key, still verified (rotation)

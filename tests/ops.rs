@@ -5,7 +5,8 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Backing, TestApp, eventually, unique};
+use common::redis::{PrivateRedis, TlsFiles};
+use common::{Backing, TestApp, eventually, free_port, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -27,6 +28,47 @@ async fn health_ready_and_request_ids() {
         ready.body,
         json!({ "status": "ready", "database": "ok", "redis": "ok" })
     );
+}
+
+#[tokio::test]
+async fn the_api_uses_a_tls_redis_signed_by_the_ca_it_is_given() {
+    let redis = PrivateRedis::start_tls().await;
+    let (url, cert) = (redis.url(), redis.ca_cert());
+    let app = TestApp::api_with(|env| {
+        env.insert("REDIS_URL", url);
+        env.insert("REDIS_CA_CERT", cert.to_str().unwrap().into());
+    })
+    .await;
+    let ready = app.get("/ready", None).await;
+    ready.expect(StatusCode::OK, None);
+    assert_eq!(ready.body["redis"], "ok");
+    // Commands flow, not just PING: the sign-up's rate-limit window lands there.
+    app.register(&unique("tls")).await;
+    assert!(redis.key_count().await > 0);
+}
+
+#[tokio::test]
+async fn a_tls_redis_with_an_untrusted_certificate_counts_as_down() {
+    let redis = PrivateRedis::start_tls().await;
+    let stranger = TlsFiles::generate();
+    // Another CA's certificate, then the system's roots: neither signed it.
+    for ca in [Some(stranger.ca()), None] {
+        let url = redis.url();
+        let app = TestApp::api_with(|env| {
+            env.insert("REDIS_URL", url);
+            if let Some(ca) = ca {
+                env.insert("REDIS_CA_CERT", ca.to_str().unwrap().into());
+            }
+        })
+        .await;
+        let ready = app.get("/ready", None).await;
+        ready.expect(StatusCode::OK, None);
+        assert_eq!(ready.body["status"], "degraded");
+        assert_eq!(ready.body["redis"], "unavailable");
+        // Still serving, on the per-process limiter.
+        app.register(&unique("untrusted")).await;
+    }
+    assert_eq!(redis.key_count().await, 0);
 }
 
 #[tokio::test]
@@ -225,6 +267,7 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
         "AWS_SECRET_ACCESS_KEY",
         "PASETO_ACCESS_KEY",
         "PASETO_REFRESH_KEY",
+        "REDIS_CA_CERT",
         "HTTP_ADDR",
         "RUST_LOG",
         "ADMIN_TOKEN",
@@ -237,14 +280,6 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
     ] {
         assert!(help.contains(var), "--help does not mention {var}");
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

@@ -2,10 +2,8 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use common::{PASSWORD, TestApp, eventually, unique};
+use common::redis::PrivateRedis;
+use common::{PASSWORD, TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -154,67 +152,9 @@ async fn writes_are_limited_per_user() {
         .expect(StatusCode::CREATED, None);
 }
 
-struct PrivateRedis {
-    child: Child,
-    port: u16,
-}
-
-impl PrivateRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH");
-        PrivateRedis { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_until_up(&self) {
-        let url = self.url();
-        eventually(Duration::from_secs(10), "the private redis", || {
-            let url = url.clone();
-            async move {
-                let client = redis::Client::open(url).ok()?;
-                let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-                redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .ok()
-            }
-        })
-        .await;
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn when_redis_goes_away_the_api_keeps_serving_with_local_limits() {
-    let mut redis = PrivateRedis::start();
-    redis.wait_until_up().await;
+    let mut redis = PrivateRedis::start().await;
     let url = redis.url();
     let app = TestApp::api_with(|env| {
         env.insert("REDIS_URL", url);

@@ -28,11 +28,22 @@ struct Inner {
 
 impl RedisHandle {
     /// Parses the URL only; the connection is made on first use, so the API
-    /// starts (degraded) even when Redis is down.
-    pub fn new(url: &str) -> RedisResult<Self> {
+    /// starts (degraded) even when Redis is down. With `ca_cert` (PEM), a
+    /// `rediss://` server must present a certificate signed by it.
+    pub fn new(url: &str, ca_cert: Option<&[u8]>) -> RedisResult<Self> {
+        let client = match ca_cert {
+            None => redis::Client::open(url)?,
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            )?,
+        };
         let handle = Self {
             inner: Arc::new(Inner {
-                client: redis::Client::open(url)?,
+                client,
                 connection: Mutex::new(None),
                 skip_until: std::sync::Mutex::new(None),
                 // Optimistic until the first operation, so that a Redis

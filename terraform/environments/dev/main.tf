@@ -154,6 +154,7 @@ module "compute" {
   redis_host     = module.cache.redis_host
   redis_port     = coalesce(module.cache.redis_port, 6379)
   redis_tls      = module.cache.redis_tls
+  redis_ca_cert  = module.cache.redis_ca_cert
   redis_username = module.cache.redis_username
   redis_password = module.secrets.redis_password
 

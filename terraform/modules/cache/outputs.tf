@@ -18,6 +18,11 @@ output "redis_tls" {
   value       = local.managed
 }
 
+output "redis_ca_cert" {
+  description = "PEM certificate that signs managed Redis's TLS (null for self-hosted: no TLS)."
+  value       = local.managed ? try(scaleway_redis_cluster.this[0].certificate, null) : null
+}
+
 output "redis_username" {
   description = "ACL user name for managed Redis (null for self-hosted: password only)."
   value       = local.managed ? local.user_name : null

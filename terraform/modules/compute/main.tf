@@ -14,6 +14,10 @@ locals {
 
   http_addr = "0.0.0.0:8080"
 
+  # Docker env files hold one line per variable, so the PEM goes in a file
+  # mounted into the container, and REDIS_CA_CERT names it.
+  redis_ca_cert_path = "/etc/ciel/redis-ca.pem"
+
   # Environment of the API (combined and API instances): every row of the
   # seed's mapping marked "API only" or "Both", plus the optional settings.
   api_env = merge({
@@ -37,7 +41,7 @@ locals {
     LOG_FORMAT               = var.log_format
     ADMIN_TOKEN              = var.admin_token
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
-  }, var.behind_load_balancer ? { TRUSTED_PROXIES = var.private_network_cidr } : {})
+  }, var.behind_load_balancer ? { TRUSTED_PROXIES = var.private_network_cidr } : {}, var.redis_ca_cert != null ? { REDIS_CA_CERT = local.redis_ca_cert_path } : {})
 
   # Long-polling worker instances: DB + S3 + SQS receive credentials.
   worker_env = {
@@ -126,6 +130,8 @@ resource "scaleway_instance_server" "combined" {
     embedded_redis      = local.embedded_redis
     redis_password      = var.redis_password
     redis_maxmemory_mb  = var.embedded_redis_maxmemory_mb
+    redis_ca_cert       = var.redis_ca_cert
+    redis_ca_cert_path  = local.redis_ca_cert_path
     metrics_push_url    = var.metrics_push_url
     metrics_push_token  = var.metrics_push_token
     admin_token         = var.admin_token
@@ -166,6 +172,8 @@ resource "scaleway_instance_server" "api" {
     embedded_redis      = false
     redis_password      = var.redis_password
     redis_maxmemory_mb  = 0
+    redis_ca_cert       = var.redis_ca_cert
+    redis_ca_cert_path  = local.redis_ca_cert_path
     metrics_push_url    = var.metrics_push_url
     metrics_push_token  = var.metrics_push_token
     admin_token         = var.admin_token
@@ -206,6 +214,8 @@ resource "scaleway_instance_server" "worker" {
     embedded_redis      = false
     redis_password      = var.redis_password
     redis_maxmemory_mb  = 0
+    redis_ca_cert       = null
+    redis_ca_cert_path  = local.redis_ca_cert_path
     metrics_push_url    = null
     metrics_push_token  = null
     admin_token         = var.admin_token

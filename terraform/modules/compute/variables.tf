@@ -220,6 +220,12 @@ variable "redis_tls" {
   default     = false
 }
 
+variable "redis_ca_cert" {
+  type        = string
+  description = "PEM certificate to trust for rediss:// (managed Redis's certificate output); null: the system roots."
+  default     = null
+}
+
 variable "redis_username" {
   type        = string
   description = "ACL user of the separate Redis (managed Redis); null for password-only."
