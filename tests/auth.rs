@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{PASSWORD, TestApp, unique};
+use std::time::Duration;
+
+use common::redis::{Partition, PrivateRedis};
+use common::{Backing, PASSWORD, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -402,4 +405,78 @@ async fn a_revocation_reaches_other_instances_through_redis() {
     two.get("/v1/me", Some(access))
         .await
         .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+}
+
+/// Two API processes on one database, each with its own Redis URL.
+async fn two_instances(backing: &Backing, one: String, two: String) -> (TestApp, TestApp) {
+    let env = |url: String| {
+        let mut env = backing.env("api");
+        env.insert("REDIS_URL", url);
+        env
+    };
+    (
+        TestApp::spawn(backing, env(one)).await,
+        TestApp::spawn(backing, env(two)).await,
+    )
+}
+
+async fn until_redis_is_reachable_from(app: &TestApp) {
+    eventually(Duration::from_secs(10), "redis to be reachable", || async {
+        (app.get("/ready", None).await.body["redis"] == "ok").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revocations_outlive_a_redis_restart() {
+    let mut redis = PrivateRedis::start().await;
+    let backing = Backing::new().await;
+    let (one, two) = two_instances(&backing, redis.url(), redis.url()).await;
+    let registered = one.register(&unique("rs")).await;
+    let access = registered["access_token"].as_str().unwrap();
+    two.get("/v1/me", Some(access))
+        .await
+        .expect(StatusCode::OK, None);
+    one.post("/v1/auth/logout", Some(access), json!({})).await;
+
+    // Redis comes back empty; the second process, which revoked nothing
+    // itself, must not take the empty answer for "still signed in".
+    redis.restart().await;
+    until_redis_is_reachable_from(&two).await;
+    two.get("/v1/me", Some(access))
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+}
+
+#[tokio::test]
+async fn a_revocation_that_missed_redis_reaches_it_once_redis_is_reachable() {
+    let redis = PrivateRedis::start().await;
+    let partition = Partition::in_front_of(redis.port()).await;
+    let backing = Backing::new().await;
+    let (one, two) = two_instances(&backing, partition.url(), redis.url()).await;
+    let registered = two.register(&unique("pt")).await;
+    let access = registered["access_token"].as_str().unwrap();
+    for app in [&one, &two] {
+        app.get("/v1/me", Some(access))
+            .await
+            .expect(StatusCode::OK, None);
+    }
+
+    // The first process loses Redis, revokes the session (in the database),
+    // then regains Redis without serving another request.
+    partition.cut();
+    one.post("/v1/auth/logout", Some(access), json!({}))
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    partition.restore();
+    eventually(
+        Duration::from_secs(10),
+        "the revocation to reach redis",
+        || async {
+            let me = two.get("/v1/me", Some(access)).await;
+            (me.status == StatusCode::UNAUTHORIZED).then_some(me)
+        },
+    )
+    .await
+    .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
 }

@@ -2,9 +2,17 @@
 //! request: revoked session ids live in Redis for as long as an access
 //! token of theirs could still be alive. While Redis is unreachable the
 //! database answers instead, and this process remembers what it revoked.
+//!
+//! Redis keeps nothing on disk and may lose keys (a restart, a flush, a
+//! revocation published while it was out of reach), so Redis is trusted
+//! only while it holds the marker that a full copy from the database
+//! leaves behind. Without the marker, the process answers from the
+//! database and copies the recent revocations back.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands as _;
@@ -15,68 +23,216 @@ use crate::auth::sessions;
 use crate::error::Result;
 use crate::infra::redis::RedisHandle;
 
+/// Revocations written to Redis per round trip while copying.
+const COPY_BATCH: usize = 500;
+/// How often a process retries a copy that Redis refused.
+const COPY_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
 pub struct Revocations {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     redis: RedisHandle,
     db: PgPool,
     key_prefix: String,
     /// How long a revocation must be remembered: the access token lifetime.
     remember_for: Duration,
     local: Mutex<HashMap<Uuid, Instant>>,
+    /// Set at start and after a publish that did not reach Redis.
+    needs_copy: AtomicBool,
+    copying: tokio::sync::Mutex<()>,
+    retrying: AtomicBool,
+}
+
+/// What Redis said about a session.
+enum Answer {
+    Revoked,
+    NotRevoked,
+    /// Redis lacks the marker: its answer cannot be trusted.
+    Unsynced,
 }
 
 impl Revocations {
     pub fn new(redis: RedisHandle, db: PgPool, key_prefix: &str, access_ttl: Duration) -> Self {
         Self {
-            redis,
-            db,
-            key_prefix: key_prefix.to_string(),
-            // A minute more, for clocks that disagree.
-            remember_for: access_ttl + Duration::from_secs(60),
-            local: Mutex::new(HashMap::new()),
+            inner: Arc::new(Inner {
+                redis,
+                db,
+                key_prefix: key_prefix.to_string(),
+                // A minute more, for clocks that disagree.
+                remember_for: access_ttl + Duration::from_secs(60),
+                local: Mutex::new(HashMap::new()),
+                // This process may replace one that died before it could
+                // publish a revocation.
+                needs_copy: AtomicBool::new(true),
+                copying: tokio::sync::Mutex::new(()),
+                retrying: AtomicBool::new(false),
+            }),
         }
-    }
-
-    fn key(&self, session_id: Uuid) -> String {
-        format!("{}:revoked-session:{session_id}", self.key_prefix)
     }
 
     /// Publishes a revocation that the database already holds.
     pub async fn publish(&self, session_id: Uuid) {
-        let now = Instant::now();
-        {
-            let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-            local.retain(|_, until| *until > now);
-            local.insert(session_id, now + self.remember_for);
-        }
-        let key = self.key(session_id);
-        let ttl = self.remember_for.as_secs();
-        let stored = self
+        self.remember_locally(session_id);
+        let inner = &self.inner;
+        let key = inner.session_key(session_id);
+        let ttl = inner.remember_for.as_secs();
+        let stored = inner
             .redis
             .run(|mut conn| async move { conn.set_ex::<_, _, ()>(key, 1, ttl).await })
             .await;
         if stored.is_none() {
-            tracing::warn!(%session_id, "could not publish a session revocation to redis; other instances check the database while redis is down");
+            tracing::warn!(%session_id, "could not publish a session revocation to redis; copying it once redis is back");
+            inner.needs_copy.store(true, Ordering::SeqCst);
+            self.retry_copy_in_background();
         }
     }
 
     pub async fn is_revoked(&self, session_id: Uuid) -> Result<bool> {
-        let known_locally = {
-            let local = self.local.lock().unwrap_or_else(|p| p.into_inner());
-            local
-                .get(&session_id)
-                .is_some_and(|until| *until > Instant::now())
-        };
-        if known_locally {
+        if self.known_locally(session_id) {
             return Ok(true);
         }
-        let key = self.key(session_id);
-        match self
-            .redis
-            .run(|mut conn| async move { conn.exists::<_, bool>(key).await })
-            .await
-        {
-            Some(revoked) => Ok(revoked),
-            None => sessions::is_revoked(&self.db, session_id).await,
+        let inner = &self.inner;
+        let answer = if inner.needs_copy.load(Ordering::SeqCst) {
+            None
+        } else {
+            inner.ask_redis(session_id).await
+        };
+        match answer {
+            Some(Answer::Revoked) => return Ok(true),
+            Some(Answer::NotRevoked) => return Ok(false),
+            Some(Answer::Unsynced) => {
+                tracing::info!("redis has lost the revocations; copying them from the database");
+                inner.needs_copy.store(true, Ordering::SeqCst);
+            }
+            None => {}
         }
+        // Best effort: the database answers this request either way. While
+        // Redis is down, no copy is tried on the request path.
+        if inner.needs_copy.load(Ordering::SeqCst) && inner.redis.is_up() {
+            inner.copy_from_database().await;
+        }
+        sessions::is_revoked(&inner.db, session_id).await
+    }
+
+    fn remember_locally(&self, session_id: Uuid) {
+        let now = Instant::now();
+        let mut local = self.inner.local.lock().unwrap_or_else(|p| p.into_inner());
+        local.retain(|_, until| *until > now);
+        local.insert(session_id, now + self.inner.remember_for);
+    }
+
+    fn known_locally(&self, session_id: Uuid) -> bool {
+        let local = self.inner.local.lock().unwrap_or_else(|p| p.into_inner());
+        local
+            .get(&session_id)
+            .is_some_and(|until| *until > Instant::now())
+    }
+
+    /// Keeps copying until Redis takes it, so that a revocation made while
+    /// Redis was out of reach reaches the other processes without waiting
+    /// for this one's next request.
+    fn retry_copy_in_background(&self) {
+        if self.inner.retrying.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            loop {
+                while inner.needs_copy.load(Ordering::SeqCst) {
+                    tokio::time::sleep(COPY_RETRY_INTERVAL).await;
+                    if inner.redis.ping().await {
+                        inner.copy_from_database().await;
+                    }
+                }
+                inner.retrying.store(false, Ordering::SeqCst);
+                // A publish may have failed between the check and the store.
+                if !inner.needs_copy.load(Ordering::SeqCst)
+                    || inner.retrying.swap(true, Ordering::SeqCst)
+                {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+impl Inner {
+    fn session_key(&self, session_id: Uuid) -> String {
+        format!("{}:revoked-session:{session_id}", self.key_prefix)
+    }
+
+    fn marker_key(&self) -> String {
+        format!("{}:revocations-copied", self.key_prefix)
+    }
+
+    /// `None` when Redis is unavailable.
+    async fn ask_redis(&self, session_id: Uuid) -> Option<Answer> {
+        let (key, marker) = (self.session_key(session_id), self.marker_key());
+        let (revoked, copied): (bool, bool) = self
+            .redis
+            .run(|mut conn| async move {
+                redis::pipe()
+                    .exists(key)
+                    .exists(marker)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Some(match (revoked, copied) {
+            (true, _) => Answer::Revoked,
+            (false, true) => Answer::NotRevoked,
+            (false, false) => Answer::Unsynced,
+        })
+    }
+
+    /// Writes every revocation still within its window to Redis, then the
+    /// marker. One copy at a time per process; a caller that finds one
+    /// running returns at once. A copy that fails is wanted again.
+    async fn copy_from_database(&self) {
+        let Ok(_copying) = self.copying.try_lock() else {
+            return;
+        };
+        if self.needs_copy.swap(false, Ordering::SeqCst) && !self.copy().await {
+            self.needs_copy.store(true, Ordering::SeqCst);
+        }
+    }
+
+    async fn copy(&self) -> bool {
+        let revoked = match sessions::revoked_within(&self.db, self.remember_for).await {
+            Ok(revoked) => revoked,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read revocations to copy to redis");
+                return false;
+            }
+        };
+        for batch in revoked.chunks(COPY_BATCH) {
+            let mut pipe = redis::pipe();
+            for (session_id, ttl) in batch {
+                pipe.set_ex(self.session_key(*session_id), 1, ttl.as_secs())
+                    .ignore();
+            }
+            let written = self
+                .redis
+                .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+                .await;
+            if written.is_none() {
+                return false;
+            }
+        }
+        let marker = self.marker_key();
+        let marked = self
+            .redis
+            .run(|mut conn| async move { conn.set::<_, _, ()>(marker, 1).await })
+            .await;
+        if marked.is_some() {
+            tracing::info!(
+                revocations = revoked.len(),
+                "copied recent revocations to redis"
+            );
+        }
+        marked.is_some()
     }
 }

@@ -1,5 +1,7 @@
 //! The sessions and refresh tokens tables.
 
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -154,6 +156,23 @@ pub async fn is_revoked(db: &PgPool, session_id: Uuid) -> Result<bool> {
             .fetch_optional(db)
             .await?;
     Ok(live != Some(true))
+}
+
+/// Sessions revoked within `window`, each with what is left of its window:
+/// the revocations that access tokens still alive could run into.
+pub async fn revoked_within(db: &PgPool, window: Duration) -> Result<Vec<(Uuid, Duration)>> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT id, CEIL(EXTRACT(EPOCH FROM revoked_at + make_interval(secs => $1) - now()))::bigint
+         FROM auth_sessions
+         WHERE revoked_at > now() - make_interval(secs => $1)",
+    )
+    .bind(window.as_secs_f64())
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, left)| (id, Duration::from_secs(left.max(1) as u64)))
+        .collect())
 }
 
 pub async fn list_active(db: &PgPool, user_id: Uuid) -> Result<Vec<Session>> {

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use tokio::sync::watch;
+
 use super::{eventually, free_port, unique};
 
 pub struct PrivateRedis {
@@ -128,6 +130,20 @@ impl PrivateRedis {
         redis
     }
 
+    /// A new, empty server on the same port, as after a crash: Redis keeps
+    /// nothing on disk here, as in production.
+    pub async fn restart(&mut self) {
+        assert!(self.tls.is_none(), "restart serves plain redis only");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&["--port", &self.port.to_string()]);
+        self.wait_until_up().await;
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn url(&self) -> String {
         let scheme = if self.tls.is_some() {
             "rediss"
@@ -178,5 +194,63 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A TCP relay in front of a server that a test can cut and restore, as a
+/// network partition would: cutting closes the open connections and drops
+/// new ones.
+pub struct Partition {
+    port: u16,
+    open: watch::Sender<bool>,
+    relay: tokio::task::JoinHandle<()>,
+}
+
+impl Partition {
+    pub async fn in_front_of(target_port: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (open, _) = watch::channel(true);
+        let state = open.subscribe();
+        let relay = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if *state.borrow() {
+                    tokio::spawn(relay(client, target_port, state.clone()));
+                }
+            }
+        });
+        Partition { port, open, relay }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn cut(&self) {
+        self.open.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+async fn relay(
+    mut client: tokio::net::TcpStream,
+    target_port: u16,
+    mut open: watch::Receiver<bool>,
+) {
+    let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await else {
+        return;
+    };
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        _ = open.wait_for(|open| !*open) => {}
+    }
+}
+
+impl Drop for Partition {
+    fn drop(&mut self) {
+        self.relay.abort();
     }
 }
