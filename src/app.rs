@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::auth::password::Hasher;
 use crate::auth::revocations::Revocations;
 use crate::auth::tokens::Tokens;
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, QueueConfig};
 use crate::http::ops::OpsContext;
 use crate::http::{self, ApiContext};
 use crate::infra::db;
@@ -24,12 +24,13 @@ use crate::infra::redis::RedisHandle;
 use crate::infra::s3::Storage;
 use crate::ratelimit::RateLimiter;
 use crate::telemetry;
-use crate::worker::{Worker, poller, serverless};
+use crate::worker::poller::{self, Deliveries};
+use crate::worker::{Worker, serverless};
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    poller: Option<(Worker, Queue)>,
+    pollers: Vec<(Worker, Queue, Deliveries)>,
     visibility: std::time::Duration,
 }
 
@@ -88,6 +89,7 @@ impl Application {
                     ops_router.merge(serverless::trigger_router(
                         worker.clone(),
                         &config.worker.trigger_path,
+                        &config.worker.dead_letter_path,
                     ))
                 } else {
                     ops_router
@@ -95,11 +97,22 @@ impl Application {
                 http::with_common_layers(router)
             }
         };
-        let poller = match config.mode {
+        let pollers = match config.mode {
             Mode::Worker | Mode::Dev => {
-                Some((worker, queue.context("the worker needs the queue")?))
+                let queue = queue.context("the worker needs the queue")?;
+                let mut pollers = vec![(worker.clone(), queue, Deliveries::Jobs)];
+                if let Some(config) = &config.queue
+                    && let Some(name) = &config.dead_letter_name
+                {
+                    let dead_letters = Queue::new(&QueueConfig {
+                        name: name.clone(),
+                        ..config.clone()
+                    });
+                    pollers.push((worker, dead_letters, Deliveries::DeadLetters));
+                }
+                pollers
             }
-            Mode::Api | Mode::ServerlessWorker => None,
+            Mode::Api | Mode::ServerlessWorker => Vec::new(),
         };
         let listener = TcpListener::bind(config.http_addr)
             .await
@@ -107,7 +120,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
-            poller,
+            pollers,
             visibility: config.worker.visibility_timeout,
         })
     }
@@ -136,14 +149,19 @@ impl Application {
         });
         tracing::info!(addr = %self.local_addr(), "listening");
         let visibility = self.visibility;
-        let poller = self.poller.map(|(worker, queue)| {
-            tokio::spawn(poller::run(
-                worker,
-                queue,
-                visibility,
-                stopped(stop_rx.clone()),
-            ))
-        });
+        let pollers: Vec<_> = self
+            .pollers
+            .into_iter()
+            .map(|(worker, queue, deliveries)| {
+                tokio::spawn(poller::run(
+                    worker,
+                    queue,
+                    deliveries,
+                    visibility,
+                    stopped(stop_rx.clone()),
+                ))
+            })
+            .collect();
         axum::serve(
             self.listener,
             self.router
@@ -152,7 +170,7 @@ impl Application {
         .with_graceful_shutdown(stopped(stop_rx))
         .await
         .context("serve")?;
-        if let Some(poller) = poller {
+        for poller in pollers {
             poller.await.context("worker task")?;
         }
         tracing::info!("stopped");

@@ -119,6 +119,9 @@ pub struct QueueConfig {
     pub name: String,
     pub region: String,
     pub credentials: AwsCredentials,
+    /// The queue's dead-letter queue, when this process should mark the
+    /// media of jobs that end there as failed.
+    pub dead_letter_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +158,8 @@ pub struct ApiConfig {
 pub struct WorkerConfig {
     pub concurrency: usize,
     pub trigger_path: String,
+    /// Where a second trigger, on the dead-letter queue, POSTs.
+    pub dead_letter_path: String,
     /// How long a received job stays invisible to other consumers; the
     /// long-polling worker extends it while a job runs.
     pub visibility_timeout: Duration,
@@ -227,6 +232,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     ) -> Result<Policy, ConfigError> {
         let raw = self.get(var).unwrap_or_else(|| default.to_string());
         Policy::parse(name, &raw).map_err(|problem| ConfigError { var, problem })
+    }
+
+    /// An HTTP path this process serves.
+    fn path(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let path = self.get(var).unwrap_or_else(|| default.into());
+        if !path.starts_with('/') {
+            return Err(ConfigError {
+                var,
+                problem: "is malformed: must start with /".into(),
+            });
+        }
+        Ok(path)
     }
 
     fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
@@ -311,7 +328,7 @@ impl Config {
             database: database(&env)?,
             s3: s3(&env)?,
             queue: if mode.uses_queue() {
-                Some(queue(&env)?)
+                Some(queue(&env, mode)?)
             } else {
                 None
             },
@@ -397,7 +414,10 @@ fn s3<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<S3Config, ConfigErr
     })
 }
 
-fn queue<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<QueueConfig, ConfigError> {
+fn queue<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    mode: Mode,
+) -> Result<QueueConfig, ConfigError> {
     // Scaleway's SQS has credentials of its own; fall back to the AWS_* pair
     // when one key pair serves both.
     let credentials = match env.get("QUEUE_ACCESS_KEY_ID") {
@@ -407,14 +427,20 @@ fn queue<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<QueueConfig, Con
         },
         None => aws_credentials(env)?,
     };
+    let name = env.required("QUEUE_NAME")?;
+    // The dev process creates `<name>-dlq` itself (see Queue::ensure_exists).
+    let dead_letter_name = env
+        .get("QUEUE_DEAD_LETTER_NAME")
+        .or_else(|| (mode == Mode::Dev).then(|| format!("{name}-dlq")));
     Ok(QueueConfig {
         endpoint: env.url("QUEUE_ENDPOINT")?,
-        name: env.required("QUEUE_NAME")?,
+        name,
         region: env
             .get("QUEUE_REGION")
             .or_else(|| env.get("S3_REGION"))
             .unwrap_or_else(|| "fr-par".into()),
         credentials,
+        dead_letter_name,
     })
 }
 
@@ -497,16 +523,18 @@ fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, C
             problem: "must be at least 1".into(),
         });
     }
-    let trigger_path = env.get("WORKER_TRIGGER_PATH").unwrap_or_else(|| "/".into());
-    if !trigger_path.starts_with('/') {
+    let trigger_path = env.path("WORKER_TRIGGER_PATH", "/")?;
+    let dead_letter_path = env.path("WORKER_DEAD_LETTER_PATH", "/dead-letters")?;
+    if dead_letter_path == trigger_path {
         return Err(ConfigError {
-            var: "WORKER_TRIGGER_PATH",
-            problem: "is malformed: must start with /".into(),
+            var: "WORKER_DEAD_LETTER_PATH",
+            problem: "must differ from WORKER_TRIGGER_PATH".into(),
         });
     }
     Ok(WorkerConfig {
         concurrency,
         trigger_path,
+        dead_letter_path,
         visibility_timeout: env.seconds("WORKER_VISIBILITY_TIMEOUT_SECS", 60)?,
     })
 }
@@ -671,6 +699,21 @@ mod tests {
             assert!(err.problem.contains(expected), "{}", err.problem);
         }
         std::fs::remove_file(not_pem).unwrap();
+    }
+
+    #[test]
+    fn the_dev_process_handles_its_own_dead_letters_and_workers_when_told() {
+        let mut env = api_env();
+        env.insert("APP_MODE", "dev".into());
+        let dev = load(&env).unwrap().queue.unwrap();
+        assert_eq!(dev.dead_letter_name.as_deref(), Some("jobs-dlq"));
+        env.insert("APP_MODE", "worker".into());
+        assert_eq!(load(&env).unwrap().queue.unwrap().dead_letter_name, None);
+        env.insert("QUEUE_DEAD_LETTER_NAME", "jobs-dead".into());
+        let worker = load(&env).unwrap().queue.unwrap();
+        assert_eq!(worker.dead_letter_name.as_deref(), Some("jobs-dead"));
+        env.insert("WORKER_DEAD_LETTER_PATH", "/".into());
+        assert_eq!(load(&env).unwrap_err().var, "WORKER_DEAD_LETTER_PATH");
     }
 
     #[test]

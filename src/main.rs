@@ -35,6 +35,8 @@ VARIABLES (required by the modes in brackets; others optional):
     QUEUE_ENDPOINT              SQS endpoint, http(s)://...                       [api, worker, dev]
     QUEUE_NAME                  media jobs queue name                             [api, worker, dev]
     QUEUE_REGION                SQS signing region (default: S3_REGION)
+    QUEUE_DEAD_LETTER_NAME      dead-letter queue to poll; its jobs' photos are marked failed
+                                [worker; dev default: QUEUE_NAME-dlq]
     QUEUE_ACCESS_KEY_ID         SQS credentials when they differ from AWS_*
     QUEUE_SECRET_ACCESS_KEY     their secret
     REDIS_URL                   redis:// or rediss:// URL                         [api, dev]
@@ -54,6 +56,7 @@ VARIABLES (required by the modes in brackets; others optional):
     ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
     WORKER_CONCURRENCY          media jobs at once per process (default 2)
     WORKER_TRIGGER_PATH         path the SQS trigger POSTs to (default /)
+    WORKER_DEAD_LETTER_PATH     path the dead-letter queue's trigger POSTs to (default /dead-letters)
     WORKER_VISIBILITY_TIMEOUT_SECS  how long a long-polled job stays hidden, extended while it
                                 runs (default 60; keep it below the queue's own setting)
     HTTP_ADDR                   listen address; when unset 0.0.0.0:$PORT, else 0.0.0.0:8080

@@ -624,6 +624,58 @@ async fn a_job_that_keeps_failing_ends_in_the_dead_letter_queue() {
         media.body["status"], "failed",
         "transient trouble never marks the photo failed"
     );
+
+    // A worker told of the dead-letter queue settles the photo as failed,
+    // so the app stops waiting for it, and drops the dead letter.
+    dlq.extend_visibility(&dead.receipt_handle, Duration::ZERO)
+        .await
+        .unwrap();
+    let mut healthy = backing.env("worker");
+    healthy.insert("QUEUE_DEAD_LETTER_NAME", backing.dlq_name.clone());
+    let _healthy = TestApp::spawn(&backing, healthy).await;
+    let media = settled(&api, &token, id).await;
+    assert_eq!(media["status"], "failed", "{media}");
+    assert_eq!(media["error"]["code"], "processing_abandoned");
+    eventually(DEADLINE, "the dead letter to be deleted", || async {
+        let left = dlq
+            .receive(1, Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        left.is_empty().then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_dead_letter_trigger_fails_stuck_photos_and_leaves_settled_ones_alone() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let worker = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
+    let token = api.access_token(&unique("dt")).await;
+    let post = |path: &'static str, body: String| {
+        let request = worker.client.post(worker.url(path)).body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()["outcome"].clone()
+        }
+    };
+
+    let (stuck, stuck_job) = queued_job(&backing, &api, &token).await;
+    assert_eq!(post("/dead-letters", stuck_job.clone()).await, "failed");
+    let media = api.get(&format!("/v1/media/{stuck}"), Some(&token)).await;
+    assert_eq!(media.body["status"], "failed");
+    assert_eq!(media.body["error"]["code"], "processing_abandoned");
+    assert_eq!(post("/dead-letters", stuck_job).await, "skipped");
+
+    // A dead letter that arrives after a redelivery succeeded changes nothing.
+    let (done, done_job) = queued_job(&backing, &api, &token).await;
+    assert_eq!(post("/", done_job.clone()).await, "processed");
+    assert_eq!(post("/dead-letters", done_job).await, "skipped");
+    let media = api.get(&format!("/v1/media/{done}"), Some(&token)).await;
+    assert_fixture_ready(&api, &media.body).await;
+
+    assert_eq!(post("/dead-letters", "{oops".into()).await, "unreadable");
 }
 
 #[tokio::test]

@@ -110,6 +110,21 @@ pub async fn fail(db: &PgPool, media_id: Uuid, code: &str, message: &str) -> Res
     Ok(())
 }
 
+/// Marks a media failed whose job the queue gave up on (it reached the
+/// dead-letter queue). False when it had already settled or is gone.
+pub async fn abandon(db: &PgPool, media_id: Uuid, code: &str, message: &str) -> Result<bool> {
+    let result = sqlx::query(
+        "UPDATE media SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
+         WHERE id = $1 AND status IN ('pending', 'queued', 'processing')",
+    )
+    .bind(media_id)
+    .bind(code)
+    .bind(message)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 const RECORDED_BODY_MAX_CHARS: usize = 4096;
 
 /// Keeps a message that names no media, so poison is visible, not retried.

@@ -25,6 +25,9 @@ use crate::media::keys;
 /// media id, and a new photo gets a new id.
 const VARIANT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
+/// The failure code of a media whose job reached the dead-letter queue.
+pub const ABANDONED: &str = "processing_abandoned";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Processed,
@@ -96,8 +99,33 @@ impl Worker {
         result
     }
 
-    async fn handle_inner(&self, body: &str) -> Result<Outcome, Transient> {
-        let Some(JobMessage { media_id }) = JobMessage::parse(body) else {
+    /// Handles a message of the dead-letter queue: the queue delivered the
+    /// job its maximum number of times without a final outcome, so the
+    /// photo is failed rather than left `processing` for ever.
+    pub async fn handle_dead_letter(&self, body: &str) -> Result<Outcome, Transient> {
+        let Some(JobMessage { media_id }) = self.parse(body).await? else {
+            return Ok(Outcome::Unreadable);
+        };
+        let abandoned = jobs::abandon(
+            &self.db,
+            media_id,
+            ABANDONED,
+            "processing kept failing; upload the photo again",
+        )
+        .await?;
+        metrics::counter!("media_jobs_abandoned_total").increment(u64::from(abandoned));
+        Ok(if abandoned {
+            tracing::warn!(%media_id, "media job dead-lettered; media marked failed");
+            Outcome::Failed { code: ABANDONED }
+        } else {
+            Outcome::Skipped
+        })
+    }
+
+    /// `None` for a body that names no media, once it is recorded.
+    async fn parse(&self, body: &str) -> Result<Option<JobMessage>, Transient> {
+        let message = JobMessage::parse(body);
+        if message.is_none() {
             tracing::warn!("unreadable media job message; recorded and dropped");
             jobs::record_unreadable(
                 &self.db,
@@ -106,6 +134,12 @@ impl Worker {
                 "the body is not a media job",
             )
             .await?;
+        }
+        Ok(message)
+    }
+
+    async fn handle_inner(&self, body: &str) -> Result<Outcome, Transient> {
+        let Some(JobMessage { media_id }) = self.parse(body).await? else {
             return Ok(Outcome::Unreadable);
         };
         let Some(media) = crate::media::find(&self.db, media_id).await? else {

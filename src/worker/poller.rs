@@ -14,9 +14,18 @@ use crate::worker::Worker;
 const LONG_POLL: Duration = Duration::from_secs(20);
 const BACKOFF_AFTER_ERROR: Duration = Duration::from_secs(2);
 
+/// What a polled queue carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deliveries {
+    Jobs,
+    /// The jobs the queue gave up on.
+    DeadLetters,
+}
+
 pub async fn run(
     worker: Worker,
     queue: Queue,
+    deliveries: Deliveries,
     visibility: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -43,13 +52,13 @@ pub async fn run(
                     };
                     let (worker, queue) = (worker.clone(), queue.clone());
                     jobs.spawn(async move {
-                        run_one(&worker, &queue, message, visibility).await;
+                        run_one(&worker, &queue, deliveries, message, visibility).await;
                         drop(permit);
                     });
                 }
             }
             Err(e) => {
-                tracing::warn!(error = ?e, "could not receive media jobs");
+                tracing::warn!(error = ?e, ?deliveries, "could not receive media jobs");
                 tokio::select! {
                     _ = &mut shutdown => break,
                     _ = tokio::time::sleep(BACKOFF_AFTER_ERROR) => {}
@@ -65,8 +74,19 @@ pub async fn run(
     while jobs.join_next().await.is_some() {}
 }
 
-async fn run_one(worker: &Worker, queue: &Queue, message: Received, visibility: Duration) {
-    let job = worker.handle(&message.body);
+async fn run_one(
+    worker: &Worker,
+    queue: &Queue,
+    deliveries: Deliveries,
+    message: Received,
+    visibility: Duration,
+) {
+    let job = async {
+        match deliveries {
+            Deliveries::Jobs => worker.handle(&message.body).await,
+            Deliveries::DeadLetters => worker.handle_dead_letter(&message.body).await,
+        }
+    };
     tokio::pin!(job);
     let extend_every = visibility / 2;
     let mut extend =

@@ -12,10 +12,20 @@ use axum::routing::post;
 use serde_json::json;
 
 use crate::http::error::error_response;
-use crate::worker::Worker;
+use crate::worker::{Outcome, Transient, Worker};
 
-pub fn trigger_router(worker: Worker, path: &str) -> Router {
-    Router::new().route(path, post(receive)).with_state(worker)
+/// `path` gets the jobs; `dead_letter_path` gets what a second trigger, on
+/// the dead-letter queue, delivers.
+pub fn trigger_router(worker: Worker, path: &str, dead_letter_path: &str) -> Router {
+    Router::new()
+        .route(path, post(receive))
+        .route(dead_letter_path, post(receive_dead_letter))
+        .with_state(worker)
+}
+
+async fn receive_dead_letter(State(worker): State<Worker>, body: Bytes) -> Response {
+    let body = String::from_utf8_lossy(&body);
+    respond(worker.handle_dead_letter(&body).await)
 }
 
 async fn receive(State(worker): State<Worker>, body: Bytes) -> Response {
@@ -31,7 +41,11 @@ async fn receive(State(worker): State<Worker>, body: Bytes) -> Response {
         return response;
     };
     let body = String::from_utf8_lossy(&body);
-    match worker.handle(&body).await {
+    respond(worker.handle(&body).await)
+}
+
+fn respond(result: Result<Outcome, Transient>) -> Response {
+    match result {
         Ok(outcome) => (
             StatusCode::OK,
             axum::Json(json!({ "outcome": outcome.as_str() })),

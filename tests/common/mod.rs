@@ -130,6 +130,7 @@ impl Backing {
                 access_key_id: "test".into(),
                 secret_access_key: Secret::new("test".into()),
             },
+            dead_letter_name: None,
         }
     }
 

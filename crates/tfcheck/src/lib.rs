@@ -1425,10 +1425,12 @@ pub fn check_env_wiring(
 // ------------------------------------------------------------ Check 6: queue
 
 /// Check 6: the jobs queue has a dead-letter queue (another queue, with a
-/// max receive count) and, in every environment and every dev scenario, its
-/// visibility timeout exceeds the serverless container's timeout.
+/// max receive count) whose messages a container trigger POSTs to the
+/// worker's dead-letter path and, in every environment and every dev
+/// scenario, its visibility timeout exceeds the serverless container's
+/// timeout.
 pub fn check_queue(tf_root: &Path) -> Vec<String> {
-    let mut errs = Vec::new();
+    let mut errs = check_dead_letter_trigger(tf_root);
     let messaging = match TfDir::load(&tf_root.join("modules/messaging")) {
         Ok(t) => t,
         Err(e) => return vec![e],
@@ -1509,6 +1511,44 @@ pub fn check_queue(tf_root: &Path) -> Vec<String> {
         }
     }
     errs
+}
+
+/// The worker's default `WORKER_DEAD_LETTER_PATH`.
+const DEAD_LETTER_PATH: &str = "/dead-letters";
+
+/// Without a consumer, a dead-lettered job's photo would stay `processing`.
+fn check_dead_letter_trigger(tf_root: &Path) -> Vec<String> {
+    let compute = match TfDir::load(&tf_root.join("modules/compute")) {
+        Ok(t) => t,
+        Err(e) => return vec![e],
+    };
+    let delivers_dead_letters = compute
+        .blocks("resource")
+        .map(|(_, b)| b)
+        .filter(|b| label(b, 0) == Some("scaleway_container_trigger"))
+        .any(|trigger| {
+            let body = trigger.body();
+            let block = |name: &str| body.blocks().find(|b| b.identifier() == name);
+            let from_dlq = block("sqs")
+                .and_then(|sqs| attr(sqs.body(), "queue_url"))
+                .map(references)
+                .is_some_and(|refs| {
+                    refs.iter()
+                        .any(|r| r.root == "var" && r.first_attr() == Some("dlq_url"))
+                });
+            let to_path = block("destination_config")
+                .and_then(|d| attr(d.body(), "http_path"))
+                .and_then(literal);
+            from_dlq && to_path == Some(Value::String(DEAD_LETTER_PATH.into()))
+        });
+    if delivers_dead_letters {
+        Vec::new()
+    } else {
+        vec![format!(
+            "{}: no scaleway_container_trigger POSTs the dead-letter queue (var.dlq_url) to {DEAD_LETTER_PATH}",
+            compute.name()
+        )]
+    }
 }
 
 fn as_f64(v: &Value) -> Option<f64> {

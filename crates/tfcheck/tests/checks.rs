@@ -816,6 +816,21 @@ mod check6_queue {
     }
 
     #[test]
+    fn catches_dead_letters_that_reach_no_one() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "    http_path   = \"/dead-letters\"",
+            "    http_path   = \"/\"",
+        );
+        assert_caught(
+            "check 6",
+            &check_queue(&t.root),
+            &["no scaleway_container_trigger POSTs the dead-letter queue"],
+        );
+    }
+
+    #[test]
     fn catches_a_dead_letter_queue_without_max_receive_count() {
         let t = BrokenTree::new();
         t.replace(

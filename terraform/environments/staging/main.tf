@@ -175,6 +175,8 @@ module "compute" {
   queue_endpoint                   = module.messaging.queue_endpoint
   queue_name                       = module.messaging.queue_name
   queue_url                        = module.messaging.queue_url
+  dlq_name                         = module.messaging.dlq_name
+  dlq_url                          = module.messaging.dlq_url
   queue_visibility_timeout_seconds = module.messaging.visibility_timeout_seconds
   queue_publish_access_key         = module.messaging.publish_access_key
   queue_publish_secret_key         = module.messaging.publish_secret_key

@@ -54,6 +54,7 @@ locals {
     AWS_SECRET_ACCESS_KEY    = var.s3_secret_key
     QUEUE_ENDPOINT           = var.queue_endpoint
     QUEUE_NAME               = var.queue_name
+    QUEUE_DEAD_LETTER_NAME   = var.dlq_name
     QUEUE_ACCESS_KEY_ID      = var.queue_receive_access_key
     QUEUE_SECRET_ACCESS_KEY  = var.queue_receive_secret_key
     HTTP_ADDR                = local.http_addr
@@ -312,5 +313,29 @@ resource "scaleway_container_trigger" "media_jobs" {
   destination_config {
     http_method = "post"
     http_path   = "/"
+  }
+}
+
+# Jobs the queue gave up on (max receive count reached) come back here, so
+# their photos are marked failed instead of staying `processing`.
+resource "scaleway_container_trigger" "media_dead_letters" {
+  count = var.enable_serverless_worker ? 1 : 0
+
+  name         = "${var.name_prefix}-media-dead-letters"
+  description  = "POST every dead-lettered media job to the media processor's /dead-letters"
+  container_id = scaleway_container.media_processor[0].id
+  region       = var.region
+
+  sqs {
+    endpoint   = var.queue_endpoint
+    queue_url  = var.dlq_url
+    access_key = var.queue_receive_access_key
+    secret_key = var.queue_receive_secret_key
+    region     = var.region
+  }
+
+  destination_config {
+    http_method = "post"
+    http_path   = "/dead-letters"
   }
 }

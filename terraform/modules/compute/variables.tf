@@ -362,6 +362,16 @@ variable "queue_url" {
   description = "URL of the jobs queue, for the SQS trigger."
 }
 
+variable "dlq_name" {
+  type        = string
+  description = "Name of the dead-letter queue (messaging module output): worker instances mark its jobs' media failed."
+}
+
+variable "dlq_url" {
+  type        = string
+  description = "URL of the dead-letter queue, for the second SQS trigger."
+}
+
 variable "queue_visibility_timeout_seconds" {
   type        = number
   description = "Visibility timeout of the jobs queue (messaging module output); the container timeout is checked against it."
