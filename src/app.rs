@@ -45,7 +45,7 @@ impl Application {
         if config.mode == Mode::Dev {
             prepare_local_services(&storage, queue.as_ref()).await?;
         }
-        let worker = Worker::new(pool.clone(), storage.clone(), config.worker.concurrency);
+        let worker = Worker::new(pool.clone(), storage.clone(), &config.worker);
         let metrics = telemetry::metrics_handle();
 
         let router = match (config.mode, &config.api) {

@@ -157,6 +157,9 @@ pub struct ApiConfig {
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub concurrency: usize,
+    /// Memory the jobs of this process may use at once, in MiB: each job
+    /// reserves the imaging crate's estimate of its peak before decoding.
+    pub memory_budget_mb: u32,
     pub trigger_path: String,
     /// Where a second trigger, on the dead-letter queue, POSTs.
     pub dead_letter_path: String,
@@ -523,6 +526,13 @@ fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, C
             problem: "must be at least 1".into(),
         });
     }
+    let memory_budget_mb: u32 = env.parsed("WORKER_MEMORY_BUDGET_MB", 384)?;
+    if memory_budget_mb == 0 {
+        return Err(ConfigError {
+            var: "WORKER_MEMORY_BUDGET_MB",
+            problem: "must be at least 1".into(),
+        });
+    }
     let trigger_path = env.path("WORKER_TRIGGER_PATH", "/")?;
     let dead_letter_path = env.path("WORKER_DEAD_LETTER_PATH", "/dead-letters")?;
     if dead_letter_path == trigger_path {
@@ -533,6 +543,7 @@ fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, C
     }
     Ok(WorkerConfig {
         concurrency,
+        memory_budget_mb,
         trigger_path,
         dead_letter_path,
         visibility_timeout: env.seconds("WORKER_VISIBILITY_TIMEOUT_SECS", 60)?,

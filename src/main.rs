@@ -55,6 +55,8 @@ VARIABLES (required by the modes in brackets; others optional):
     TRUSTED_PROXIES             comma-separated IPs/CIDRs whose X-Forwarded-For is believed
     ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
     WORKER_CONCURRENCY          media jobs at once per process (default 2)
+    WORKER_MEMORY_BUDGET_MB     MiB the jobs may use at once; each waits for its estimated
+                                peak (default 384, for a 512 MB container)
     WORKER_TRIGGER_PATH         path the SQS trigger POSTs to (default /)
     WORKER_DEAD_LETTER_PATH     path the dead-letter queue's trigger POSTs to (default /dead-letters)
     WORKER_VISIBILITY_TIMEOUT_SECS  how long a long-polled job stays hidden, extended while it

@@ -714,6 +714,52 @@ async fn the_serverless_worker_caps_concurrent_jobs() {
 }
 
 #[tokio::test]
+async fn jobs_wait_for_memory_when_the_budget_is_taken() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let mut env = backing.env("serverless-worker");
+    env.insert("WORKER_CONCURRENCY", "2".into());
+    // Every photo needs more than 1 MiB: each job takes the whole budget.
+    env.insert("WORKER_MEMORY_BUDGET_MB", "1".into());
+    let worker = TestApp::spawn(&backing, env).await;
+    let token = api.access_token(&unique("mb")).await;
+    let (first_id, first_job) = queued_job(&backing, &api, &token).await;
+    let (second_id, second_job) = queued_job(&backing, &api, &token).await;
+    let post = |body: String| {
+        let request = worker.client.post(worker.url("/")).body(body);
+        tokio::spawn(async move { request.send().await.unwrap().status() })
+    };
+
+    // The first job stops at its last write, still holding its memory.
+    let pool = backing.pool().await;
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE media_variants IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let first = post(first_job);
+    common::until_a_query_waits_on_a_lock(&pool).await;
+    let second = post(second_job);
+    eventually(DEADLINE, "the second job to wait for memory", || async {
+        let waiting = worker
+            .metrics()
+            .await
+            .lines()
+            .find_map(|l| l.strip_prefix("media_jobs_waiting_for_memory "))
+            .and_then(|v| v.parse::<f64>().ok());
+        waiting.is_some_and(|w| w >= 1.0).then_some(())
+    })
+    .await;
+
+    lock.rollback().await.unwrap();
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    assert_eq!(second.await.unwrap(), StatusCode::OK);
+    for id in [first_id, second_id] {
+        assert_eq!(settled(&api, &token, id).await["status"], "ready");
+    }
+}
+
+#[tokio::test]
 async fn only_the_owner_may_complete_see_or_delete_a_media() {
     let backing = Backing::new().await;
     let app = TestApp::spawn(&backing, backing.env("dev")).await;

@@ -192,15 +192,7 @@ async fn when_redis_goes_away_the_api_keeps_serving_with_local_limits() {
     ready.expect(StatusCode::OK, None);
     assert_eq!(ready.body["status"], "degraded");
     assert_eq!(ready.body["redis"], "unavailable");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.lines().any(|l| l == "redis_up 0"), "{metrics}");
     assert!(
         metrics.contains("ratelimit_local_fallback_total"),

@@ -14,9 +14,10 @@ use std::time::Instant;
 use anyhow::Context as _;
 use ciel_imaging::{ImageError, Processed};
 use sqlx::PgPool;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
+use crate::config::WorkerConfig;
 use crate::infra::s3::{ObjectError, Storage};
 use crate::media::jobs::{self, Finished, JobMessage, NewVariant};
 use crate::media::keys;
@@ -67,17 +68,23 @@ impl From<crate::error::Error> for Transient {
 pub struct Worker {
     db: PgPool,
     storage: Storage,
-    /// Bounds the decodes running at once, so memory stays within the
-    /// container's limit.
+    /// Bounds the jobs held at once; past it, the trigger gets a 429.
     permits: Arc<Semaphore>,
+    /// One permit per MiB of the memory budget: a 48 MP progressive JPEG
+    /// needs several times what a 12 MP one does, so a count alone would
+    /// either waste the container or let two large photos overrun it.
+    memory: Arc<Semaphore>,
+    memory_budget_mb: u32,
 }
 
 impl Worker {
-    pub fn new(db: PgPool, storage: Storage, concurrency: usize) -> Self {
+    pub fn new(db: PgPool, storage: Storage, config: &WorkerConfig) -> Self {
         Self {
             db,
             storage,
-            permits: Arc::new(Semaphore::new(concurrency)),
+            permits: Arc::new(Semaphore::new(config.concurrency)),
+            memory: Arc::new(Semaphore::new(config.memory_budget_mb as usize)),
+            memory_budget_mb: config.memory_budget_mb,
         }
     }
 
@@ -157,6 +164,8 @@ impl Worker {
             }
             Err(ObjectError::Unavailable(e)) => return Err(Transient(e)),
         };
+        // Held until the variants are stored: their bytes count too.
+        let _memory = self.reserve_memory(media_id, &original).await;
         let processed = match process_off_thread(original).await? {
             Ok(processed) => processed,
             Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
@@ -172,6 +181,31 @@ impl Worker {
             }
             Ok(Outcome::Skipped)
         }
+    }
+
+    /// Waits until the estimated peak of processing `original` fits in the
+    /// budget. An estimate above the whole budget takes all of it: the
+    /// photo then runs alone, the best this process can do.
+    async fn reserve_memory(&self, media_id: Uuid, original: &[u8]) -> OwnedSemaphorePermit {
+        let estimate = ciel_imaging::probe(original)
+            .map(|probe| probe.peak_memory_bytes)
+            // Unreadable headers fail at once, before any pixel buffer.
+            .unwrap_or(original.len() as u64);
+        let needed_mb = estimate.div_ceil(1 << 20);
+        if needed_mb > u64::from(self.memory_budget_mb) {
+            tracing::warn!(%media_id, needed_mb, budget_mb = self.memory_budget_mb, "media job needs more than the memory budget; running it alone");
+        }
+        let reserved = needed_mb.clamp(1, u64::from(self.memory_budget_mb)) as u32;
+        let waiting = metrics::gauge!("media_jobs_waiting_for_memory");
+        waiting.increment(1.0);
+        let permit = self
+            .memory
+            .clone()
+            .acquire_many_owned(reserved)
+            .await
+            .expect("the memory semaphore is never closed");
+        waiting.decrement(1.0);
+        permit
     }
 
     async fn fail(

@@ -326,6 +326,13 @@ impl TestApp {
         reply.body
     }
 
+    /// The Prometheus text of `/metrics` (no admin token set).
+    pub async fn metrics(&self) -> String {
+        let reply = self.client.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+        reply.text().await.unwrap()
+    }
+
     /// Registers a user and returns its access token.
     pub async fn access_token(&self, handle: &str) -> String {
         self.register(handle).await["access_token"]

@@ -656,8 +656,8 @@ mod check5_env_wiring {
         );
         t.replace(
             "modules/compute/main.tf",
-            "    APP_MODE           = \"serverless-worker\"\n",
-            "    APP_MODE           = \"serverless-worker\"\n    QUEUE_NAME         = var.queue_name\n",
+            "    APP_MODE                = \"serverless-worker\"\n",
+            "    APP_MODE                = \"serverless-worker\"\n    QUEUE_NAME         = var.queue_name\n",
         );
         let errs = check_api_env(&t.root);
         assert_caught(
@@ -738,8 +738,8 @@ mod check5_env_wiring {
         );
         t.replace(
             "modules/compute/main.tf",
-            "    APP_MODE           = \"serverless-worker\"\n",
-            "    APP_MODE           = \"serverless-worker\"\n    AWS_SECRET_ACCESS_KEY = var.s3_secret_key\n",
+            "    APP_MODE                = \"serverless-worker\"\n",
+            "    APP_MODE                = \"serverless-worker\"\n    AWS_SECRET_ACCESS_KEY = var.s3_secret_key\n",
         );
         let errs = check_api_env(&t.root);
         assert_caught(

@@ -61,6 +61,7 @@ locals {
     RUST_LOG                 = var.rust_log
     LOG_FORMAT               = var.log_format
     WORKER_CONCURRENCY       = tostring(var.worker_concurrency)
+    WORKER_MEMORY_BUDGET_MB  = tostring(var.worker_memory_budget_mb)
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
   }
 }
@@ -253,12 +254,14 @@ resource "scaleway_container" "media_processor" {
   private_network_id = var.private_network_id
   tags               = local.tags
 
+  # Three quarters of the container's memory for images; the rest is the process.
   environment_variables = {
-    APP_MODE           = "serverless-worker"
-    RUST_LOG           = var.rust_log
-    LOG_FORMAT         = var.log_format
-    HTTP_ADDR          = local.http_addr
-    WORKER_CONCURRENCY = tostring(var.worker_concurrency)
+    APP_MODE                = "serverless-worker"
+    RUST_LOG                = var.rust_log
+    LOG_FORMAT              = var.log_format
+    HTTP_ADDR               = local.http_addr
+    WORKER_CONCURRENCY      = tostring(var.worker_concurrency)
+    WORKER_MEMORY_BUDGET_MB = tostring(floor(var.serverless_worker_memory * 3 / 4))
   }
 
   # DB + S3 only: no REDIS_URL, QUEUE_* or PASETO_* in serverless-worker mode.

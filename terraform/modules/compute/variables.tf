@@ -191,6 +191,17 @@ variable "worker_instance_count" {
   }
 }
 
+variable "worker_memory_budget_mb" {
+  type        = number
+  description = "WORKER_MEMORY_BUDGET_MB of worker instances: MiB their jobs may use at once (DEV1-S has 2 GB)."
+  default     = 1024
+
+  validation {
+    condition     = var.worker_memory_budget_mb >= 64
+    error_message = "worker_memory_budget_mb must be at least 64."
+  }
+}
+
 variable "worker_instance_type" {
   type        = string
   description = "Commercial type of the worker instances."
