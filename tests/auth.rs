@@ -480,3 +480,26 @@ async fn a_revocation_that_missed_redis_reaches_it_once_redis_is_reachable() {
     .await
     .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
 }
+
+#[tokio::test]
+async fn a_process_that_started_without_redis_trusts_it_once_it_appears() {
+    let port = common::free_port();
+    let backing = Backing::new().await;
+    let mut env = backing.env("api");
+    env.insert("REDIS_URL", format!("redis://127.0.0.1:{port}"));
+    let app = TestApp::spawn(&backing, env).await;
+    let access = app.access_token(&unique("late")).await;
+    app.get("/v1/me", Some(&access))
+        .await
+        .expect(StatusCode::OK, None);
+
+    // Only reads from now on: nothing rate-limited touches Redis.
+    let redis = PrivateRedis::start_on(port).await;
+    eventually(Duration::from_secs(10), "the revocations copy", || async {
+        app.get("/v1/me", Some(&access))
+            .await
+            .expect(StatusCode::OK, None);
+        (redis.key_count().await > 0).then_some(())
+    })
+    .await;
+}

@@ -110,9 +110,14 @@ impl Revocations {
             None => {}
         }
         // Best effort: the database answers this request either way. While
-        // Redis is down, no copy is tried on the request path.
-        if inner.needs_copy.load(Ordering::SeqCst) && inner.redis.is_up() {
-            inner.copy_from_database().await;
+        // Redis is down, the copy waits for it in the background rather
+        // than on a request.
+        if inner.needs_copy.load(Ordering::SeqCst) {
+            if inner.redis.is_up() {
+                inner.copy_from_database().await;
+            } else {
+                self.retry_copy_in_background();
+            }
         }
         sessions::is_revoked(&inner.db, session_id).await
     }
@@ -133,7 +138,8 @@ impl Revocations {
 
     /// Keeps copying until Redis takes it, so that a revocation made while
     /// Redis was out of reach reaches the other processes without waiting
-    /// for this one's next request.
+    /// for this one's next request, and this process trusts Redis again
+    /// even if nothing else it does touches Redis.
     fn retry_copy_in_background(&self) {
         if self.inner.retrying.swap(true, Ordering::SeqCst) {
             return;

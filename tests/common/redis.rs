@@ -93,7 +93,10 @@ fn path(p: &Path) -> &str {
 
 impl PrivateRedis {
     pub async fn start() -> Self {
-        let port = free_port();
+        Self::start_on(free_port()).await
+    }
+
+    pub async fn start_on(port: u16) -> Self {
         let redis = PrivateRedis {
             child: spawn(&["--port", &port.to_string()]),
             port,
