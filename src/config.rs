@@ -249,6 +249,22 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(path)
     }
 
+    /// A count or size that zero would make meaningless.
+    fn positive<T>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + Default + PartialEq,
+        T::Err: fmt::Display,
+    {
+        let value = self.parsed(var, default)?;
+        if value == T::default() {
+            return Err(ConfigError {
+                var,
+                problem: "must be at least 1".into(),
+            });
+        }
+        Ok(value)
+    }
+
     fn seconds(&self, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
         let secs: u64 = self.parsed(var, default)?;
         if secs == 0 {
@@ -378,13 +394,7 @@ fn database<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<DatabaseConfi
             problem: "is malformed: expected a postgres:// URL".into(),
         });
     }
-    let max_connections: u32 = env.parsed("DATABASE_MAX_CONNECTIONS", 10)?;
-    if max_connections == 0 {
-        return Err(ConfigError {
-            var: "DATABASE_MAX_CONNECTIONS",
-            problem: "must be at least 1".into(),
-        });
-    }
+    let max_connections: u32 = env.positive("DATABASE_MAX_CONNECTIONS", 10)?;
     Ok(DatabaseConfig {
         url: Secret::new(url),
         max_connections,
@@ -471,13 +481,7 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
             problem: "must differ from PASETO_ACCESS_KEY".into(),
         });
     }
-    let upload_max_bytes: u64 = env.parsed("UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES)?;
-    if upload_max_bytes == 0 {
-        return Err(ConfigError {
-            var: "UPLOAD_MAX_BYTES",
-            problem: "must be at least 1".into(),
-        });
-    }
+    let upload_max_bytes: u64 = env.positive("UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES)?;
     Ok(ApiConfig {
         redis_url: Secret::new(redis_url),
         redis_ca_cert,
@@ -519,20 +523,8 @@ fn trusted_proxies<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Vec<Ip
 }
 
 fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, ConfigError> {
-    let concurrency: usize = env.parsed("WORKER_CONCURRENCY", 2)?;
-    if concurrency == 0 {
-        return Err(ConfigError {
-            var: "WORKER_CONCURRENCY",
-            problem: "must be at least 1".into(),
-        });
-    }
-    let memory_budget_mb: u32 = env.parsed("WORKER_MEMORY_BUDGET_MB", 384)?;
-    if memory_budget_mb == 0 {
-        return Err(ConfigError {
-            var: "WORKER_MEMORY_BUDGET_MB",
-            problem: "must be at least 1".into(),
-        });
-    }
+    let concurrency: usize = env.positive("WORKER_CONCURRENCY", 2)?;
+    let memory_budget_mb: u32 = env.positive("WORKER_MEMORY_BUDGET_MB", 384)?;
     let trigger_path = env.path("WORKER_TRIGGER_PATH", "/")?;
     let dead_letter_path = env.path("WORKER_DEAD_LETTER_PATH", "/dead-letters")?;
     if dead_letter_path == trigger_path {
