@@ -15,7 +15,7 @@ use crate::auth::Auth;
 use crate::auth::password::Hasher;
 use crate::auth::revocations::Revocations;
 use crate::auth::tokens::Tokens;
-use crate::config::{Config, Mode, QueueConfig};
+use crate::config::{Config, Mode};
 use crate::http::ops::OpsContext;
 use crate::http::{self, ApiContext};
 use crate::infra::db;
@@ -100,14 +100,9 @@ impl Application {
         let pollers = match config.mode {
             Mode::Worker | Mode::Dev => {
                 let queue = queue.context("the worker needs the queue")?;
+                let dead_letters = queue.dead_letters();
                 let mut pollers = vec![(worker.clone(), queue, Deliveries::Jobs)];
-                if let Some(config) = &config.queue
-                    && let Some(name) = &config.dead_letter_name
-                {
-                    let dead_letters = Queue::new(&QueueConfig {
-                        name: name.clone(),
-                        ..config.clone()
-                    });
+                if let Some(dead_letters) = dead_letters {
                     pollers.push((worker, dead_letters, Deliveries::DeadLetters));
                 }
                 pollers

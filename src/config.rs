@@ -441,7 +441,7 @@ fn queue<F: Fn(&str) -> Option<String>>(
         None => aws_credentials(env)?,
     };
     let name = env.required("QUEUE_NAME")?;
-    // The dev process creates `<name>-dlq` itself (see Queue::ensure_exists).
+    // The dev process creates its queues (Queue::ensure_exists), this one too.
     let dead_letter_name = env
         .get("QUEUE_DEAD_LETTER_NAME")
         .or_else(|| (mode == Mode::Dev).then(|| format!("{name}-dlq")));

@@ -14,6 +14,7 @@ use crate::config::QueueConfig;
 pub struct Queue {
     client: aws_sdk_sqs::Client,
     name: String,
+    dead_letter_name: Option<String>,
     url: std::sync::Arc<OnceCell<String>>,
 }
 
@@ -42,8 +43,19 @@ impl Queue {
         Self {
             client: aws_sdk_sqs::Client::from_conf(sdk_config),
             name: config.name.clone(),
+            dead_letter_name: config.dead_letter_name.clone(),
             url: Default::default(),
         }
+    }
+
+    /// The dead-letter queue, when the configuration names one.
+    pub fn dead_letters(&self) -> Option<Queue> {
+        Some(Queue {
+            client: self.client.clone(),
+            name: self.dead_letter_name.clone()?,
+            dead_letter_name: None,
+            url: Default::default(),
+        })
     }
 
     async fn url(&self) -> anyhow::Result<&str> {
@@ -151,10 +163,14 @@ impl Queue {
         if self.url().await.is_ok() {
             return Ok(());
         }
+        let dead_letter_name = self
+            .dead_letter_name
+            .as_deref()
+            .context("no dead-letter queue is configured")?;
         let dlq_url = self
             .client
             .create_queue()
-            .queue_name(format!("{}-dlq", self.name))
+            .queue_name(dead_letter_name)
             .send()
             .await
             .context("create dead-letter queue")?
