@@ -57,6 +57,15 @@ async fn complete(app: &TestApp, token: &str, id: Uuid) -> common::Reply {
         .await
 }
 
+/// Uploads the fixture photo and completes it: its job is queued.
+async fn completed_photo(app: &TestApp, token: &str) -> Uuid {
+    let id = upload(app, token, PHOTO, "image/jpeg", PHOTO.len()).await;
+    complete(app, token, id)
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    id
+}
+
 async fn settled(app: &TestApp, token: &str, id: Uuid) -> Value {
     eventually(DEADLINE, "the media to be processed", || async {
         let reply = app.get(&format!("/v1/media/{id}"), Some(token)).await;
@@ -160,10 +169,7 @@ async fn the_long_polling_worker_processes_jobs_from_the_queue() {
     let api = TestApp::spawn(&backing, backing.env("api")).await;
     let _worker = TestApp::spawn(&backing, backing.env("worker")).await;
     let token = api.access_token(&unique("wk")).await;
-    let id = upload(&api, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
-    complete(&api, &token, id)
-        .await
-        .expect(StatusCode::ACCEPTED, None);
+    let id = completed_photo(&api, &token).await;
     let media = settled(&api, &token, id).await;
     assert_fixture_ready(&api, &media).await;
     // Deleted once done: nothing left on the queue.
@@ -207,10 +213,7 @@ async fn the_serverless_worker_processes_what_the_trigger_posts() {
     let api = TestApp::spawn(&backing, backing.env("api")).await;
     let worker = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
     let token = api.access_token(&unique("sv")).await;
-    let id = upload(&api, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
-    complete(&api, &token, id)
-        .await
-        .expect(StatusCode::ACCEPTED, None);
+    let id = completed_photo(&api, &token).await;
     // Completing again is harmless: still one message.
     complete(&api, &token, id)
         .await
@@ -227,10 +230,7 @@ async fn variant_urls_use_the_public_endpoint_when_there_is_a_cdn() {
     env.insert("S3_PUBLIC_ENDPOINT", "https://media.example.org/".into());
     let app = TestApp::spawn(&backing, env).await;
     let token = app.access_token(&unique("cd")).await;
-    let id = upload(&app, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
-    complete(&app, &token, id)
-        .await
-        .expect(StatusCode::ACCEPTED, None);
+    let id = completed_photo(&app, &token).await;
     let media = settled(&app, &token, id).await;
     for variant in media["variants"].as_array().unwrap() {
         let url = variant["url"].as_str().unwrap();
@@ -382,10 +382,7 @@ async fn bad_input_fails_cleanly_with_its_own_code_and_the_worker_keeps_serving(
     }
 
     // The worker is still fine.
-    let id = upload(&app, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
-    complete(&app, &token, id)
-        .await
-        .expect(StatusCode::ACCEPTED, None);
+    let id = completed_photo(&app, &token).await;
     assert_eq!(settled(&app, &token, id).await["status"], "ready");
 }
 
@@ -430,10 +427,7 @@ async fn poison_messages_are_recorded_and_acknowledged() {
 /// Uploads the fixture and completes it through an API process, returning
 /// the queued message body without letting anyone process it.
 async fn queued_job(backing: &Backing, api: &TestApp, token: &str) -> (Uuid, String) {
-    let id = upload(api, token, PHOTO, "image/jpeg", PHOTO.len()).await;
-    complete(api, token, id)
-        .await
-        .expect(StatusCode::ACCEPTED, None);
+    let id = completed_photo(api, token).await;
     let messages = backing
         .queue()
         .receive(1, Duration::from_secs(1), Duration::from_secs(30))
@@ -511,10 +505,7 @@ async fn a_job_redelivered_after_a_crash_mid_job_completes() {
     let backing = Backing::new().await;
     let api = TestApp::spawn(&backing, backing.env("api")).await;
     let token = api.access_token(&unique("cr")).await;
-    let id = upload(&api, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
-    complete(&api, &token, id)
-        .await
-        .expect(StatusCode::ACCEPTED, None);
+    let id = completed_photo(&api, &token).await;
 
     // A consumer takes the message, starts the job, and dies: the media is
     // left `processing` with a stray object, and the message is not deleted.
@@ -596,10 +587,7 @@ async fn a_job_that_keeps_failing_ends_in_the_dead_letter_queue() {
     let backing = Backing::new().await;
     let api = TestApp::spawn(&backing, backing.env("api")).await;
     let token = api.access_token(&unique("dl")).await;
-    let id = upload(&api, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
-    complete(&api, &token, id)
-        .await
-        .expect(StatusCode::ACCEPTED, None);
+    let id = completed_photo(&api, &token).await;
 
     let mut broken = backing.env("worker");
     broken.insert("S3_ENDPOINT", "http://127.0.0.1:1".into());
