@@ -23,6 +23,9 @@ use crate::infra::queue::Queue;
 use crate::infra::redis::RedisHandle;
 use crate::infra::s3::Storage;
 use crate::ratelimit::RateLimiter;
+use crate::social::Db;
+use crate::social::feed::{Feed, Timelines};
+use crate::social::render::VariantUrls;
 use crate::telemetry;
 use crate::worker::poller::{self, Deliveries};
 use crate::worker::{Worker, serverless};
@@ -60,6 +63,14 @@ impl Application {
                     api.tokens.access_ttl,
                 );
                 let hasher = tokio::task::spawn_blocking(Hasher::new).await?;
+                let social = Db {
+                    primary: pool.clone(),
+                    replica: db::read_pool(&config.database, &pool).context("DATABASE_READ_URL")?,
+                };
+                let feed = Feed::new(
+                    social.clone(),
+                    Timelines::new(redis.clone(), &config.redis_key_prefix),
+                );
                 let ctx = Arc::new(ApiContext {
                     db: pool.clone(),
                     auth: Auth::new(pool.clone(), hasher, tokens, revocations),
@@ -68,7 +79,12 @@ impl Application {
                     storage: storage.clone(),
                     queue: queue.clone().context("the API needs the queue")?,
                     upload_max_bytes: api.upload_max_bytes,
+                    social,
+                    urls: VariantUrls::new(storage.clone()),
+                    feed,
+                    admin_token: api.admin_token.clone().map(Arc::new),
                 });
+                spawn_api_chores(&ctx);
                 let ops = OpsContext {
                     db: pool.clone(),
                     redis: Some(redis),
@@ -171,6 +187,33 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// How often the API process sweeps: stalled account purges, old
+/// idempotency keys.
+const CHORES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Periodic upkeep of the API process. Every instance runs it; each chore is
+/// idempotent, so overlapping runs only repeat work. It ends with the
+/// process's router (the last holder of the context).
+fn spawn_api_chores(ctx: &Arc<ApiContext>) {
+    let weak = Arc::downgrade(ctx);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(CHORES_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let Some(ctx) = weak.upgrade() else { break };
+            if let Err(e) =
+                crate::social::accounts::requeue_stalled_purges(&ctx.db, &ctx.queue).await
+            {
+                tracing::warn!(error = %e, "could not re-queue stalled account purges");
+            }
+            if let Err(e) = crate::social::idempotency::prune(&ctx.db).await {
+                tracing::warn!(error = %e, "could not prune idempotency keys");
+            }
+        }
+    });
 }
 
 /// Locally nothing provisions the bucket and queues: the dev process does.

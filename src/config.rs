@@ -93,6 +93,8 @@ pub struct ConfigError {
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
     pub url: Secret<String>,
+    /// A read replica for reads that may lag (`DATABASE_READ_URL`).
+    pub read_url: Option<Secret<String>>,
     pub max_connections: u32,
 }
 
@@ -387,18 +389,27 @@ fn log_format<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<LogFormat, 
 }
 
 fn database<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<DatabaseConfig, ConfigError> {
-    let url = env.required("DATABASE_URL")?;
+    let url = postgres_url("DATABASE_URL", env.required("DATABASE_URL")?)?;
+    let read_url = env
+        .get("DATABASE_READ_URL")
+        .map(|url| postgres_url("DATABASE_READ_URL", url))
+        .transpose()?;
+    let max_connections: u32 = env.positive("DATABASE_MAX_CONNECTIONS", 10)?;
+    Ok(DatabaseConfig {
+        url,
+        read_url,
+        max_connections,
+    })
+}
+
+fn postgres_url(var: &'static str, url: String) -> Result<Secret<String>, ConfigError> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(ConfigError {
-            var: "DATABASE_URL",
+            var,
             problem: "is malformed: expected a postgres:// URL".into(),
         });
     }
-    let max_connections: u32 = env.positive("DATABASE_MAX_CONNECTIONS", 10)?;
-    Ok(DatabaseConfig {
-        url: Secret::new(url),
-        max_connections,
-    })
+    Ok(Secret::new(url))
 }
 
 fn aws_credentials<F: Fn(&str) -> Option<String>>(

@@ -44,6 +44,11 @@ pub enum Error {
         message: &'static str,
     },
     #[error("{message}")]
+    Forbidden {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("{message}")]
     NotFound {
         code: &'static str,
         message: &'static str,
@@ -77,6 +82,24 @@ impl Error {
     pub fn not_found(code: &'static str, message: &'static str) -> Self {
         Error::NotFound { code, message }
     }
+
+    pub fn forbidden(code: &'static str, message: &'static str) -> Self {
+        Error::Forbidden { code, message }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// One invalid field, in the same shape as a full validation failure.
+    pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::default();
+        fields.add(field, message);
+        Error::Validation(fields)
+    }
 }
 
 /// Unique violations become conflicts by constraint name; every other
@@ -96,6 +119,12 @@ impl From<sqlx::Error> for Error {
                         code: "email_taken",
                         message: "an account already uses this email",
                     };
+                }
+                Some("post_media_media_key") => {
+                    return Error::unprocessable(
+                        "media_in_use",
+                        "a photo in media_ids already belongs to another post",
+                    );
                 }
                 _ => {}
             }

@@ -8,6 +8,7 @@ pub mod http;
 pub mod infra;
 pub mod media;
 pub mod ratelimit;
+pub mod social;
 pub mod telemetry;
 pub mod users;
 pub mod worker;

@@ -25,6 +25,7 @@ VARIABLES (required by the modes in brackets; others optional):
     APP_MODE                    api | serverless-worker | worker | dev            [all]
     DATABASE_URL                postgres://user:pass@host:5432/db                 [all]
     DATABASE_MAX_CONNECTIONS    pool size (default 10)
+    DATABASE_READ_URL           optional read replica for reads that may lag        [api]
     S3_ENDPOINT                 object storage endpoint, http(s)://...            [all]
     S3_REGION                   e.g. fr-par                                       [all]
     S3_BUCKET                   media bucket                                      [all]

@@ -101,6 +101,10 @@ impl DisplayName {
         }
         Ok(Some(DisplayName(name.to_string())))
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -117,6 +121,8 @@ pub struct User {
 pub struct Credentials {
     pub id: Uuid,
     pub password_hash: String,
+    /// Suspended by a moderator: the password is right, but no sign-in.
+    pub suspended: bool,
 }
 
 pub struct NewUser {
@@ -157,14 +163,16 @@ pub async fn credentials_for_login(db: &PgPool, login: &str) -> Result<Option<Cr
     let login = login.trim();
     let found = if login.contains('@') {
         sqlx::query_as::<_, Credentials>(
-            "SELECT id, password_hash FROM users WHERE lower(email) = lower($1)",
+            "SELECT id, password_hash, suspended_at IS NOT NULL AS suspended FROM users
+             WHERE lower(email) = lower($1) AND deleted_at IS NULL",
         )
         .bind(login)
         .fetch_optional(db)
         .await?
     } else {
         sqlx::query_as::<_, Credentials>(
-            "SELECT id, password_hash FROM users WHERE handle = lower($1)",
+            "SELECT id, password_hash, suspended_at IS NOT NULL AS suspended FROM users
+             WHERE handle = lower($1) AND deleted_at IS NULL",
         )
         .bind(login)
         .fetch_optional(db)

@@ -12,7 +12,8 @@ use crate::error::{Error, FieldErrors, Result};
 use crate::users::{self, DisplayName, Email, Handle, NewUser, Password, User};
 use password::Hasher;
 use revocations::Revocations;
-use sessions::{Redemption, Revocation, Session};
+pub use sessions::Revocation;
+use sessions::{Redemption, Session};
 use tokens::{AccessClaims, TokenError, Tokens};
 
 pub struct TokenPair {
@@ -127,6 +128,12 @@ impl Auth {
         let Some(credentials) = credentials.filter(|_| valid) else {
             return Err(invalid_credentials());
         };
+        if credentials.suspended {
+            return Err(Error::forbidden(
+                "account_suspended",
+                "this account is suspended",
+            ));
+        }
         let mut tx = self.db.begin().await?;
         let pair = self
             .start_session(&mut tx, credentials.id, user_agent)
@@ -232,6 +239,34 @@ impl Auth {
             self.revocations.publish(session_id).await;
         }
         Ok(ended)
+    }
+
+    /// Ends every session of a user inside `tx` (with the change that
+    /// warrants it); call `publish_ended` once `tx` has committed.
+    pub async fn end_all_sessions(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        user_id: Uuid,
+        reason: Revocation,
+    ) -> Result<Vec<Uuid>> {
+        sessions::revoke_all(tx, user_id, reason).await
+    }
+
+    /// Tells the other API processes about sessions ended in the database.
+    pub async fn publish_ended(&self, sessions: &[Uuid]) {
+        for session_id in sessions {
+            self.revocations.publish(*session_id).await;
+        }
+    }
+
+    /// Checks a user's password without signing in, for confirmations.
+    pub async fn check_password(&self, user_id: Uuid, password: &str) -> Result<bool> {
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.db)
+                .await?;
+        Ok(self.hasher.verify(password, hash.as_deref()).await?)
     }
 
     /// Checks an access token: its seal, its expiry and its session.

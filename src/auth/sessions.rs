@@ -15,6 +15,8 @@ pub enum Revocation {
     Logout,
     RevokedByUser,
     RefreshTokenReuse,
+    Suspended,
+    AccountDeleted,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -147,6 +149,23 @@ pub async fn revoke(
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Ends every live session of a user; returns the ids that were ended.
+pub async fn revoke_all(
+    db: &mut PgConnection,
+    user_id: Uuid,
+    reason: Revocation,
+) -> Result<Vec<Uuid>> {
+    let ended = sqlx::query_scalar(
+        "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+         WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(user_id)
+    .bind(reason)
+    .fetch_all(db)
+    .await?;
+    Ok(ended)
 }
 
 pub async fn is_revoked(db: &PgPool, session_id: Uuid) -> Result<bool> {

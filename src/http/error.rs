@@ -62,6 +62,7 @@ impl IntoResponse for Error {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 response
             }
+            Error::Forbidden { code, .. } => body(StatusCode::FORBIDDEN, code, message, json!({})),
             Error::NotFound { code, .. } => body(StatusCode::NOT_FOUND, code, message, json!({})),
             Error::Conflict { code, .. } => body(StatusCode::CONFLICT, code, message, json!({})),
             Error::Unprocessable { code, .. } => {

@@ -4,9 +4,14 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod media;
+pub mod moderation;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod pagination;
+pub mod posts;
 pub mod rate_limit;
+pub mod users;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,12 +34,16 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::Auth;
 use crate::config::RateLimitConfig;
+use crate::config::Secret;
 use crate::http::error::error_response;
 use crate::http::ops::OpsContext;
 use crate::http::rate_limit::Limit;
 use crate::infra::queue::Queue;
 use crate::infra::s3::Storage;
 use crate::ratelimit::RateLimiter;
+use crate::social::Db;
+use crate::social::feed::Feed;
+use crate::social::render::VariantUrls;
 
 /// Everything the API handlers share.
 pub struct ApiContext {
@@ -45,6 +54,12 @@ pub struct ApiContext {
     pub storage: Storage,
     pub queue: Queue,
     pub upload_max_bytes: u64,
+    /// The primary and the read pool, for the social routes.
+    pub social: Db,
+    pub urls: VariantUrls,
+    pub feed: Feed,
+    /// Guards `/v1/admin/*`; without it those routes do not exist.
+    pub admin_token: Option<Arc<Secret<String>>>,
 }
 
 const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -62,6 +77,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .merge(register_routes())
         .merge(login_routes())
         .merge(signed_in_routes())
+        .merge(admin_routes())
         .into_openapi();
     document.merge(ops_routes_stateless().into_openapi());
     document
@@ -81,10 +97,33 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::list_sessions))
         .routes(routes!(auth::revoke_session))
-        .routes(routes!(auth::me))
+        .routes(routes!(auth::me, users::update_me, users::delete_me))
         .routes(routes!(media::create_upload))
         .routes(routes!(media::complete_upload))
         .routes(routes!(media::get_media, media::delete_media))
+        .routes(routes!(users::get_user))
+        .routes(routes!(users::follow, users::unfollow))
+        .routes(routes!(users::block, users::unblock))
+        .routes(routes!(users::followers))
+        .routes(routes!(users::following))
+        .routes(routes!(users::user_posts))
+        .routes(routes!(posts::create_post))
+        .routes(routes!(posts::get_post, posts::delete_post))
+        .routes(routes!(posts::like, posts::unlike))
+        .routes(routes!(posts::list_comments, posts::create_comment))
+        .routes(routes!(posts::delete_comment))
+        .routes(routes!(posts::feed))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(moderation::create_report))
+}
+
+fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new()
+        .routes(routes!(moderation::list_reports))
+        .routes(routes!(moderation::take_down))
+        .routes(routes!(moderation::suspend))
+        .routes(routes!(moderation::unsuspend))
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {
@@ -96,6 +135,10 @@ fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {
         .merge(signed_in_routes().layer(middleware::from_fn_with_state(
             ctx.clone(),
             rate_limit::writes_by_user,
+        )))
+        .merge(admin_routes().layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            moderation::require_admin,
         )))
         .with_state(ctx)
         .merge(ops_routes(ops))

@@ -1,4 +1,4 @@
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -13,6 +13,9 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Accounts, sign-in and device sessions"),
         (name = "users", description = "Users"),
         (name = "media", description = "Photo uploads and their processed variants"),
+        (name = "posts", description = "Posts, likes, comments and the home feed"),
+        (name = "notifications", description = "Follows, likes and comments on your posts"),
+        (name = "moderation", description = "Reports, and the moderators' routes"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]
@@ -31,6 +34,13 @@ impl Modify for BearerAuth {
                     .bearer_format("PASETO v4.local")
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "admin_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Admin-Token",
+                "Equal to ADMIN_TOKEN; without ADMIN_TOKEN the admin routes do not exist",
+            ))),
         );
         components.add_security_scheme(
             "admin",

@@ -113,7 +113,7 @@ pub async fn metrics(State(ctx): State<OpsContext>, headers: HeaderMap) -> Respo
         .into_response()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     // Comparing digests keeps the time independent of where they differ
     // and of the lengths.

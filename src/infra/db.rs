@@ -16,6 +16,18 @@ pub fn pool(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
         .connect_lazy(config.url.expose())
 }
 
+/// The pool for reads that may lag: the replica's when one is configured,
+/// the primary's otherwise.
+pub fn read_pool(config: &DatabaseConfig, primary: &PgPool) -> Result<PgPool, sqlx::Error> {
+    match &config.read_url {
+        Some(url) => PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy(url.expose()),
+        None => Ok(primary.clone()),
+    }
+}
+
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }

@@ -108,6 +108,55 @@ impl Storage {
         Ok(request.uri().to_string())
     }
 
+    /// A presigned GET valid from `start` for `lifetime`. Signing with a
+    /// start shared by many requests gives the same URL to all of them, so
+    /// URLs can be cached, here and in the apps' image caches.
+    pub async fn presign_get_from(
+        &self,
+        key: &str,
+        start: std::time::SystemTime,
+        lifetime: Duration,
+    ) -> anyhow::Result<String> {
+        let config = PresigningConfig::builder()
+            .start_time(start)
+            .expires_in(lifetime)
+            .build()?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .context("presign GET")?;
+        Ok(request.uri().to_string())
+    }
+
+    pub fn public_endpoint(&self) -> Option<&str> {
+        self.public_endpoint.as_deref()
+    }
+
+    /// Every key under `prefix`, a page of at most 1000 at a time.
+    pub async fn list_keys(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.context("list objects")?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
     /// The object's size in bytes.
     pub async fn size_of(&self, key: &str) -> Result<u64, ObjectError> {
         match self

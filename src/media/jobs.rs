@@ -6,10 +6,32 @@ use uuid::Uuid;
 
 use crate::error::Result;
 
-/// The body of a media-jobs queue message.
+/// The body of a media job as the first releases wrote it, before job
+/// types: still written for media jobs, and always understood.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobMessage {
     pub media_id: Uuid,
+}
+
+/// Every job the queue carries. Tagged by `type`; a body without one is a
+/// media job of the first format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Job {
+    Media { media_id: Uuid },
+    PurgeAccount { user_id: Uuid },
+}
+
+impl Job {
+    pub fn to_body(self) -> String {
+        serde_json::to_string(&self).expect("a job serialises")
+    }
+
+    pub fn parse(body: &str) -> Option<Self> {
+        serde_json::from_str::<Job>(body).ok().or_else(|| {
+            JobMessage::parse(body).map(|JobMessage { media_id }| Job::Media { media_id })
+        })
+    }
 }
 
 impl JobMessage {
@@ -139,4 +161,35 @@ pub async fn record_unreadable(db: &PgPool, body: &str, code: &str, message: &st
     .execute(db)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_message_formats_parse() {
+        let id = Uuid::now_v7();
+        let legacy = JobMessage { media_id: id }.to_body();
+        assert_eq!(Job::parse(&legacy), Some(Job::Media { media_id: id }));
+        for job in [
+            Job::Media { media_id: id },
+            Job::PurgeAccount { user_id: id },
+        ] {
+            assert_eq!(Job::parse(&job.to_body()), Some(job));
+        }
+        // A tagged media job is still a legacy message to an older worker.
+        assert_eq!(
+            JobMessage::parse(&Job::Media { media_id: id }.to_body()),
+            Some(JobMessage { media_id: id })
+        );
+        for bad in [
+            "",
+            "{}",
+            r#"{"type":"nope","media_id":"x"}"#,
+            r#"{"type":"purge_account"}"#,
+        ] {
+            assert_eq!(Job::parse(bad), None, "{bad}");
+        }
+    }
 }

@@ -57,7 +57,12 @@ pub mod keys {
     use uuid::Uuid;
 
     pub fn original(owner_id: Uuid, media_id: Uuid) -> String {
-        format!("originals/{owner_id}/{media_id}")
+        format!("{}{media_id}", originals_of(owner_id))
+    }
+
+    /// The prefix of every original a user uploaded.
+    pub fn originals_of(owner_id: Uuid) -> String {
+        format!("originals/{owner_id}/")
     }
 
     pub fn variant(media_id: Uuid, name: VariantName, format: OutputFormat) -> String {
@@ -181,5 +186,24 @@ pub async fn delete(db: &PgPool, id: Uuid) -> Result<()> {
         .bind(id)
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// Deletes the original and every possible variant of each media, in
+/// parallel. Deleting a missing object succeeds, so this can be repeated.
+pub async fn delete_objects(
+    storage: &crate::infra::s3::Storage,
+    media: &[(Uuid, String)],
+) -> Result<()> {
+    let mut deletions = tokio::task::JoinSet::new();
+    for (id, original_key) in media {
+        for key in std::iter::once(original_key.clone()).chain(keys::all_variants(*id)) {
+            let storage = storage.clone();
+            deletions.spawn(async move { storage.delete(&key).await });
+        }
+    }
+    while let Some(result) = deletions.join_next().await {
+        result.map_err(anyhow::Error::from)??;
+    }
     Ok(())
 }

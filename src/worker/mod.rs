@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::config::WorkerConfig;
 use crate::infra::s3::{ObjectError, Storage};
-use crate::media::jobs::{self, Finished, JobMessage, NewVariant};
+use crate::media::jobs::{self, Finished, Job, NewVariant};
 use crate::media::keys;
 
 /// Variants never change once written: their keys are derived from the
@@ -110,8 +110,14 @@ impl Worker {
     /// job its maximum number of times without a final outcome, so the
     /// photo is failed rather than left `processing` for ever.
     pub async fn handle_dead_letter(&self, body: &str) -> Result<Outcome, Transient> {
-        let Some(JobMessage { media_id }) = self.parse(body).await? else {
-            return Ok(Outcome::Unreadable);
+        let media_id = match self.parse(body).await? {
+            None => return Ok(Outcome::Unreadable),
+            Some(Job::Media { media_id }) => media_id,
+            Some(Job::PurgeAccount { user_id }) => {
+                // The account stays hidden; the API's sweep queues the purge again.
+                tracing::error!(%user_id, "account purge dead-lettered; it will be queued again");
+                return Ok(Outcome::Skipped);
+            }
         };
         let abandoned = jobs::abandon(
             &self.db,
@@ -129,9 +135,9 @@ impl Worker {
         })
     }
 
-    /// `None` for a body that names no media, once it is recorded.
-    async fn parse(&self, body: &str) -> Result<Option<JobMessage>, Transient> {
-        let message = JobMessage::parse(body);
+    /// `None` for a body that names no job, once it is recorded.
+    async fn parse(&self, body: &str) -> Result<Option<Job>, Transient> {
+        let message = Job::parse(body);
         if message.is_none() {
             tracing::warn!("unreadable media job message; recorded and dropped");
             jobs::record_unreadable(
@@ -146,9 +152,19 @@ impl Worker {
     }
 
     async fn handle_inner(&self, body: &str) -> Result<Outcome, Transient> {
-        let Some(JobMessage { media_id }) = self.parse(body).await? else {
-            return Ok(Outcome::Unreadable);
-        };
+        match self.parse(body).await? {
+            None => Ok(Outcome::Unreadable),
+            Some(Job::Media { media_id }) => self.process_media(media_id).await,
+            Some(Job::PurgeAccount { user_id }) => {
+                match crate::social::accounts::purge(&self.db, &self.storage, user_id).await? {
+                    crate::social::accounts::Purge::Purged => Ok(Outcome::Processed),
+                    crate::social::accounts::Purge::NothingToDo => Ok(Outcome::Skipped),
+                }
+            }
+        }
+    }
+
+    async fn process_media(&self, media_id: Uuid) -> Result<Outcome, Transient> {
         let Some(media) = crate::media::find(&self.db, media_id).await? else {
             return Ok(Outcome::Skipped);
         };

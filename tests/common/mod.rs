@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod redis;
+pub mod social;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -1,0 +1,150 @@
+//! `POST /v1/reports`, and the moderators' `/v1/admin/*` routes behind
+//! `X-Admin-Token`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::http::ApiContext;
+use crate::http::error::{ErrorBody, error_response};
+use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::http::ops::constant_time_eq;
+use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
+use crate::social::moderation::{self, NewReport, Report, TargetType};
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateReportRequest {
+    target_type: TargetType,
+    /// The id of the post, comment or user.
+    target_id: Uuid,
+    /// 1 to 1,000 characters.
+    #[schema(min_length = 1, max_length = 1000, example = "Spam")]
+    reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportCreated {
+    id: Uuid,
+}
+
+/// Report a post, comment or user to the moderators.
+#[utoipa::path(post, path = "/v1/reports", tag = "moderation", security(("bearer" = [])),
+    request_body = CreateReportRequest,
+    responses(
+        (status = 201, body = ReportCreated),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`report_target_not_found`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn create_report(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<CreateReportRequest>,
+) -> Result<(StatusCode, Json<ReportCreated>)> {
+    let report = NewReport::parse(body.target_type, body.target_id, &body.reason)?;
+    let id = moderation::report(&ctx.social, user.user_id, report).await?;
+    Ok((StatusCode::CREATED, Json(ReportCreated { id })))
+}
+
+/// Lets a request through only with `X-Admin-Token` equal to `ADMIN_TOKEN`
+/// (compared in constant time). Without `ADMIN_TOKEN` the routes do not
+/// exist at all.
+pub async fn require_admin(
+    State(ctx): State<Arc<ApiContext>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = &ctx.admin_token else {
+        return error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint");
+    };
+    let presented = request
+        .headers()
+        .get("x-admin-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !constant_time_eq(presented, expected.expose().as_bytes()) {
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            "admin_token_required",
+            "this endpoint needs the X-Admin-Token header",
+        );
+    }
+    next.run(request).await
+}
+
+/// Every report, newest first.
+#[utoipa::path(get, path = "/v1/admin/reports", tag = "moderation", security(("admin_token" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = ListResponse<Report>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`not_found`: ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn list_reports(
+    State(ctx): State<Arc<ApiContext>>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<Report>>> {
+    let page = query.page()?;
+    Ok(Json(moderation::reports(&ctx.social, &page).await?.into()))
+}
+
+/// Take a post down: it disappears everywhere, feeds included.
+#[utoipa::path(post, path = "/v1/admin/posts/{id}/takedown", tag = "moderation", security(("admin_token" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    responses(
+        (status = 204),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`post_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+    ))]
+pub async fn take_down(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode> {
+    moderation::take_down(&ctx.social, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Suspend a user: every session ends, and the user and their posts are hidden.
+#[utoipa::path(post, path = "/v1/admin/users/{handle}/suspend", tag = "moderation", security(("admin_token" = [])),
+    params(("handle" = String, Path, description = "The user's handle")),
+    responses(
+        (status = 204),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`user_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+    ))]
+pub async fn suspend(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    moderation::suspend(&ctx.social, &ctx.auth, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lift a suspension.
+#[utoipa::path(post, path = "/v1/admin/users/{handle}/unsuspend", tag = "moderation", security(("admin_token" = [])),
+    params(("handle" = String, Path, description = "The user's handle")),
+    responses(
+        (status = 204),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`user_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+    ))]
+pub async fn unsuspend(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    moderation::unsuspend(&ctx.social, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,248 @@
+//! `/v1/posts`, `/v1/comments` and `/v1/feed`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::http::ApiContext;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
+use crate::social::comments::{self, Comment, CommentText};
+use crate::social::idempotency::IdempotencyKey;
+use crate::social::likes;
+use crate::social::posts::{self, NewPost, Post};
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreatePostRequest {
+    /// Up to 2,200 characters.
+    #[schema(max_length = 2200, example = "Golden hour at the harbour")]
+    caption: Option<String>,
+    /// 1 to 10 of your own `ready` photos, in display order, none already in a post.
+    #[schema(min_items = 1, max_items = 10)]
+    media_ids: Vec<Uuid>,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let raw = value.to_str().map_err(|_| Error::BadRequest {
+        code: "invalid_idempotency_key",
+        message: "Idempotency-Key must be visible ASCII".into(),
+    })?;
+    IdempotencyKey::parse(raw).map(Some)
+}
+
+/// Publish a post. With an `Idempotency-Key` header, a retry answers like
+/// the first request instead of posting twice (keys live 24 hours).
+#[utoipa::path(post, path = "/v1/posts", tag = "posts", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, unique per post you mean to create")),
+    request_body = CreatePostRequest,
+    responses(
+        (status = 201, body = Post),
+        (status = 400, description = "`invalid_json` or `invalid_idempotency_key`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`media_not_found`: a photo is not yours or does not exist", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, `media_not_ready`, `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn create_post(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreatePostRequest>,
+) -> Result<Response> {
+    let key = idempotency_key(&headers)?;
+    let new = NewPost::parse(body.caption.as_deref(), &body.media_ids)?;
+    let created = posts::create(&ctx.social, user.user_id, &new, key.as_ref()).await?;
+    let status = StatusCode::from_u16(created.status).unwrap_or(StatusCode::CREATED);
+    match posts::get(&ctx.social, &ctx.urls, user.user_id, created.post_id).await {
+        Ok(post) => {
+            if created.stored_response.is_none() {
+                ctx.feed.fan_out(user.user_id, post.id).await;
+                if let Some(key) = &key {
+                    posts::remember_response(&ctx.social, user.user_id, key, &post).await?;
+                }
+            }
+            Ok((status, Json(post)).into_response())
+        }
+        // A replay of a post deleted since: the first answer, as it was.
+        Err(Error::NotFound { .. }) if created.stored_response.is_some() => {
+            Ok((status, Json(created.stored_response)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A post.
+#[utoipa::path(get, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    responses(
+        (status = 200, body = Post),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+    ))]
+pub async fn get_post(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<Json<Post>> {
+    Ok(Json(
+        posts::get(&ctx.social, &ctx.urls, user.user_id, id).await?,
+    ))
+}
+
+/// Delete your post, with its photos.
+#[utoipa::path(delete, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`not_post_author`", body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 503, description = "`storage_unavailable`: storage could not be reached; retry", body = ErrorBody),
+    ))]
+pub async fn delete_post(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode> {
+    posts::delete(&ctx.social, &ctx.storage, user.user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Like a post. Liking again changes nothing.
+#[utoipa::path(post, path = "/v1/posts/{id}/like", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn like(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode> {
+    likes::like(&ctx.social, user.user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Take a like back. Not liking is fine.
+#[utoipa::path(delete, path = "/v1/posts/{id}/like", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn unlike(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode> {
+    likes::unlike(&ctx.social, user.user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A post's comments, oldest first.
+#[utoipa::path(get, path = "/v1/posts/{id}/comments", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id"), ListQuery),
+    responses(
+        (status = 200, body = ListResponse<Comment>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn list_comments(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<Comment>>> {
+    let page = query.page()?;
+    let list = comments::list(&ctx.social, &ctx.urls, user.user_id, id, &page).await?;
+    Ok(Json(list.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateCommentRequest {
+    /// 1 to 1,000 characters.
+    #[schema(min_length = 1, max_length = 1000, example = "What a light!")]
+    text: String,
+}
+
+/// Comment on a post.
+#[utoipa::path(post, path = "/v1/posts/{id}/comments", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    request_body = CreateCommentRequest,
+    responses(
+        (status = 201, body = Comment),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn create_comment(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(body): JsonBody<CreateCommentRequest>,
+) -> Result<(StatusCode, Json<Comment>)> {
+    let text = CommentText::parse(&body.text)?;
+    let comment = comments::create(&ctx.social, &ctx.urls, user.user_id, id, text).await?;
+    Ok((StatusCode::CREATED, Json(comment)))
+}
+
+/// Delete a comment: yours, or one on your post.
+#[utoipa::path(delete, path = "/v1/comments/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Comment id")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`not_comment_author`", body = ErrorBody),
+        (status = 404, description = "`comment_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn delete_comment(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode> {
+    comments::delete(&ctx.social, user.user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Your home feed: the posts of the people you follow, and yours, newest first.
+#[utoipa::path(get, path = "/v1/feed", tag = "posts", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = ListResponse<Post>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn feed(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<Post>>> {
+    let page = query.page()?;
+    let page = ctx.feed.page(&ctx.urls, user.user_id, &page).await?;
+    Ok(Json(page.into()))
+}

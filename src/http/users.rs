@@ -1,0 +1,281 @@
+//! `/v1/users/*` and the caller's own profile: profiles, follows, blocks,
+//! and account deletion.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::http::ApiContext;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
+use crate::social::accounts;
+use crate::social::graph::{self, Direction};
+use crate::social::posts::{self, Post};
+use crate::social::profiles::{self, Profile, ProfileChange};
+use crate::social::render::UserCard;
+
+/// A user's profile, with how they relate to the caller.
+#[utoipa::path(get, path = "/v1/users/{handle}", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle")),
+    responses(
+        (status = 200, body = Profile),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found` (also when they block you)", body = ErrorBody),
+    ))]
+pub async fn get_user(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<Json<Profile>> {
+    Ok(Json(
+        profiles::by_handle(&ctx.social, &ctx.urls, user.user_id, &handle).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateProfileRequest {
+    /// Up to 50 characters; `""` clears it.
+    #[schema(max_length = 50, example = "Ana Lima")]
+    display_name: Option<String>,
+    /// Up to 300 characters.
+    #[schema(max_length = 300)]
+    bio: Option<String>,
+    /// A `ready` photo of yours; `null` removes the avatar.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    avatar_media_id: Option<Option<Uuid>>,
+}
+
+/// Tells a field that is `null` (`Some(None)`) from one that is absent (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::Error> {
+    Option::<Uuid>::deserialize(d).map(Some)
+}
+
+/// Change your profile: absent fields stay as they are.
+#[utoipa::path(patch, path = "/v1/me", tag = "users", security(("bearer" = [])),
+    request_body = UpdateProfileRequest,
+    responses(
+        (status = 200, body = Profile),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`media_not_found`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` or `media_not_ready`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn update_me(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<UpdateProfileRequest>,
+) -> Result<Json<Profile>> {
+    let change = ProfileChange::parse(
+        body.display_name.as_deref(),
+        body.bio.as_deref(),
+        body.avatar_media_id,
+    )?;
+    profiles::update(&ctx.social, user.user_id, change).await?;
+    Ok(Json(
+        profiles::own(&ctx.social, &ctx.urls, user.user_id).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DeleteAccountRequest {
+    /// Your password, to confirm.
+    #[schema(min_length = 1, max_length = 128)]
+    password: String,
+}
+
+/// Delete your account: it disappears at once, and every photo, post,
+/// comment, like and follow of yours is purged shortly after.
+#[utoipa::path(delete, path = "/v1/me", tag = "users", security(("bearer" = [])),
+    request_body = DeleteAccountRequest,
+    responses(
+        (status = 202, description = "Deleted; the purge is queued"),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`wrong_password`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn delete_me(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<DeleteAccountRequest>,
+) -> Result<StatusCode> {
+    accounts::delete(&ctx.db, &ctx.auth, &ctx.queue, user.user_id, &body.password).await?;
+    ctx.feed.timelines().invalidate(user.user_id).await;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Follow a user. Following again changes nothing.
+#[utoipa::path(post, path = "/v1/users/{handle}/follow", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 422, description = "`cannot_follow_self`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn follow(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    let (_, followed) = graph::follow(&ctx.social, user.user_id, &handle).await?;
+    if followed {
+        // The new followee's recent posts come in with the rebuild.
+        ctx.feed.timelines().invalidate(user.user_id).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stop following a user. Not following is fine.
+#[utoipa::path(delete, path = "/v1/users/{handle}/follow", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 422, description = "`cannot_follow_self`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn unfollow(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    let (_, unfollowed) = graph::unfollow(&ctx.social, user.user_id, &handle).await?;
+    if unfollowed {
+        ctx.feed.timelines().invalidate(user.user_id).await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Block a user: the follows between you end, and neither of you sees the
+/// other's posts, comments or lists any more.
+#[utoipa::path(post, path = "/v1/users/{handle}/block", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 422, description = "`cannot_block_self`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn block(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    let blocked = graph::block(&ctx.social, user.user_id, &handle).await?;
+    ctx.feed.timelines().invalidate(user.user_id).await;
+    ctx.feed.timelines().invalidate(blocked).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unblock a user. Follows that the block ended do not come back.
+#[utoipa::path(delete, path = "/v1/users/{handle}/block", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn unblock(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    graph::unblock(&ctx.social, user.user_id, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who follows a user, newest first.
+#[utoipa::path(get, path = "/v1/users/{handle}/followers", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle"), ListQuery),
+    responses(
+        (status = 200, body = ListResponse<UserCard>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn followers(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<UserCard>>> {
+    follow_list(&ctx, user, &handle, &query, Direction::Followers).await
+}
+
+/// Whom a user follows, newest first.
+#[utoipa::path(get, path = "/v1/users/{handle}/following", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle"), ListQuery),
+    responses(
+        (status = 200, body = ListResponse<UserCard>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn following(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<UserCard>>> {
+    follow_list(&ctx, user, &handle, &query, Direction::Following).await
+}
+
+async fn follow_list(
+    ctx: &ApiContext,
+    user: AuthUser,
+    handle: &str,
+    query: &ListQuery,
+    direction: Direction,
+) -> Result<Json<ListResponse<UserCard>>> {
+    let page = query.page()?;
+    let list = graph::list(
+        &ctx.social,
+        &ctx.urls,
+        user.user_id,
+        handle,
+        direction,
+        &page,
+    )
+    .await?;
+    Ok(Json(list.into()))
+}
+
+/// A user's posts, newest first.
+#[utoipa::path(get, path = "/v1/users/{handle}/posts", tag = "posts", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle"), ListQuery),
+    responses(
+        (status = 200, body = ListResponse<Post>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn user_posts(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<Post>>> {
+    let page = query.page()?;
+    let list = posts::by_author(&ctx.social, &ctx.urls, user.user_id, &handle, &page).await?;
+    Ok(Json(list.into()))
+}

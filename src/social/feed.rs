@@ -1,0 +1,430 @@
+//! The home feed: the posts of the people you follow, and your own, newest
+//! first.
+//!
+//! Each home timeline is materialised in Redis on write, as Mastodon does:
+//! a sorted set of post ids (all scored 0, so ordered by the UUIDv7 text,
+//! which is time order) capped to the newest `TIMELINE_CAP`. A new post is
+//! pushed to the timelines of its author and followers that are warm; a
+//! cold timeline is rebuilt from SQL on its next read. Staleness only ever
+//! adds ids: a page's ids are hydrated through the visibility rules (and
+//! "you follow the author"), so deleted, taken-down, suspended, blocked and
+//! unfollowed authors' posts never show, and a follow invalidates the
+//! timeline so that the new followee's posts come in. Timelines are
+//! disposable: with Redis down or emptied every read is answered from SQL.
+//!
+//! Exactness under races and faults:
+//! - a rebuild reads the user's epoch first and writes only if no follow
+//!   change bumped it meanwhile; after writing it catches up on posts that
+//!   were committed, and fanned out to a missing key, while it read;
+//! - a write that fails to reach Redis marks this process dirty, and the
+//!   first Redis operation after that bumps the global generation, which is
+//!   part of every timeline key: all timelines go cold at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use redis::Script;
+use uuid::Uuid;
+
+use super::Db;
+use super::page::{NEWEST, Page, PageRequest};
+use super::posts::{self, Post, Scope};
+use super::render::VariantUrls;
+use crate::error::Result;
+use crate::infra::redis::RedisHandle;
+
+/// How many post ids a timeline keeps; older pages come from SQL.
+pub const TIMELINE_CAP: usize = 800;
+/// Idle timelines expire; a read renews them.
+const TIMELINE_TTL_SECS: u64 = 3 * 24 * 3600;
+/// Followers served in the request that posts; more go to a background task.
+const INLINE_FANOUT_MAX: usize = 1000;
+/// Timelines updated per Redis call during a fan-out.
+const FANOUT_BATCH: usize = 500;
+
+/// A timeline key: `<prefix>:tl:<generation>:<user>`.
+const READ: &str = r"
+local tl = ARGV[1] .. ':tl:' .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2]
+if redis.call('EXISTS', tl) == 0 then return false end
+redis.call('EXPIRE', tl, ARGV[5])
+local max = '+'
+if ARGV[3] ~= '' then max = '(' .. ARGV[3] end
+local ids = redis.call('ZREVRANGEBYLEX', tl, max, '(0', 'LIMIT', 0, tonumber(ARGV[4]))
+return {redis.call('ZCARD', tl) - 1, ids}
+";
+
+/// Writes a whole timeline, unless the user's epoch moved since it was read.
+/// The member `0` sorts before every id and marks an existing (maybe empty)
+/// timeline.
+const BUILD: &str = r"
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[3] then return 0 end
+local tl = ARGV[1] .. ':tl:' .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2]
+redis.call('DEL', tl)
+redis.call('ZADD', tl, 0, '0')
+for i = 5, #ARGV, 1000 do
+  local args = {}
+  for j = i, math.min(i + 999, #ARGV) do
+    args[#args + 1] = 0
+    args[#args + 1] = ARGV[j]
+  end
+  redis.call('ZADD', tl, unpack(args))
+end
+redis.call('EXPIRE', tl, ARGV[4])
+return 1
+";
+
+/// Adds a post to each listed user's timeline that exists, trimming it to
+/// the cap (the marker at rank 0 stays).
+const PUSH: &str = r"
+local gen = redis.call('GET', KEYS[1]) or '0'
+local trim = -(tonumber(ARGV[3]) + 1)
+local pushed = 0
+for i = 4, #ARGV do
+  local tl = ARGV[1] .. ':tl:' .. gen .. ':' .. ARGV[i]
+  if redis.call('EXISTS', tl) == 1 then
+    redis.call('ZADD', tl, 0, ARGV[2])
+    redis.call('ZREMRANGEBYRANK', tl, 1, trim)
+    pushed = pushed + 1
+  end
+end
+return pushed
+";
+
+/// A follow change: bump the epoch (so a rebuild in flight is not written)
+/// and drop the timeline.
+const INVALIDATE: &str = r"
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('DEL', ARGV[1] .. ':tl:' .. (redis.call('GET', KEYS[1]) or '0') .. ':' .. ARGV[2])
+return 1
+";
+
+/// What Redis said about a timeline.
+enum Read {
+    Hit { ids: Vec<Uuid>, total: usize },
+    Cold,
+    Unavailable,
+}
+
+#[derive(Clone)]
+pub struct Timelines {
+    redis: RedisHandle,
+    prefix: String,
+    generation_key: String,
+    dirty: Arc<AtomicBool>,
+}
+
+impl Timelines {
+    pub fn new(redis: RedisHandle, key_prefix: &str) -> Self {
+        Self {
+            redis,
+            prefix: key_prefix.to_string(),
+            generation_key: format!("{key_prefix}:tl:generation"),
+            dirty: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn epoch_key(&self, user: Uuid) -> String {
+        format!("{}:tl:epoch:{user}", self.prefix)
+    }
+
+    /// After a failed write, every timeline may miss something: start a new
+    /// generation before trusting any.
+    async fn settle(&self) -> bool {
+        if !self.dirty.load(Ordering::Acquire) {
+            return true;
+        }
+        let key = self.generation_key.clone();
+        let bumped = self
+            .redis
+            .run(|mut conn| async move {
+                redis::cmd("INCR")
+                    .arg(&key)
+                    .query_async::<i64>(&mut conn)
+                    .await
+            })
+            .await
+            .is_some();
+        if bumped {
+            tracing::info!("timelines: new generation after a failed write");
+            self.dirty.store(false, Ordering::Release);
+        }
+        bumped
+    }
+
+    fn failed(&self) {
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    async fn read(&self, user: Uuid, before: Option<Uuid>, count: usize) -> Read {
+        if !self.settle().await {
+            return Read::Unavailable;
+        }
+        let script = Script::new(READ);
+        let mut invocation = script.key(&self.generation_key);
+        invocation
+            .arg(&self.prefix)
+            .arg(user.to_string())
+            .arg(before.map(|id| id.to_string()).unwrap_or_default())
+            .arg(count)
+            .arg(TIMELINE_TTL_SECS);
+        let reply = self
+            .redis
+            .run(|mut conn| async move {
+                invocation
+                    .invoke_async::<Option<(i64, Vec<String>)>>(&mut conn)
+                    .await
+            })
+            .await;
+        match reply {
+            None => Read::Unavailable,
+            Some(None) => Read::Cold,
+            Some(Some((total, ids))) => Read::Hit {
+                ids: ids.iter().filter_map(|id| id.parse().ok()).collect(),
+                total: total.max(0) as usize,
+            },
+        }
+    }
+
+    async fn epoch(&self, user: Uuid) -> Option<String> {
+        if !self.settle().await {
+            return None;
+        }
+        let key = self.epoch_key(user);
+        self.redis
+            .run(|mut conn| async move {
+                redis::cmd("GET")
+                    .arg(&key)
+                    .query_async::<Option<String>>(&mut conn)
+                    .await
+            })
+            .await
+            .map(|epoch| epoch.unwrap_or_else(|| "0".into()))
+    }
+
+    /// Writes `ids` (newest first) as the user's timeline; false when the
+    /// epoch moved or Redis is unavailable.
+    async fn store(&self, user: Uuid, epoch: &str, ids: &[Uuid]) -> bool {
+        let script = Script::new(BUILD);
+        let mut invocation = script.key(&self.generation_key);
+        invocation
+            .key(self.epoch_key(user))
+            .arg(&self.prefix)
+            .arg(user.to_string())
+            .arg(epoch)
+            .arg(TIMELINE_TTL_SECS);
+        for id in ids {
+            invocation.arg(id.to_string());
+        }
+        let stored = self
+            .redis
+            .run(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await })
+            .await;
+        stored == Some(1)
+    }
+
+    /// Pushes `post` to the warm timelines of `users`.
+    pub async fn push(&self, post: Uuid, users: &[Uuid]) {
+        if !self.settle().await {
+            self.failed();
+            return;
+        }
+        let script = Script::new(PUSH);
+        for batch in users.chunks(FANOUT_BATCH) {
+            let mut invocation = script.key(&self.generation_key);
+            invocation
+                .arg(&self.prefix)
+                .arg(post.to_string())
+                .arg(TIMELINE_CAP);
+            for user in batch {
+                invocation.arg(user.to_string());
+            }
+            let pushed = self
+                .redis
+                .run(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await })
+                .await;
+            if pushed.is_none() {
+                tracing::warn!(%post, "timeline fan-out failed; timelines will be rebuilt");
+                self.failed();
+                return;
+            }
+        }
+    }
+
+    /// A follow change for `user`: their timeline must be rebuilt.
+    pub async fn invalidate(&self, user: Uuid) {
+        if !self.settle().await {
+            self.failed();
+            return;
+        }
+        let script = Script::new(INVALIDATE);
+        let mut invocation = script.key(&self.generation_key);
+        invocation
+            .key(self.epoch_key(user))
+            .arg(&self.prefix)
+            .arg(user.to_string())
+            .arg(TIMELINE_TTL_SECS * 2);
+        let done = self
+            .redis
+            .run(|mut conn| async move { invocation.invoke_async::<i64>(&mut conn).await })
+            .await;
+        if done.is_none() {
+            self.failed();
+        }
+    }
+}
+
+/// The home feed: timelines in front of the SQL that defines them.
+#[derive(Clone)]
+pub struct Feed {
+    db: Db,
+    timelines: Timelines,
+}
+
+impl Feed {
+    pub fn new(db: Db, timelines: Timelines) -> Self {
+        Self { db, timelines }
+    }
+
+    pub fn timelines(&self) -> &Timelines {
+        &self.timelines
+    }
+
+    pub async fn page(
+        &self,
+        urls: &VariantUrls,
+        viewer: Uuid,
+        request: &PageRequest<Uuid>,
+    ) -> Result<Page<Post>> {
+        let want = request.fetch_limit() as usize;
+        let ids = match self.timelines.read(viewer, request.after, want).await {
+            Read::Hit { ids, total } => {
+                self.beyond_timeline(viewer, request.after, ids, total, want)
+                    .await?
+            }
+            Read::Cold => {
+                let timeline = self.rebuild(viewer).await?;
+                let total = timeline.len();
+                let ids = timeline
+                    .into_iter()
+                    .filter(|id| request.after.is_none_or(|after| *id < after))
+                    .take(want)
+                    .collect();
+                self.beyond_timeline(viewer, request.after, ids, total, want)
+                    .await?
+            }
+            Read::Unavailable => {
+                ids_sql(&self.db.replica, viewer, request.after, None, want).await?
+            }
+        };
+        let ids = Page::from_rows(ids, request, |id| *id);
+        let posts =
+            posts::hydrate(&self.db.primary, urls, viewer, &ids.items, Scope::HomeFeed).await?;
+        Ok(Page {
+            items: posts,
+            next_cursor: ids.next_cursor,
+        })
+    }
+
+    /// A page the timeline could not fill, because it holds only the newest
+    /// `TIMELINE_CAP` posts, continues in SQL right after its last id.
+    async fn beyond_timeline(
+        &self,
+        viewer: Uuid,
+        after: Option<Uuid>,
+        mut ids: Vec<Uuid>,
+        total: usize,
+        want: usize,
+    ) -> Result<Vec<Uuid>> {
+        if ids.len() < want && total >= TIMELINE_CAP {
+            let from = ids.last().copied().or(after);
+            let more = ids_sql(&self.db.primary, viewer, from, None, want - ids.len()).await?;
+            ids.extend(more);
+        }
+        Ok(ids)
+    }
+
+    /// The timeline from SQL, stored in Redis when its epoch still holds.
+    async fn rebuild(&self, viewer: Uuid) -> Result<Vec<Uuid>> {
+        let epoch = self.timelines.epoch(viewer).await;
+        let mut ids = ids_sql(&self.db.primary, viewer, None, None, TIMELINE_CAP).await?;
+        let Some(epoch) = epoch else {
+            return Ok(ids);
+        };
+        if self.timelines.store(viewer, &epoch, &ids).await {
+            // A post committed while we read may have been fanned out while
+            // the key did not exist yet: add what is newer than what we read.
+            let newer = ids_sql(
+                &self.db.primary,
+                viewer,
+                None,
+                ids.first().copied(),
+                TIMELINE_CAP,
+            )
+            .await?;
+            for post in newer.iter().rev() {
+                self.timelines.push(*post, &[viewer]).await;
+            }
+            ids.splice(0..0, newer);
+        }
+        Ok(ids)
+    }
+
+    /// Puts a new post in its author's and followers' timelines. Large
+    /// audiences are served in the background so the author's request
+    /// returns at once.
+    pub async fn fan_out(&self, author: Uuid, post: Uuid) {
+        let followers: std::result::Result<Vec<Uuid>, _> =
+            sqlx::query_scalar("SELECT follower_id FROM follows WHERE followee_id = $1")
+                .bind(author)
+                .fetch_all(&self.db.primary)
+                .await;
+        let mut audience = match followers {
+            Ok(followers) => followers,
+            Err(e) => {
+                tracing::warn!(error = %e, %post, "no audience for the fan-out; timelines will be rebuilt");
+                self.timelines.failed();
+                return;
+            }
+        };
+        audience.push(author);
+        if audience.len() <= INLINE_FANOUT_MAX {
+            self.timelines.push(post, &audience).await;
+        } else {
+            let timelines = self.timelines.clone();
+            tokio::spawn(async move { timelines.push(post, &audience).await });
+        }
+    }
+}
+
+/// The feed in SQL, in its fastest form: the newest `limit` posts of each
+/// followed author (and the viewer's own) by an index-only scan each, then
+/// the newest `limit` of those. Ids strictly between `after` and `since`.
+pub async fn ids_sql(
+    db: &sqlx::PgPool,
+    viewer: Uuid,
+    before: Option<Uuid>,
+    since: Option<Uuid>,
+    limit: usize,
+) -> Result<Vec<Uuid>> {
+    let ids = sqlx::query_scalar(FEED_SQL)
+        .bind(viewer)
+        .bind(before.unwrap_or(NEWEST))
+        .bind(since.unwrap_or(Uuid::nil()))
+        .bind(limit as i64)
+        .fetch_all(db)
+        .await?;
+    Ok(ids)
+}
+
+/// `$1` viewer, `$2` before (exclusive), `$3` since (exclusive), `$4` limit.
+pub const FEED_SQL: &str = "SELECT p.id FROM (
+        SELECT f.followee_id AS author_id FROM follows f JOIN users u ON u.id = f.followee_id
+        WHERE f.follower_id = $1 AND u.suspended_at IS NULL AND u.deleted_at IS NULL
+        UNION ALL SELECT $1::uuid
+    ) a CROSS JOIN LATERAL (
+        SELECT p.id FROM posts p
+        WHERE p.author_id = a.author_id AND p.taken_down_at IS NULL AND p.id < $2 AND p.id > $3
+        ORDER BY p.id DESC LIMIT $4
+    ) p
+    ORDER BY p.id DESC LIMIT $4";

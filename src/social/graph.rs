@@ -1,0 +1,210 @@
+//! Who follows whom, and who blocks whom. A block ends the follows both
+//! ways and keeps them from coming back.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::notifications::{self, Kind};
+use super::page::{Page, PageRequest, TimeKey};
+use super::render::{self, CardRow, UserCard, VariantUrls};
+use super::{Db, USER_VISIBLE, no_block, user_not_found};
+use crate::error::{Error, Result};
+use crate::users::Handle;
+
+/// The id of the user `viewer` may interact with under `handle`: visible,
+/// and no block either way.
+pub async fn visible_user_id(
+    db: &mut sqlx::PgConnection,
+    viewer: Uuid,
+    handle: &str,
+) -> Result<Uuid> {
+    let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
+    sqlx::query_scalar(&format!(
+        "SELECT u.id FROM users u WHERE u.handle = $2 AND {USER_VISIBLE} AND {}",
+        no_block("$1", "u.id")
+    ))
+    .bind(viewer)
+    .bind(handle.as_str())
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(user_not_found)
+}
+
+/// The id of a visible user whether or not a block stands between them
+/// (blocking and unblocking must find the user).
+async fn existing_user_id(db: &mut sqlx::PgConnection, handle: &str) -> Result<Uuid> {
+    let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
+    sqlx::query_scalar(&format!(
+        "SELECT u.id FROM users u WHERE u.handle = $1 AND {USER_VISIBLE}"
+    ))
+    .bind(handle.as_str())
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(user_not_found)
+}
+
+fn not_yourself(code: &'static str, message: &'static str) -> Error {
+    Error::unprocessable(code, message)
+}
+
+/// Follows `handle`. Following twice is the same as once. Returns the
+/// followee's id and whether a new follow was made.
+pub async fn follow(db: &Db, follower: Uuid, handle: &str) -> Result<(Uuid, bool)> {
+    let mut tx = db.primary.begin().await?;
+    let followee = visible_user_id(&mut tx, follower, handle).await?;
+    if followee == follower {
+        return Err(not_yourself(
+            "cannot_follow_self",
+            "you cannot follow yourself",
+        ));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(follower)
+    .bind(followee)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        notifications::notify(&mut tx, followee, follower, Kind::Follow).await?;
+    }
+    tx.commit().await?;
+    Ok((followee, inserted))
+}
+
+/// Stops following `handle`; not following is fine. Returns the user's id
+/// and whether a follow was removed.
+pub async fn unfollow(db: &Db, follower: Uuid, handle: &str) -> Result<(Uuid, bool)> {
+    let mut tx = db.primary.begin().await?;
+    let followee = existing_user_id(&mut tx, handle).await?;
+    if followee == follower {
+        return Err(not_yourself(
+            "cannot_follow_self",
+            "you cannot follow yourself",
+        ));
+    }
+    let removed = remove_follow(&mut tx, follower, followee).await?;
+    tx.commit().await?;
+    Ok((followee, removed))
+}
+
+async fn remove_follow(
+    tx: &mut sqlx::PgConnection,
+    follower: Uuid,
+    followee: Uuid,
+) -> Result<bool> {
+    let removed = sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
+        .bind(follower)
+        .bind(followee)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if removed {
+        notifications::withdraw(tx, followee, follower, Kind::Follow).await?;
+    }
+    Ok(removed)
+}
+
+/// Blocks `handle`: both follows end, and so do the notifications between
+/// them. Returns the blocked user's id.
+pub async fn block(db: &Db, blocker: Uuid, handle: &str) -> Result<Uuid> {
+    let mut tx = db.primary.begin().await?;
+    let blocked = existing_user_id(&mut tx, handle).await?;
+    if blocked == blocker {
+        return Err(not_yourself(
+            "cannot_block_self",
+            "you cannot block yourself",
+        ));
+    }
+    sqlx::query(
+        "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(blocker)
+    .bind(blocked)
+    .execute(&mut *tx)
+    .await?;
+    remove_follow(&mut tx, blocker, blocked).await?;
+    remove_follow(&mut tx, blocked, blocker).await?;
+    notifications::forget_between(&mut tx, blocker, blocked).await?;
+    tx.commit().await?;
+    Ok(blocked)
+}
+
+pub async fn unblock(db: &Db, blocker: Uuid, handle: &str) -> Result<Uuid> {
+    let mut tx = db.primary.begin().await?;
+    let blocked = existing_user_id(&mut tx, handle).await?;
+    sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
+        .bind(blocker)
+        .bind(blocked)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(blocked)
+}
+
+/// Which side of the follows a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Direction {
+    Followers,
+    Following,
+}
+
+#[derive(sqlx::FromRow)]
+struct FollowRow {
+    #[sqlx(flatten)]
+    card: CardRow,
+    followed_at: OffsetDateTime,
+}
+
+/// The followers or the followees of `handle`, newest follow first, as
+/// `viewer` may see them: nobody who blocks or is blocked by the viewer.
+pub async fn list(
+    db: &Db,
+    urls: &VariantUrls,
+    viewer: Uuid,
+    handle: &str,
+    direction: Direction,
+    page: &PageRequest<TimeKey>,
+) -> Result<Page<UserCard>> {
+    let mut conn = db.replica.acquire().await?;
+    let owner = visible_user_id(&mut conn, viewer, handle).await?;
+    let (anchor, listed) = match direction {
+        Direction::Followers => ("followee_id", "follower_id"),
+        Direction::Following => ("follower_id", "followee_id"),
+    };
+    let after = page.after;
+    let rows = sqlx::query_as::<_, FollowRow>(&format!(
+        "SELECT u.id, u.handle, u.display_name, u.avatar_media_id, f.created_at AS followed_at
+         FROM follows f JOIN users u ON u.id = f.{listed}
+         WHERE f.{anchor} = $2 AND {USER_VISIBLE} AND {}
+           AND (f.created_at, f.{listed}) < ($3, $4)
+         ORDER BY f.created_at DESC, f.{listed} DESC
+         LIMIT $5",
+        no_block("$1", "u.id")
+    ))
+    .bind(viewer)
+    .bind(owner)
+    .bind(after.map_or(TimeKey::MAX.at, |k| k.at))
+    .bind(after.map_or(TimeKey::MAX.id, |k| k.id))
+    .bind(page.fetch_limit())
+    .fetch_all(&mut *conn)
+    .await?;
+    drop(conn);
+    let page = Page::from_rows(rows, page, |row| TimeKey {
+        at: row.followed_at,
+        id: row.card.id,
+    });
+    let cards = render::cards(
+        &db.replica,
+        urls,
+        page.items.into_iter().map(|row| row.card).collect(),
+    )
+    .await?;
+    Ok(Page {
+        items: cards,
+        next_cursor: page.next_cursor,
+    })
+}

@@ -1,0 +1,53 @@
+//! The social layer: profiles, the follow and block graph, posts, likes,
+//! comments, notifications, moderation, the home feed and account deletion.
+//! Each module owns its SQL; the HTTP edge lives in `crate::http`.
+//!
+//! Visibility is one rule applied everywhere: a user is seen only while
+//! neither suspended nor deleted, a post only while not taken down and its
+//! author is seen, and nothing passes a block, in either direction.
+
+pub mod accounts;
+pub mod comments;
+pub mod feed;
+pub mod graph;
+pub mod idempotency;
+pub mod likes;
+pub mod moderation;
+pub mod notifications;
+pub mod page;
+pub mod posts;
+pub mod profiles;
+pub mod render;
+
+use sqlx::PgPool;
+
+use crate::error::Error;
+
+/// The primary, and the pool for reads that may lag by a second (a read
+/// replica when `DATABASE_READ_URL` is set, the primary otherwise). Your own
+/// writes and the reads right after them stay on the primary.
+#[derive(Clone)]
+pub struct Db {
+    pub primary: PgPool,
+    pub replica: PgPool,
+}
+
+/// SQL: the user aliased `u` may be seen by others.
+pub(crate) const USER_VISIBLE: &str = "u.suspended_at IS NULL AND u.deleted_at IS NULL";
+
+/// SQL: no block, either way, between the user in `viewer` (a bind
+/// parameter such as `$1`) and the user id in `other` (a column).
+pub(crate) fn no_block(viewer: &str, other: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = {viewer} AND b.blocked_id = {other}) \
+         OR (b.blocker_id = {other} AND b.blocked_id = {viewer}))"
+    )
+}
+
+pub(crate) fn user_not_found() -> Error {
+    Error::not_found("user_not_found", "no user with this handle")
+}
+
+pub(crate) fn post_not_found() -> Error {
+    Error::not_found("post_not_found", "no post with this id")
+}

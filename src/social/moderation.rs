@@ -1,0 +1,174 @@
+//! Reports from users, and what moderators do about them: take a post
+//! down, suspend a user (and undo it).
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::page::{NEWEST, Page, PageRequest};
+use super::{Db, post_not_found, user_not_found};
+use crate::auth::{Auth, Revocation};
+use crate::error::{Error, Result};
+use crate::users::Handle;
+
+pub const REASON_MAX_CHARS: usize = 1000;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, ToSchema, serde::Deserialize,
+)]
+#[sqlx(type_name = "report_target", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TargetType {
+    Post,
+    Comment,
+    User,
+}
+
+pub struct NewReport {
+    pub target_type: TargetType,
+    pub target_id: Uuid,
+    pub reason: String,
+}
+
+impl NewReport {
+    pub fn parse(target_type: TargetType, target_id: Uuid, reason: &str) -> Result<Self> {
+        let reason = reason.trim();
+        let len = reason.chars().count();
+        if len == 0 || len > REASON_MAX_CHARS {
+            return Err(Error::invalid_field(
+                "reason",
+                format!("must be 1 to {REASON_MAX_CHARS} characters"),
+            ));
+        }
+        Ok(NewReport {
+            target_type,
+            target_id,
+            reason: reason.to_string(),
+        })
+    }
+}
+
+/// Files a report about something the reporter can see. Reporting what
+/// does not exist (for them) is not found.
+pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
+    let mut tx = db.primary.begin().await?;
+    let visible_sql = match new.target_type {
+        TargetType::Post => {
+            "SELECT EXISTS (SELECT 1 FROM posts p JOIN users u ON u.id = p.author_id
+             WHERE p.id = $1 AND p.taken_down_at IS NULL AND u.deleted_at IS NULL AND u.suspended_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2))"
+        }
+        TargetType::Comment => {
+            "SELECT EXISTS (SELECT 1 FROM comments c JOIN users u ON u.id = c.author_id
+             WHERE c.id = $1 AND u.deleted_at IS NULL AND u.suspended_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2))"
+        }
+        TargetType::User => {
+            "SELECT EXISTS (SELECT 1 FROM users u
+             WHERE u.id = $1 AND u.deleted_at IS NULL AND u.suspended_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2))"
+        }
+    };
+    let visible: bool = sqlx::query_scalar(visible_sql)
+        .bind(new.target_id)
+        .bind(reporter)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !visible {
+        return Err(Error::not_found(
+            "report_target_not_found",
+            "nothing to report with this id",
+        ));
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO reports (id, reporter_id, target_type, target_id, reason)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(reporter)
+    .bind(new.target_type)
+    .bind(new.target_id)
+    .bind(&new.reason)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Report {
+    pub id: Uuid,
+    pub reporter_id: Uuid,
+    pub reporter_handle: String,
+    pub target_type: TargetType,
+    pub target_id: Uuid,
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Every report, newest first.
+pub async fn reports(db: &Db, page: &PageRequest<Uuid>) -> Result<Page<Report>> {
+    let rows = sqlx::query_as::<_, Report>(
+        "SELECT r.id, r.reporter_id, u.handle AS reporter_handle, r.target_type, r.target_id,
+                r.reason, r.created_at
+         FROM reports r JOIN users u ON u.id = r.reporter_id
+         WHERE r.id < $1 ORDER BY r.id DESC LIMIT $2",
+    )
+    .bind(page.after.unwrap_or(NEWEST))
+    .bind(page.fetch_limit())
+    .fetch_all(&db.primary)
+    .await?;
+    Ok(Page::from_rows(rows, page, |report| report.id))
+}
+
+/// Hides a post everywhere, feeds included (their hydration drops it).
+pub async fn take_down(db: &Db, post_id: Uuid) -> Result<()> {
+    let found = sqlx::query(
+        "UPDATE posts SET taken_down_at = COALESCE(taken_down_at, now()) WHERE id = $1",
+    )
+    .bind(post_id)
+    .execute(&db.primary)
+    .await?
+    .rows_affected();
+    if found == 0 {
+        return Err(post_not_found());
+    }
+    Ok(())
+}
+
+async fn user_id(db: &Db, handle: &str) -> Result<Uuid> {
+    let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
+    sqlx::query_scalar("SELECT id FROM users WHERE handle = $1 AND deleted_at IS NULL")
+        .bind(handle.as_str())
+        .fetch_optional(&db.primary)
+        .await?
+        .ok_or_else(user_not_found)
+}
+
+/// Hides a user and their posts, and ends every session of theirs.
+pub async fn suspend(db: &Db, auth: &Auth, handle: &str) -> Result<()> {
+    let user = user_id(db, handle).await?;
+    let mut tx = db.primary.begin().await?;
+    sqlx::query("UPDATE users SET suspended_at = COALESCE(suspended_at, now()) WHERE id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    let ended = auth
+        .end_all_sessions(&mut tx, user, Revocation::Suspended)
+        .await?;
+    tx.commit().await?;
+    auth.publish_ended(&ended).await;
+    Ok(())
+}
+
+pub async fn unsuspend(db: &Db, handle: &str) -> Result<()> {
+    let user = user_id(db, handle).await?;
+    sqlx::query("UPDATE users SET suspended_at = NULL WHERE id = $1")
+        .bind(user)
+        .execute(&db.primary)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! What the apps see of photos and people: variants with URLs that every
+//! allowed viewer can load, and the small user card shown on posts, lists,
+//! comments and notifications.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::infra::s3::Storage;
+
+/// Presigned URLs are signed from the start of the current window and live
+/// two windows, so any URL handed out stays valid for at least one window.
+const URL_WINDOW: Duration = Duration::from_secs(3600);
+/// A bound on the cache, far above the variants a process serves in a window.
+const URL_CACHE_MAX: usize = 200_000;
+/// Avatars are drawn small: only these variants go out with a user card.
+pub const AVATAR_VARIANTS: &[&str] = &["thumb", "small"];
+
+/// Variant URLs: the CDN's (`S3_PUBLIC_ENDPOINT`) when there is one, since
+/// variant keys are immutable; presigned GETs otherwise, cached per window
+/// because signing a feed page's hundred-odd URLs each time costs more CPU
+/// than everything else the page needs.
+pub struct VariantUrls {
+    storage: Storage,
+    cache: Mutex<UrlCache>,
+}
+
+#[derive(Default)]
+struct UrlCache {
+    window: u64,
+    urls: HashMap<String, String>,
+}
+
+impl VariantUrls {
+    pub fn new(storage: Storage) -> Self {
+        Self {
+            storage,
+            cache: Mutex::default(),
+        }
+    }
+
+    pub async fn url(&self, key: &str) -> Result<String> {
+        if let Some(base) = self.storage.public_endpoint() {
+            return Ok(format!("{base}/{key}"));
+        }
+        let window = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+            / URL_WINDOW.as_secs();
+        if let Some(url) = self.cached(window, key) {
+            return Ok(url);
+        }
+        let start = UNIX_EPOCH + URL_WINDOW * window as u32;
+        let url = self
+            .storage
+            .presign_get_from(key, start, URL_WINDOW * 2)
+            .await?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.window == window && cache.urls.len() < URL_CACHE_MAX {
+            cache.urls.insert(key.to_owned(), url.clone());
+        }
+        Ok(url)
+    }
+
+    fn cached(&self, window: u64, key: &str) -> Option<String> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.window != window {
+            cache.window = window;
+            cache.urls.clear();
+        }
+        cache.urls.get(key).cloned()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VariantView {
+    /// `thumb` (320), `small` (640), `medium` (1080) or `large` (2048 px on the longest edge).
+    #[schema(example = "medium")]
+    pub name: String,
+    /// `webp` or `jpeg`.
+    #[schema(example = "webp")]
+    pub format: String,
+    pub width: i32,
+    pub height: i32,
+    pub url: String,
+}
+
+/// A processed photo.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MediaView {
+    pub id: Uuid,
+    pub width: i32,
+    pub height: i32,
+    /// A blurred placeholder to draw while the variants load.
+    pub blurhash: Option<String>,
+    pub variants: Vec<VariantView>,
+}
+
+/// Who wrote a post or comment, who follows whom, who did something.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserCard {
+    pub id: Uuid,
+    #[schema(example = "ana_lima")]
+    pub handle: String,
+    pub display_name: Option<String>,
+    /// The profile photo (`thumb` and `small` variants), if any.
+    pub avatar: Option<MediaView>,
+}
+
+/// A user row as the card queries select it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CardRow {
+    pub id: Uuid,
+    pub handle: String,
+    pub display_name: Option<String>,
+    pub avatar_media_id: Option<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VariantRow {
+    media_id: Uuid,
+    media_width: i32,
+    media_height: i32,
+    blurhash: Option<String>,
+    name: String,
+    format: String,
+    width: i32,
+    height: i32,
+    key: String,
+}
+
+/// The ready media among `ids` with their variants (only `names`, when
+/// given), smallest first.
+pub async fn media_views(
+    db: &PgPool,
+    urls: &VariantUrls,
+    ids: &[Uuid],
+    names: Option<&[&str]>,
+) -> Result<HashMap<Uuid, MediaView>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let names: Option<Vec<&str>> = names.map(<[&str]>::to_vec);
+    let rows = sqlx::query_as::<_, VariantRow>(
+        "SELECT m.id AS media_id, m.width AS media_width, m.height AS media_height, m.blurhash,
+                v.name, v.format, v.width, v.height, v.key
+         FROM media m JOIN media_variants v ON v.media_id = m.id
+         WHERE m.id = ANY($1) AND m.status = 'ready' AND ($2::text[] IS NULL OR v.name = ANY($2))
+         ORDER BY m.id, v.width, v.format",
+    )
+    .bind(ids)
+    .bind(names)
+    .fetch_all(db)
+    .await?;
+    let mut views: HashMap<Uuid, MediaView> = HashMap::new();
+    for row in rows {
+        let url = urls.url(&row.key).await?;
+        views
+            .entry(row.media_id)
+            .or_insert_with(|| MediaView {
+                id: row.media_id,
+                width: row.media_width,
+                height: row.media_height,
+                blurhash: row.blurhash.clone(),
+                variants: Vec::new(),
+            })
+            .variants
+            .push(VariantView {
+                name: row.name,
+                format: row.format,
+                width: row.width,
+                height: row.height,
+                url,
+            });
+    }
+    Ok(views)
+}
+
+/// Cards for user rows, avatars resolved in one query.
+pub async fn cards(db: &PgPool, urls: &VariantUrls, rows: Vec<CardRow>) -> Result<Vec<UserCard>> {
+    let avatar_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.avatar_media_id).collect();
+    let avatars = media_views(db, urls, &avatar_ids, Some(AVATAR_VARIANTS)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| UserCard {
+            avatar: row.avatar_media_id.and_then(|id| avatars.get(&id).cloned()),
+            id: row.id,
+            handle: row.handle,
+            display_name: row.display_name,
+        })
+        .collect())
+}
+
+pub async fn card(db: &PgPool, urls: &VariantUrls, row: CardRow) -> Result<UserCard> {
+    Ok(cards(db, urls, vec![row]).await?.remove(0))
+}

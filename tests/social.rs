@@ -1,0 +1,902 @@
+//! The social API against the real services: profiles, follows, blocks,
+//! posts, likes, comments, notifications, moderation.
+
+mod common;
+
+use common::social::{all_pages, delete_with, id_of, ids, patch, post, ready_media, user};
+use common::{TestApp, unique};
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn profiles_follows_and_counts() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+
+    for _ in 0..2 {
+        app.post(
+            &format!("/v1/users/{}/follow", ana.handle),
+            bo.token(),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    }
+    app.post(
+        &format!("/v1/users/{}/follow", bo.handle),
+        bo.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("cannot_follow_self"));
+    app.post("/v1/users/nobody_here/follow", bo.token(), json!({}))
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
+
+    let seen_by_bo = app
+        .get(&format!("/v1/users/{}", ana.handle), bo.token())
+        .await;
+    seen_by_bo.expect(StatusCode::OK, None);
+    assert_eq!(seen_by_bo.body["followers_count"], 1);
+    assert_eq!(seen_by_bo.body["following"], true);
+    assert_eq!(seen_by_bo.body["followed_by"], false);
+    assert_eq!(seen_by_bo.body["blocking"], false);
+    let seen_by_ana = app
+        .get(&format!("/v1/users/{}", bo.handle), ana.token())
+        .await;
+    assert_eq!(seen_by_ana.body["following_count"], 1);
+    assert_eq!(seen_by_ana.body["followed_by"], true);
+
+    // Profile edits, with an avatar that must be a ready photo of one's own.
+    let avatar = ready_media(&pool, ana.id, 1).await[0];
+    let bos_photo = ready_media(&pool, bo.id, 1).await[0];
+    let reply = patch(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "display_name": "Ana", "bio": "Light and harbours", "avatar_media_id": avatar }),
+    )
+    .await;
+    reply.expect(StatusCode::OK, None);
+    assert_eq!(reply.body["bio"], "Light and harbours");
+    assert_eq!(reply.body["avatar"]["id"], avatar.to_string());
+    let urls: Vec<&str> = reply.body["avatar"]["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls.len(),
+        4,
+        "thumb and small, webp and jpeg: {}",
+        reply.body
+    );
+    patch(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "avatar_media_id": bos_photo }),
+    )
+    .await
+    .expect(StatusCode::NOT_FOUND, Some("media_not_found"));
+    patch(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "bio": "x".repeat(301) }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    // Absent fields stay; null clears.
+    let reply = patch(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "avatar_media_id": null }),
+    )
+    .await;
+    reply.expect(StatusCode::OK, None);
+    assert_eq!(reply.body["bio"], "Light and harbours");
+    assert!(reply.body["avatar"].is_null());
+
+    let followers = all_pages(
+        &app,
+        &format!("/v1/users/{}/followers", ana.handle),
+        bo.token(),
+        20,
+    )
+    .await;
+    assert_eq!(ids(&followers), vec![bo.id]);
+    let following = all_pages(
+        &app,
+        &format!("/v1/users/{}/following", bo.handle),
+        ana.token(),
+        20,
+    )
+    .await;
+    assert_eq!(ids(&following), vec![ana.id]);
+
+    for _ in 0..2 {
+        app.delete(&format!("/v1/users/{}/follow", ana.handle), bo.token())
+            .await
+            .expect(StatusCode::NO_CONTENT, None);
+    }
+    let profile = app
+        .get(&format!("/v1/users/{}", ana.handle), bo.token())
+        .await;
+    assert_eq!(profile.body["followers_count"], 0);
+    assert_eq!(profile.body["following"], false);
+}
+
+#[tokio::test]
+async fn follower_lists_page_without_gaps_while_follows_arrive() {
+    let app = TestApp::api().await;
+    let star = user(&app, &unique("star")).await;
+    let mut fans = Vec::new();
+    for i in 0..7 {
+        let fan = user(&app, &unique(&format!("fan{i}"))).await;
+        app.post(
+            &format!("/v1/users/{}/follow", star.handle),
+            fan.token(),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+        fans.push(fan);
+    }
+    let path = format!("/v1/users/{}/followers?limit=3", star.handle);
+    let first = app.get(&path, star.token()).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 3);
+    // A follow that arrives between pages lands before the cursor: no repeat, no skip.
+    let late = user(&app, &unique("late")).await;
+    app.post(
+        &format!("/v1/users/{}/follow", star.handle),
+        late.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    let mut seen = ids(first.body["items"].as_array().unwrap());
+    let mut cursor = first.body["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let page = app.get(&format!("{path}&cursor={c}"), star.token()).await;
+        page.expect(StatusCode::OK, None);
+        seen.extend(ids(page.body["items"].as_array().unwrap()));
+        cursor = page.body["next_cursor"].as_str().map(str::to_owned);
+    }
+    let mut expected: Vec<Uuid> = fans.iter().rev().map(|f| f.id).collect();
+    assert_eq!(seen, expected, "newest first, each once");
+    expected.insert(0, late.id);
+    let all = all_pages(
+        &app,
+        &format!("/v1/users/{}/followers", star.handle),
+        star.token(),
+        50,
+    )
+    .await;
+    assert_eq!(ids(&all), expected);
+
+    app.get(&format!("{path}&cursor=not-a-cursor"), star.token())
+        .await
+        .expect(StatusCode::BAD_REQUEST, Some("invalid_cursor"));
+    app.get(
+        &format!("/v1/users/{}/followers?limit=51", star.handle),
+        star.token(),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+}
+
+#[tokio::test]
+async fn posts_are_created_shown_and_deleted_by_their_author_only() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+    let media = ready_media(&pool, ana.id, 3).await;
+
+    let created = app
+        .post(
+            "/v1/posts",
+            ana.token(),
+            json!({ "caption": "Three photos", "media_ids": media }),
+        )
+        .await;
+    created.expect(StatusCode::CREATED, None);
+    let post = &created.body;
+    assert_eq!(post["caption"], "Three photos");
+    assert_eq!(post["author"]["handle"], ana.handle);
+    assert_eq!(post["like_count"], 0);
+    assert_eq!(post["comment_count"], 0);
+    assert_eq!(post["liked_by_me"], false);
+    let shown: Vec<Uuid> = post["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(shown, media, "photos keep the author's order");
+    let variant = &post["media"][0]["variants"][0];
+    for field in ["name", "format", "width", "height", "url"] {
+        assert!(!variant[field].is_null(), "variant has {field}: {variant}");
+    }
+    let id = id_of(post);
+
+    // Photos belong to one post; others' or unprocessed photos are refused.
+    app.post("/v1/posts", ana.token(), json!({ "media_ids": [media[0]] }))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("media_in_use"));
+    let bos = ready_media(&pool, bo.id, 1).await;
+    app.post("/v1/posts", ana.token(), json!({ "media_ids": bos }))
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("media_not_found"));
+    let pending: Uuid = Uuid::new_v4();
+    sqlx::query("INSERT INTO media (id, owner_id, declared_content_type, declared_bytes, original_key) VALUES ($1, $2, 'image/jpeg', 10, 'originals/x')")
+        .bind(pending)
+        .bind(ana.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    app.post("/v1/posts", ana.token(), json!({ "media_ids": [pending] }))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("media_not_ready"));
+    for body in [
+        json!({ "media_ids": [] }),
+        json!({ "media_ids": ready_media(&pool, ana.id, 11).await }),
+        json!({ "caption": "c".repeat(2201), "media_ids": ready_media(&pool, ana.id, 1).await }),
+        json!({ "media_ids": [media[1], media[1]] }),
+    ] {
+        app.post("/v1/posts", ana.token(), body)
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    }
+
+    let seen = app.get(&format!("/v1/posts/{id}"), bo.token()).await;
+    seen.expect(StatusCode::OK, None);
+    assert_eq!(seen.body["id"], id.to_string());
+    let listed = all_pages(
+        &app,
+        &format!("/v1/users/{}/posts", ana.handle),
+        bo.token(),
+        20,
+    )
+    .await;
+    assert_eq!(ids(&listed), vec![id]);
+    let profile = app
+        .get(&format!("/v1/users/{}", ana.handle), bo.token())
+        .await;
+    assert_eq!(profile.body["posts_count"], 1);
+
+    app.delete(&format!("/v1/posts/{id}"), bo.token())
+        .await
+        .expect(StatusCode::FORBIDDEN, Some("not_post_author"));
+    app.delete(&format!("/v1/posts/{id}"), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    app.get(&format!("/v1/posts/{id}"), ana.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM media WHERE id = ANY($1)")
+        .bind(&media)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a deleted post takes its photos with it");
+    let profile = app
+        .get(&format!("/v1/users/{}", ana.handle), bo.token())
+        .await;
+    assert_eq!(profile.body["posts_count"], 0);
+}
+
+#[tokio::test]
+async fn idempotency_keys_make_a_retried_create_return_the_first_post() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let media = ready_media(&pool, ana.id, 1).await;
+    let body = json!({ "caption": "once", "media_ids": media });
+    let send = |key: &'static str, body: serde_json::Value| {
+        let request = app
+            .client
+            .post(app.url("/v1/posts"))
+            .bearer_auth(&ana.token)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // Concurrent retries of one request: one post, the same answer.
+    let results = futures::future::join_all((0..5).map(|_| send("key-1", body.clone()))).await;
+    let first_id = results[0].1["id"].clone();
+    for (status, reply) in &results {
+        assert_eq!(*status, StatusCode::CREATED, "{reply}");
+        assert_eq!(reply["id"], first_id);
+        assert_eq!(reply["caption"], "once");
+    }
+    let posts: i64 = sqlx::query_scalar("SELECT count(*) FROM posts WHERE author_id = $1")
+        .bind(ana.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(posts, 1);
+    // The same key with another body is a client mistake.
+    let (status, reply) = send("key-1", json!({ "caption": "twice", "media_ids": media })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply["error"]["code"], "idempotency_key_reused");
+    // A deleted post's key still answers as the first time.
+    let id = first_id.as_str().unwrap();
+    app.delete(&format!("/v1/posts/{id}"), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    let (status, reply) = send("key-1", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(reply["id"], first_id);
+    // Keys are per user.
+    let bo = user(&app, &unique("bo")).await;
+    let bos = ready_media(&pool, bo.id, 1).await;
+    let reply = app
+        .client
+        .post(app.url("/v1/posts"))
+        .bearer_auth(&bo.token)
+        .header("Idempotency-Key", "key-1")
+        .json(&json!({ "media_ids": bos }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    let bad = app
+        .client
+        .post(app.url("/v1/posts"))
+        .bearer_auth(&bo.token)
+        .header("Idempotency-Key", "x".repeat(256))
+        .json(&json!({ "media_ids": bos }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn counts_stay_exact_under_concurrent_likes_comments_and_follows() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let post = post(&app, &pool, &ana, "popular").await;
+    let id = id_of(&post);
+    let mut fans = Vec::new();
+    for i in 0..24 {
+        fans.push(user(&app, &unique(&format!("f{i}"))).await);
+    }
+    // Everyone likes twice, follows and comments, all at once.
+    let actions = fans.iter().flat_map(|fan| {
+        let like = format!("/v1/posts/{id}/like");
+        let follow = format!("/v1/users/{}/follow", ana.handle);
+        let comments = format!("/v1/posts/{id}/comments");
+        [
+            (like.clone(), json!({})),
+            (like, json!({})),
+            (follow, json!({})),
+            (comments, json!({ "text": "nice" })),
+        ]
+        .map(move |(path, body)| (fan.clone(), path, body))
+    });
+    let app = &app;
+    let replies = futures::future::join_all(
+        actions.map(|(fan, path, body)| async move { app.post(&path, fan.token(), body).await }),
+    )
+    .await;
+    for reply in &replies {
+        assert!(reply.status.is_success(), "{} {}", reply.status, reply.body);
+    }
+    // Half of them unlike, twice, at once.
+    let unlikes = futures::future::join_all(fans.iter().take(12).flat_map(|fan| {
+        let path = format!("/v1/posts/{id}/like");
+        [path.clone(), path].map(move |path| async move { app.delete(&path, fan.token()).await })
+    }))
+    .await;
+    assert!(unlikes.iter().all(|r| r.status == StatusCode::NO_CONTENT));
+
+    let seen = app.get(&format!("/v1/posts/{id}"), ana.token()).await;
+    assert_eq!(seen.body["like_count"], 12);
+    assert_eq!(seen.body["comment_count"], 24);
+    let profile = app
+        .get(&format!("/v1/users/{}", ana.handle), ana.token())
+        .await;
+    assert_eq!(profile.body["followers_count"], 24);
+    let (likes, follows): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM likes WHERE post_id = $1), (SELECT count(*) FROM follows WHERE followee_id = $2)",
+    )
+    .bind(id)
+    .bind(ana.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((likes, follows), (12, 24));
+    let liked_by_fan = app.get(&format!("/v1/posts/{id}"), fans[20].token()).await;
+    assert_eq!(liked_by_fan.body["liked_by_me"], true);
+    let unliked_by_fan = app.get(&format!("/v1/posts/{id}"), fans[0].token()).await;
+    assert_eq!(unliked_by_fan.body["liked_by_me"], false);
+}
+
+#[tokio::test]
+async fn comments_list_oldest_first_and_are_deleted_by_their_or_the_posts_author() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+    let cy = user(&app, &unique("cy")).await;
+    let id = id_of(&post(&app, &pool, &ana, "talk to me").await);
+    let mut comment_ids = Vec::new();
+    for (who, text) in [(&bo, "first"), (&cy, "second"), (&bo, "third")] {
+        let reply = app
+            .post(
+                &format!("/v1/posts/{id}/comments"),
+                who.token(),
+                json!({ "text": text }),
+            )
+            .await;
+        reply.expect(StatusCode::CREATED, None);
+        assert_eq!(reply.body["author"]["handle"], who.handle);
+        comment_ids.push(id_of(&reply.body));
+    }
+    app.post(
+        &format!("/v1/posts/{id}/comments"),
+        bo.token(),
+        json!({ "text": "  " }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    app.post(
+        &format!("/v1/posts/{id}/comments"),
+        bo.token(),
+        json!({ "text": "x".repeat(1001) }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    let listed = all_pages(&app, &format!("/v1/posts/{id}/comments"), cy.token(), 2).await;
+    assert_eq!(ids(&listed), comment_ids);
+    let texts: Vec<&str> = listed.iter().map(|c| c["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["first", "second", "third"]);
+
+    // cy may not delete bo's comment on ana's post; bo and ana may.
+    app.delete(&format!("/v1/comments/{}", comment_ids[0]), cy.token())
+        .await
+        .expect(StatusCode::FORBIDDEN, Some("not_comment_author"));
+    app.delete(&format!("/v1/comments/{}", comment_ids[0]), bo.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    app.delete(&format!("/v1/comments/{}", comment_ids[1]), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    app.delete(&format!("/v1/comments/{}", comment_ids[1]), ana.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("comment_not_found"));
+    let post = app.get(&format!("/v1/posts/{id}"), ana.token()).await;
+    assert_eq!(post.body["comment_count"], 1);
+}
+
+#[tokio::test]
+async fn notifications_for_follows_likes_and_comments_but_not_for_yourself_or_the_blocked() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+    let cy = user(&app, &unique("cy")).await;
+    let id = id_of(&post(&app, &pool, &ana, "notify me").await);
+
+    // Your own actions make none.
+    app.post(&format!("/v1/posts/{id}/like"), ana.token(), json!({}))
+        .await;
+    app.post(
+        &format!("/v1/posts/{id}/comments"),
+        ana.token(),
+        json!({ "text": "me" }),
+    )
+    .await;
+    // Like, unlike, like: one notification.
+    for method_like in [true, false, true] {
+        if method_like {
+            app.post(&format!("/v1/posts/{id}/like"), bo.token(), json!({}))
+                .await;
+        } else {
+            app.delete(&format!("/v1/posts/{id}/like"), bo.token())
+                .await;
+        }
+    }
+    app.post(
+        &format!("/v1/users/{}/follow", ana.handle),
+        bo.token(),
+        json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/v1/posts/{id}/comments"),
+        bo.token(),
+        json!({ "text": "hi" }),
+    )
+    .await;
+    app.post(&format!("/v1/posts/{id}/like"), cy.token(), json!({}))
+        .await;
+
+    let items = all_pages(&app, "/v1/notifications", ana.token(), 2).await;
+    let kinds: Vec<(&str, &str)> = items
+        .iter()
+        .map(|n| {
+            (
+                n["type"].as_str().unwrap(),
+                n["actor"]["handle"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("like", cy.handle.as_str()),
+            ("comment", &bo.handle),
+            ("follow", &bo.handle),
+            ("like", &bo.handle)
+        ]
+    );
+    assert!(items.iter().all(|n| n["read"] == false));
+    assert_eq!(items[0]["post"]["id"], id.to_string());
+    assert!(items[2]["post"].is_null());
+
+    // Blocking cy drops cy's notification; marking read by id, then all.
+    app.post(
+        &format!("/v1/users/{}/block", cy.handle),
+        ana.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    let items = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
+    assert_eq!(items.len(), 3);
+    let first = items[0]["id"].clone();
+    let reply = app
+        .post(
+            "/v1/notifications/read",
+            ana.token(),
+            json!({ "ids": [first] }),
+        )
+        .await;
+    reply.expect(StatusCode::OK, None);
+    assert_eq!(reply.body["marked"], 1);
+    // Someone else's ids change nothing.
+    let reply = app
+        .post(
+            "/v1/notifications/read",
+            bo.token(),
+            json!({ "ids": [items[1]["id"]] }),
+        )
+        .await;
+    assert_eq!(reply.body["marked"], 0);
+    let reply = app
+        .post(
+            "/v1/notifications/read",
+            ana.token(),
+            json!({ "all": true }),
+        )
+        .await;
+    assert_eq!(reply.body["marked"], 2);
+    let items = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
+    assert!(items.iter().all(|n| n["read"] == true));
+    app.post("/v1/notifications/read", ana.token(), json!({}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+}
+
+#[tokio::test]
+async fn blocks_hide_both_ways_and_end_follows() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+    let cy = user(&app, &unique("cy")).await;
+    let anas = id_of(&post(&app, &pool, &ana, "ana's").await);
+    let bos = id_of(&post(&app, &pool, &bo, "bo's").await);
+    let cys = id_of(&post(&app, &pool, &cy, "cy's").await);
+    app.post(
+        &format!("/v1/users/{}/follow", ana.handle),
+        bo.token(),
+        json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/v1/users/{}/follow", bo.handle),
+        ana.token(),
+        json!({}),
+    )
+    .await;
+    let bo_comment = app
+        .post(
+            &format!("/v1/posts/{cys}/comments"),
+            bo.token(),
+            json!({ "text": "from bo" }),
+        )
+        .await;
+
+    app.post(
+        &format!("/v1/users/{}/block", bo.handle),
+        ana.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    app.post(
+        &format!("/v1/users/{}/block", ana.handle),
+        ana.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("cannot_block_self"));
+
+    let counts = app
+        .get(&format!("/v1/users/{}", bo.handle), ana.token())
+        .await;
+    counts.expect(StatusCode::OK, None);
+    assert_eq!(
+        counts.body["blocking"], true,
+        "the blocker still finds whom they blocked"
+    );
+    assert_eq!(counts.body["followers_count"], 0, "both follows ended");
+    assert_eq!(counts.body["following_count"], 0);
+    // The blocked one sees nothing of the blocker.
+    app.get(&format!("/v1/users/{}", ana.handle), bo.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
+    for (who, path) in [
+        (&bo, format!("/v1/posts/{anas}")),
+        (&ana, format!("/v1/posts/{bos}")),
+        (&bo, format!("/v1/users/{}/posts", ana.handle)),
+        (&ana, format!("/v1/users/{}/posts", bo.handle)),
+        (&bo, format!("/v1/users/{}/followers", ana.handle)),
+        (&ana, format!("/v1/users/{}/following", bo.handle)),
+        (&bo, format!("/v1/posts/{anas}/comments")),
+    ] {
+        let reply = app.get(&path, who.token()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.body
+        );
+    }
+    // Neither can follow, like or comment.
+    for (who, path, body) in [
+        (&bo, format!("/v1/users/{}/follow", ana.handle), json!({})),
+        (&ana, format!("/v1/users/{}/follow", bo.handle), json!({})),
+        (&bo, format!("/v1/posts/{anas}/like"), json!({})),
+        (
+            &ana,
+            format!("/v1/posts/{bos}/comments"),
+            json!({ "text": "hi" }),
+        ),
+    ] {
+        let reply = app.post(&path, who.token(), body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.body
+        );
+    }
+    // A third party's post: bo's comment is hidden from ana, not from cy.
+    let comments = all_pages(&app, &format!("/v1/posts/{cys}/comments"), ana.token(), 20).await;
+    assert!(comments.is_empty());
+    let comments = all_pages(&app, &format!("/v1/posts/{cys}/comments"), cy.token(), 20).await;
+    assert_eq!(ids(&comments), vec![id_of(&bo_comment.body)]);
+    let feed = all_pages(&app, "/v1/feed", ana.token(), 20).await;
+    assert_eq!(ids(&feed), vec![anas]);
+
+    app.delete(&format!("/v1/users/{}/block", bo.handle), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    app.get(&format!("/v1/posts/{anas}"), bo.token())
+        .await
+        .expect(StatusCode::OK, None);
+    let profile = app
+        .get(&format!("/v1/users/{}", bo.handle), ana.token())
+        .await;
+    assert_eq!(
+        profile.body["following"], false,
+        "unblocking restores no follow"
+    );
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_token_and_moderate() {
+    let closed = TestApp::api().await;
+    let someone = user(&closed, &unique("someone")).await;
+    closed
+        .get("/v1/admin/reports", someone.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("not_found"));
+
+    let app = TestApp::api_with(|env| {
+        env.insert("ADMIN_TOKEN", "moderator-secret-token".into());
+    })
+    .await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+    let anas = id_of(&post(&app, &pool, &ana, "reported").await);
+    let admin = |method: reqwest::Method, path: &str, token: &str| {
+        app.client
+            .request(method, app.url(path))
+            .header("X-Admin-Token", token)
+            .send()
+    };
+
+    for (target_type, target_id) in [("post", anas), ("user", ana.id)] {
+        let reply = app
+            .post(
+                "/v1/reports",
+                bo.token(),
+                json!({ "target_type": target_type, "target_id": target_id, "reason": "spam" }),
+            )
+            .await;
+        reply.expect(StatusCode::CREATED, None);
+    }
+    app.post(
+        "/v1/reports",
+        bo.token(),
+        json!({ "target_type": "comment", "target_id": Uuid::new_v4(), "reason": "spam" }),
+    )
+    .await
+    .expect(StatusCode::NOT_FOUND, Some("report_target_not_found"));
+    app.post(
+        "/v1/reports",
+        bo.token(),
+        json!({ "target_type": "planet", "target_id": anas, "reason": "spam" }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+
+    let wrong = admin(reqwest::Method::GET, "/v1/admin/reports", "guess")
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let reports = admin(
+        reqwest::Method::GET,
+        "/v1/admin/reports",
+        "moderator-secret-token",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reports.status(), StatusCode::OK);
+    let reports: serde_json::Value = reports.json().await.unwrap();
+    assert_eq!(reports["items"].as_array().unwrap().len(), 2);
+    assert_eq!(reports["items"][0]["target_type"], "user");
+
+    // A takedown hides the post everywhere.
+    app.post(
+        &format!("/v1/users/{}/follow", ana.handle),
+        bo.token(),
+        json!({}),
+    )
+    .await;
+    let feed = all_pages(&app, "/v1/feed", bo.token(), 20).await;
+    assert_eq!(ids(&feed), vec![anas]);
+    let down = admin(
+        reqwest::Method::POST,
+        &format!("/v1/admin/posts/{anas}/takedown"),
+        "moderator-secret-token",
+    )
+    .await
+    .unwrap();
+    assert_eq!(down.status(), StatusCode::NO_CONTENT);
+    for token in [bo.token(), ana.token()] {
+        app.get(&format!("/v1/posts/{anas}"), token)
+            .await
+            .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
+    }
+    assert!(all_pages(&app, "/v1/feed", bo.token(), 20).await.is_empty());
+    assert!(
+        all_pages(
+            &app,
+            &format!("/v1/users/{}/posts", ana.handle),
+            bo.token(),
+            20
+        )
+        .await
+        .is_empty()
+    );
+
+    // A suspension ends every session and hides the user and their posts.
+    let second = id_of(&post(&app, &pool, &ana, "second").await);
+    let suspend = admin(
+        reqwest::Method::POST,
+        &format!("/v1/admin/users/{}/suspend", ana.handle),
+        "moderator-secret-token",
+    )
+    .await
+    .unwrap();
+    assert_eq!(suspend.status(), StatusCode::NO_CONTENT);
+    app.get("/v1/me", ana.token())
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+    app.post(
+        "/v1/auth/login",
+        None,
+        json!({ "login": ana.handle, "password": common::PASSWORD }),
+    )
+    .await
+    .expect(StatusCode::FORBIDDEN, Some("account_suspended"));
+    app.get(&format!("/v1/users/{}", ana.handle), bo.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
+    app.get(&format!("/v1/posts/{second}"), bo.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
+    assert!(all_pages(&app, "/v1/feed", bo.token(), 20).await.is_empty());
+
+    let lifted = admin(
+        reqwest::Method::POST,
+        &format!("/v1/admin/users/{}/unsuspend", ana.handle),
+        "moderator-secret-token",
+    )
+    .await
+    .unwrap();
+    assert_eq!(lifted.status(), StatusCode::NO_CONTENT);
+    let feed = all_pages(&app, "/v1/feed", bo.token(), 20).await;
+    assert_eq!(
+        ids(&feed),
+        vec![second],
+        "back, but the taken-down post stays down"
+    );
+    app.post(
+        "/v1/auth/login",
+        None,
+        json!({ "login": ana.handle, "password": common::PASSWORD }),
+    )
+    .await
+    .expect(StatusCode::OK, None);
+}
+
+#[tokio::test]
+async fn account_deletion_needs_the_password_and_hides_the_account_at_once() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+    let anas = id_of(&post(&app, &pool, &ana, "soon gone").await);
+    delete_with(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "password": "not the password" }),
+    )
+    .await
+    .expect(StatusCode::FORBIDDEN, Some("wrong_password"));
+    delete_with(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "password": common::PASSWORD }),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED, None);
+    app.get("/v1/me", ana.token())
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+    app.get(&format!("/v1/users/{}", ana.handle), bo.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
+    app.get(&format!("/v1/posts/{anas}"), bo.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
+    app.post(
+        "/v1/auth/login",
+        None,
+        json!({ "login": ana.handle, "password": common::PASSWORD }),
+    )
+    .await
+    .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
+}
