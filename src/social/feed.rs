@@ -39,6 +39,8 @@ pub const TIMELINE_CAP: usize = 800;
 const TIMELINE_TTL_SECS: u64 = 3 * 24 * 3600;
 /// Followers served in the request that posts; more go to a background task.
 const INLINE_FANOUT_MAX: usize = 1000;
+/// How often a process retries the new generation while Redis is away.
+const SETTLE_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
 /// Timelines updated per Redis call during a fan-out.
 const FANOUT_BATCH: usize = 500;
 
@@ -112,6 +114,7 @@ pub struct Timelines {
     prefix: String,
     generation_key: String,
     dirty: Arc<AtomicBool>,
+    retrying: Arc<AtomicBool>,
 }
 
 impl Timelines {
@@ -121,6 +124,7 @@ impl Timelines {
             prefix: key_prefix.to_string(),
             generation_key: format!("{key_prefix}:tl:generation"),
             dirty: Arc::new(AtomicBool::new(false)),
+            retrying: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -152,8 +156,25 @@ impl Timelines {
         bumped
     }
 
+    /// A write missed Redis: other processes may be serving timelines that
+    /// lack it, so the new generation is retried in the background until
+    /// Redis takes it, not left to this process's next request.
     fn failed(&self) {
         self.dirty.store(true, Ordering::Release);
+        if self.retrying.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let timelines = self.clone();
+        tokio::spawn(async move {
+            while !timelines.settle().await {
+                tokio::time::sleep(SETTLE_RETRY).await;
+            }
+            timelines.retrying.store(false, Ordering::Release);
+            // A failure between the last attempt and the flag's reset.
+            if timelines.dirty.load(Ordering::Acquire) {
+                timelines.failed();
+            }
+        });
     }
 
     async fn read(&self, user: Uuid, before: Option<Uuid>, count: usize) -> Read {
