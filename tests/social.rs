@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::social::{all_pages, delete_with, id_of, ids, patch, post, ready_media, user};
+use common::social::{User, all_pages, delete_with, id_of, ids, patch, post, ready_media, user};
 use common::{TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -899,4 +899,308 @@ async fn account_deletion_needs_the_password_and_hides_the_account_at_once() {
     )
     .await
     .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
+}
+
+/// Every write route, tried by a second user on the first user's objects
+/// and by a user the first one blocked: nothing happens, and the answer is
+/// 403 or 404. And no GET shows a blocked or suspended user's content.
+#[tokio::test]
+async fn nobody_touches_what_is_not_theirs_and_blocks_and_suspensions_hide_everything() {
+    let app = TestApp::api_with(|env| {
+        env.insert("ADMIN_TOKEN", "moderator-secret-token".into());
+    })
+    .await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let other = user(&app, &unique("other")).await;
+    let blocked = user(&app, &unique("blocked")).await;
+    let cy = user(&app, &unique("cy")).await;
+    app.post(
+        &format!("/v1/users/{}/follow", ana.handle),
+        blocked.token(),
+        json!({}),
+    )
+    .await;
+    let anas = id_of(&post(&app, &pool, &ana, "ana's").await);
+    let media = ready_media(&pool, ana.id, 1).await[0];
+    app.post(&format!("/v1/posts/{anas}/like"), other.token(), json!({}))
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    let comment = id_of(
+        &app.post(
+            &format!("/v1/posts/{anas}/comments"),
+            ana.token(),
+            json!({ "text": "mine" }),
+        )
+        .await
+        .body,
+    );
+    let cys = id_of(&post(&app, &pool, &cy, "cy's").await);
+    let anas_comment_elsewhere = id_of(
+        &app.post(
+            &format!("/v1/posts/{cys}/comments"),
+            ana.token(),
+            json!({ "text": "on cy's" }),
+        )
+        .await
+        .body,
+    );
+    let session = app.get("/v1/auth/sessions", ana.token()).await.body["sessions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        &format!("/v1/users/{}/block", blocked.handle),
+        ana.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+
+    let other_writes: Vec<(reqwest::Method, String, serde_json::Value)> = vec![
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/auth/sessions/{session}"),
+            json!(null),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/media/{media}/complete"),
+            json!({}),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/media/{media}"),
+            json!(null),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/posts".into(),
+            json!({ "media_ids": [media] }),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/v1/me".into(),
+            json!({ "avatar_media_id": media }),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/posts/{anas}"),
+            json!(null),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/comments/{comment}"),
+            json!(null),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/comments/{anas_comment_elsewhere}"),
+            json!(null),
+        ),
+    ];
+    let blocked_writes: Vec<(reqwest::Method, String, serde_json::Value)> = vec![
+        (
+            reqwest::Method::POST,
+            format!("/v1/users/{}/follow", ana.handle),
+            json!({}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/posts/{anas}/like"),
+            json!({}),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/posts/{anas}/like"),
+            json!(null),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/v1/posts/{anas}/comments"),
+            json!({ "text": "hey" }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/reports".into(),
+            json!({ "target_type": "post", "target_id": anas, "reason": "x" }),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/reports".into(),
+            json!({ "target_type": "user", "target_id": ana.id, "reason": "x" }),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/posts/{anas}"),
+            json!(null),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/v1/comments/{comment}"),
+            json!(null),
+        ),
+    ];
+    for (who, writes) in [(&other, &other_writes), (&blocked, &blocked_writes)] {
+        for (method, path, body) in writes {
+            let body = (!body.is_null()).then(|| body.clone());
+            let reply = app.request(method.clone(), path, who.token(), body).await;
+            assert!(
+                matches!(reply.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+                "{} {method} {path}: {} {}",
+                who.handle,
+                reply.status,
+                reply.body
+            );
+        }
+    }
+    // Notifications of someone else are left as they were.
+    let ana_notes = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
+    let note_ids: Vec<_> = ana_notes.iter().map(|n| n["id"].clone()).collect();
+    assert_eq!(note_ids.len(), 1, "other's like");
+    let reply = app
+        .post(
+            "/v1/notifications/read",
+            other.token(),
+            json!({ "ids": note_ids }),
+        )
+        .await;
+    assert_eq!(reply.body["marked"], 0);
+    // Nothing changed.
+    let unchanged: (i64, i64, i64, i64, i32) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM posts WHERE author_id = $1),
+                (SELECT count(*) FROM comments WHERE author_id = $1),
+                (SELECT count(*) FROM media WHERE owner_id = $1),
+                (SELECT count(*) FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL),
+                (SELECT followers_count FROM users WHERE id = $1)",
+    )
+    .bind(ana.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unchanged, (1, 2, 2, 1, 0));
+
+    // The blocked user sees nothing of ana, through any GET.
+    let leaks_to = |who: User| {
+        let app = &app;
+        let ana = ana.clone();
+        async move {
+            let mut leaks = Vec::new();
+            for path in [
+                format!("/v1/users/{}", ana.handle),
+                format!("/v1/posts/{anas}"),
+                format!("/v1/users/{}/posts", ana.handle),
+                format!("/v1/users/{}/followers", ana.handle),
+                format!("/v1/users/{}/following", ana.handle),
+                format!("/v1/posts/{anas}/comments"),
+            ] {
+                let reply = app.get(&path, who.token()).await;
+                if reply.status != StatusCode::NOT_FOUND {
+                    leaks.push(format!("{path}: {}", reply.status));
+                }
+            }
+            let body = app
+                .get(&format!("/v1/posts/{cys}/comments"), who.token())
+                .await
+                .body
+                .to_string();
+            let feed = app.get("/v1/feed", who.token()).await.body.to_string();
+            for (place, text) in [("cy's comments", body), ("feed", feed)] {
+                if text.contains(&ana.id.to_string()) {
+                    leaks.push(format!("{place} mentions ana"));
+                }
+            }
+            leaks
+        }
+    };
+    assert_eq!(leaks_to(blocked.clone()).await, Vec::<String>::new());
+
+    // Once suspended, nobody sees anything of ana either.
+    app.client
+        .post(app.url(&format!("/v1/admin/users/{}/suspend", ana.handle)))
+        .header("X-Admin-Token", "moderator-secret-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(leaks_to(other.clone()).await, Vec::<String>::new());
+    assert_eq!(leaks_to(cy.clone()).await, Vec::<String>::new());
+    let cys_notes = app
+        .get("/v1/notifications", cy.token())
+        .await
+        .body
+        .to_string();
+    assert!(!cys_notes.contains(&ana.id.to_string()), "{cys_notes}");
+}
+
+#[tokio::test]
+async fn reads_that_may_lag_go_to_the_replica_and_your_own_writes_do_not() {
+    let backing = common::Backing::new().await;
+    // The "replica": a second database with the same schema, which the test
+    // fills itself, so that what is read from it can be told apart.
+    let replica = format!(
+        "{}_replica",
+        backing.database_url.rsplit('/').next().unwrap()
+    );
+    let admin = sqlx::PgPool::connect(&format!("{}/postgres", common::database_base()))
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {replica}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let replica_url = format!("{}/{replica}", common::database_base());
+    let replica_pool = sqlx::PgPool::connect(&replica_url).await.unwrap();
+    ciel::infra::db::migrate(&replica_pool).await.unwrap();
+    let mut env = backing.env("api");
+    env.insert("DATABASE_READ_URL", replica_url);
+    let app = TestApp::spawn(&backing, env).await;
+    let pool = backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    sqlx::query("INSERT INTO users (id, handle, email, password_hash, bio) VALUES ($1, $2, 'r@example.org', 'x', 'from the replica')")
+        .bind(ana.id)
+        .bind(&ana.handle)
+        .execute(&replica_pool)
+        .await
+        .unwrap();
+
+    let profile = app
+        .get(&format!("/v1/users/{}", ana.handle), ana.token())
+        .await;
+    assert_eq!(
+        profile.body["bio"], "from the replica",
+        "profiles read the replica"
+    );
+    let own = patch(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "bio": "just written" }),
+    )
+    .await;
+    assert_eq!(
+        own.body["bio"], "just written",
+        "a read after your own write: the primary"
+    );
+    let anas = id_of(&post(&app, &pool, &ana, "new").await);
+    app.get(&format!("/v1/posts/{anas}"), ana.token())
+        .await
+        .expect(StatusCode::OK, None);
+    app.post(&format!("/v1/posts/{anas}/like"), ana.token(), json!({}))
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    let seen = app.get(&format!("/v1/posts/{anas}"), ana.token()).await;
+    assert_eq!(seen.body["liked_by_me"], true, "your own like: the primary");
+    assert_eq!(all_pages(&app, "/v1/feed", ana.token(), 20).await.len(), 1);
+    // Another user's list may lag: it comes from the replica.
+    let listed = all_pages(
+        &app,
+        &format!("/v1/users/{}/posts", ana.handle),
+        ana.token(),
+        20,
+    )
+    .await;
+    assert!(listed.is_empty(), "the replica has not seen the post");
+    app.get(&format!("/v1/posts/{anas}/comments"), ana.token())
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
 }

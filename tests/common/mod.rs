@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod media;
 pub mod redis;
 pub mod social;
 

@@ -47,8 +47,9 @@ pub async fn ready_media(pool: &PgPool, owner: Uuid, count: usize) -> Vec<Uuid> 
         .unwrap();
         sqlx::query(
             "INSERT INTO media_variants (media_id, name, format, width, height, bytes, key)
-             SELECT $1, n, f, 320, 213, 100, 'variants/' || $1 || '/' || n || '.' || f
-             FROM unnest(ARRAY['thumb', 'small']) n, unnest(ARRAY['webp', 'jpeg']) f",
+             SELECT $1, n, f, 320, 213, 100, 'variants/' || $1 || '/' || n || '.' || e
+             FROM unnest(ARRAY['thumb', 'small']) n,
+                  unnest(ARRAY['webp', 'jpeg'], ARRAY['webp', 'jpg']) AS formats (f, e)",
         )
         .bind(id)
         .execute(pool)
