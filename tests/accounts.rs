@@ -111,6 +111,22 @@ async fn a_deleted_account_leaves_no_row_and_no_object_once_purged() {
         .unwrap()
         .parse()
         .unwrap();
+    // Every viewer can load the post's photos through the URLs it carries.
+    let shown = app.get(&format!("/v1/posts/{anas}"), bo.token()).await;
+    let variants = shown.body["media"][0]["variants"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(variants.len(), 4);
+    for variant in variants {
+        let response = app
+            .client
+            .get(variant["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{variant}");
+    }
     let bos = id_of(&post(&app, &pool, &bo, "bo's").await);
     for (who, whom) in [(&ana, &bo), (&bo, &ana)] {
         app.post(

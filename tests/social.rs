@@ -1204,3 +1204,68 @@ async fn reads_that_may_lag_go_to_the_replica_and_your_own_writes_do_not() {
         .await
         .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_covers_the_social_routes_with_their_constraints() {
+    let doc = serde_json::to_value(ciel::http::openapi_document()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/v1/me", &["get", "patch", "delete"][..]),
+        ("/v1/users/{handle}", &["get"]),
+        ("/v1/users/{handle}/follow", &["post", "delete"]),
+        ("/v1/users/{handle}/block", &["post", "delete"]),
+        ("/v1/users/{handle}/followers", &["get"]),
+        ("/v1/users/{handle}/following", &["get"]),
+        ("/v1/users/{handle}/posts", &["get"]),
+        ("/v1/posts", &["post"]),
+        ("/v1/posts/{id}", &["get", "delete"]),
+        ("/v1/posts/{id}/like", &["post", "delete"]),
+        ("/v1/posts/{id}/comments", &["get", "post"]),
+        ("/v1/comments/{id}", &["delete"]),
+        ("/v1/feed", &["get"]),
+        ("/v1/notifications", &["get"]),
+        ("/v1/notifications/read", &["post"]),
+        ("/v1/reports", &["post"]),
+        ("/v1/admin/reports", &["get"]),
+        ("/v1/admin/posts/{id}/takedown", &["post"]),
+        ("/v1/admin/users/{handle}/suspend", &["post"]),
+        ("/v1/admin/users/{handle}/unsuspend", &["post"]),
+    ] {
+        for method in methods {
+            let operation = &paths[path][method];
+            assert!(operation.is_object(), "{method} {path} is documented");
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key("401"), "{method} {path} lists 401");
+            if *method != "get" && !path.starts_with("/v1/admin") {
+                assert!(responses.contains_key("429"), "{method} {path} lists 429");
+            }
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    let post = &schemas["CreatePostRequest"]["properties"];
+    assert_eq!(post["media_ids"]["minItems"], 1);
+    assert_eq!(post["media_ids"]["maxItems"], 10);
+    assert_eq!(post["caption"]["maxLength"], 2200);
+    assert_eq!(
+        schemas["CreateCommentRequest"]["properties"]["text"]["maxLength"],
+        1000
+    );
+    assert_eq!(
+        schemas["UpdateProfileRequest"]["properties"]["bio"]["maxLength"],
+        300
+    );
+    let limit = paths["/v1/feed"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(
+        (
+            limit["schema"]["minimum"].as_i64(),
+            limit["schema"]["maximum"].as_i64()
+        ),
+        (Some(1), Some(50))
+    );
+    assert!(doc["components"]["securitySchemes"]["admin_token"].is_object());
+}

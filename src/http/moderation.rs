@@ -119,7 +119,7 @@ pub async fn take_down(
 
 /// Suspend a user: every session ends, and the user and their posts are hidden.
 #[utoipa::path(post, path = "/v1/admin/users/{handle}/suspend", tag = "moderation", security(("admin_token" = [])),
-    params(("handle" = String, Path, description = "The user's handle")),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
@@ -135,7 +135,7 @@ pub async fn suspend(
 
 /// Lift a suspension.
 #[utoipa::path(post, path = "/v1/admin/users/{handle}/unsuspend", tag = "moderation", security(("admin_token" = [])),
-    params(("handle" = String, Path, description = "The user's handle")),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),

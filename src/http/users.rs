@@ -23,7 +23,7 @@ use crate::social::render::UserCard;
 
 /// A user's profile, with how they relate to the caller.
 #[utoipa::path(get, path = "/v1/users/{handle}", tag = "users", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle")),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
         (status = 200, body = Profile),
         (status = 401, body = ErrorBody),
@@ -118,7 +118,7 @@ pub async fn delete_me(
 
 /// Follow a user. Following again changes nothing.
 #[utoipa::path(post, path = "/v1/users/{handle}/follow", tag = "users", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle")),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
@@ -141,7 +141,7 @@ pub async fn follow(
 
 /// Stop following a user. Not following is fine.
 #[utoipa::path(delete, path = "/v1/users/{handle}/follow", tag = "users", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle")),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
@@ -164,7 +164,7 @@ pub async fn unfollow(
 /// Block a user: the follows between you end, and neither of you sees the
 /// other's posts, comments or lists any more.
 #[utoipa::path(post, path = "/v1/users/{handle}/block", tag = "users", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle")),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
@@ -185,7 +185,7 @@ pub async fn block(
 
 /// Unblock a user. Follows that the block ended do not come back.
 #[utoipa::path(delete, path = "/v1/users/{handle}/block", tag = "users", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle")),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
@@ -203,7 +203,7 @@ pub async fn unblock(
 
 /// Who follows a user, newest first.
 #[utoipa::path(get, path = "/v1/users/{handle}/followers", tag = "users", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle"), ListQuery),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$"), ListQuery),
     responses(
         (status = 200, body = ListResponse<UserCard>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
@@ -222,7 +222,7 @@ pub async fn followers(
 
 /// Whom a user follows, newest first.
 #[utoipa::path(get, path = "/v1/users/{handle}/following", tag = "users", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle"), ListQuery),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$"), ListQuery),
     responses(
         (status = 200, body = ListResponse<UserCard>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
@@ -261,7 +261,7 @@ async fn follow_list(
 
 /// A user's posts, newest first.
 #[utoipa::path(get, path = "/v1/users/{handle}/posts", tag = "posts", security(("bearer" = [])),
-    params(("handle" = String, Path, description = "The user's handle"), ListQuery),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$"), ListQuery),
     responses(
         (status = 200, body = ListResponse<Post>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),

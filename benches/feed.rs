@@ -1,0 +1,476 @@
+//! The home feed under load, against the real app, PostgreSQL and Redis.
+//! Run with `scripts/bench-feed` (it installs wrk and starts the services).
+//!
+//! Seeds 10,001 users who each follow 200 (skewed: a few authors are
+//! followed by many, one by all 10,000 others) and 200,000 posts with a
+//! photo each; then measures, at 64 connections:
+//! - `GET /v1/feed`, first page and five pages deep, with wrk;
+//! - the best SQL form of the feed (top ids by index-only scans, then the
+//!   rows) with pgbench, on the same viewers; and prints the ratio;
+//! - how long a post by the author with 10,000 followers takes to reach
+//!   every follower's timeline.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ciel::social::feed::{FEED_SQL, Feed, Timelines};
+use ciel::social::page::PageRequest;
+use ciel::social::render::VariantUrls;
+use common::{Backing, PASSWORD, TestApp};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const USERS: usize = 10_001;
+const FOLLOWS_EACH: usize = 200;
+const POSTS: usize = 200_000;
+const CONNECTIONS: usize = 64;
+const VIEWERS: usize = 256;
+const SECONDS: u64 = 15;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Popular authors are picked far more often: index ~ U^3 of the users.
+fn skewed(rng: &mut impl Rng, users: usize) -> usize {
+    let u: f64 = rng.r#gen();
+    ((u * u * u) * users as f64) as usize % users
+}
+
+async fn seed(pool: &PgPool, password_hash: &str, users: usize, posts: usize) -> Vec<Uuid> {
+    let started = Instant::now();
+    let mut conn = pool.acquire().await.unwrap();
+    // Seeding bypasses the counting triggers; the counts are set once below.
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let ids: Vec<Uuid> = (0..users).map(|_| Uuid::now_v7()).collect();
+    let handles: Vec<String> = (0..users).map(|i| format!("user_{i:05}")).collect();
+    let emails: Vec<String> = (0..users)
+        .map(|i| format!("user{i}@bench.example"))
+        .collect();
+    sqlx::query(
+        "INSERT INTO users (id, handle, email, password_hash)
+         SELECT id, h, e, $4 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (id, h, e)",
+    )
+    .bind(&ids)
+    .bind(&handles)
+    .bind(&emails)
+    .bind(password_hash)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+
+    let mut rng = rand::thread_rng();
+    let (mut followers, mut followees) = (Vec::new(), Vec::new());
+    for (i, follower) in ids.iter().enumerate() {
+        let mut chosen = HashSet::new();
+        if i != 0 {
+            chosen.insert(0); // user 0 is followed by everyone else
+        }
+        while chosen.len() < FOLLOWS_EACH.min(users - 1) {
+            let j = skewed(&mut rng, users);
+            if j != i {
+                chosen.insert(j);
+            }
+        }
+        for j in chosen {
+            followers.push(*follower);
+            followees.push(ids[j]);
+        }
+    }
+    for (a, b) in followers.chunks(100_000).zip(followees.chunks(100_000)) {
+        sqlx::query("INSERT INTO follows (follower_id, followee_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])")
+            .bind(a)
+            .bind(b)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+
+    // Posts over the last 30 days, by skewed authors, one photo each.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut post_rows: Vec<(Uuid, Uuid)> = (0..posts)
+        .map(|_| {
+            let at = now - rng.gen_range(0..30 * 24 * 3600 * 1000);
+            let ts = uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                at / 1000,
+                ((at % 1000) * 1_000_000) as u32,
+            );
+            (Uuid::new_v7(ts), ids[skewed(&mut rng, users)])
+        })
+        .collect();
+    post_rows.sort();
+    for chunk in post_rows.chunks(20_000) {
+        let post_ids: Vec<Uuid> = chunk.iter().map(|(p, _)| *p).collect();
+        let authors: Vec<Uuid> = chunk.iter().map(|(_, a)| *a).collect();
+        let media: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
+        sqlx::query(
+            "INSERT INTO posts (id, author_id, caption) SELECT p, a, 'A photo of the day'
+             FROM unnest($1::uuid[], $2::uuid[]) AS t (p, a)",
+        )
+        .bind(&post_ids)
+        .bind(&authors)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO media (id, owner_id, status, declared_content_type, declared_bytes, original_key, width, height, blurhash)
+             SELECT m, a, 'ready', 'image/jpeg', 2400000, 'originals/' || a || '/' || m, 4032, 3024, 'LEHV6nWB2yk8pyo0adR*.7kCMdnj'
+             FROM unnest($1::uuid[], $2::uuid[]) AS t (m, a)",
+        )
+        .bind(&media)
+        .bind(&authors)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO post_media (post_id, media_id, position) SELECT p, m, 0 FROM unnest($1::uuid[], $2::uuid[]) AS t (p, m)",
+        )
+        .bind(&post_ids)
+        .bind(&media)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO media_variants (media_id, name, format, width, height, bytes, key)
+             SELECT m, v.name, f.format, v.w, v.w * 3 / 4, 100000,
+                    'variants/' || m || '/' || v.name || '.' || f.ext
+             FROM unnest($1::uuid[]) AS m,
+                  (VALUES ('thumb', 320), ('small', 640), ('medium', 1080), ('large', 2048)) AS v (name, w),
+                  (VALUES ('webp', 'webp'), ('jpeg', 'jpg')) AS f (format, ext)",
+        )
+        .bind(&media)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    sqlx::query("SET session_replication_role = DEFAULT")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE users u SET
+            followers_count = (SELECT count(*) FROM follows WHERE followee_id = u.id),
+            following_count = (SELECT count(*) FROM follows WHERE follower_id = u.id),
+            posts_count = (SELECT count(*) FROM posts WHERE author_id = u.id)",
+    )
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap();
+    println!(
+        "seeded {users} users, {} follows, {posts} posts with a photo each in {:.0} s",
+        followers.len(),
+        started.elapsed().as_secs_f64()
+    );
+    ids
+}
+
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// Runs wrk with a script that sends each request as a random one of `requests`
+/// (path, token).
+fn wrk(base: &str, requests: &[(String, String)]) -> Load {
+    let dir = std::env::temp_dir().join(format!("ciel-bench-feed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("feed.lua");
+    let mut lua = String::from("local requests = {\n");
+    for (path, token) in requests {
+        lua.push_str(&format!("  {{\"{path}\", \"Bearer {token}\"}},\n"));
+    }
+    lua.push_str(
+        "}\nmath.randomseed(7)\n\
+         request = function()\n\
+           local r = requests[math.random(#requests)]\n\
+           return wrk.format(\"GET\", r[1], {[\"Authorization\"] = r[2]})\n\
+         end\n\
+         done = function(summary, latency, requests)\n\
+           io.write(string.format(\"FIGURES %f %f %f %d %d\\n\", summary.requests / (summary.duration / 1e6),\n\
+             latency:percentile(50) / 1000, latency:percentile(99) / 1000,\n\
+             summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,\n\
+             summary.requests))\n\
+         end\n",
+    );
+    std::fs::write(&script, lua).unwrap();
+    let output = Command::new("wrk")
+        .args([
+            "-t",
+            "2",
+            "-c",
+            &CONNECTIONS.to_string(),
+            "-d",
+            &format!("{SECONDS}s"),
+            "--timeout",
+            "5s",
+        ])
+        .arg("-s")
+        .arg(&script)
+        .arg(base)
+        .output()
+        .expect("wrk (scripts/bench-feed installs it)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("FIGURES"))
+        .unwrap_or_else(|| panic!("wrk: {text}"));
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    Load {
+        rps: f[0],
+        p50_ms: f[1],
+        p99_ms: f[2],
+        errors: f[3] as u64,
+    }
+}
+
+/// pgbench on the best SQL form of the feed: the ids, then the rows.
+fn pgbench(database_url: &str) -> f64 {
+    let dir = std::env::temp_dir().join(format!("ciel-bench-feed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("feed.sql");
+    let ids_sql = FEED_SQL
+        .replace("$1", "(SELECT id FROM bench_viewers WHERE n = :n)")
+        .replace("$2", "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid")
+        .replace("$3", "'00000000-0000-0000-0000-000000000000'::uuid")
+        .replace("$4", "21");
+    let sql = format!(
+        "\\set n random(1, {VIEWERS})\nSELECT p.id, p.author_id, p.caption, p.like_count, p.comment_count, p.created_at FROM posts p WHERE p.id IN ({}) ORDER BY p.id DESC;\n",
+        ids_sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    std::fs::write(&script, sql).unwrap();
+    let output = Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &CONNECTIONS.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &SECONDS.to_string(),
+            "-f",
+        ])
+        .arg(&script)
+        .arg(database_url)
+        .output()
+        .expect("pgbench");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let tps = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .unwrap_or_else(|| panic!("pgbench: {text}{}", String::from_utf8_lossy(&output.stderr)));
+    tps.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let users = env_or("BENCH_FEED_USERS", USERS);
+    let posts = env_or("BENCH_FEED_POSTS", POSTS);
+    let backing = Backing::new().await;
+    let pool = backing.pool().await;
+    let mut env = backing.env("api");
+    env.remove("DATABASE_MAX_CONNECTIONS");
+    env.insert("RATE_LIMIT_LOGIN", "1000000/1m".into());
+    env.insert("RATE_LIMIT_WRITES", "1000000/1m".into());
+    // Production serves variants through the CDN: plain URLs.
+    env.insert("S3_PUBLIC_ENDPOINT", "https://media.example.org".into());
+    let app = TestApp::spawn(&backing, env.clone()).await;
+    let template = app.register("bench_template").await;
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE handle = 'bench_template'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let _ = template;
+    let ids = seed(&pool, &hash, users, posts).await;
+
+    // Viewers: random users, signed in through the API.
+    let mut rng = rand::thread_rng();
+    let mut viewer_idx: Vec<usize> = (1..users).collect();
+    viewer_idx.shuffle(&mut rng);
+    viewer_idx.truncate(VIEWERS);
+    let mut tokens = Vec::new();
+    for &i in &viewer_idx {
+        let reply = app
+            .post(
+                "/v1/auth/login",
+                None,
+                json!({ "login": format!("user_{i:05}"), "password": PASSWORD }),
+            )
+            .await;
+        tokens.push(reply.body["access_token"].as_str().unwrap().to_string());
+    }
+    let viewer_ids: Vec<Uuid> = viewer_idx.iter().map(|&i| ids[i]).collect();
+    sqlx::query("CREATE TABLE bench_viewers AS SELECT n, id FROM unnest($1::uuid[]) WITH ORDINALITY AS t (id, n)")
+        .bind(&viewer_ids)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // Cursors for page five, and warm timelines.
+    let mut first_pages = Vec::new();
+    let mut deep_pages = Vec::new();
+    for token in &tokens {
+        let mut path = "/v1/feed?limit=20".to_string();
+        first_pages.push((path.clone(), token.clone()));
+        for _ in 0..4 {
+            let page = app.get(&path, Some(token)).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            let cursor = page.body["next_cursor"]
+                .as_str()
+                .expect("five pages of feed")
+                .to_string();
+            path = format!("/v1/feed?limit=20&cursor={cursor}");
+        }
+        deep_pages.push((path, token.clone()));
+    }
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "feed benchmark: {CONNECTIONS} connections, {SECONDS} s per run, {VIEWERS} viewers, {cores} cores"
+    );
+    let sql_tps = pgbench(&backing.database_url);
+    println!("SQL best form (pgbench)    {sql_tps:>8.0} tps");
+    let first = wrk(&app.base, &first_pages);
+    let deep = wrk(&app.base, &deep_pages);
+    for (name, load) in [
+        ("GET /v1/feed first page", &first),
+        ("GET /v1/feed page 5", &deep),
+    ] {
+        println!(
+            "{name:<26} {:>8.0} req/s  p50 {:>6.1} ms  p99 {:>6.1} ms  {:.2}x SQL  ({} errors)",
+            load.rps,
+            load.p50_ms,
+            load.p99_ms,
+            load.rps / sql_tps,
+            load.errors
+        );
+    }
+
+    // A post by the author everyone follows, into every warm timeline.
+    let feed = Feed::new(
+        ciel::social::Db {
+            primary: pool.clone(),
+            replica: pool.clone(),
+        },
+        Timelines::new(
+            ciel::infra::redis::RedisHandle::new(&common::redis_url(), None).unwrap(),
+            &format!("ciel-test-{}", backing.id),
+        ),
+    );
+    let urls = VariantUrls::new(backing.storage());
+    let celebrity = ids[0];
+    let audience: Vec<Uuid> =
+        sqlx::query_scalar("SELECT follower_id FROM follows WHERE followee_id = $1")
+            .bind(celebrity)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let warming = Instant::now();
+    let first_page = PageRequest::parse(None, Some(1)).unwrap();
+    futures::future::join_all(audience.chunks(audience.len().div_ceil(16)).map(|chunk| {
+        let (feed, urls) = (feed.clone(), &urls);
+        async move {
+            for follower in chunk {
+                feed.page(urls, *follower, &first_page).await.unwrap();
+            }
+        }
+    }))
+    .await;
+    println!(
+        "warmed {} follower timelines in {:.0} s",
+        audience.len(),
+        warming.elapsed().as_secs_f64()
+    );
+    let celebrity_token = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({ "login": "user_00000", "password": PASSWORD }),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let media = common::social::ready_media(&pool, celebrity, 1).await;
+    let started = Instant::now();
+    let created = app
+        .post(
+            "/v1/posts",
+            Some(&celebrity_token),
+            json!({ "caption": "to everyone", "media_ids": media }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let answered = started.elapsed();
+    let post_id = created.body["id"].as_str().unwrap().to_string();
+    let mut redis = redis::Client::open(common::redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let prefix = format!("ciel-test-{}", backing.id);
+    loop {
+        let generation: Option<String> = redis::cmd("GET")
+            .arg(format!("{prefix}:tl:generation"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        let generation = generation.unwrap_or_else(|| "0".into());
+        let mut pipe = redis::pipe();
+        for follower in &audience {
+            pipe.cmd("ZSCORE")
+                .arg(format!("{prefix}:tl:{generation}:{follower}"))
+                .arg(&post_id);
+        }
+        let scores: Vec<Option<f64>> = pipe.query_async(&mut redis).await.unwrap();
+        if scores.iter().all(Option::is_some) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the fan-out did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let everywhere = started.elapsed();
+    // And the app shows it, for a sample of followers.
+    for token in tokens.iter().take(20) {
+        let page = app.get("/v1/feed?limit=1", Some(token)).await;
+        let first: &Value = &page.body["items"][0];
+        assert_eq!(first["id"].as_str(), Some(post_id.as_str()));
+    }
+    println!(
+        "post by an author with {} followers: answered in {:.0} ms, in every follower's timeline after {:.0} ms",
+        audience.len(),
+        answered.as_secs_f64() * 1000.0,
+        everywhere.as_secs_f64() * 1000.0
+    );
+    assert_eq!(first.errors + deep.errors, 0, "some requests failed");
+}
