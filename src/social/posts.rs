@@ -162,12 +162,13 @@ pub async fn hydrate(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let feed_filter = match scope {
-        Scope::Visible => "",
-        Scope::HomeFeed => {
-            "AND (p.author_id = $2 OR EXISTS (
+    // A follow implies that no block stands between the two (a block ends
+    // follows in its own transaction), so the feed's filter covers blocks.
+    let scope_filter = match scope {
+        Scope::Visible => no_block("$2", "u.id"),
+        Scope::HomeFeed => "(p.author_id = $2 OR EXISTS (
                  SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id))"
-        }
+            .to_string(),
     };
     let rows = sqlx::query_as::<_, PostRow>(&format!(
         "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
@@ -175,8 +176,7 @@ pub async fn hydrate(
                 ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM posts p JOIN users u ON u.id = p.author_id
-         WHERE p.id = ANY($1) AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {} {feed_filter}",
-        no_block("$2", "u.id")
+         WHERE p.id = ANY($1) AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {scope_filter}"
     ))
     .bind(ids)
     .bind(viewer)
