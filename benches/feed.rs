@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ciel::social::feed::{FEED_SQL, Feed, Timelines};
 use ciel::social::page::PageRequest;
-use ciel::social::render::VariantUrls;
+use ciel::social::render::Photos;
 use common::{Backing, PASSWORD, TestApp};
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -383,7 +383,7 @@ async fn main() {
             &format!("ciel-test-{}", backing.id),
         ),
     );
-    let urls = VariantUrls::new(backing.storage());
+    let urls = Photos::new(backing.storage());
     let celebrity = ids[0];
     let audience: Vec<Uuid> =
         sqlx::query_scalar("SELECT follower_id FROM follows WHERE followee_id = $1")

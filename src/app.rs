@@ -25,7 +25,7 @@ use crate::infra::s3::Storage;
 use crate::ratelimit::RateLimiter;
 use crate::social::Db;
 use crate::social::feed::{Feed, Timelines};
-use crate::social::render::VariantUrls;
+use crate::social::render::Photos;
 use crate::telemetry;
 use crate::worker::poller::{self, Deliveries};
 use crate::worker::{Worker, serverless};
@@ -80,7 +80,7 @@ impl Application {
                     queue: queue.clone().context("the API needs the queue")?,
                     upload_max_bytes: api.upload_max_bytes,
                     social,
-                    urls: VariantUrls::new(storage.clone()),
+                    urls: Photos::new(storage.clone()),
                     feed,
                     admin_token: api.admin_token.clone().map(Arc::new),
                 });

@@ -43,7 +43,7 @@ use crate::infra::s3::Storage;
 use crate::ratelimit::RateLimiter;
 use crate::social::Db;
 use crate::social::feed::Feed;
-use crate::social::render::VariantUrls;
+use crate::social::render::Photos;
 
 /// Everything the API handlers share.
 pub struct ApiContext {
@@ -56,7 +56,7 @@ pub struct ApiContext {
     pub upload_max_bytes: u64,
     /// The primary and the read pool, for the social routes.
     pub social: Db,
-    pub urls: VariantUrls,
+    pub urls: Photos,
     pub feed: Feed,
     /// Guards `/v1/admin/*`; without it those routes do not exist.
     pub admin_token: Option<Arc<Secret<String>>>,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::notifications::{self, Kind, Subject};
 use super::page::{Page, PageRequest};
 use super::posts::visible_author;
-use super::render::{self, CardRow, UserCard, VariantUrls};
+use super::render::{self, CardRow, Photos, UserCard};
 use super::{Db, USER_VISIBLE, no_block};
 use crate::error::{Error, Result};
 
@@ -64,7 +64,7 @@ struct Row {
 
 pub async fn create(
     db: &Db,
-    urls: &VariantUrls,
+    urls: &Photos,
     user: Uuid,
     post_id: Uuid,
     text: CommentText,
@@ -112,7 +112,7 @@ pub async fn create(
 /// of anyone on either side of a block with the viewer.
 pub async fn list(
     db: &Db,
-    urls: &VariantUrls,
+    urls: &Photos,
     viewer: Uuid,
     post_id: Uuid,
     page: &PageRequest<Uuid>,

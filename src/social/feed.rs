@@ -29,7 +29,7 @@ use uuid::Uuid;
 use super::Db;
 use super::page::{NEWEST, Page, PageRequest};
 use super::posts::{self, Post, Scope};
-use super::render::VariantUrls;
+use super::render::Photos;
 use crate::error::Result;
 use crate::infra::redis::RedisHandle;
 
@@ -313,7 +313,7 @@ impl Feed {
 
     pub async fn page(
         &self,
-        urls: &VariantUrls,
+        urls: &Photos,
         viewer: Uuid,
         request: &PageRequest<Uuid>,
     ) -> Result<Page<Post>> {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::notifications::{self, Kind};
 use super::page::{Page, PageRequest, TimeKey};
-use super::render::{self, CardRow, UserCard, VariantUrls};
+use super::render::{self, CardRow, Photos, UserCard};
 use super::{Db, USER_VISIBLE, no_block, user_not_found};
 use crate::error::{Error, Result};
 use crate::users::Handle;
@@ -163,7 +163,7 @@ struct FollowRow {
 /// `viewer` may see them: nobody who blocks or is blocked by the viewer.
 pub async fn list(
     db: &Db,
-    urls: &VariantUrls,
+    urls: &Photos,
     viewer: Uuid,
     handle: &str,
     direction: Direction,

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::page::{NEWEST, Page, PageRequest};
-use super::render::{self, CardRow, MediaView, UserCard, VariantUrls};
+use super::render::{self, CardRow, MediaView, Photos, UserCard};
 use super::{Db, USER_VISIBLE};
 use crate::error::Result;
 
@@ -138,7 +138,7 @@ struct Row {
 /// the user blocks, are left out; so are posts no longer shown.
 pub async fn list(
     db: &Db,
-    urls: &VariantUrls,
+    urls: &Photos,
     user: Uuid,
     page: &PageRequest<Uuid>,
 ) -> Result<Page<Notification>> {

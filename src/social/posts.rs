@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::graph;
 use super::idempotency::{self, Claim, IdempotencyKey, Stored};
 use super::page::{NEWEST, Page, PageRequest};
-use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, UserCard, VariantUrls};
+use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
 use super::{Db, USER_VISIBLE, no_block, post_not_found};
 use crate::error::{Error, FieldErrors, Result};
 use crate::infra::s3::Storage;
@@ -154,7 +154,7 @@ struct PostRow {
 /// next write would show.
 pub async fn hydrate(
     db: &PgPool,
-    urls: &VariantUrls,
+    urls: &Photos,
     viewer: Uuid,
     ids: &[Uuid],
     scope: Scope,
@@ -166,9 +166,11 @@ pub async fn hydrate(
     // follows in its own transaction), so the feed's filter covers blocks.
     let scope_filter = match scope {
         Scope::Visible => no_block("$2", "u.id"),
-        Scope::HomeFeed => "(p.author_id = $2 OR EXISTS (
+        Scope::HomeFeed => {
+            "(p.author_id = $2 OR EXISTS (
                  SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id))"
-            .to_string(),
+                .to_string()
+        }
     };
     let rows = sqlx::query_as::<_, PostRow>(&format!(
         "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
@@ -234,7 +236,7 @@ fn assemble(row: PostRow, views: &HashMap<Uuid, MediaView>) -> Post {
 
 /// One post as `viewer` sees it, from the primary: it may be one they just
 /// made or liked.
-pub async fn get(db: &Db, urls: &VariantUrls, viewer: Uuid, id: Uuid) -> Result<Post> {
+pub async fn get(db: &Db, urls: &Photos, viewer: Uuid, id: Uuid) -> Result<Post> {
     hydrate(&db.primary, urls, viewer, &[id], Scope::Visible)
         .await?
         .pop()
@@ -258,7 +260,7 @@ pub async fn visible_author(tx: &mut sqlx::PgConnection, viewer: Uuid, id: Uuid)
 /// A user's posts, newest first, as `viewer` may see them.
 pub async fn by_author(
     db: &Db,
-    urls: &VariantUrls,
+    urls: &Photos,
     viewer: Uuid,
     handle: &str,
     page: &PageRequest<Uuid>,

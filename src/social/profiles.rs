@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::render::{self, MediaView, VariantUrls};
+use super::render::{self, MediaView, Photos};
 use super::{Db, USER_VISIBLE, user_not_found};
 use crate::error::{Error, FieldErrors, Result};
 use crate::users::{DisplayName, Handle};
@@ -52,7 +52,7 @@ struct ProfileRow {
 /// A profile as `viewer` sees it. A user who blocks the viewer does not
 /// exist for them; one the viewer blocks is still shown (with `blocking`),
 /// so that the app can offer to unblock.
-pub async fn by_handle(db: &Db, urls: &VariantUrls, viewer: Uuid, handle: &str) -> Result<Profile> {
+pub async fn by_handle(db: &Db, urls: &Photos, viewer: Uuid, handle: &str) -> Result<Profile> {
     let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
     let row = sqlx::query_as::<_, ProfileRow>(&format!(
         "SELECT u.id, u.handle, u.display_name, u.bio, u.avatar_media_id,
@@ -180,7 +180,7 @@ pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()>
 }
 
 /// The profile of the caller themself.
-pub async fn own(db: &Db, urls: &VariantUrls, user_id: Uuid) -> Result<Profile> {
+pub async fn own(db: &Db, urls: &Photos, user_id: Uuid) -> Result<Profile> {
     let handle: String = sqlx::query_scalar("SELECT handle FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&db.primary)

@@ -3,9 +3,11 @@
 //! comments and notifications.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lru::LruCache;
 use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -22,13 +24,19 @@ const URL_CACHE_MAX: usize = 200_000;
 /// Avatars are drawn small: only these variants go out with a user card.
 pub const AVATAR_VARIANTS: &[&str] = &["thumb", "small"];
 
-/// Variant URLs: the CDN's (`S3_PUBLIC_ENDPOINT`) when there is one, since
-/// variant keys are immutable; presigned GETs otherwise, cached per window
-/// because signing a feed page's hundred-odd URLs each time costs more CPU
-/// than everything else the page needs.
-pub struct VariantUrls {
+/// Photos as the apps see them. Two process-local caches keep a feed page
+/// off the database and the signer:
+/// - the variants of ready photos, which never change once written (keys
+///   are derived from the media id; a deleted photo is no longer referenced
+///   by any row that is shown), so the cache can never be stale;
+/// - variant URLs: the CDN's (`S3_PUBLIC_ENDPOINT`) when there is one, since
+///   variant keys are immutable; presigned GETs otherwise, cached per window
+///   because signing a feed page's hundred-odd URLs costs more CPU than
+///   everything else the page needs.
+pub struct Photos {
     storage: Storage,
-    cache: Mutex<UrlCache>,
+    urls: Mutex<UrlCache>,
+    variants: Mutex<LruCache<Uuid, Arc<StoredPhoto>>>,
 }
 
 #[derive(Default)]
@@ -37,11 +45,33 @@ struct UrlCache {
     urls: HashMap<String, String>,
 }
 
-impl VariantUrls {
+/// A ready photo's variants as stored, before URLs.
+struct StoredPhoto {
+    width: i32,
+    height: i32,
+    blurhash: Option<String>,
+    variants: Vec<StoredVariant>,
+}
+
+struct StoredVariant {
+    name: String,
+    format: String,
+    width: i32,
+    height: i32,
+    key: String,
+}
+
+/// Ready photos whose variants are kept in memory: about 1 KB each.
+const PHOTO_CACHE_ENTRIES: usize = 20_000;
+
+impl Photos {
     pub fn new(storage: Storage) -> Self {
         Self {
             storage,
-            cache: Mutex::default(),
+            urls: Mutex::default(),
+            variants: Mutex::new(LruCache::new(
+                NonZeroUsize::new(PHOTO_CACHE_ENTRIES).expect("a positive capacity"),
+            )),
         }
     }
 
@@ -54,7 +84,7 @@ impl VariantUrls {
             .unwrap_or_default()
             .as_secs()
             / URL_WINDOW.as_secs();
-        if let Some(url) = self.cached(window, key) {
+        if let Some(url) = self.cached_url(window, key) {
             return Ok(url);
         }
         let start = UNIX_EPOCH + URL_WINDOW * window as u32;
@@ -62,20 +92,77 @@ impl VariantUrls {
             .storage
             .presign_get_from(key, start, URL_WINDOW * 2)
             .await?;
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.urls.lock().unwrap_or_else(|p| p.into_inner());
         if cache.window == window && cache.urls.len() < URL_CACHE_MAX {
             cache.urls.insert(key.to_owned(), url.clone());
         }
         Ok(url)
     }
 
-    fn cached(&self, window: u64, key: &str) -> Option<String> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+    fn cached_url(&self, window: u64, key: &str) -> Option<String> {
+        let mut cache = self.urls.lock().unwrap_or_else(|p| p.into_inner());
         if cache.window != window {
             cache.window = window;
             cache.urls.clear();
         }
         cache.urls.get(key).cloned()
+    }
+
+    /// The stored variants of the ready photos among `ids`: from memory,
+    /// and the rest in one query.
+    async fn stored(&self, db: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Arc<StoredPhoto>>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let mut cache = self.variants.lock().unwrap_or_else(|p| p.into_inner());
+            for id in ids {
+                match cache.get(id) {
+                    Some(photo) => {
+                        found.insert(*id, photo.clone());
+                    }
+                    None => missing.push(*id),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let rows = sqlx::query_as::<_, VariantRow>(
+            "SELECT m.id AS media_id, m.width AS media_width, m.height AS media_height, m.blurhash,
+                    v.name, v.format, v.width, v.height, v.key
+             FROM media m JOIN media_variants v ON v.media_id = m.id
+             WHERE m.id = ANY($1) AND m.status = 'ready'
+             ORDER BY m.id, v.width, v.format",
+        )
+        .bind(&missing)
+        .fetch_all(db)
+        .await?;
+        let mut loaded: HashMap<Uuid, StoredPhoto> = HashMap::new();
+        for row in rows {
+            loaded
+                .entry(row.media_id)
+                .or_insert_with(|| StoredPhoto {
+                    width: row.media_width,
+                    height: row.media_height,
+                    blurhash: row.blurhash.clone(),
+                    variants: Vec::new(),
+                })
+                .variants
+                .push(StoredVariant {
+                    name: row.name,
+                    format: row.format,
+                    width: row.width,
+                    height: row.height,
+                    key: row.key,
+                });
+        }
+        let mut cache = self.variants.lock().unwrap_or_else(|p| p.into_inner());
+        for (id, photo) in loaded {
+            let photo = Arc::new(photo);
+            cache.put(id, photo.clone());
+            found.insert(id, photo);
+        }
+        Ok(found)
     }
 }
 
@@ -140,51 +227,45 @@ struct VariantRow {
 /// given), smallest first.
 pub async fn media_views(
     db: &PgPool,
-    urls: &VariantUrls,
+    photos: &Photos,
     ids: &[Uuid],
     names: Option<&[&str]>,
 ) -> Result<HashMap<Uuid, MediaView>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let names: Option<Vec<&str>> = names.map(<[&str]>::to_vec);
-    let rows = sqlx::query_as::<_, VariantRow>(
-        "SELECT m.id AS media_id, m.width AS media_width, m.height AS media_height, m.blurhash,
-                v.name, v.format, v.width, v.height, v.key
-         FROM media m JOIN media_variants v ON v.media_id = m.id
-         WHERE m.id = ANY($1) AND m.status = 'ready' AND ($2::text[] IS NULL OR v.name = ANY($2))
-         ORDER BY m.id, v.width, v.format",
-    )
-    .bind(ids)
-    .bind(names)
-    .fetch_all(db)
-    .await?;
-    let mut views: HashMap<Uuid, MediaView> = HashMap::new();
-    for row in rows {
-        let url = urls.url(&row.key).await?;
-        views
-            .entry(row.media_id)
-            .or_insert_with(|| MediaView {
-                id: row.media_id,
-                width: row.media_width,
-                height: row.media_height,
-                blurhash: row.blurhash.clone(),
-                variants: Vec::new(),
-            })
-            .variants
-            .push(VariantView {
-                name: row.name,
-                format: row.format,
-                width: row.width,
-                height: row.height,
-                url,
+    let stored = photos.stored(db, ids).await?;
+    let mut views = HashMap::with_capacity(stored.len());
+    for (id, photo) in stored {
+        let mut variants = Vec::with_capacity(photo.variants.len());
+        for v in &photo.variants {
+            if names.is_some_and(|names| !names.contains(&v.name.as_str())) {
+                continue;
+            }
+            variants.push(VariantView {
+                name: v.name.clone(),
+                format: v.format.clone(),
+                width: v.width,
+                height: v.height,
+                url: photos.url(&v.key).await?,
             });
+        }
+        views.insert(
+            id,
+            MediaView {
+                id,
+                width: photo.width,
+                height: photo.height,
+                blurhash: photo.blurhash.clone(),
+                variants,
+            },
+        );
     }
     Ok(views)
 }
 
 /// Cards for user rows, avatars resolved in one query.
-pub async fn cards(db: &PgPool, urls: &VariantUrls, rows: Vec<CardRow>) -> Result<Vec<UserCard>> {
+pub async fn cards(db: &PgPool, urls: &Photos, rows: Vec<CardRow>) -> Result<Vec<UserCard>> {
     let avatar_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.avatar_media_id).collect();
     let avatars = media_views(db, urls, &avatar_ids, Some(AVATAR_VARIANTS)).await?;
     Ok(rows
@@ -198,6 +279,6 @@ pub async fn cards(db: &PgPool, urls: &VariantUrls, rows: Vec<CardRow>) -> Resul
         .collect())
 }
 
-pub async fn card(db: &PgPool, urls: &VariantUrls, row: CardRow) -> Result<UserCard> {
+pub async fn card(db: &PgPool, urls: &Photos, row: CardRow) -> Result<UserCard> {
     Ok(cards(db, urls, vec![row]).await?.remove(0))
 }
