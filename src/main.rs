@@ -62,6 +62,12 @@ VARIABLES (required by the modes in brackets; others optional):
     WORKER_DEAD_LETTER_PATH     path the dead-letter queue's trigger POSTs to (default /dead-letters)
     WORKER_VISIBILITY_TIMEOUT_SECS  how long a long-polled job stays hidden, extended while it
                                 runs (default 60; keep it below the queue's own setting)
+    WORKER_JOB_TIME_LIMIT_SECS  processing time of a 50 MP photo, fractions allowed; a smaller
+                                one gets its share by pixels, at least a tenth (default 30);
+                                past it the photo fails with processing_timed_out
+    WORKER_REQUEST_TIMEOUT_SECS longest a job takes from arrival to answer, waiting for a slot
+                                included: set it to the serverless container's timeout
+                                (default 300); the worker stops extending visibility past it
     HTTP_ADDR                   listen address; when unset 0.0.0.0:$PORT, else 0.0.0.0:8080
     PORT                        listen port when HTTP_ADDR is unset
     RUST_LOG                    log filter, e.g. info or debug,tower_http=debug

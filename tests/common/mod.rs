@@ -444,3 +444,63 @@ pub async fn until_a_query_waits_on_a_lock(pool: &PgPool) {
     })
     .await;
 }
+
+/// Creates an upload and PUTs `bytes` to its presigned URL, as an app does;
+/// returns the media id (the upload is not completed).
+pub async fn put_upload(app: &TestApp, token: &str, bytes: &[u8], content_type: &str) -> Uuid {
+    let created = app
+        .post(
+            "/v1/media/uploads",
+            Some(token),
+            json!({ "content_type": content_type, "byte_size": bytes.len() }),
+        )
+        .await;
+    created.expect(StatusCode::CREATED, None);
+    let upload = &created.body["upload"];
+    let mut put = app
+        .client
+        .put(upload["url"].as_str().unwrap())
+        .body(bytes.to_vec());
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        if !name.eq_ignore_ascii_case("content-length") {
+            put = put.header(name.as_str(), value.as_str().unwrap());
+        }
+    }
+    let status = put.send().await.unwrap().status();
+    assert!(status.is_success(), "PUT to storage: {status}");
+    created.body["media_id"].as_str().unwrap().parse().unwrap()
+}
+
+/// Uploads and completes `bytes`, then takes the job's message off the queue
+/// (as a trigger would) and returns its body, unprocessed.
+pub async fn queued_upload(
+    backing: &Backing,
+    api: &TestApp,
+    token: &str,
+    bytes: &[u8],
+) -> (Uuid, String) {
+    let id = put_upload(api, token, bytes, "image/jpeg").await;
+    api.post(&format!("/v1/media/{id}/complete"), Some(token), json!({}))
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    let queue = backing.queue();
+    let messages = queue
+        .receive(1, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 1);
+    queue.delete(&messages[0].receipt_handle).await.unwrap();
+    (id, messages[0].body.clone())
+}
+
+/// The media's status and error code, straight from the database.
+pub async fn media_state(backing: &Backing, id: Uuid) -> (String, Option<String>) {
+    let pool = backing.pool().await;
+    let state = sqlx::query_as("SELECT status::text, error_code FROM media WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    state
+}

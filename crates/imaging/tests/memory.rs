@@ -7,7 +7,7 @@ mod craft;
 
 use std::process::Command;
 
-use craft::{Scan, jpeg, png_with_icc};
+use craft::{Scan, jpeg};
 
 const CHILD_VAR: &str = "CIEL_IMAGING_MEASURE_FILE";
 /// Peak allowed over the estimate: allocator slack and the test harness itself.
@@ -103,4 +103,45 @@ fn crafted_files_stay_within_their_memory_estimate() {
         }
     }
     assert!(report.is_empty(), "{report:#?}");
+}
+
+/// A valid PNG of `side`x`side` with an `iCCP` chunk that inflates to `icc_bytes`.
+pub fn png_with_icc(side: u32, icc_bytes: usize) -> Vec<u8> {
+    let mut base = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut base, side, side);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer
+            .write_image_data(&vec![128u8; (side * side * 3) as usize])
+            .unwrap();
+    }
+    let profile = vec![0u8; icc_bytes];
+    let mut data = b"bomb\0\0".to_vec();
+    data.extend(miniz_oxide::deflate::compress_to_vec_zlib(&profile, 9));
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(b"iCCP");
+    chunk.extend_from_slice(&data);
+    chunk.extend_from_slice(&crc32(&chunk[4..]).to_be_bytes());
+    // right after IHDR (8 signature + 25 IHDR)
+    let mut png = base[..33].to_vec();
+    png.extend(chunk);
+    png.extend_from_slice(&base[33..]);
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }

@@ -1,6 +1,6 @@
-//! Hostile files made in code, as an attacker would write them: JPEGs whose scan structure is
-//! chosen freely (every coefficient zero, so any frame size costs a few bytes per block) and a
-//! PNG whose `iCCP` chunk inflates to far more than the file.
+//! Hostile JPEGs made in code, as an attacker would write them: the scan structure is chosen
+//! freely and every coefficient is zero, so any frame size costs a bit or two per block. Only
+//! `std` is used, so the application's tests include this file too.
 
 #![allow(dead_code)]
 
@@ -100,45 +100,4 @@ pub fn long_progression(count: usize) -> Vec<Scan> {
     assert!(count <= scans.len());
     scans.truncate(count);
     scans
-}
-
-/// A valid grey PNG of `side`x`side` with an `iCCP` chunk that inflates to `icc_bytes`.
-pub fn png_with_icc(side: u32, icc_bytes: usize) -> Vec<u8> {
-    let mut base = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut base, side, side);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().unwrap();
-        writer
-            .write_image_data(&vec![128u8; (side * side * 3) as usize])
-            .unwrap();
-    }
-    let profile = vec![0u8; icc_bytes];
-    let mut data = b"bomb\0\0".to_vec();
-    data.extend(miniz_oxide::deflate::compress_to_vec_zlib(&profile, 9));
-    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
-    chunk.extend_from_slice(b"iCCP");
-    chunk.extend_from_slice(&data);
-    chunk.extend_from_slice(&crc32(&chunk[4..]).to_be_bytes());
-    // right after IHDR (8 signature + 25 IHDR)
-    let mut png = base[..33].to_vec();
-    png.extend(chunk);
-    png.extend_from_slice(&base[33..]);
-    png
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
