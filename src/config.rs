@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::ratelimit::Policy;
+use crate::ratelimit::{Policy, SignInThrottle};
 
 /// A value that must never reach a log line or a `Debug` dump.
 #[derive(Clone, PartialEq, Eq)]
@@ -142,6 +142,11 @@ pub struct RateLimitConfig {
     pub register: Policy,
     pub login: Policy,
     pub writes: Policy,
+    /// Refreshes per client network.
+    pub refresh: Policy,
+    /// Refreshes per session: each one leaves a row for the refresh lifetime.
+    pub refresh_session: Policy,
+    pub sign_in: SignInThrottle,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -515,6 +520,15 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
             register: env.policy("RATE_LIMIT_REGISTER", "register", "5/30m")?,
             login: env.policy("RATE_LIMIT_LOGIN", "login", "10/5m")?,
             writes: env.policy("RATE_LIMIT_WRITES", "writes", "60/1m")?,
+            refresh: env.policy("RATE_LIMIT_REFRESH", "refresh", "60/1m")?,
+            refresh_session: env.policy(
+                "RATE_LIMIT_REFRESH_SESSION",
+                "refresh_session",
+                "10/10m",
+            )?,
+            sign_in: SignInThrottle {
+                account: env.policy("RATE_LIMIT_LOGIN_ACCOUNT", "login_account", "50/1h")?,
+            },
             trusted_proxies: trusted_proxies(env)?,
         },
         upload_max_bytes,

@@ -88,6 +88,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(register_routes())
         .merge(login_routes())
+        .merge(refresh_routes())
         .merge(signed_in_routes())
         .merge(admin_routes())
         .into_openapi();
@@ -103,9 +104,12 @@ fn login_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new().routes(routes!(auth::login))
 }
 
+fn refresh_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(auth::refresh))
+}
+
 fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
-        .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::list_sessions))
         .routes(routes!(auth::revoke_session))
@@ -144,6 +148,7 @@ fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(register_routes().layer(limited(Limit::Register)))
         .merge(login_routes().layer(limited(Limit::Login)))
+        .merge(refresh_routes().layer(limited(Limit::Refresh)))
         .merge(signed_in_routes().layer(middleware::from_fn_with_state(
             ctx.clone(),
             rate_limit::writes_by_user,

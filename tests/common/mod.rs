@@ -215,6 +215,9 @@ impl Backing {
             env.insert("RATE_LIMIT_REGISTER", "1000/1m".into());
             env.insert("RATE_LIMIT_LOGIN", "1000/1m".into());
             env.insert("RATE_LIMIT_WRITES", "1000/1m".into());
+            env.insert("RATE_LIMIT_REFRESH", "1000/1m".into());
+            env.insert("RATE_LIMIT_REFRESH_SESSION", "1000/1m".into());
+            env.insert("RATE_LIMIT_LOGIN_ACCOUNT", "1000/1h".into());
         }
         env
     }
