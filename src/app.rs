@@ -200,7 +200,7 @@ impl Application {
 }
 
 /// How often the API process sweeps: stalled account purges, old
-/// idempotency keys.
+/// idempotency keys, abandoned uploads.
 const CHORES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Periodic upkeep of the API process. Every instance runs it; each chore is
@@ -221,6 +221,9 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             }
             if let Err(e) = crate::social::idempotency::prune(&ctx.db).await {
                 tracing::warn!(error = %e, "could not prune idempotency keys");
+            }
+            if let Err(e) = crate::media::sweep::run(&ctx.db, &ctx.storage).await {
+                tracing::warn!(error = %e, "could not sweep abandoned uploads");
             }
         }
     });

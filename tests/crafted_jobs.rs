@@ -8,11 +8,11 @@ mod craft;
 
 use std::time::Duration;
 
-use common::{Backing, TestApp, eventually, media_state, put_upload, queued_upload, unique};
+use common::media::{PHOTO, upload};
+use common::{Backing, TestApp, eventually, media_state, queued_upload, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const PHOTO: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/orientation6-gps.jpg");
 const DEADLINE: Duration = Duration::from_secs(60);
 
 async fn post(worker: &TestApp, path: &str, body: String) -> (StatusCode, Value) {
@@ -64,7 +64,7 @@ async fn forged_messages_change_no_photo_that_is_not_queued() {
     let worker = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
     let token = api.access_token(&unique("fg")).await;
     // someone else's upload, PUT but not completed yet
-    let pending = put_upload(&api, &token, PHOTO, "image/jpeg").await;
+    let pending = upload(&api, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
     let forged = json!({ "media_id": pending }).to_string();
     for path in ["/", "/dead-letters"] {
         let (status, body) = post(&worker, path, forged.clone()).await;

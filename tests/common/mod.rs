@@ -448,32 +448,6 @@ pub async fn until_a_query_waits_on_a_lock(pool: &PgPool) {
     .await;
 }
 
-/// Creates an upload and PUTs `bytes` to its presigned URL, as an app does;
-/// returns the media id (the upload is not completed).
-pub async fn put_upload(app: &TestApp, token: &str, bytes: &[u8], content_type: &str) -> Uuid {
-    let created = app
-        .post(
-            "/v1/media/uploads",
-            Some(token),
-            json!({ "content_type": content_type, "byte_size": bytes.len() }),
-        )
-        .await;
-    created.expect(StatusCode::CREATED, None);
-    let upload = &created.body["upload"];
-    let mut put = app
-        .client
-        .put(upload["url"].as_str().unwrap())
-        .body(bytes.to_vec());
-    for (name, value) in upload["headers"].as_object().unwrap() {
-        if !name.eq_ignore_ascii_case("content-length") {
-            put = put.header(name.as_str(), value.as_str().unwrap());
-        }
-    }
-    let status = put.send().await.unwrap().status();
-    assert!(status.is_success(), "PUT to storage: {status}");
-    created.body["media_id"].as_str().unwrap().parse().unwrap()
-}
-
 /// Uploads and completes `bytes`, then takes the job's message off the queue
 /// (as a trigger would) and returns its body, unprocessed.
 pub async fn queued_upload(
@@ -482,7 +456,7 @@ pub async fn queued_upload(
     token: &str,
     bytes: &[u8],
 ) -> (Uuid, String) {
-    let id = put_upload(api, token, bytes, "image/jpeg").await;
+    let id = media::upload(api, token, bytes, "image/jpeg", bytes.len()).await;
     api.post(&format!("/v1/media/{id}/complete"), Some(token), json!({}))
         .await
         .expect(StatusCode::ACCEPTED, None);
