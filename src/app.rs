@@ -35,6 +35,9 @@ pub struct Application {
     router: Router,
     pollers: Vec<(Worker, Queue, Deliveries)>,
     visibility: std::time::Duration,
+    /// The serverless worker's jobs, which outlive their requests: waited
+    /// for on shutdown.
+    detached_jobs: Option<Worker>,
 }
 
 impl Application {
@@ -101,6 +104,7 @@ impl Application {
                     admin_token: None,
                 };
                 let (ops_router, _) = http::ops_routes(ops).split_for_parts();
+                let ops_router = http::with_request_timeout(ops_router);
                 let router = if config.mode == Mode::ServerlessWorker {
                     ops_router.merge(serverless::trigger_router(
                         worker.clone(),
@@ -113,6 +117,7 @@ impl Application {
                 http::with_common_layers(router)
             }
         };
+        let detached_jobs = (config.mode == Mode::ServerlessWorker).then(|| worker.clone());
         let pollers = match config.mode {
             Mode::Worker | Mode::Dev => {
                 let queue = queue.context("the worker needs the queue")?;
@@ -133,6 +138,7 @@ impl Application {
             router,
             pollers,
             visibility: config.worker.visibility_timeout,
+            detached_jobs,
         })
     }
 
@@ -184,13 +190,17 @@ impl Application {
         for poller in pollers {
             poller.await.context("worker task")?;
         }
+        if let Some(worker) = self.detached_jobs {
+            // Each job ends by its own deadline; wait no longer than that.
+            worker.drain(worker.request_timeout()).await;
+        }
         tracing::info!("stopped");
         Ok(())
     }
 }
 
 /// How often the API process sweeps: stalled account purges, old
-/// idempotency keys.
+/// idempotency keys, abandoned uploads.
 const CHORES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Periodic upkeep of the API process. Every instance runs it; each chore is
@@ -211,6 +221,9 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             }
             if let Err(e) = crate::social::idempotency::prune(&ctx.db).await {
                 tracing::warn!(error = %e, "could not prune idempotency keys");
+            }
+            if let Err(e) = crate::media::sweep::run(&ctx.db, &ctx.storage).await {
+                tracing::warn!(error = %e, "could not sweep abandoned uploads");
             }
         }
     });

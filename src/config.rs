@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::ratelimit::Policy;
+use crate::ratelimit::{Policy, SignInThrottle};
 
 /// A value that must never reach a log line or a `Debug` dump.
 #[derive(Clone, PartialEq, Eq)]
@@ -142,6 +142,11 @@ pub struct RateLimitConfig {
     pub register: Policy,
     pub login: Policy,
     pub writes: Policy,
+    /// Refreshes per client network.
+    pub refresh: Policy,
+    /// Refreshes per session: each one leaves a row for the refresh lifetime.
+    pub refresh_session: Policy,
+    pub sign_in: SignInThrottle,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -168,6 +173,13 @@ pub struct WorkerConfig {
     /// How long a received job stays invisible to other consumers; the
     /// long-polling worker extends it while a job runs.
     pub visibility_timeout: Duration,
+    /// Processing time allowed to the largest photo accepted (50 MP); a
+    /// smaller one gets its share by pixel count, at least a tenth of it.
+    pub job_time_limit: Duration,
+    /// The longest a job may take from its arrival to its answer, waiting
+    /// for a slot included: the serverless container's timeout. The
+    /// long-polling worker stops extending a message's visibility past it.
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -508,6 +520,15 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
             register: env.policy("RATE_LIMIT_REGISTER", "register", "5/30m")?,
             login: env.policy("RATE_LIMIT_LOGIN", "login", "10/5m")?,
             writes: env.policy("RATE_LIMIT_WRITES", "writes", "60/1m")?,
+            refresh: env.policy("RATE_LIMIT_REFRESH", "refresh", "60/1m")?,
+            refresh_session: env.policy(
+                "RATE_LIMIT_REFRESH_SESSION",
+                "refresh_session",
+                "10/10m",
+            )?,
+            sign_in: SignInThrottle {
+                account: env.policy("RATE_LIMIT_LOGIN_ACCOUNT", "login_account", "50/1h")?,
+            },
             trusted_proxies: trusted_proxies(env)?,
         },
         upload_max_bytes,
@@ -544,13 +565,42 @@ fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, C
             problem: "must differ from WORKER_TRIGGER_PATH".into(),
         });
     }
+    let job_time_limit = fractional_seconds(env, "WORKER_JOB_TIME_LIMIT_SECS", 30.0)?;
+    let request_timeout = env.seconds("WORKER_REQUEST_TIMEOUT_SECS", 300)?;
+    if request_timeout < job_time_limit + crate::worker::IO_ALLOWANCE {
+        return Err(ConfigError {
+            var: "WORKER_REQUEST_TIMEOUT_SECS",
+            problem: format!(
+                "must exceed WORKER_JOB_TIME_LIMIT_SECS by at least {} s (downloads and uploads)",
+                crate::worker::IO_ALLOWANCE.as_secs()
+            ),
+        });
+    }
     Ok(WorkerConfig {
         concurrency,
         memory_budget_mb,
         trigger_path,
         dead_letter_path,
         visibility_timeout: env.seconds("WORKER_VISIBILITY_TIMEOUT_SECS", 60)?,
+        job_time_limit,
+        request_timeout,
     })
+}
+
+/// Seconds with a fraction, more than zero: `30`, `0.5`.
+fn fractional_seconds<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    var: &'static str,
+    default: f64,
+) -> Result<Duration, ConfigError> {
+    let secs: f64 = env.parsed(var, default)?;
+    if !(secs.is_finite() && secs > 0.0 && secs < 86_400.0) {
+        return Err(ConfigError {
+            var,
+            problem: "is malformed: expected a number of seconds above 0".into(),
+        });
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]
@@ -728,6 +778,20 @@ mod tests {
         assert_eq!(worker.dead_letter_name.as_deref(), Some("jobs-dead"));
         env.insert("WORKER_DEAD_LETTER_PATH", "/".into());
         assert_eq!(load(&env).unwrap_err().var, "WORKER_DEAD_LETTER_PATH");
+    }
+
+    #[test]
+    fn job_time_limits_take_fractions_and_must_fit_the_request_timeout() {
+        let mut env = base();
+        env.insert("APP_MODE", "serverless-worker".into());
+        env.insert("WORKER_JOB_TIME_LIMIT_SECS", "0.5".into());
+        let worker = load(&env).unwrap().worker;
+        assert_eq!(worker.job_time_limit, Duration::from_millis(500));
+        assert_eq!(worker.request_timeout, Duration::from_secs(300));
+        env.insert("WORKER_JOB_TIME_LIMIT_SECS", "0".into());
+        assert_eq!(load(&env).unwrap_err().var, "WORKER_JOB_TIME_LIMIT_SECS");
+        env.insert("WORKER_JOB_TIME_LIMIT_SECS", "290".into());
+        assert_eq!(load(&env).unwrap_err().var, "WORKER_REQUEST_TIMEOUT_SECS");
     }
 
     #[test]

@@ -50,9 +50,16 @@ VARIABLES (required by the modes in brackets; others optional):
     ACCESS_TOKEN_TTL_SECS       access token lifetime (default 900)
     REFRESH_TOKEN_TTL_SECS      refresh token lifetime (default 2592000, 30 days)
     UPLOAD_MAX_BYTES            largest accepted upload (default 26214400, 25 MiB)
-    RATE_LIMIT_REGISTER         sign-ups per IP, QUOTA/WINDOW (default 5/30m)
-    RATE_LIMIT_LOGIN            sign-ins per IP (default 10/5m)
+    RATE_LIMIT_REGISTER         sign-ups per client network (IPv4 address or IPv6 /64),
+                                QUOTA/WINDOW (default 5/30m)
+    RATE_LIMIT_LOGIN            sign-ins per client network (default 10/5m)
     RATE_LIMIT_WRITES           writes per user (default 60/1m)
+    RATE_LIMIT_REFRESH          token refreshes per client network (default 60/1m)
+    RATE_LIMIT_REFRESH_SESSION  token refreshes per session (default 10/10m)
+    RATE_LIMIT_LOGIN_ACCOUNT    failed sign-ins to one account, from anywhere, past which
+                                networks that never signed in to it get one try per 10 s
+                                (default 50/1h; each account+network pair also backs off
+                                from 15 s to 15 min after 5 failures)
     TRUSTED_PROXIES             comma-separated IPs/CIDRs whose X-Forwarded-For is believed
     ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
     WORKER_CONCURRENCY          media jobs at once per process (default 2)
@@ -62,6 +69,12 @@ VARIABLES (required by the modes in brackets; others optional):
     WORKER_DEAD_LETTER_PATH     path the dead-letter queue's trigger POSTs to (default /dead-letters)
     WORKER_VISIBILITY_TIMEOUT_SECS  how long a long-polled job stays hidden, extended while it
                                 runs (default 60; keep it below the queue's own setting)
+    WORKER_JOB_TIME_LIMIT_SECS  processing time of a 50 MP photo, fractions allowed; a smaller
+                                one gets its share by pixels, at least a tenth (default 30);
+                                past it the photo fails with processing_timed_out
+    WORKER_REQUEST_TIMEOUT_SECS longest a job takes from arrival to answer, waiting for a slot
+                                included: set it to the serverless container's timeout
+                                (default 300); the worker stops extending visibility past it
     HTTP_ADDR                   listen address; when unset 0.0.0.0:$PORT, else 0.0.0.0:8080
     PORT                        listen port when HTTP_ADDR is unset
     RUST_LOG                    log filter, e.g. info or debug,tower_http=debug

@@ -118,6 +118,172 @@ impl RateLimiter {
     }
 }
 
+/// Failed sign-ins an (account, network) pair may make before it must wait.
+const FREE_FAILURES: u64 = 5;
+/// The first wait of a pair past its free failures; each further failure
+/// doubles it, up to [`LONGEST_WAIT`].
+const FIRST_WAIT: Duration = Duration::from_secs(15);
+const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+/// How long a pair's failures are remembered.
+const FAILURE_MEMORY: Duration = Duration::from_secs(3600);
+/// A network that signed in to an account is known to it this long.
+const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The per-account sign-in throttle (Devise's lockable, without the lock):
+///
+/// - each (account, client network) pair has [`FREE_FAILURES`] failures,
+///   then waits 15 s, 30 s, 1 min ... up to 15 min before each next try; a
+///   success clears its failures. An attacker's failures never slow the
+///   owner's own network.
+/// - past `account` failures (quota per window, from anywhere), the account
+///   takes one attempt per [`ACCOUNT_PACE`] from networks that never signed
+///   in to it: a distributed guesser is slowed to a trickle, while the
+///   owner's known networks are never held back by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInThrottle {
+    pub account: Policy,
+}
+
+/// Attempts per account from unknown networks once past its ceiling.
+pub const ACCOUNT_PACE: Duration = Duration::from_secs(10);
+
+/// The policy named in a throttled sign-in's 429.
+pub fn sign_in_policy(window: Duration) -> Policy {
+    Policy {
+        name: "login_account",
+        quota: FREE_FAILURES,
+        window,
+    }
+}
+
+impl RateLimiter {
+    fn key(&self, kind: &str, parts: &[&str]) -> String {
+        format!("{}:{kind}:{}", self.key_prefix, parts.join(":"))
+    }
+
+    /// `Some(wait)` when a sign-in to `account` from `network` must wait.
+    /// Without Redis the throttle is open (the per-IP limit still holds).
+    pub async fn sign_in_wait(
+        &self,
+        throttle: &SignInThrottle,
+        account: &str,
+        network: &str,
+    ) -> Option<Duration> {
+        let wait_key = self.key("signin-wait", &[account, network]);
+        let known_key = self.key("signin-known", &[account, network]);
+        let failures_key = self.key("signin-failures", &[account]);
+        let pace_key = self.key("signin-pace", &[account]);
+        let pace_ms = ACCOUNT_PACE.as_millis() as u64;
+        let ceiling = throttle.account.quota;
+        let script = redis::Script::new(SIGN_IN_GATE_SCRIPT);
+        let wait_ms: u64 = self
+            .redis
+            .run(|mut conn| async move {
+                script
+                    .key(&wait_key)
+                    .key(&known_key)
+                    .key(&failures_key)
+                    .key(&pace_key)
+                    .arg(ceiling)
+                    .arg(pace_ms)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        (wait_ms > 0).then(|| Duration::from_millis(wait_ms))
+    }
+
+    /// Counts a failed sign-in; past the free ones, the pair must wait.
+    pub async fn sign_in_failed(&self, throttle: &SignInThrottle, account: &str, network: &str) {
+        let pair_key = self.key("signin-pair-failures", &[account, network]);
+        let wait_key = self.key("signin-wait", &[account, network]);
+        let failures_key = self.key("signin-failures", &[account]);
+        let script = redis::Script::new(SIGN_IN_FAILED_SCRIPT);
+        let _: Option<u64> = self
+            .redis
+            .run(|mut conn| async move {
+                script
+                    .key(&pair_key)
+                    .key(&wait_key)
+                    .key(&failures_key)
+                    .arg(FAILURE_MEMORY.as_millis() as u64)
+                    .arg(throttle.account.window.as_millis() as u64)
+                    .arg(FREE_FAILURES)
+                    .arg(FIRST_WAIT.as_millis() as u64)
+                    .arg(LONGEST_WAIT.as_millis() as u64)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await;
+    }
+
+    /// Clears the pair's failures and remembers the network as the owner's.
+    pub async fn sign_in_succeeded(&self, account: &str, network: &str) {
+        let pair_key = self.key("signin-pair-failures", &[account, network]);
+        let wait_key = self.key("signin-wait", &[account, network]);
+        let known_key = self.key("signin-known", &[account, network]);
+        let _: Option<()> = self
+            .redis
+            .run(|mut conn| async move {
+                redis::pipe()
+                    .del(&pair_key)
+                    .ignore()
+                    .del(&wait_key)
+                    .ignore()
+                    .set_ex(&known_key, 1, KNOWN_FOR.as_secs())
+                    .ignore()
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await;
+    }
+}
+
+// KEYS: pair wait, pair known, account failures, account pace.
+// ARGV: account ceiling, pace (ms). Returns the wait in ms (0: go ahead).
+const SIGN_IN_GATE_SCRIPT: &str = r"
+local wait = redis.call('PTTL', KEYS[1])
+if wait > 0 then return wait end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local failures = tonumber(redis.call('GET', KEYS[3]) or '0')
+if failures < tonumber(ARGV[1]) then return 0 end
+if redis.call('SET', KEYS[4], 1, 'PX', ARGV[2], 'NX') then return 0 end
+local pace = redis.call('PTTL', KEYS[4])
+if pace < 1 then pace = 1 end
+return pace
+";
+
+// KEYS: pair failures, pair wait, account failures.
+// ARGV: pair memory (ms), account window (ms), free failures, first wait
+// (ms), longest wait (ms).
+const SIGN_IN_FAILED_SCRIPT: &str = r"
+local pair = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local account = redis.call('INCR', KEYS[3])
+if account == 1 or redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
+local over = pair - tonumber(ARGV[3])
+if over >= 0 then
+  local wait = tonumber(ARGV[4]) * (2 ^ math.min(over, 20))
+  wait = math.min(wait, tonumber(ARGV[5]))
+  redis.call('SET', KEYS[2], 1, 'PX', math.floor(wait))
+end
+return pair
+";
+
+/// The bucket a client address is counted in: IPv4-mapped IPv6 addresses
+/// are the IPv4 address they carry, and IPv6 counts by /64, the smallest
+/// network a host is usually given (one host may hold all of it).
+pub fn ip_subject(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{net}/64")
+        }
+    }
+}
+
 /// A policy name and a subject.
 type WindowKey = (&'static str, String);
 /// Requests counted so far, and when the window ends.
@@ -175,6 +341,19 @@ mod tests {
                 "{bad:?} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn addresses_are_counted_by_host_network() {
+        let subject = |s: &str| ip_subject(s.parse().unwrap());
+        assert_eq!(subject("203.0.113.7"), "203.0.113.7");
+        assert_eq!(subject("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(subject("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            subject("2001:db8:1:2:bbbb:cccc:dddd:eeee"),
+            subject("2001:db8:1:2::9")
+        );
+        assert_ne!(subject("2001:db8:1:3::1"), subject("2001:db8:1:2::1"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Logs (JSON by default, honouring `RUST_LOG`) and the Prometheus recorder.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_util::MetricKindMask;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -28,6 +30,13 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 const JOB_BUCKETS: &[f64] = &[0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0];
 
+/// Counters and histograms not updated for this long leave `/metrics` (and
+/// memory) until they are updated again; Prometheus reads the return as a
+/// counter reset. Labels come from fixed sets anyway (see
+/// `http::record_request_metrics`): this bounds what a label combination
+/// seen once keeps.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
 /// Installs the process-wide recorder once and hands out its handle.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -44,6 +53,10 @@ pub fn metrics_handle() -> PrometheusHandle {
                     JOB_BUCKETS,
                 )
                 .expect("valid buckets")
+                .idle_timeout(
+                    MetricKindMask::COUNTER | MetricKindMask::HISTOGRAM,
+                    Some(IDLE_TIMEOUT),
+                )
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).expect("the metrics recorder is installed once");

@@ -603,41 +603,6 @@ async fn the_dead_letter_trigger_fails_stuck_photos_and_leaves_settled_ones_alon
 }
 
 #[tokio::test]
-async fn the_serverless_worker_caps_concurrent_jobs() {
-    let backing = Backing::new().await;
-    let api = TestApp::spawn(&backing, backing.env("api")).await;
-    let mut env = backing.env("serverless-worker");
-    env.insert("WORKER_CONCURRENCY", "1".into());
-    let worker = TestApp::spawn(&backing, env).await;
-    let token = api.access_token(&unique("cc")).await;
-    let (_, body) = queued_job(&backing, &api, &token).await;
-
-    // Hold the media table so the first job blocks inside the worker.
-    let pool = backing.pool().await;
-    let mut lock = pool.begin().await.unwrap();
-    sqlx::query("LOCK TABLE media IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    let first = {
-        let (client, url, body) = (worker.client.clone(), worker.url("/"), body.clone());
-        tokio::spawn(async move { client.post(url).body(body).send().await.unwrap().status() })
-    };
-    common::until_a_query_waits_on_a_lock(&pool).await;
-    let second = worker
-        .client
-        .post(worker.url("/"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(second.headers().contains_key("retry-after"));
-    lock.rollback().await.unwrap();
-    assert_eq!(first.await.unwrap(), StatusCode::OK);
-}
-
-#[tokio::test]
 async fn jobs_wait_for_memory_when_the_budget_is_taken() {
     let backing = Backing::new().await;
     let api = TestApp::spawn(&backing, backing.env("api")).await;

@@ -291,6 +291,36 @@ impl Auth {
         Ok(claims)
     }
 
+    /// The session of a well-sealed refresh token, unchecked otherwise:
+    /// enough to key a rate limit.
+    pub fn peek_refresh_session(&self, refresh_token: &str) -> Option<Uuid> {
+        self.tokens
+            .verify_refresh(refresh_token)
+            .ok()
+            .map(|c| c.session_id)
+    }
+
+    /// What sign-in attempts with `login` are counted under: the account's
+    /// id when it exists (its email and handle are one account), else a
+    /// digest of the login as typed, so that unknown logins are throttled
+    /// alike and no address is written to Redis.
+    pub async fn sign_in_subject(&self, login: &str) -> Result<String> {
+        Ok(match users::credentials_for_login(&self.db, login).await? {
+            Some(credentials) => credentials.id.to_string(),
+            None => {
+                use sha2::Digest as _;
+                let digest = sha2::Sha256::digest(login.trim().to_lowercase().as_bytes());
+                format!(
+                    "unknown-{}",
+                    digest[..16]
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>()
+                )
+            }
+        })
+    }
+
     /// The user id in a well-sealed access token, without the session check:
     /// enough to key a rate limit.
     pub fn peek_user(&self, access_token: &str) -> Option<Uuid> {

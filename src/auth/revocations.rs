@@ -8,6 +8,14 @@
 //! only while it holds the marker that a full copy from the database
 //! leaves behind. Without the marker, the process answers from the
 //! database and copies the recent revocations back.
+//!
+//! Eviction must never take a revocation and leave the marker: Redis runs
+//! with `maxmemory-policy volatile-lru`, which evicts only keys with a TTL.
+//! So the revocations live in one sorted set with no TTL, scored by the
+//! time until which they count (the app prunes the expired members itself),
+//! while every other key the app writes, the marker included, has a TTL:
+//! under memory pressure only disposable keys go, and losing the marker
+//! only costs a copy.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +35,16 @@ use crate::infra::redis::RedisHandle;
 const COPY_BATCH: usize = 500;
 /// How often a process retries a copy that Redis refused.
 const COPY_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+/// Lifetime of the copy marker: when it lapses (or is evicted), the next
+/// request copies the recent revocations again, which is only a read.
+const MARKER_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Milliseconds since the Unix epoch: the scores of the revocation set.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
 
 #[derive(Clone)]
 pub struct Revocations {
@@ -77,11 +95,20 @@ impl Revocations {
     pub async fn publish(&self, session_id: Uuid) {
         self.remember_locally(session_id);
         let inner = &self.inner;
-        let key = inner.session_key(session_id);
-        let ttl = inner.remember_for.as_secs();
+        let key = inner.revoked_key();
+        let now = now_ms();
+        let until = now + inner.remember_for.as_millis() as i64;
         let stored = inner
             .redis
-            .run(|mut conn| async move { conn.set_ex::<_, _, ()>(key, 1, ttl).await })
+            .run(|mut conn| async move {
+                redis::pipe()
+                    .zadd(&key, session_id.to_string(), until)
+                    .ignore()
+                    .zrembyscore(&key, "-inf", now)
+                    .ignore()
+                    .query_async::<()>(&mut conn)
+                    .await
+            })
             .await;
         if stored.is_none() {
             tracing::warn!(%session_id, "could not publish a session revocation to redis; copying it once redis is back");
@@ -166,8 +193,10 @@ impl Revocations {
 }
 
 impl Inner {
-    fn session_key(&self, session_id: Uuid) -> String {
-        format!("{}:revoked-session:{session_id}", self.key_prefix)
+    /// The sorted set of revoked sessions, scored by when they stop
+    /// counting (ms since the epoch). It has no TTL, so it is never evicted.
+    fn revoked_key(&self) -> String {
+        format!("{}:revoked-sessions", self.key_prefix)
     }
 
     fn marker_key(&self) -> String {
@@ -176,17 +205,18 @@ impl Inner {
 
     /// `None` when Redis is unavailable.
     async fn ask_redis(&self, session_id: Uuid) -> Option<Answer> {
-        let (key, marker) = (self.session_key(session_id), self.marker_key());
-        let (revoked, copied): (bool, bool) = self
+        let (key, marker) = (self.revoked_key(), self.marker_key());
+        let (until, copied): (Option<i64>, bool) = self
             .redis
             .run(|mut conn| async move {
                 redis::pipe()
-                    .exists(key)
+                    .zscore(key, session_id.to_string())
                     .exists(marker)
                     .query_async(&mut conn)
                     .await
             })
             .await?;
+        let revoked = until.is_some_and(|until| until > now_ms());
         Some(match (revoked, copied) {
             (true, _) => Answer::Revoked,
             (false, true) => Answer::NotRevoked,
@@ -214,12 +244,14 @@ impl Inner {
                 return false;
             }
         };
+        let (key, now) = (self.revoked_key(), now_ms());
         for batch in revoked.chunks(COPY_BATCH) {
             let mut pipe = redis::pipe();
-            for (session_id, ttl) in batch {
-                pipe.set_ex(self.session_key(*session_id), 1, ttl.as_secs())
-                    .ignore();
+            for (session_id, left) in batch {
+                let until = now + left.as_millis() as i64;
+                pipe.zadd(&key, session_id.to_string(), until).ignore();
             }
+            pipe.zrembyscore(&key, "-inf", now).ignore();
             let written = self
                 .redis
                 .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
@@ -231,7 +263,10 @@ impl Inner {
         let marker = self.marker_key();
         let marked = self
             .redis
-            .run(|mut conn| async move { conn.set::<_, _, ()>(marker, 1).await })
+            .run(|mut conn| async move {
+                conn.set_ex::<_, _, ()>(marker, 1, MARKER_TTL.as_secs())
+                    .await
+            })
             .await;
         if marked.is_some() {
             tracing::info!(

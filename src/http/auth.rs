@@ -2,19 +2,21 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{Registration, TokenPair};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam, UserAgent};
+use crate::http::rate_limit::ClientNetwork;
+use crate::ratelimit::sign_in_policy;
 use crate::users::{self, User};
 
 #[derive(Deserialize, ToSchema)]
@@ -142,7 +144,11 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(signed_in(user, pair))))
 }
 
-/// Sign in with an email or a handle.
+/// Sign in with an email or a handle. Besides the limit per client
+/// network, failures are counted per account and network: after 5, that
+/// network waits 15 s, then twice as long after each further failure (up to
+/// 15 min); an account past `RATE_LIMIT_LOGIN_ACCOUNT` failures takes one
+/// attempt every 10 s from networks that never signed in to it.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = AuthResponse),
@@ -151,27 +157,58 @@ pub async fn register(
     ))]
 pub async fn login(
     State(ctx): State<Arc<ApiContext>>,
+    Extension(ClientNetwork(network)): Extension<ClientNetwork>,
     UserAgent(user_agent): UserAgent,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<AuthResponse>> {
-    let (user, pair) = ctx
+    let account = ctx.auth.sign_in_subject(&body.login).await?;
+    let throttle = &ctx.rate_limits.sign_in;
+    if let Some(wait) = ctx.limiter.sign_in_wait(throttle, &account, &network).await {
+        return Err(Error::RateLimited {
+            policy: sign_in_policy(wait),
+            retry_after: wait,
+        });
+    }
+    let result = ctx
         .auth
         .login(&body.login, &body.password, user_agent.as_deref())
-        .await?;
+        .await;
+    match &result {
+        Ok(_) => ctx.limiter.sign_in_succeeded(&account, &network).await,
+        Err(Error::Unauthorized { .. }) => {
+            ctx.limiter
+                .sign_in_failed(throttle, &account, &network)
+                .await
+        }
+        Err(_) => {}
+    }
+    let (user, pair) = result?;
     Ok(Json(signed_in(user, pair)))
 }
 
 /// Trade a refresh token for a new pair. The old refresh token dies;
-/// presenting it again ends the session (`refresh_token_reused`).
+/// presenting it again ends the session (`refresh_token_reused`). Limited
+/// per client network and per session.
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired` or `refresh_token_reused`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn refresh(
     State(ctx): State<Arc<ApiContext>>,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenResponse>> {
+    if let Some(session_id) = ctx.auth.peek_refresh_session(&body.refresh_token) {
+        let policy = &ctx.rate_limits.refresh_session;
+        let decision = ctx.limiter.check(policy, &session_id.to_string()).await;
+        if !decision.allowed {
+            return Err(Error::RateLimited {
+                policy: policy.clone(),
+                retry_after: decision.reset_after,
+            });
+        }
+    }
     let pair = ctx.auth.refresh(&body.refresh_token).await?;
     Ok(Json(pair.into()))
 }

@@ -19,9 +19,8 @@ use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::infra::s3::ObjectError;
 use crate::media::jobs::JobMessage;
-use crate::media::{self, Media, MediaStatus, UploadType, keys};
+use crate::media::{self, Media, MediaStatus, UPLOAD_URL_LIFETIME, UploadType, keys};
 
-const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 const VARIANT_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Deserialize, ToSchema)]
@@ -95,7 +94,7 @@ pub struct CompleteResponse {
         (status = 201, body = CreateUploadResponse),
         (status = 401, body = ErrorBody),
         (status = 422, description = "`unsupported_content_type`, `file_too_large` or `validation_failed`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (also past 50 uploads started and not completed)", body = ErrorBody),
     ))]
 pub async fn create_upload(
     State(ctx): State<Arc<ApiContext>>,

@@ -1,5 +1,7 @@
-//! Rate-limit middleware: per client IP on sign-up and sign-in, per user on
-//! writes. Answers carry the IETF `RateLimit-Policy` and `RateLimit` headers.
+//! Rate-limit middleware: per client network on sign-up, sign-in and
+//! refresh, per user on writes. Answers carry the IETF `RateLimit-Policy`
+//! and `RateLimit` headers. A client network is its IPv4 address, or its
+//! IPv6 /64 (IPv4-mapped IPv6 counts as the IPv4 address).
 
 use std::sync::Arc;
 
@@ -11,13 +13,19 @@ use axum::response::{IntoResponse, Response};
 use crate::error::Error;
 use crate::http::ApiContext;
 use crate::http::extract::{bearer_token, client_ip};
-use crate::ratelimit::{Decision, Policy};
+use crate::ratelimit::{Decision, Policy, ip_subject};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Limit {
     Register,
     Login,
+    Refresh,
 }
+
+/// The client network a request was counted under, for handlers that
+/// limit further (sign-in per account, refresh per session).
+#[derive(Debug, Clone)]
+pub struct ClientNetwork(pub String);
 
 pub fn policy_headers(
     policy: &Policy,
@@ -68,11 +76,13 @@ pub async fn by_ip(
     let policy = match limit {
         Limit::Register => &limits.register,
         Limit::Login => &limits.login,
+        Limit::Refresh => &limits.refresh,
     };
-    let (parts, body) = request.into_parts();
-    let ip = client_ip(&parts, &limits.trusted_proxies);
+    let (mut parts, body) = request.into_parts();
+    let network = ip_subject(client_ip(&parts, &limits.trusted_proxies));
+    parts.extensions.insert(ClientNetwork(network.clone()));
     let request = Request::from_parts(parts, body);
-    let decision = ctx.limiter.check(policy, &ip.to_string()).await;
+    let decision = ctx.limiter.check(policy, &network).await;
     enforce(policy, decision, request, next).await
 }
 

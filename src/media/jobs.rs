@@ -62,11 +62,14 @@ pub struct Finished {
 }
 
 /// Marks the media as being processed. False when there is nothing to do:
-/// it is gone, ready, or failed (a duplicate or late message).
+/// it is gone, ready, or failed (a duplicate or late message), or still
+/// `pending`: its upload was never completed, so no real job names it (the
+/// trigger endpoints are unauthenticated; a forged message must not start,
+/// and then fail, a photo whose file is still on its way).
 pub async fn claim(db: &PgPool, media_id: Uuid) -> Result<bool> {
     let result = sqlx::query(
         "UPDATE media SET status = 'processing', attempts = attempts + 1, updated_at = now()
-         WHERE id = $1 AND status IN ('pending', 'queued', 'processing')",
+         WHERE id = $1 AND status IN ('queued', 'processing')",
     )
     .bind(media_id)
     .execute(db)
@@ -133,11 +136,12 @@ pub async fn fail(db: &PgPool, media_id: Uuid, code: &str, message: &str) -> Res
 }
 
 /// Marks a media failed whose job the queue gave up on (it reached the
-/// dead-letter queue). False when it had already settled or is gone.
+/// dead-letter queue). False when it had already settled, is gone, or is
+/// still `pending` (no job was ever sent for it).
 pub async fn abandon(db: &PgPool, media_id: Uuid, code: &str, message: &str) -> Result<bool> {
     let result = sqlx::query(
         "UPDATE media SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
-         WHERE id = $1 AND status IN ('pending', 'queued', 'processing')",
+         WHERE id = $1 AND status IN ('queued', 'processing')",
     )
     .bind(media_id)
     .bind(code)

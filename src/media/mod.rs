@@ -2,6 +2,9 @@
 //! The pixels themselves are `ciel_imaging`'s business.
 
 pub mod jobs;
+pub mod sweep;
+
+use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -115,6 +118,14 @@ fn media_not_found() -> Error {
     Error::not_found("media_not_found", "no media with this id")
 }
 
+/// How long a presigned upload URL works.
+pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// Uploads a user may have started and not completed at once.
+pub const MAX_PENDING_UPLOADS: i64 = 50;
+
+/// Starts an upload, unless the user already has [`MAX_PENDING_UPLOADS`]
+/// uncompleted ones (each holds a row, and maybe an object, until it
+/// completes or the sweeper removes it).
 pub async fn create(
     db: &PgPool,
     owner_id: Uuid,
@@ -122,6 +133,30 @@ pub async fn create(
     byte_size: u64,
 ) -> Result<Media> {
     let id = Uuid::new_v4();
+    let mut tx = db.begin().await?;
+    // One count at a time per user, so concurrent requests cannot overshoot.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(owner_id)
+        .execute(&mut *tx)
+        .await?;
+    let (pending, oldest_expires_in): (i64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*), EXTRACT(EPOCH FROM min(created_at) + make_interval(secs => $2) - now())::float8
+         FROM media WHERE owner_id = $1 AND status = 'pending'",
+    )
+    .bind(owner_id)
+    .bind(sweep::PENDING_UPLOAD_TTL.as_secs_f64())
+    .fetch_one(&mut *tx)
+    .await?;
+    if pending >= MAX_PENDING_UPLOADS {
+        return Err(Error::RateLimited {
+            policy: crate::ratelimit::Policy {
+                name: "pending_uploads",
+                quota: MAX_PENDING_UPLOADS as u64,
+                window: sweep::PENDING_UPLOAD_TTL,
+            },
+            retry_after: Duration::from_secs_f64(oldest_expires_in.unwrap_or(1.0).max(1.0)),
+        });
+    }
     let media = sqlx::query_as::<_, Media>(&format!(
         "INSERT INTO media (id, owner_id, declared_content_type, declared_bytes, original_key)
          VALUES ($1, $2, $3, $4, $5) RETURNING {MEDIA_COLUMNS}"
@@ -131,8 +166,9 @@ pub async fn create(
     .bind(upload_type.mime())
     .bind(byte_size as i64)
     .bind(keys::original(owner_id, id))
-    .fetch_one(db)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(media)
 }
 
@@ -181,11 +217,21 @@ pub async fn mark_queued(db: &mut PgConnection, id: Uuid) -> Result<bool> {
     Ok(result.rows_affected() == 1)
 }
 
+/// Deletes the row. While the upload URL may still work, the original's
+/// key is kept as a tombstone: a PUT after the DELETE would recreate an
+/// object no row names, and the sweeper deletes it once the URL is dead.
 pub async fn delete(db: &PgPool, id: Uuid) -> Result<()> {
-    sqlx::query("DELETE FROM media WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "WITH gone AS (DELETE FROM media WHERE id = $1 RETURNING original_key, created_at)
+         INSERT INTO media_object_tombstones (key, purge_after)
+         SELECT original_key, created_at + make_interval(secs => $2) FROM gone
+         WHERE created_at + make_interval(secs => $2) > now()
+         ON CONFLICT (key) DO UPDATE SET purge_after = GREATEST(media_object_tombstones.purge_after, EXCLUDED.purge_after)",
+    )
+    .bind(id)
+    .bind(sweep::URL_DEAD_AFTER.as_secs_f64())
+    .execute(db)
+    .await?;
     Ok(())
 }
 

@@ -9,12 +9,12 @@ pub mod poller;
 pub mod serverless;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use ciel_imaging::{ImageError, Processed};
+use ciel_imaging::{ImageError, MAX_PIXELS, Processed};
 use sqlx::PgPool;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use uuid::Uuid;
 
 use crate::config::WorkerConfig;
@@ -28,6 +28,10 @@ const VARIANT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 /// The failure code of a media whose job reached the dead-letter queue.
 pub const ABANDONED: &str = "processing_abandoned";
+
+/// Time a job is given, beyond its processing limit, for its download and
+/// its uploads.
+pub const IO_ALLOWANCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -64,27 +68,48 @@ impl From<crate::error::Error> for Transient {
     }
 }
 
+/// Why a delivered job was not run.
+#[derive(Debug, thiserror::Error)]
+pub enum NotRun {
+    /// No slot freed up in time, or the process is stopping.
+    #[error("no job slot became free in time")]
+    Busy,
+    #[error(transparent)]
+    Transient(#[from] Transient),
+}
+
 #[derive(Clone)]
 pub struct Worker {
     db: PgPool,
     storage: Storage,
-    /// Bounds the jobs held at once; past it, the trigger gets a 429.
+    /// Bounds the jobs held at once; a delivery past it waits for a slot.
     permits: Arc<Semaphore>,
+    concurrency: u32,
     /// One permit per MiB of the memory budget: a 48 MP progressive JPEG
     /// needs several times what a 12 MP one does, so a count alone would
     /// either waste the container or let two large photos overrun it.
     memory: Arc<Semaphore>,
     memory_budget_mb: u32,
+    /// Processing time of a 50 MP photo; smaller ones get their share.
+    job_time_limit: Duration,
+    /// From a job's arrival to its answer, waiting included.
+    request_timeout: Duration,
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl Worker {
     pub fn new(db: PgPool, storage: Storage, config: &WorkerConfig) -> Self {
+        let concurrency = u32::try_from(config.concurrency).unwrap_or(u32::MAX);
         Self {
             db,
             storage,
-            permits: Arc::new(Semaphore::new(config.concurrency)),
+            permits: Arc::new(Semaphore::new(concurrency as usize)),
+            concurrency,
             memory: Arc::new(Semaphore::new(config.memory_budget_mb as usize)),
             memory_budget_mb: config.memory_budget_mb,
+            job_time_limit: config.job_time_limit,
+            request_timeout: config.request_timeout,
+            stopping: Arc::new(watch::channel(false).0),
         }
     }
 
@@ -92,10 +117,79 @@ impl Worker {
         &self.permits
     }
 
+    /// How long a job may keep its message: the long-polling worker stops
+    /// extending its visibility after this.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// The processing time limit of a photo of `width` x `height`: its
+    /// share of the limit of the largest photo, by pixel count, and at least
+    /// a tenth of it (the fixed costs of a small photo dominate).
+    pub fn time_limit(&self, width: u32, height: u32) -> Duration {
+        let share = (u64::from(width) * u64::from(height)) as f64 / MAX_PIXELS as f64;
+        self.job_time_limit.mul_f64(share.clamp(0.1, 1.0))
+    }
+
+    /// Runs a job delivered by a request (the serverless trigger), waiting
+    /// for a free slot until the time left allows no more. The job runs on a
+    /// task of its own that holds the slot and the memory it reserved until
+    /// it really ends, decode included, even if the request goes away.
+    pub async fn run_detached(&self, body: String) -> Result<Outcome, NotRun> {
+        let wait_until = tokio::time::Instant::now() + self.wait_allowance();
+        let waiting = metrics::gauge!("media_jobs_waiting_for_slot");
+        waiting.increment(1.0);
+        let mut stopping = self.stopping.subscribe();
+        let permit = tokio::select! {
+            permit = tokio::time::timeout_at(wait_until, self.permits.clone().acquire_owned()) => permit.ok().and_then(Result::ok),
+            _ = stopping.wait_for(|stop| *stop) => None,
+        };
+        waiting.decrement(1.0);
+        let Some(permit) = permit else {
+            return Err(NotRun::Busy);
+        };
+        let worker = self.clone();
+        let job = tokio::spawn(async move {
+            let result = worker.handle_until(&body, wait_until.into_std()).await;
+            drop(permit);
+            result
+        });
+        match job.await {
+            Ok(result) => Ok(result?),
+            Err(e) => Err(Transient(anyhow::Error::new(e).context("media job task")).into()),
+        }
+    }
+
+    /// Stops taking new jobs and waits, at most `bound`, for the running
+    /// ones (and their decodes) to end. True when none is left.
+    pub async fn drain(&self, bound: Duration) -> bool {
+        self.stopping.send_replace(true);
+        let all = tokio::time::timeout(bound, self.permits.acquire_many(self.concurrency)).await;
+        let drained = matches!(all, Ok(Ok(_)));
+        if !drained {
+            let in_flight = self.concurrency as usize - self.permits.available_permits();
+            tracing::warn!(in_flight, "stopping with media jobs still running");
+        }
+        drained
+    }
+
+    /// The longest a job may wait for a slot or for memory: what is left of
+    /// the request timeout once its processing and I/O are set aside.
+    fn wait_allowance(&self) -> Duration {
+        self.request_timeout
+            .saturating_sub(self.job_time_limit + IO_ALLOWANCE)
+    }
+
     /// Handles one message body. The caller holds a permit.
     pub async fn handle(&self, body: &str) -> Result<Outcome, Transient> {
+        self.handle_until(body, Instant::now() + self.wait_allowance())
+            .await
+    }
+
+    /// Handles one message body, waiting for memory no later than `wait_until`.
+    async fn handle_until(&self, body: &str, wait_until: Instant) -> Result<Outcome, Transient> {
         let started = Instant::now();
-        let result = self.handle_inner(body).await;
+        let result = self.handle_inner(body, wait_until).await;
         let outcome = match &result {
             Ok(outcome) => outcome.as_str(),
             Err(_) => "transient",
@@ -151,10 +245,10 @@ impl Worker {
         Ok(message)
     }
 
-    async fn handle_inner(&self, body: &str) -> Result<Outcome, Transient> {
+    async fn handle_inner(&self, body: &str, wait_until: Instant) -> Result<Outcome, Transient> {
         match self.parse(body).await? {
             None => Ok(Outcome::Unreadable),
-            Some(Job::Media { media_id }) => self.process_media(media_id).await,
+            Some(Job::Media { media_id }) => self.process_media(media_id, wait_until).await,
             Some(Job::PurgeAccount { user_id }) => {
                 match crate::social::accounts::purge(&self.db, &self.storage, user_id).await? {
                     crate::social::accounts::Purge::Purged => Ok(Outcome::Processed),
@@ -164,10 +258,16 @@ impl Worker {
         }
     }
 
-    async fn process_media(&self, media_id: Uuid) -> Result<Outcome, Transient> {
+    async fn process_media(
+        &self,
+        media_id: Uuid,
+        wait_until: Instant,
+    ) -> Result<Outcome, Transient> {
         let Some(media) = crate::media::find(&self.db, media_id).await? else {
             return Ok(Outcome::Skipped);
         };
+        // Only a completed upload has a job: a message naming a media still
+        // pending (its upload not completed) is forged or stale.
         if !jobs::claim(&self.db, media_id).await? {
             return Ok(Outcome::Skipped);
         }
@@ -180,9 +280,18 @@ impl Worker {
             }
             Err(ObjectError::Unavailable(e)) => return Err(Transient(e)),
         };
+        // A header the probe cannot read has no trustworthy memory estimate:
+        // the photo fails before anything is decoded.
+        let probe = match ciel_imaging::probe(&original) {
+            Ok(probe) => probe,
+            Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
+        };
         // Held until the variants are stored: their bytes count too.
-        let _memory = self.reserve_memory(media_id, &original).await;
-        let processed = match process_off_thread(original).await? {
+        let _memory = self
+            .reserve_memory(media_id, probe.peak_memory_bytes, wait_until)
+            .await?;
+        let deadline = Instant::now() + self.time_limit(probe.width, probe.height);
+        let processed = match process_off_thread(original, deadline).await? {
             Ok(processed) => processed,
             Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
         };
@@ -199,14 +308,16 @@ impl Worker {
         }
     }
 
-    /// Waits until the estimated peak of processing `original` fits in the
-    /// budget. An estimate above the whole budget takes all of it: the
-    /// photo then runs alone, the best this process can do.
-    async fn reserve_memory(&self, media_id: Uuid, original: &[u8]) -> OwnedSemaphorePermit {
-        let estimate = ciel_imaging::probe(original)
-            .map(|probe| probe.peak_memory_bytes)
-            // Unreadable headers fail at once, before any pixel buffer.
-            .unwrap_or(original.len() as u64);
+    /// Waits until the estimated peak of processing fits in the budget. An
+    /// estimate above the whole budget takes all of it: the photo then runs
+    /// alone, the best this process can do. Waiting past `wait_until` is a
+    /// transient failure: the job is delivered again later.
+    async fn reserve_memory(
+        &self,
+        media_id: Uuid,
+        estimate: u64,
+        wait_until: Instant,
+    ) -> Result<OwnedSemaphorePermit, Transient> {
         let needed_mb = estimate.div_ceil(1 << 20);
         if needed_mb > u64::from(self.memory_budget_mb) {
             tracing::warn!(%media_id, needed_mb, budget_mb = self.memory_budget_mb, "media job needs more than the memory budget; running it alone");
@@ -214,14 +325,18 @@ impl Worker {
         let reserved = needed_mb.clamp(1, u64::from(self.memory_budget_mb)) as u32;
         let waiting = metrics::gauge!("media_jobs_waiting_for_memory");
         waiting.increment(1.0);
-        let permit = self
-            .memory
-            .clone()
-            .acquire_many_owned(reserved)
-            .await
-            .expect("the memory semaphore is never closed");
+        let permit = tokio::time::timeout_at(
+            wait_until.into(),
+            self.memory.clone().acquire_many_owned(reserved),
+        )
+        .await;
         waiting.decrement(1.0);
-        permit
+        match permit {
+            Ok(permit) => Ok(permit.expect("the memory semaphore is never closed")),
+            Err(_) => Err(Transient(anyhow::anyhow!(
+                "the memory budget stayed taken; the job will come again"
+            ))),
+        }
     }
 
     async fn fail(
@@ -276,10 +391,15 @@ impl Worker {
     }
 }
 
-/// Decoding is CPU-bound: keep it off the async threads. A decoder that
-/// panics on a file would panic on every retry, so that file has failed.
-async fn process_off_thread(original: Vec<u8>) -> Result<Result<Processed, ImageError>, Transient> {
-    match tokio::task::spawn_blocking(move || ciel_imaging::process(&original)).await {
+/// Decoding is CPU-bound: keep it off the async threads. It stops by itself
+/// at `deadline` (`processing_timed_out`). A decoder that panics on a file
+/// would panic on every retry, so that file has failed.
+async fn process_off_thread(
+    original: Vec<u8>,
+    deadline: Instant,
+) -> Result<Result<Processed, ImageError>, Transient> {
+    let task = move || ciel_imaging::process_within(&original, deadline);
+    match tokio::task::spawn_blocking(task).await {
         Ok(result) => Ok(result),
         Err(e) if e.is_panic() => Ok(Err(ImageError::Corrupt(
             "the decoder could not read this file".into(),

@@ -1,6 +1,7 @@
 //! `APP_MODE=worker` (and the dev process): long-polls the queue, runs up
 //! to the concurrency limit of jobs, and deletes a message only once its job
-//! is done or failed for good. Long jobs keep their message invisible; on
+//! is done or failed for good. Long jobs keep their message invisible, but
+//! no longer than a job may take (`WORKER_REQUEST_TIMEOUT_SECS`); on
 //! shutdown it stops receiving and finishes what it holds.
 
 use std::future::Future;
@@ -89,12 +90,13 @@ async fn run_one(
     };
     tokio::pin!(job);
     let extend_every = visibility / 2;
-    let mut extend =
-        tokio::time::interval_at(tokio::time::Instant::now() + extend_every, extend_every);
+    let started = tokio::time::Instant::now();
+    let give_up = started + worker.request_timeout();
+    let mut extend = tokio::time::interval_at(started + extend_every, extend_every);
     let result = loop {
         tokio::select! {
             result = &mut job => break result,
-            _ = extend.tick() => {
+            _ = extend.tick(), if tokio::time::Instant::now() < give_up => {
                 if let Err(e) = queue.extend_visibility(&message.receipt_handle, visibility).await {
                     tracing::warn!(error = ?e, "could not extend a media job's visibility");
                 }

@@ -1,7 +1,17 @@
 //! `APP_MODE=serverless-worker`: Scaleway's SQS trigger POSTs each message
-//! body to the container and retries on any status >= 300. So: 2xx once the
-//! job is done or has failed for good, 5xx on a transient failure, and 429
-//! past the per-instance concurrency cap.
+//! body to the container, keeps at most 10 requests in flight, and retries a
+//! status >= 300 only three times. So: 2xx once the job is done or has
+//! failed for good, 503 only on a real transient failure, and a request that
+//! finds every slot (or the memory budget) taken waits for one, within the
+//! container's timeout, instead of burning a retry on an immediate 429.
+//!
+//! These routes sit outside the API's 30 s request timeout: each job has its
+//! own time limit, and a job outlives its request if the caller goes away.
+//!
+//! The routes are unauthenticated (triggers cannot sign requests): the
+//! container must be private, reachable only through its triggers. A forged
+//! body can name only a media id, and a job changes only media in a state a
+//! real message may change (`queued` or `processing`).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,7 +22,7 @@ use axum::routing::post;
 use serde_json::json;
 
 use crate::http::error::error_response;
-use crate::worker::{Outcome, Transient, Worker};
+use crate::worker::{NotRun, Outcome, Transient, Worker};
 
 /// `path` gets the jobs; `dead_letter_path` gets what a second trigger, on
 /// the dead-letter queue, delivers.
@@ -29,19 +39,22 @@ async fn receive_dead_letter(State(worker): State<Worker>, body: Bytes) -> Respo
 }
 
 async fn receive(State(worker): State<Worker>, body: Bytes) -> Response {
-    let Ok(_permit) = worker.permits().clone().try_acquire_owned() else {
-        let mut response = error_response(
-            StatusCode::TOO_MANY_REQUESTS,
-            "worker_busy",
-            "this instance is at its job limit; retry later",
-        );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        return response;
-    };
-    let body = String::from_utf8_lossy(&body);
-    respond(worker.handle(&body).await)
+    let body = String::from_utf8_lossy(&body).into_owned();
+    match worker.run_detached(body).await {
+        Ok(outcome) => respond(Ok(outcome)),
+        Err(NotRun::Transient(e)) => respond(Err(e)),
+        Err(NotRun::Busy) => {
+            let mut response = error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "worker_busy",
+                "no job slot of this instance became free in time; retry later",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+    }
 }
 
 fn respond(result: Result<Outcome, Transient>) -> Response {

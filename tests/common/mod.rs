@@ -215,6 +215,9 @@ impl Backing {
             env.insert("RATE_LIMIT_REGISTER", "1000/1m".into());
             env.insert("RATE_LIMIT_LOGIN", "1000/1m".into());
             env.insert("RATE_LIMIT_WRITES", "1000/1m".into());
+            env.insert("RATE_LIMIT_REFRESH", "1000/1m".into());
+            env.insert("RATE_LIMIT_REFRESH_SESSION", "1000/1m".into());
+            env.insert("RATE_LIMIT_LOGIN_ACCOUNT", "1000/1h".into());
         }
         env
     }
@@ -443,4 +446,38 @@ pub async fn until_a_query_waits_on_a_lock(pool: &PgPool) {
         (waiting > 0).then_some(())
     })
     .await;
+}
+
+/// Uploads and completes `bytes`, then takes the job's message off the queue
+/// (as a trigger would) and returns its body, unprocessed.
+pub async fn queued_upload(
+    backing: &Backing,
+    api: &TestApp,
+    token: &str,
+    bytes: &[u8],
+) -> (Uuid, String) {
+    let id = media::upload(api, token, bytes, "image/jpeg", bytes.len()).await;
+    api.post(&format!("/v1/media/{id}/complete"), Some(token), json!({}))
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    let queue = backing.queue();
+    let messages = queue
+        .receive(1, Duration::from_secs(1), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 1);
+    queue.delete(&messages[0].receipt_handle).await.unwrap();
+    (id, messages[0].body.clone())
+}
+
+/// The media's status and error code, straight from the database.
+pub async fn media_state(backing: &Backing, id: Uuid) -> (String, Option<String>) {
+    let pool = backing.pool().await;
+    let state = sqlx::query_as("SELECT status::text, error_code FROM media WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    state
 }

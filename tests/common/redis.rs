@@ -97,8 +97,16 @@ impl PrivateRedis {
     }
 
     pub async fn start_on(port: u16) -> Self {
+        Self::start_with(port, &[]).await
+    }
+
+    /// With extra redis-server options, e.g. `--maxmemory 4mb`.
+    pub async fn start_with(port: u16, options: &[&str]) -> Self {
+        let port_arg = port.to_string();
+        let mut args = vec!["--port", port_arg.as_str()];
+        args.extend_from_slice(options);
         let redis = PrivateRedis {
-            child: spawn(&["--port", &port.to_string()]),
+            child: spawn(&args),
             port,
             tls: None,
         };

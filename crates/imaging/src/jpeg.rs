@@ -16,10 +16,21 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use mozjpeg::{ColorSpace, Compress, Decompress, Marker};
 use mozjpeg_sys::{
-    J_COLOR_SPACE, JWRN_JPEG_EOF, jpeg_common_struct, jpeg_decompress_struct, jpeg_error_mgr,
+    J_COLOR_SPACE, JTRC_SOS, JWRN_BOGUS_PROGRESSION, JWRN_HIT_MARKER, JWRN_JPEG_EOF,
+    jpeg_common_struct, jpeg_decompress_struct, jpeg_error_mgr,
 };
 
-use crate::{Decoded, ImageError, JPEG_QUALITY, Rgb, check_dimensions, color, largest_target};
+use crate::{
+    Decoded, ImageError, JPEG_QUALITY, MAX_ICC_BYTES, MAX_SCANS, Rgb, check_dimensions, color,
+    deadline, largest_target,
+};
+
+/// An unwind payload that says which error to report.
+struct Abort(ImageError);
+
+fn abort(error: ImageError) -> ! {
+    std::panic::resume_unwind(Box::new(Abort(error)))
+}
 
 /// libjpeg's error_exit: unwind (caught below) instead of `exit()`.
 unsafe extern "C-unwind" fn error_exit(cinfo: &mut jpeg_common_struct) {
@@ -31,15 +42,39 @@ thread_local! {
     /// Whether running out of data is fatal right now: true while pixels are still missing,
     /// false once every scanline is out (a file that only lacks its final EOI marker is fine).
     static EOF_IS_FATAL: Cell<bool> = const { Cell::new(true) };
+    /// Scans (SOS markers) libjpeg has read in the current decode.
+    static SCANS: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Warnings are ignored, except a premature end of data: a truncated upload is corrupt, not a
-/// picture with a grey bottom half.
+/// Called for every warning (level -1) and trace message (levels >= 1) libjpeg emits.
+///
+/// Warnings are ignored, except:
+/// - a premature end of data: a truncated upload is corrupt, not a picture with a grey bottom half;
+/// - "bogus progression" and "hit marker": the marks of crafted progressive files (scans that
+///   repeat or carry no data), whose only purpose is to cost a pass over the image each.
+///
+/// The trace of each scan header counts the scans against [`MAX_SCANS`] and checks the deadline:
+/// libjpeg reads every scan of a multi-scan file before the first row comes out.
 unsafe extern "C-unwind" fn emit_message(cinfo: &mut jpeg_common_struct, level: c_int) {
-    if level < 0 && EOF_IS_FATAL.get() {
-        let code = unsafe { (*cinfo.err).msg_code };
-        if code == JWRN_JPEG_EOF as c_int && !in_last_rows(cinfo) {
-            std::panic::resume_unwind(Box::new(String::from("truncated JPEG data")));
+    let code = unsafe { (*cinfo.err).msg_code };
+    if level < 0 {
+        let ran_out = code == JWRN_JPEG_EOF as c_int || code == JWRN_HIT_MARKER as c_int;
+        if ran_out && EOF_IS_FATAL.get() && !in_last_rows(cinfo) {
+            abort(ImageError::Corrupt("truncated JPEG data".into()));
+        }
+        if code == JWRN_BOGUS_PROGRESSION as c_int {
+            abort(ImageError::Corrupt(unsafe { message(cinfo) }));
+        }
+    } else if code == JTRC_SOS as c_int && cinfo.is_decompressor != 0 {
+        let scans = SCANS.get() + 1;
+        SCANS.set(scans);
+        if scans > MAX_SCANS {
+            abort(ImageError::Corrupt(format!(
+                "more than {MAX_SCANS} scans in one JPEG"
+            )));
+        }
+        if deadline::passed() {
+            abort(ImageError::TimedOut);
         }
     }
 }
@@ -83,6 +118,10 @@ fn caught<T>(f: impl FnOnce() -> Result<T, ImageError>) -> Result<T, ImageError>
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(payload) => {
+            let payload = match payload.downcast::<Abort>() {
+                Ok(abort) => return Err(abort.0),
+                Err(payload) => payload,
+            };
             let msg = payload
                 .downcast_ref::<String>()
                 .cloned()
@@ -109,6 +148,9 @@ pub(crate) fn scale_numerator(w: u32, h: u32, tw: u32, th: u32) -> u8 {
     8
 }
 
+/// Output rows decoded between two looks at the deadline.
+const ROWS_PER_CHECK: usize = 64;
+
 struct Markers {
     exif: Option<Vec<u8>>,
     icc: Option<Vec<u8>>,
@@ -132,13 +174,16 @@ fn collect_markers<R>(d: &Decompress<R>) -> Markers {
         }
     }
     icc_chunks.sort_by_key(|c| c.0);
-    let icc =
-        (!icc_chunks.is_empty()).then(|| icc_chunks.iter().flat_map(|c| c.1).copied().collect());
+    let icc_len: usize = icc_chunks.iter().map(|c| c.1.len()).sum();
+    // qcms refuses profiles this large anyway: do not copy them.
+    let icc = (!icc_chunks.is_empty() && icc_len <= MAX_ICC_BYTES)
+        .then(|| icc_chunks.iter().flat_map(|c| c.1).copied().collect());
     Markers { exif, icc, adobe }
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
     EOF_IS_FATAL.set(true);
+    SCANS.set(0);
     let result = caught(|| decode_inner(bytes));
     EOF_IS_FATAL.set(true);
     result
@@ -172,7 +217,10 @@ fn decode_inner(bytes: &[u8]) -> Result<Decoded, ImageError> {
             let mut data = Vec::new();
             data.try_reserve_exact(pw * ph * 3)
                 .map_err(|_| ImageError::Corrupt("out of memory".into()))?;
-            for _ in 0..ph {
+            for y in 0..ph {
+                if y % ROWS_PER_CHECK == 0 {
+                    deadline::check()?;
+                }
                 s.read_scanlines_into(&mut row).map_err(corrupt)?;
                 color::cmyk_row_to_rgb(&row, markers.adobe, &mut data);
             }
@@ -187,7 +235,10 @@ fn decode_inner(bytes: &[u8]) -> Result<Decoded, ImageError> {
             let mut s = d.rgb().map_err(corrupt)?;
             let (pw, ph) = (s.width(), s.height());
             let mut data = vec![0u8; pw * ph * 3];
-            s.read_scanlines_into(&mut data).map_err(corrupt)?;
+            for rows in data.chunks_mut(pw * 3 * ROWS_PER_CHECK) {
+                deadline::check()?;
+                s.read_scanlines_into(rows).map_err(corrupt)?;
+            }
             EOF_IS_FATAL.set(false);
             s.finish().map_err(corrupt)?;
             Rgb {

@@ -9,6 +9,7 @@
 //! [`MAX_PIXELS`] / [`MAX_SIDE`] before any pixel buffer exists.
 
 mod color;
+mod deadline;
 mod jpeg;
 mod metadata;
 mod ops;
@@ -23,6 +24,14 @@ pub use probe::{Probe, probe};
 pub const MAX_PIXELS: u64 = 50_000_000;
 /// Reject sources longer than this on either side.
 pub const MAX_SIDE: u32 = 12_000;
+
+/// Most scans a JPEG may have (libjpeg-turbo's `tjbench -limitscans` uses the same figure). Phones
+/// and cameras write 1 (baseline) to about 10 (progressive); every scan costs a pass over the whole
+/// coefficient buffer, so a crafted file with thousands of scans would keep a worker busy for hours.
+pub const MAX_SCANS: u32 = 500;
+/// Largest embedded ICC profile kept (qcms refuses bigger ones anyway). A compressed PNG `iCCP`
+/// is inflated only up to this, so a small file cannot expand to hundreds of MB.
+pub const MAX_ICC_BYTES: usize = 4 << 20;
 
 /// JPEG quality of the JPEG variants (libjpeg scale, Annex K tables, optimised Huffman).
 pub const JPEG_QUALITY: u8 = 82;
@@ -175,6 +184,9 @@ pub enum ImageError {
     TooLarge { width: u32, height: u32 },
     #[error("the image is corrupt: {0}")]
     Corrupt(String),
+    /// The work went past the deadline given to [`process_within`].
+    #[error("processing the image took longer than its time limit")]
+    TimedOut,
 }
 
 impl ImageError {
@@ -184,6 +196,7 @@ impl ImageError {
             ImageError::Unsupported => "unsupported_format",
             ImageError::TooLarge { .. } => "image_too_large",
             ImageError::Corrupt(_) => "corrupt_image",
+            ImageError::TimedOut => "processing_timed_out",
         }
     }
 }
@@ -272,6 +285,17 @@ pub(crate) struct Decoded {
 
 /// Runs the whole pipeline on an uploaded file.
 pub fn process(bytes: &[u8]) -> Result<Processed, ImageError> {
+    deadline::run(None, || process_inner(bytes))
+}
+
+/// [`process`], stopped with [`ImageError::TimedOut`] once `deadline` has passed. The decoders
+/// check it between scans and rows, and the pipeline between steps, so the calling thread is free
+/// again soon after the deadline (each step between two checks is bounded by the size guard).
+pub fn process_within(bytes: &[u8], deadline: std::time::Instant) -> Result<Processed, ImageError> {
+    deadline::run(Some(deadline), || process_inner(bytes))
+}
+
+fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
@@ -302,6 +326,7 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
 
     // Largest variant: resize in stored orientation, convert to sRGB, then orient (cheaper than
     // orienting the bigger decoded buffer).
+    deadline::check()?;
     let (tw, th) = largest_target(width, height);
     let mut largest = if (pixels.width, pixels.height) == (tw, th) {
         pixels
@@ -320,10 +345,12 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
     let mut current = largest;
     let mut smallest: Option<Rgb> = None;
     for (i, &(name, vw, vh)) in plan.iter().enumerate().rev() {
+        deadline::check()?;
         if (current.width, current.height) != (vw, vh) {
             current = ops::resize(&current, vw, vh)?;
         }
         let webp = webp::encode(&current)?;
+        deadline::check()?;
         let jpeg = jpeg::encode(&current)?;
         encoded.push([
             Variant {

@@ -8,7 +8,41 @@ use std::io::Cursor;
 
 use png::{ColorType, Decoder, Limits, Transformations};
 
-use crate::{Decoded, ImageError, Rgb, check_dimensions, color, largest_target, ops};
+use crate::{
+    Decoded, ImageError, MAX_ICC_BYTES, Rgb, check_dimensions, color, deadline, largest_target, ops,
+};
+
+/// The embedded profile of the first `iCCP` chunk, inflated by us rather than by the `png`
+/// crate: a few hundred KB of deflate can claim hundreds of MB, and profiles past
+/// [`MAX_ICC_BYTES`] are useless (qcms refuses them). Inflation stops at the cap, and the inflated
+/// buffer is the profile itself: no further copy.
+fn icc_profile(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut pos = 8usize;
+    loop {
+        let header = bytes.get(pos..pos.checked_add(8)?)?;
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let kind = &header[4..8];
+        let data = bytes.get(pos + 8..(pos + 8).checked_add(len)?)?;
+        match kind {
+            b"iCCP" => {
+                // profile name (1-79 bytes), NUL, compression method 0, zlib stream
+                let nul = data.iter().take(80).position(|&b| b == 0)?;
+                if data.get(nul + 1) != Some(&0) {
+                    return None;
+                }
+                let zlib = data.get(nul + 2..)?;
+                return miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(
+                    zlib,
+                    MAX_ICC_BYTES,
+                )
+                .ok();
+            }
+            b"IDAT" | b"IEND" => return None,
+            _ => {}
+        }
+        pos = pos + 12 + len;
+    }
+}
 
 fn corrupt(e: png::DecodingError) -> ImageError {
     ImageError::Corrupt(format!("PNG: {e}"))
@@ -53,10 +87,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
         },
     );
     decoder.set_transformations(Transformations::normalize_to_color8());
+    // Compressed chunks we would inflate for nothing (text) or inflate ourselves, capped (iCCP).
+    decoder.set_ignore_iccp_chunk(true);
+    decoder.set_ignore_text_chunk(true);
     let mut reader = decoder.read_info().map_err(corrupt)?;
     let info = reader.info();
     let (width, height) = check_dimensions(u64::from(info.width), u64::from(info.height))?;
-    let icc = info.icc_profile.as_ref().map(|p| p.to_vec());
+    let icc = icc_profile(bytes);
     let orientation = info
         .exif_metadata
         .as_deref()
@@ -68,6 +105,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
 
     let pixels = if interlaced {
         // Adam7 passes arrive out of order: decode the whole frame (bounded by the guard above).
+        deadline::check()?;
         let mut buf = vec![0u8; reader.output_buffer_size()];
         let frame = reader.next_frame(&mut buf).map_err(corrupt)?;
         let mut data = Vec::with_capacity(w * h * 3);
@@ -88,6 +126,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
         let mut acc = vec![0u32; if k > 1 { ow * 3 } else { 0 }];
         let mut rows_in = 0usize;
         for y in 0..h {
+            if y % 64 == 0 {
+                deadline::check()?;
+            }
             let row = reader
                 .next_row()
                 .map_err(corrupt)?

@@ -70,7 +70,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
     for (fourcc, payload) in chunks(bytes) {
         match &fourcc {
             b"EXIF" => exif = Some(payload),
-            b"ICCP" => icc = Some(payload.to_vec()),
+            b"ICCP" if payload.len() <= crate::MAX_ICC_BYTES => icc = Some(payload.to_vec()),
             _ => {}
         }
     }
