@@ -365,8 +365,60 @@ impl Config {
 
     /// Only `ciel migrate` runs with this: it needs the database alone.
     pub fn database_from_env() -> Result<DatabaseConfig, ConfigError> {
-        database(&Env(|var| std::env::var(var).ok()))
+        Self::database_from_lookup(|var| std::env::var(var).ok())
     }
+
+    pub fn database_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<DatabaseConfig, ConfigError> {
+        database(&Env(lookup))
+    }
+
+    /// The address a process of this environment listens on; `ciel
+    /// healthcheck` asks it, so it needs nothing else.
+    pub fn http_addr_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<SocketAddr, ConfigError> {
+        http_addr(&Env(lookup))
+    }
+
+    /// `ciel trigger-bridge`: the queue it reads and the URL it POSTs to.
+    pub fn trigger_bridge_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<TriggerBridgeConfig, ConfigError> {
+        let env = Env(lookup);
+        let target = env.required("TRIGGER_URL")?;
+        if !target.starts_with("http://") {
+            return Err(ConfigError {
+                var: "TRIGGER_URL",
+                problem: "is malformed: expected an http:// URL (the bridge serves local stacks)"
+                    .into(),
+            });
+        }
+        let retry_delay_ms: u64 = env.positive("TRIGGER_RETRY_DELAY_MS", 1000)?;
+        Ok(TriggerBridgeConfig {
+            queue: queue(&env, Mode::Worker)?,
+            target,
+            retry_delay: Duration::from_millis(retry_delay_ms),
+            http_addr: http_addr(&env)?,
+            log_format: log_format(&env)?,
+        })
+    }
+}
+
+/// What `ciel trigger-bridge` needs: it stands in for Scaleway's SQS
+/// trigger on machines without Scaleway (laptops, compose, the tests).
+#[derive(Debug, Clone)]
+pub struct TriggerBridgeConfig {
+    /// The queue the trigger reads (`QUEUE_*`); its dead-letter setting is unused.
+    pub queue: QueueConfig,
+    /// Where each message body is POSTed (`TRIGGER_URL`).
+    pub target: String,
+    /// Pause before the second attempt; the third waits twice as long.
+    pub retry_delay: Duration,
+    /// `/health` for the container's healthcheck.
+    pub http_addr: SocketAddr,
+    pub log_format: LogFormat,
 }
 
 fn http_addr<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<SocketAddr, ConfigError> {
