@@ -9,9 +9,10 @@
 #
 # Static glibc (crt-static) rather than musl: the C codecs (mozjpeg, libwebp)
 # and aws-lc build and run unchanged, and the build needs no musl toolchain.
-# Release profile (thin LTO): the image is what production runs; on a
-# 2-core machine a cold build takes ~15 minutes, later ones reuse the
-# dependency layer (cargo-chef) and rebuild only the ciel crates.
+# Release profile (thin LTO): the image is what production runs. A cold
+# build is long on 2 cores (README, "Containers and deployment"); later ones
+# reuse the dependency layer (cargo-chef) and rebuild only the ciel crates.
+# scripts/image-rootfs strips the line tables (137 MB -> 46 MB binary).
 
 ARG RUST_VERSION=1.95
 ARG TARGET=x86_64-unknown-linux-gnu

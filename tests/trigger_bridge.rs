@@ -83,19 +83,21 @@ impl Drop for Bridge {
     }
 }
 
-async fn set_visibility_timeout(queue: &str, seconds: u32) {
-    let client = common::sqs_client();
-    let url = client
+async fn queue_url(queue: &str) -> String {
+    common::sqs_client()
         .get_queue_url()
         .queue_name(queue)
         .send()
         .await
         .unwrap()
         .queue_url
-        .unwrap();
-    client
+        .unwrap()
+}
+
+async fn set_visibility_timeout(queue: &str, seconds: u32) {
+    common::sqs_client()
         .set_queue_attributes()
-        .queue_url(url)
+        .queue_url(queue_url(queue).await)
         .attributes(
             aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
             seconds.to_string(),
@@ -105,21 +107,12 @@ async fn set_visibility_timeout(queue: &str, seconds: u32) {
         .unwrap();
 }
 
-/// Messages on `queue`, visible or in flight.
-async fn messages_on(queue: &str) -> u64 {
+/// Messages on `queue`: (visible, in flight).
+async fn counts(queue: &str) -> (u64, u64) {
     use aws_sdk_sqs::types::QueueAttributeName as A;
-    let client = common::sqs_client();
-    let url = client
-        .get_queue_url()
-        .queue_name(queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let attributes = client
+    let attributes = common::sqs_client()
         .get_queue_attributes()
-        .queue_url(url)
+        .queue_url(queue_url(queue).await)
         .attribute_names(A::ApproximateNumberOfMessages)
         .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
         .send()
@@ -127,13 +120,17 @@ async fn messages_on(queue: &str) -> u64 {
         .unwrap()
         .attributes
         .unwrap();
-    [
-        A::ApproximateNumberOfMessages,
-        A::ApproximateNumberOfMessagesNotVisible,
-    ]
-    .iter()
-    .map(|a| attributes[a].parse::<u64>().unwrap())
-    .sum()
+    let count = |a: A| attributes[&a].parse::<u64>().unwrap();
+    (
+        count(A::ApproximateNumberOfMessages),
+        count(A::ApproximateNumberOfMessagesNotVisible),
+    )
+}
+
+/// Messages on `queue`, visible or in flight.
+async fn messages_on(queue: &str) -> u64 {
+    let (visible, in_flight) = counts(queue).await;
+    visible + in_flight
 }
 
 /// Uploads the fixture as an app would and completes it: its job is queued.
@@ -287,30 +284,12 @@ async fn at_most_ten_requests_are_in_flight() {
         (target.in_flight.load(Ordering::SeqCst) == MAX_IN_FLIGHT).then_some(())
     })
     .await;
-    let visible = {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
-        let client = common::sqs_client();
-        let url = client
-            .get_queue_url()
-            .queue_name(&backing.queue_name)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        client
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&A::ApproximateNumberOfMessages]
-            .parse::<usize>()
-            .unwrap()
-    };
-    assert_eq!(visible, total - MAX_IN_FLIGHT, "the rest wait on the queue");
+    let (visible, _) = counts(&backing.queue_name).await;
+    assert_eq!(
+        visible as usize,
+        total - MAX_IN_FLIGHT,
+        "the rest wait on the queue"
+    );
     assert_eq!(target.received.load(Ordering::SeqCst), MAX_IN_FLIGHT);
 
     target.released.store(true, Ordering::SeqCst);
