@@ -10,7 +10,6 @@ mod common;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -18,14 +17,10 @@ use axum::http::StatusCode as AxumStatus;
 use axum::routing::post;
 use ciel::config::Config;
 use ciel::trigger_bridge::{ATTEMPTS, MAX_IN_FLIGHT, TriggerBridge};
+use common::media::{DEADLINE, completed_photo, settled};
 use common::{Backing, MAX_RECEIVE_COUNT, SQS_REGION, TestApp, eventually, unique};
-use reqwest::StatusCode;
-use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 use uuid::Uuid;
-
-const PHOTO: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/orientation6-gps.jpg");
-const DEADLINE: Duration = Duration::from_secs(60);
 
 struct Bridge {
     addr: std::net::SocketAddr,
@@ -133,42 +128,6 @@ async fn messages_on(queue: &str) -> u64 {
     visible + in_flight
 }
 
-/// Uploads the fixture as an app would and completes it: its job is queued.
-async fn queued_photo(api: &TestApp, token: &str) -> Uuid {
-    let created = api
-        .post(
-            "/v1/media/uploads",
-            Some(token),
-            json!({ "content_type": "image/jpeg", "byte_size": PHOTO.len() }),
-        )
-        .await;
-    created.expect(StatusCode::CREATED, None);
-    let upload = &created.body["upload"];
-    let mut put = api
-        .client
-        .put(upload["url"].as_str().unwrap())
-        .body(PHOTO.to_vec());
-    for (name, value) in upload["headers"].as_object().unwrap() {
-        if !name.eq_ignore_ascii_case("content-length") {
-            put = put.header(name.as_str(), value.as_str().unwrap());
-        }
-    }
-    assert!(put.send().await.unwrap().status().is_success());
-    let id: Uuid = created.body["media_id"].as_str().unwrap().parse().unwrap();
-    api.post(&format!("/v1/media/{id}/complete"), Some(token), json!({}))
-        .await
-        .expect(StatusCode::ACCEPTED, None);
-    id
-}
-
-async fn settled(api: &TestApp, token: &str, id: Uuid) -> Value {
-    eventually(DEADLINE, "the photo to settle", || async {
-        let reply = api.get(&format!("/v1/media/{id}"), Some(token)).await;
-        matches!(reply.body["status"].as_str(), Some("ready" | "failed")).then_some(reply.body)
-    })
-    .await
-}
-
 async fn attempts(backing: &Backing, id: Uuid) -> i32 {
     sqlx::query_scalar("SELECT attempts FROM media WHERE id = $1")
         .bind(id)
@@ -201,7 +160,7 @@ async fn the_bridge_drives_the_serverless_worker_as_scaleways_trigger_does() {
         .await
         .unwrap()
         .expect("the bridge serves /health");
-    let bad = queued_photo(&api, &token).await;
+    let bad = completed_photo(&api, &token).await;
     let media = settled(&api, &token, bad).await;
     assert_eq!(media["status"], "failed", "{media}");
     assert_eq!(media["error"]["code"], "processing_abandoned", "{media}");
@@ -223,7 +182,7 @@ async fn the_bridge_drives_the_serverless_worker_as_scaleways_trigger_does() {
     // (The stopped bridge's last long poll may still take it once; the
     // queue hands it out again after the visibility timeout.)
     let _jobs = Bridge::spawn(&backing.queue_name, worker.url("/")).await;
-    let good = queued_photo(&api, &token).await;
+    let good = completed_photo(&api, &token).await;
     let media = settled(&api, &token, good).await;
     assert_eq!(media["status"], "ready", "{media}");
     assert_eq!(attempts(&backing, good).await, 1, "one POST was enough");
