@@ -783,6 +783,39 @@ mod tests {
     }
 
     #[test]
+    fn the_trigger_bridge_needs_a_queue_and_a_plain_http_target() {
+        let env: HashMap<&'static str, String> = [
+            ("QUEUE_ENDPOINT", "http://127.0.0.1:9324"),
+            ("QUEUE_NAME", "jobs-dlq"),
+            ("QUEUE_ACCESS_KEY_ID", "AKID"),
+            ("QUEUE_SECRET_ACCESS_KEY", "secret"),
+            ("TRIGGER_URL", "http://worker:8080/dead-letters"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+        let load = |env: &HashMap<&'static str, String>| {
+            Config::trigger_bridge_from_lookup(|k| env.get(k).cloned())
+        };
+        let config = load(&env).expect("bridge config without database or S3");
+        assert_eq!(config.target, "http://worker:8080/dead-letters");
+        assert_eq!(config.queue.name, "jobs-dlq");
+        assert_eq!(config.retry_delay, Duration::from_secs(1));
+        for (var, bad, expected) in [
+            ("TRIGGER_URL", "https://worker/", "expected an http:// URL"),
+            ("TRIGGER_URL", "", "is missing"),
+            ("TRIGGER_RETRY_DELAY_MS", "0", "at least 1"),
+            ("QUEUE_NAME", "", "is missing"),
+        ] {
+            let mut env = env.clone();
+            env.insert(var, bad.into());
+            let err = load(&env).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.problem.contains(expected), "{}", err.problem);
+        }
+    }
+
+    #[test]
     fn rate_limit_policies_are_parsed() {
         let mut env = api_env();
         env.insert("RATE_LIMIT_LOGIN", "3/10s".into());
