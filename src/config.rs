@@ -377,8 +377,60 @@ impl Config {
 
     /// Only `ciel migrate` runs with this: it needs the database alone.
     pub fn database_from_env() -> Result<DatabaseConfig, ConfigError> {
-        database(&Env(|var| std::env::var(var).ok()))
+        Self::database_from_lookup(|var| std::env::var(var).ok())
     }
+
+    pub fn database_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<DatabaseConfig, ConfigError> {
+        database(&Env(lookup))
+    }
+
+    /// The address a process of this environment listens on; `ciel
+    /// healthcheck` asks it, so it needs nothing else.
+    pub fn http_addr_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<SocketAddr, ConfigError> {
+        http_addr(&Env(lookup))
+    }
+
+    /// `ciel trigger-bridge`: the queue it reads and the URL it POSTs to.
+    pub fn trigger_bridge_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<TriggerBridgeConfig, ConfigError> {
+        let env = Env(lookup);
+        let target = env.required("TRIGGER_URL")?;
+        if !target.starts_with("http://") {
+            return Err(ConfigError {
+                var: "TRIGGER_URL",
+                problem: "is malformed: expected an http:// URL (the bridge serves local stacks)"
+                    .into(),
+            });
+        }
+        let retry_delay_ms: u64 = env.positive("TRIGGER_RETRY_DELAY_MS", 1000)?;
+        Ok(TriggerBridgeConfig {
+            queue: queue(&env, Mode::Worker)?,
+            target,
+            retry_delay: Duration::from_millis(retry_delay_ms),
+            http_addr: http_addr(&env)?,
+            log_format: log_format(&env)?,
+        })
+    }
+}
+
+/// What `ciel trigger-bridge` needs: it stands in for Scaleway's SQS
+/// trigger on machines without Scaleway (laptops, compose, the tests).
+#[derive(Debug, Clone)]
+pub struct TriggerBridgeConfig {
+    /// The queue the trigger reads (`QUEUE_*`); its dead-letter setting is unused.
+    pub queue: QueueConfig,
+    /// Where each message body is POSTed (`TRIGGER_URL`).
+    pub target: String,
+    /// Pause before the second attempt; the third waits twice as long.
+    pub retry_delay: Duration,
+    /// `/health` for the container's healthcheck.
+    pub http_addr: SocketAddr,
+    pub log_format: LogFormat,
 }
 
 fn http_addr<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<SocketAddr, ConfigError> {
@@ -792,6 +844,39 @@ mod tests {
         assert_eq!(load(&env).unwrap_err().var, "WORKER_JOB_TIME_LIMIT_SECS");
         env.insert("WORKER_JOB_TIME_LIMIT_SECS", "290".into());
         assert_eq!(load(&env).unwrap_err().var, "WORKER_REQUEST_TIMEOUT_SECS");
+    }
+
+    #[test]
+    fn the_trigger_bridge_needs_a_queue_and_a_plain_http_target() {
+        let env: HashMap<&'static str, String> = [
+            ("QUEUE_ENDPOINT", "http://127.0.0.1:9324"),
+            ("QUEUE_NAME", "jobs-dlq"),
+            ("QUEUE_ACCESS_KEY_ID", "AKID"),
+            ("QUEUE_SECRET_ACCESS_KEY", "secret"),
+            ("TRIGGER_URL", "http://worker:8080/dead-letters"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+        let load = |env: &HashMap<&'static str, String>| {
+            Config::trigger_bridge_from_lookup(|k| env.get(k).cloned())
+        };
+        let config = load(&env).expect("bridge config without database or S3");
+        assert_eq!(config.target, "http://worker:8080/dead-letters");
+        assert_eq!(config.queue.name, "jobs-dlq");
+        assert_eq!(config.retry_delay, Duration::from_secs(1));
+        for (var, bad, expected) in [
+            ("TRIGGER_URL", "https://worker/", "expected an http:// URL"),
+            ("TRIGGER_URL", "", "is missing"),
+            ("TRIGGER_RETRY_DELAY_MS", "0", "at least 1"),
+            ("QUEUE_NAME", "", "is missing"),
+        ] {
+            let mut env = env.clone();
+            env.insert(var, bad.into());
+            let err = load(&env).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.problem.contains(expected), "{}", err.problem);
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use ciel::app::{Application, shutdown_signal};
 use ciel::config::{Config, LogFormat};
 use ciel::infra::db;
-use ciel::telemetry;
+use ciel::trigger_bridge::TriggerBridge;
+use ciel::{healthcheck, telemetry};
 
 const HELP: &str = "\
 ciel: the Ciel photo-sharing backend
@@ -12,6 +13,14 @@ USAGE:
     ciel            run the mode named by APP_MODE
     ciel migrate    apply the database migrations to DATABASE_URL and exit
     ciel openapi    print the OpenAPI document and exit
+    ciel healthcheck
+                    GET /health on the port HTTP_ADDR (or PORT) names; exit 0 on a 200,
+                    1 otherwise (the container's HEALTHCHECK: no shell or curl needed)
+    ciel trigger-bridge
+                    Scaleway's SQS trigger for local stacks: long-polls QUEUE_NAME and POSTs
+                    each body to TRIGGER_URL; a status >= 300 is retried (3 attempts in all),
+                    at most 10 requests in flight, a 2xx deletes the message; after the third
+                    failure the message is left to the queue (redelivery, then its DLQ)
     ciel --help     show this text
 
 MODES (APP_MODE):
@@ -75,6 +84,10 @@ VARIABLES (required by the modes in brackets; others optional):
     WORKER_REQUEST_TIMEOUT_SECS longest a job takes from arrival to answer, waiting for a slot
                                 included: set it to the serverless container's timeout
                                 (default 300); the worker stops extending visibility past it
+    TRIGGER_URL                 trigger-bridge: where each message body is POSTed,
+                                http://host:port/path                             [trigger-bridge]
+    TRIGGER_RETRY_DELAY_MS      trigger-bridge: pause before the 2nd attempt; the 3rd waits
+                                twice as long (default 1000)
     HTTP_ADDR                   listen address; when unset 0.0.0.0:$PORT, else 0.0.0.0:8080
     PORT                        listen port when HTTP_ADDR is unset
     RUST_LOG                    log filter, e.g. info or debug,tower_http=debug
@@ -102,6 +115,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("migrate") => run(migrate()),
+        Some("healthcheck") => healthcheck(),
+        Some("trigger-bridge") => run(trigger_bridge()),
         None | Some("serve") => run(serve()),
         Some(other) => {
             eprintln!("ciel: unknown command {other:?}; see ciel --help");
@@ -135,6 +150,32 @@ async fn migrate() -> anyhow::Result<()> {
     db::migrate(&pool).await?;
     tracing::info!("migrations applied");
     Ok(())
+}
+
+/// Synchronous and without the async runtime: it runs every few seconds in
+/// every container, so it starts and exits as fast as it can.
+fn healthcheck() -> ExitCode {
+    let listen = match Config::http_addr_from_lookup(|var| std::env::var(var).ok()) {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("ciel: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match healthcheck::check(healthcheck::target(listen)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ciel: unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn trigger_bridge() -> anyhow::Result<()> {
+    let config = Config::trigger_bridge_from_lookup(|var| std::env::var(var).ok())?;
+    telemetry::init_logs(config.log_format);
+    let bridge = TriggerBridge::build(config).await?;
+    bridge.run_until_stopped(shutdown_signal()).await
 }
 
 async fn serve() -> anyhow::Result<()> {

@@ -77,6 +77,27 @@ impl Queue {
         Ok(url)
     }
 
+    /// The queue's own visibility timeout: how long a received message stays
+    /// hidden when the receiver does not say (as Scaleway's trigger).
+    pub async fn visibility_timeout(&self) -> anyhow::Result<Duration> {
+        let url = self.url().await?;
+        let seconds = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .context("queue attributes")?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::VisibilityTimeout))
+            .context("the queue reports no visibility timeout")?;
+        let seconds: u64 = seconds
+            .parse()
+            .with_context(|| format!("visibility timeout {seconds:?}"))?;
+        Ok(Duration::from_secs(seconds))
+    }
+
     pub async fn send(&self, body: String) -> anyhow::Result<()> {
         let url = self.url().await?;
         self.client
