@@ -41,6 +41,7 @@ pub struct ReportCreated {
     responses(
         (status = 201, body = ReportCreated),
         (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`report_target_not_found`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),

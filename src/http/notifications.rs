@@ -59,6 +59,7 @@ pub struct MarkReadResponse {
     responses(
         (status = 200, body = MarkReadResponse),
         (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`validation_failed`", body = ErrorBody),

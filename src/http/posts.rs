@@ -49,6 +49,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
     responses(
         (status = 201, body = Post),
         (status = 400, description = "`invalid_json` or `invalid_idempotency_key`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`media_not_found`: a photo is not yours or does not exist", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
@@ -192,6 +193,7 @@ pub struct CreateCommentRequest {
     responses(
         (status = 201, body = Comment),
         (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`post_not_found`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),

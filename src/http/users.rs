@@ -64,6 +64,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>
     responses(
         (status = 200, body = Profile),
         (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`media_not_found`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
@@ -100,6 +101,7 @@ pub struct DeleteAccountRequest {
     responses(
         (status = 202, description = "Deleted; the purge is queued"),
         (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 403, description = "`wrong_password`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
