@@ -1,6 +1,23 @@
-//! Effective values: what a module receives in an environment, with tfvars overlays.
+//! Effective values: what a module receives in an environment, with tfvars
+//! overlays, seen through the composition module (`terraform/stack`).
+//!
+//! An expression is evaluated with `hcl-rs` in a context that holds the
+//! `var.*` and `local.*` values it refers to, and the few Terraform functions
+//! the tree uses on values ([`functions`]). A value that depends on a resource
+//! or a module output is not known offline: asking for it is an error.
 
+use crate::checks::queue::as_f64;
 use crate::*;
+use hcl::eval::{FuncArgs, FuncDef, ParamType};
+use std::rc::Rc;
+
+/// One module instance in the chain root → stack → module: its directory and
+/// the name of the call that instantiates it in the previous frame.
+#[derive(Clone)]
+struct Frame {
+    tf: Rc<TfDir>,
+    call: Option<String>,
+}
 
 /// An environment with optional tfvars overlays (applied in order), able to
 /// resolve the value a module receives for one of its variables.
@@ -8,13 +25,17 @@ pub struct Env {
     pub tf: TfDir,
     pub overrides: BTreeMap<String, Value>,
     pub label: String,
+    frames: Vec<Frame>,
 }
+
+/// How deep `local`/`var` chains may go before evaluation gives up (a cycle).
+const MAX_DEPTH: usize = 32;
 
 impl Env {
     pub fn load(env_dir: &Path, tfvars: &[PathBuf]) -> Result<Env, String> {
         let tf = TfDir::load(env_dir)?;
         let mut overrides = BTreeMap::new();
-        let mut label = tf.name();
+        let mut env_label = tf.name();
         for f in tfvars {
             let body = parse_file(f)?;
             for a in body.attributes() {
@@ -22,101 +43,103 @@ impl Env {
                     .ok_or_else(|| format!("{}: \"{}\" is not a literal", short(f), a.key()))?;
                 overrides.insert(a.key().to_string(), v);
             }
-            label.push_str(&format!(" + {}", short(f)));
+            env_label.push_str(&format!(" + {}", short(f)));
+        }
+        // The composition: a module call of the environment whose source
+        // itself calls modules (terraform/stack).
+        let mut frames = vec![Frame {
+            tf: Rc::new(TfDir::load(env_dir)?),
+            call: None,
+        }];
+        let mut composition = None;
+        for (_, call) in tf.blocks("module") {
+            let Some(Value::String(source)) = attr(call.body(), "source").and_then(literal) else {
+                continue;
+            };
+            let inner = TfDir::load(&env_dir.join(source))?;
+            if inner.blocks("module").next().is_some() {
+                composition = Some((label(call, 0).unwrap_or_default().to_string(), inner));
+            }
+        }
+        if let Some((call, inner)) = composition {
+            frames.push(Frame {
+                tf: Rc::new(inner),
+                call: Some(call),
+            });
         }
         Ok(Env {
             tf,
             overrides,
-            label,
+            label: env_label,
+            frames,
         })
     }
 
     /// The value of an environment variable: tfvars overlay, else default.
     pub fn var(&self, name: &str) -> Result<Value, String> {
-        if let Some(v) = self.overrides.get(name) {
-            return Ok(v.clone());
-        }
-        let vars = self.tf.variables();
-        let decl = vars
-            .get(name)
-            .ok_or_else(|| format!("{}: var.{name} is not declared", self.label))?;
-        let default = attr(decl.body(), "default")
-            .ok_or_else(|| format!("{}: var.{name} has no default", self.label))?;
-        literal(default)
-            .ok_or_else(|| format!("{}: default of var.{name} is not a literal", self.label))
+        var_in(self, &self.frames[..1], name, 0)
     }
 
-    /// Resolves a simple expression in the environment: a literal or `var.X`.
+    /// Resolves an expression of the environment's own files.
     pub fn resolve(&self, expr: &Expression) -> Result<Value, String> {
-        if let Some(v) = literal(expr) {
-            return Ok(v);
-        }
-        if let Expression::Traversal(t) = expr
-            && let (Expression::Variable(root), [TraversalOperator::GetAttr(name)]) =
-                (&t.expr, t.operators.as_slice())
-            && root.as_str() == "var"
-        {
-            return self.var(name.as_str());
-        }
-        Err(format!(
-            "{}: expression {} is neither a literal nor var.X",
-            self.label,
-            hcl::format::to_string(expr).unwrap_or_default().trim()
-        ))
+        eval_in(self, &self.frames[..1], expr, 0)
+    }
+
+    /// The frame chain ending at the frame that calls module `call`.
+    fn caller_of(&self, call: &str) -> Result<&[Frame], String> {
+        (0..self.frames.len())
+            .rev()
+            .find(|&i| self.frames[i].tf.block("module", &[call]).is_some())
+            .map(|i| &self.frames[..=i])
+            .ok_or_else(|| format!("{}: no module \"{call}\"", self.label))
     }
 
     /// The value module `call` receives for its variable `input`: the
     /// argument of the module block, else the module variable's default.
     pub fn module_input(&self, call: &str, input: &str) -> Result<Value, String> {
-        let block = self
-            .tf
-            .block("module", &[call])
-            .ok_or_else(|| format!("{}: no module \"{call}\"", self.label))?;
-        if let Some(expr) = attr(block.body(), input) {
-            return self.resolve(expr);
-        }
+        let chain = self.chain_into(call)?;
+        var_in(self, &chain, input, 0)
+    }
+
+    /// The frame chain ending inside module `call`.
+    fn chain_into(&self, call: &str) -> Result<Vec<Frame>, String> {
+        let caller = self.caller_of(call)?;
         let module = self.module_dir(call)?;
-        let vars = module.variables();
-        let decl = vars.get(input).ok_or_else(|| {
-            format!(
-                "{}: module \"{call}\" has no variable \"{input}\"",
-                self.label
-            )
-        })?;
-        attr(decl.body(), "default")
-            .and_then(literal)
-            .ok_or_else(|| {
-                format!(
-                    "{}: module \"{call}\" does not set \"{input}\" and it has no default",
-                    self.label
-                )
-            })
+        let mut chain = caller.to_vec();
+        chain.push(Frame {
+            tf: Rc::new(module),
+            call: Some(call.to_string()),
+        });
+        Ok(chain)
     }
 
     /// The parsed directory of the module called `call`.
     pub fn module_dir(&self, call: &str) -> Result<TfDir, String> {
-        let block = self
+        let caller = self.caller_of(call)?;
+        let frame = caller.last().expect("a caller chain is never empty");
+        let block = frame
             .tf
             .block("module", &[call])
-            .ok_or_else(|| format!("{}: no module \"{call}\"", self.label))?;
+            .expect("caller_of found the call");
         let Some(Value::String(source)) = attr(block.body(), "source").and_then(literal) else {
             return Err(format!(
                 "{}: module \"{call}\" has no literal source",
                 self.label
             ));
         };
-        TfDir::load(&self.tf.dir.join(source))
+        TfDir::load(&frame.tf.dir.join(source))
     }
 
     /// The value of `attribute` of a resource inside module `call`, when it
-    /// is a literal or a module variable.
+    /// can be computed from literals, variables and locals.
     pub fn module_resource_attr(
         &self,
         call: &str,
         resource: (&str, &str),
         attribute: &str,
     ) -> Result<Value, String> {
-        let module = self.module_dir(call)?;
+        let chain = self.chain_into(call)?;
+        let module = &chain.last().expect("chain_into pushes the module").tf;
         let block = module
             .block("resource", &[resource.0, resource.1])
             .ok_or_else(|| {
@@ -131,18 +154,175 @@ impl Env {
                 self.label, resource.0, resource.1
             ));
         };
-        if let Some(v) = literal(expr) {
-            return Ok(v);
-        }
-        let refs = references(expr);
-        match refs.as_slice() {
-            [r] if r.root == "var" && r.steps.len() == 1 => {
-                self.module_input(call, r.first_attr().unwrap_or_default())
+        eval_in(self, &chain, expr, 0)
+    }
+}
+
+/// The value of `var.name` in the last frame of `chain`.
+fn var_in(env: &Env, chain: &[Frame], name: &str, depth: usize) -> Result<Value, String> {
+    let frame = chain.last().expect("chains are never empty");
+    let vars = frame.tf.variables();
+    let decl = vars
+        .get(name)
+        .ok_or_else(|| format!("{}: var.{name} is not declared", frame_label(env, chain)))?;
+    let given = match &frame.call {
+        None => env.overrides.get(name).cloned(),
+        Some(call) => {
+            let parent = &chain[..chain.len() - 1];
+            let block = parent
+                .last()
+                .and_then(|p| p.tf.block("module", &[call]))
+                .expect("a frame's call exists in its parent");
+            match attr(block.body(), name) {
+                Some(expr) => Some(eval_in(env, parent, expr, depth + 1)?),
+                None => None,
             }
-            _ => Err(format!(
-                "{}: {}.{}.{attribute} is neither a literal nor a module variable",
-                self.label, resource.0, resource.1
-            )),
+        }
+    };
+    let nullable = !matches!(
+        attr(decl.body(), "nullable").and_then(literal),
+        Some(Value::Bool(false))
+    );
+    match given {
+        Some(v) if !v.is_null() || nullable => Ok(v),
+        _ => {
+            let default = attr(decl.body(), "default").ok_or_else(|| {
+                format!(
+                    "{}: var.{name} is not set and has no default",
+                    frame_label(env, chain)
+                )
+            })?;
+            literal(default).ok_or_else(|| {
+                format!(
+                    "{}: default of var.{name} is not a literal",
+                    frame_label(env, chain)
+                )
+            })
         }
     }
+}
+
+/// Evaluates `expr` in the last frame of `chain`.
+fn eval_in(env: &Env, chain: &[Frame], expr: &Expression, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("{}: evaluation too deep (a cycle?)", env.label));
+    }
+    if let Some(v) = literal(expr) {
+        return Ok(v);
+    }
+    let frame = chain.last().expect("chains are never empty");
+    let mut vars = hcl::Map::new();
+    let mut locals = hcl::Map::new();
+    for r in references(expr) {
+        let Some(name) = r.first_attr() else {
+            continue;
+        };
+        match r.root.as_str() {
+            "var" if !vars.contains_key(name) => {
+                vars.insert(name.to_string(), var_in(env, chain, name, depth + 1)?);
+            }
+            "local" if !locals.contains_key(name) => {
+                let all = frame.tf.locals();
+                let l = all.get(name).ok_or_else(|| {
+                    format!("{}: local.{name} is not declared", frame_label(env, chain))
+                })?;
+                locals.insert(name.to_string(), eval_in(env, chain, l, depth + 1)?);
+            }
+            "var" | "local" => {}
+            other => {
+                return Err(format!(
+                    "{}: {} depends on {other}.{name}, which is only known at apply time",
+                    frame_label(env, chain),
+                    hcl::format::to_string(expr).unwrap_or_default().trim()
+                ));
+            }
+        }
+    }
+    let mut ctx = functions();
+    ctx.declare_var("var", Value::Object(vars));
+    ctx.declare_var("local", Value::Object(locals));
+    expr.evaluate(&ctx).map_err(|e| {
+        format!(
+            "{}: cannot evaluate {}: {e}",
+            frame_label(env, chain),
+            hcl::format::to_string(expr).unwrap_or_default().trim()
+        )
+    })
+}
+
+fn frame_label(env: &Env, chain: &[Frame]) -> String {
+    let path: Vec<&str> = chain.iter().filter_map(|f| f.call.as_deref()).collect();
+    if path.is_empty() {
+        env.label.clone()
+    } else {
+        format!("{} > module.{}", env.label, path.join(" > module."))
+    }
+}
+
+/// A context holding the Terraform functions the tree applies to values.
+pub fn functions() -> Context<'static> {
+    let mut ctx = Context::new();
+    let any = || ParamType::Any;
+    ctx.declare_func(
+        "coalesce",
+        FuncDef::builder().variadic_param(any()).build(coalesce),
+    );
+    ctx.declare_func("tostring", FuncDef::new(tostring, [any()]));
+    ctx.declare_func("floor", FuncDef::new(floor, [ParamType::Number]));
+    ctx.declare_func(
+        "max",
+        FuncDef::builder()
+            .variadic_param(ParamType::Number)
+            .build(max),
+    );
+    ctx.declare_func(
+        "min",
+        FuncDef::builder()
+            .variadic_param(ParamType::Number)
+            .build(min),
+    );
+    ctx
+}
+
+fn coalesce(args: FuncArgs) -> Result<Value, String> {
+    args.into_values()
+        .into_iter()
+        .find(|v| !v.is_null() && v.as_str() != Some(""))
+        .ok_or_else(|| "no non-null, non-empty argument".to_string())
+}
+
+fn tostring(args: FuncArgs) -> Result<Value, String> {
+    match args.into_values().remove(0) {
+        Value::String(s) => Ok(Value::String(s)),
+        Value::Number(n) => Ok(Value::String(n.to_string())),
+        Value::Bool(b) => Ok(Value::String(b.to_string())),
+        Value::Null => Ok(Value::Null),
+        other => Err(format!("tostring: cannot convert {other}")),
+    }
+}
+
+fn number(v: &Value) -> Result<f64, String> {
+    as_f64(v).ok_or_else(|| format!("{v} is not a number"))
+}
+
+fn to_value(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        Value::from(x as i64)
+    } else {
+        Value::from(x)
+    }
+}
+
+fn floor(args: FuncArgs) -> Result<Value, String> {
+    Ok(to_value(number(&args[0])?.floor()))
+}
+
+fn max(args: FuncArgs) -> Result<Value, String> {
+    let xs: Result<Vec<f64>, String> = args.into_values().iter().map(number).collect();
+    Ok(to_value(xs?.into_iter().fold(f64::MIN, f64::max)))
+}
+
+fn min(args: FuncArgs) -> Result<Value, String> {
+    let xs: Result<Vec<f64>, String> = args.into_values().iter().map(number).collect();
+    Ok(to_value(xs?.into_iter().fold(f64::MAX, f64::min)))
 }

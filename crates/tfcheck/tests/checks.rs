@@ -44,11 +44,14 @@ fn tree_has_the_expected_layout() {
             assert!(p.is_file(), "missing {}", p.display());
         }
     }
+    for f in ["main.tf", "variables.tf", "outputs.tf", "versions.tf"] {
+        let p = root.join("stack").join(f);
+        assert!(p.is_file(), "missing {}", p.display());
+    }
     for e in ["dev", "staging", "prod"] {
         for f in [
             "main.tf",
             "variables.tf",
-            "outputs.tf",
             "backend.tf",
             "terraform.tfvars.example",
         ] {
@@ -298,7 +301,7 @@ mod check2_modules {
     fn catches_a_module_call_passing_an_undeclared_variable() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/dev/main.tf",
+            "stack/main.tf",
             "  read_replica_count = var.read_replica_count\n",
             "  read_replica_count = var.read_replica_count\n  replicas           = 2\n",
         );
@@ -316,7 +319,7 @@ mod check2_modules {
     fn catches_a_missing_required_module_variable() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/staging/main.tf",
+            "stack/main.tf",
             "  app_password       = module.secrets.db_password\n",
             "",
         );
@@ -324,7 +327,7 @@ mod check2_modules {
             "check 2",
             &check_modules(&t.root),
             &[
-                "environments/staging",
+                "terraform/stack",
                 "misses required variable \"app_password\"",
             ],
         );
@@ -334,7 +337,7 @@ mod check2_modules {
     fn catches_a_reference_to_a_missing_output() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/prod/main.tf",
+            "stack/main.tf",
             "module.storage.s3_public_endpoint",
             "module.storage.public_endpoint",
         );
@@ -395,7 +398,7 @@ mod check2_modules {
         let t = BrokenTree::new();
         t.replace(
             "environments/dev/main.tf",
-            "  lb_type               = var.lb_type\n",
+            "  lb_type                           = var.lb_type\n",
             "",
         );
         assert_caught(
@@ -586,17 +589,44 @@ mod check4_dev_values {
         let prod = Env::load(&tf().join("environments/prod"), &[]).unwrap();
         let (_, changes) = seed_scenarios().pop().unwrap();
         for (var, value) in changes {
-            assert_eq!(prod.var(var).unwrap(), value, "prod var.{var}");
+            assert_eq!(
+                prod.module_input("stack", var).unwrap(),
+                value,
+                "prod stack.{var}"
+            );
         }
+    }
+
+    /// A scenario's variable reaches the module through the stack, over the
+    /// seed value dev's main.tf gives, and an unset one keeps that value.
+    #[test]
+    fn a_scenario_overrides_the_dev_table() {
+        let dir = dev(&tf());
+        let s1 = dir.join("scenarios/01-upgrade-combined-instance.tfvars");
+        let env = Env::load(&dir, &[s1]).unwrap();
+        assert_eq!(
+            env.module_input("compute", "combined_instance_type")
+                .unwrap(),
+            s("DEV1-L")
+        );
+        assert_eq!(
+            env.module_input("compute", "embedded_redis_maxmemory_mb")
+                .unwrap(),
+            n(1024)
+        );
+        assert_eq!(
+            env.module_input("networking", "enable_bastion").unwrap(),
+            b(true)
+        );
     }
 
     #[test]
     fn catches_a_dev_default_that_drifted_from_the_seed() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/dev/variables.tf",
-            "default     = \"DEV1-M\"",
-            "default     = \"DEV1-L\"",
+            "environments/dev/main.tf",
+            "coalesce(var.combined_instance_type, \"DEV1-M\")",
+            "coalesce(var.combined_instance_type, \"DEV1-L\")",
         );
         assert_caught(
             "check 4",
@@ -610,8 +640,8 @@ mod check4_dev_values {
         let t = BrokenTree::new();
         t.replace(
             "environments/dev/main.tf",
-            "enable_alerts        = var.enable_alerts",
-            "enable_alerts        = true",
+            "enable_alerts               = coalesce(var.enable_alerts, false)",
+            "enable_alerts               = true",
         );
         assert_caught(
             "check 4",
@@ -769,7 +799,7 @@ mod check6_queue {
     fn catches_a_visibility_timeout_below_the_container_timeout() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/prod/variables.tf",
+            "stack/variables.tf",
             "default     = 360",
             "default     = 120",
         );
