@@ -148,6 +148,7 @@ module "compute" {
   worker_concurrency                = var.worker_concurrency
 
   database_url                     = module.database.database_url
+  database_read_url                = module.database.database_read_url
   s3_endpoint                      = module.storage.s3_endpoint
   s3_bucket                        = module.storage.bucket_name
   s3_public_endpoint               = module.storage.s3_public_endpoint

@@ -56,19 +56,8 @@ output "redis_host" {
 }
 
 output "grafana_url" {
-  description = "Cockpit Grafana."
+  description = "Cockpit Grafana: log in with your Scaleway account (IAM; the project's Cockpit permissions decide the role)."
   value       = module.observability.grafana_url
-}
-
-output "grafana_user_login" {
-  description = "Cockpit Grafana login."
-  value       = module.observability.grafana_user_login
-}
-
-output "grafana_user_password" {
-  description = "Cockpit Grafana password."
-  value       = module.observability.grafana_user_password
-  sensitive   = true
 }
 
 output "database_url" {

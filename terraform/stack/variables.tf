@@ -273,8 +273,8 @@ variable "worker_concurrency" {
 
 variable "queue_visibility_timeout_seconds" {
   type        = number
-  description = "messaging: visibility timeout of the jobs queue (above the container timeout)."
-  default     = 360
+  description = "messaging: visibility timeout of the jobs queue (3 trigger attempts x the container timeout + 60 s)."
+  default     = 960
   nullable    = false
 }
 

@@ -9,9 +9,10 @@
 //! so the tests can both assert that the real tree is clean and that a
 //! deliberately broken copy is caught with a message naming the problem.
 //!
-//! 1. [`check_schema`]: resource/data types, arguments, nested blocks,
-//!    required, deprecated, conflicting and exactly-one-of fields, block
-//!    counts, and attribute references, against the provider schema.
+//! 1. [`check_schema`]: resource/data types (none deprecated), arguments,
+//!    nested blocks, required, deprecated, conflicting and exactly-one-of
+//!    fields, block counts, and attribute references, against the provider
+//!    schema.
 //! 2. [`check_modules`]: module calls vs. module variables, `module.X.Y`
 //!    outputs, `var.X` / `local.X` / resource references, variable type,
 //!    description and use, provider pinned as `>= x, < y` with
@@ -21,8 +22,11 @@
 //! 4. [`check_env_values`]: an environment's effective module inputs equal a
 //!    table (the tests pin the seed's dev table).
 //! 5. [`check_env_wiring`]: serverless container env vs. API env.
-//! 6. [`check_queue`]: DLQ configured, visibility timeout above the container
-//!    timeout in every environment and scenario.
+//! 6. [`check_queue`]: DLQ configured, visibility timeout covering the SQS
+//!    trigger's worst case (3 attempts x the container timeout + 60 s) in
+//!    every environment and scenario.
+//! 7. [`check_pitfalls`]: no `cloud_init` argument, no `private_ips[0]`, a
+//!    managed Redis version Scaleway offers in every environment and scenario.
 //!
 //! The crate is laid out the same way: [`load`] parses directories,
 //! [`refs`] reads references and literals out of expressions, [`eval`]
@@ -37,6 +41,7 @@ pub mod refs;
 pub use checks::env_values::{Row, check_env_values};
 pub use checks::env_wiring::check_env_wiring;
 pub use checks::modules::check_modules;
+pub use checks::pitfalls::{OFFERED_REDIS_VERSIONS, check_pitfalls};
 pub use checks::queue::check_queue;
 pub use checks::schema::check_schema;
 pub use checks::tfvars::check_tfvars;

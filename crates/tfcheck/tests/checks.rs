@@ -174,6 +174,20 @@ mod check1_schema {
     }
 
     #[test]
+    fn catches_a_deprecated_resource_type() {
+        let t = BrokenTree::new();
+        t.append(
+            "modules/observability/main.tf",
+            "\nresource \"scaleway_cockpit_grafana_user\" \"ops\" {\n  login = \"ops\"\n  role  = \"editor\"\n}\n",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["resource type \"scaleway_cockpit_grafana_user\" is deprecated"],
+        );
+    }
+
+    #[test]
     fn catches_a_block_written_as_an_argument() {
         let t = BrokenTree::new();
         t.replace(
@@ -731,8 +745,8 @@ mod check5_env_wiring {
         let t = BrokenTree::new();
         t.replace(
             "modules/compute/main.tf",
-            "    env                 = local.api_env\n    image               = local.image\n    registry_host       = local.registry_host\n    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key\n    run_migrations      = count.index == 0",
-            "    env                 = local.worker_env\n    image               = local.image\n    registry_host       = local.registry_host\n    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key\n    run_migrations      = count.index == 0",
+            "    run_migrations     = i == 0\n",
+            "    run_migrations     = i == 0\n    env                = local.worker_env\n",
         );
         let errs = check_api_env(&t.root);
         assert_caught(
@@ -800,7 +814,7 @@ mod check6_queue {
         let t = BrokenTree::new();
         t.replace(
             "stack/variables.tf",
-            "default     = 360",
+            "default     = 960",
             "default     = 120",
         );
         assert_caught(
@@ -808,7 +822,7 @@ mod check6_queue {
             &check_queue(&t.root),
             &[
                 "environments/prod",
-                "visibility timeout (120s) must exceed the container timeout (300s)",
+                "visibility timeout (120s) must cover the SQS trigger's worst case",
             ],
         );
     }
@@ -825,7 +839,7 @@ mod check6_queue {
             &check_queue(&t.root),
             &[
                 "06-scale-serverless-worker.tfvars",
-                "(360s) must exceed the container timeout (600s)",
+                "(960s) must cover the SQS trigger's worst case, 3 attempts x the container timeout (600s) + 60s = 1860s",
             ],
         );
     }
@@ -872,6 +886,108 @@ mod check6_queue {
             "check 6",
             &check_queue(&t.root),
             &["dead_letter_queue has no max_receive_count"],
+        );
+    }
+}
+
+// ----------------------------------------------------------------- Check 7
+
+mod check7_pitfalls {
+    use super::*;
+
+    #[test]
+    fn real_tree_avoids_the_provider_pitfalls() {
+        assert_clean("check 7 (pitfalls)", &check_pitfalls(&tf()));
+    }
+
+    #[test]
+    fn catches_a_cloud_init_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/cache/main.tf",
+            "  user_data = {\n    \"cloud-init\" = local.redis_cloud_init\n  }",
+            "  cloud_init = local.redis_cloud_init",
+        );
+        assert_caught(
+            "check 7",
+            &check_pitfalls(&t.root),
+            &["scaleway_instance_server.redis sets cloud_init"],
+        );
+    }
+
+    #[test]
+    fn catches_the_first_private_ip() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/outputs.tf",
+            "[for ip in s.private_ips : ip.address if !strcontains(ip.address, \":\")][0]",
+            "s.private_ips[0].address",
+        );
+        assert_caught(
+            "check 7",
+            &check_pitfalls(&t.root),
+            &[
+                "modules/compute/outputs.tf",
+                "private_ips[...] may be the IPv6 address",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_managed_redis_version_that_is_not_offered() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/cache/variables.tf",
+            "default     = \"8.6.3\"",
+            "default     = \"7.2.5\"",
+        );
+        assert_caught(
+            "check 7",
+            &check_pitfalls(&t.root),
+            &[
+                "environments/prod",
+                "managed Redis version \"7.2.5\" is not one Scaleway offers",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_scenario_asking_for_a_redis_version_that_is_not_offered() {
+        let t = BrokenTree::new();
+        t.replace(
+            "stack/main.tf",
+            "  managed_redis_node_type = var.managed_redis_node_type\n",
+            "  managed_redis_node_type = var.managed_redis_node_type\n  managed_redis_version   = var.managed_redis_version\n",
+        );
+        t.append(
+            "stack/variables.tf",
+            "\nvariable \"managed_redis_version\" {\n  type        = string\n  description = \"x\"\n  default     = \"8.6.3\"\n  nullable    = false\n}\n",
+        );
+        t.replace(
+            "environments/dev/main.tf",
+            "  lb_type                           = var.lb_type\n",
+            "  lb_type                           = var.lb_type\n  managed_redis_version             = var.managed_redis_version\n",
+        );
+        t.append(
+            "environments/dev/variables.tf",
+            "\nvariable \"managed_redis_version\" {\n  type        = string\n  description = \"x\"\n  default     = null\n}\n",
+        );
+        t.append(
+            "environments/dev/scenarios/04-managed-redis.tfvars",
+            "managed_redis_version = \"7.2.11\"\n",
+        );
+        let errs = check_pitfalls(&t.root);
+        assert_caught(
+            "check 7",
+            &errs,
+            &[
+                "04-managed-redis.tfvars",
+                "\"7.2.11\" is not one Scaleway offers",
+            ],
+        );
+        assert!(
+            !errs.iter().any(|e| e.contains("01-upgrade")),
+            "only the scenario that sets the version is reported: {errs:?}"
         );
     }
 }

@@ -70,23 +70,32 @@ pub fn check_env_wiring(
         }
     }
 
-    // Instances: cloud_init = templatefile(path, { env = local.X, ... }).
+    // Instances: user_data = { "cloud-init" = <a templatefile(path, vars)
+    // call, possibly through locals and a for expression> } with vars holding
+    // `env` (possibly inside merge(local.common, {...})).
     let instance_env = |resource: &str, errs: &mut Vec<String>| -> Option<BTreeSet<String>> {
         let id = format!("{name}: scaleway_instance_server.{resource}");
         let Some(block) = tf.block("resource", &["scaleway_instance_server", resource]) else {
             errs.push(format!("{id} does not exist"));
             return None;
         };
-        let Some(Expression::FuncCall(call)) = attr(block.body(), "cloud_init") else {
-            errs.push(format!("{id}: cloud_init is not a templatefile(...) call"));
+        let rendered = attr(block.body(), "user_data")
+            .and_then(|u| object_get(u, "cloud-init"))
+            .map(|e| follow(e, &locals));
+        let Some(Expression::FuncCall(call)) = rendered else {
+            errs.push(format!(
+                "{id}: user_data[\"cloud-init\"] is not a templatefile(...) call"
+            ));
             return None;
         };
         if call.name.name.as_str() != "templatefile" || call.args.len() != 2 {
-            errs.push(format!("{id}: cloud_init is not a templatefile(...) call"));
+            errs.push(format!(
+                "{id}: user_data[\"cloud-init\"] is not a templatefile(...) call"
+            ));
             return None;
         }
         // The template must exist and interpolate `env`.
-        let tpl_path = match &call.args[0] {
+        let tpl_path = match follow(&call.args[0], &locals) {
             Expression::TemplateExpr(t) => Template::from_expr(t).ok().map(|tpl| {
                 tpl.elements()
                     .iter()
@@ -115,7 +124,7 @@ pub fn check_env_wiring(
             },
             None => errs.push(format!("{id}: template path is not a literal")),
         }
-        let Some(env_expr) = object_get(&call.args[1], "env") else {
+        let Some(env_expr) = get_through_locals(&call.args[1], "env", &locals) else {
             errs.push(format!("{id}: templatefile vars have no `env`"));
             return None;
         };
@@ -166,4 +175,51 @@ pub fn check_env_wiring(
         }
     }
     errs
+}
+
+/// Follows `local.X` (and `local.X[i]`) to the local's expression, and a
+/// `[for ...]` expression to its value expression.
+pub(crate) fn follow<'a>(
+    expr: &'a Expression,
+    locals: &BTreeMap<String, &'a Expression>,
+) -> &'a Expression {
+    let mut expr = expr;
+    for _ in 0..16 {
+        expr = match expr {
+            Expression::Traversal(t) => match (&t.expr, t.operators.first()) {
+                (Expression::Variable(v), Some(TraversalOperator::GetAttr(l)))
+                    if v.as_str() == "local"
+                        && t.operators[1..]
+                            .iter()
+                            .all(|o| matches!(o, TraversalOperator::Index(_))) =>
+                {
+                    match locals.get(l.as_str()) {
+                        Some(e) => e,
+                        None => return expr,
+                    }
+                }
+                _ => return expr,
+            },
+            Expression::ForExpr(f) => &f.value_expr,
+            Expression::Parenthesis(e) => e,
+            _ => return expr,
+        };
+    }
+    expr
+}
+
+/// `object_get` that also looks into `merge(...)` arguments given as locals.
+pub(crate) fn get_through_locals<'a>(
+    expr: &'a Expression,
+    key: &str,
+    locals: &BTreeMap<String, &'a Expression>,
+) -> Option<&'a Expression> {
+    match follow(expr, locals) {
+        Expression::FuncCall(f) if f.name.name.as_str() == "merge" => f
+            .args
+            .iter()
+            .rev()
+            .find_map(|a| get_through_locals(a, key, locals)),
+        other => object_get(other, key),
+    }
 }

@@ -3,6 +3,7 @@
 pub mod env_values;
 pub mod env_wiring;
 pub mod modules;
+pub mod pitfalls;
 pub mod queue;
 pub mod schema;
 pub mod tfvars;

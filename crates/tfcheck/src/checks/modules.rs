@@ -227,6 +227,8 @@ fn check_versions(tf: &TfDir) -> Vec<String> {
         .blocks("resource")
         .chain(tf.blocks("data"))
         .filter_map(|(_, b)| label(b, 0)?.split('_').next().map(str::to_string))
+        // terraform_data is built into Terraform, not a provider's.
+        .filter(|p| p != "terraform")
         .collect();
     let terraform_blocks: Vec<&Block> = tf.blocks("terraform").map(|(_, b)| b).collect();
     if !terraform_blocks

@@ -3,8 +3,8 @@ use crate::*;
 /// Check 6: the jobs queue has a dead-letter queue (another queue, with a
 /// max receive count) whose messages a container trigger POSTs to the
 /// worker's dead-letter path and, in every environment and every dev
-/// scenario, its visibility timeout exceeds the serverless container's
-/// timeout.
+/// scenario, its visibility timeout covers the trigger's worst case (three
+/// attempts of the serverless container's timeout, plus a margin).
 pub fn check_queue(tf_root: &Path) -> Vec<String> {
     let mut errs = check_dead_letter_trigger(tf_root);
     let messaging = match TfDir::load(&tf_root.join("modules/messaging")) {
@@ -50,14 +50,7 @@ pub fn check_queue(tf_root: &Path) -> Vec<String> {
         return errs;
     };
 
-    let envs_dir = tf_root.join("environments");
-    let mut cases: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
-    for env_dir in tf_dirs(&envs_dir) {
-        cases.push((env_dir.clone(), Vec::new()));
-        for scenario in files_with_ext(&env_dir.join("scenarios"), ".tfvars") {
-            cases.push((env_dir.clone(), vec![scenario]));
-        }
-    }
+    let cases = crate::checks::pitfalls::environment_cases(tf_root);
     for (env_dir, tfvars) in cases {
         let env = match Env::load(&env_dir, &tfvars) {
             Ok(e) => e,
@@ -77,16 +70,29 @@ pub fn check_queue(tf_root: &Path) -> Vec<String> {
             "timeout",
         );
         match (vis.as_ref().map(as_f64), timeout.as_ref().map(as_f64)) {
-            (Ok(Some(v)), Ok(Some(t))) if v > t => {}
+            (Ok(Some(v)), Ok(Some(t))) if v >= trigger_worst_case(t) => {}
             (Ok(Some(v)), Ok(Some(t))) => errs.push(format!(
-                "{}: queue visibility timeout ({v}s) must exceed the container timeout ({t}s)",
-                env.label
+                "{}: queue visibility timeout ({v}s) must cover the SQS trigger's worst case, \
+                 {TRIGGER_ATTEMPTS} attempts x the container timeout ({t}s) + {TRIGGER_MARGIN_SECONDS}s = {}s",
+                env.label,
+                trigger_worst_case(t)
             )),
             (Err(e), _) | (_, Err(e)) => errs.push(e.clone()),
             _ => errs.push(format!("{}: timeouts are not numbers", env.label)),
         }
     }
     errs
+}
+
+/// Scaleway's SQS trigger POSTs a message up to three times while the
+/// container answers a status >= 300; the message must stay invisible for all
+/// of them, or it is delivered again while still being retried.
+pub const TRIGGER_ATTEMPTS: f64 = 3.0;
+/// Slack for the trigger's own delays between attempts.
+pub const TRIGGER_MARGIN_SECONDS: f64 = 60.0;
+
+fn trigger_worst_case(timeout: f64) -> f64 {
+    TRIGGER_ATTEMPTS * timeout + TRIGGER_MARGIN_SECONDS
 }
 
 /// The worker's default `WORKER_DEAD_LETTER_PATH`.

@@ -29,6 +29,17 @@ pub fn check_schema(tf_root: &Path, schema: &Json) -> Vec<String> {
                     continue;
                 };
                 let what = format!("{}: {kind} \"{typ}\" \"{name}\"", short(path));
+                let deprecated = schema[section]
+                    .get(typ)
+                    .is_some_and(|e| e["deprecated"].as_bool() == Some(true))
+                    || listed_in(&schema["deprecated_types"][section], typ);
+                if deprecated {
+                    errs.push(format!(
+                        "{what}: {kind} type \"{typ}\" is deprecated by the provider \
+                         (and due for removal): use its replacement"
+                    ));
+                    continue;
+                }
                 match schema[section].get(typ) {
                     Some(entry) => check_body(entry, block.body(), &what, true, &mut errs),
                     None => errs.push(format!(
