@@ -31,6 +31,7 @@ locals {
     S3_PUBLIC_ENDPOINT       = var.s3_public_endpoint
     QUEUE_ENDPOINT           = var.queue_endpoint
     QUEUE_NAME               = var.queue_name
+    QUEUE_DEAD_LETTER_NAME   = var.dlq_name
     QUEUE_ACCESS_KEY_ID      = var.queue_publish_access_key
     QUEUE_SECRET_ACCESS_KEY  = var.queue_publish_secret_key
     AWS_ACCESS_KEY_ID        = var.s3_access_key
