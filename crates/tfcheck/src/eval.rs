@@ -2,13 +2,14 @@
 //! overlays, seen through the composition module (`terraform/stack`).
 //!
 //! An expression is evaluated with `hcl-rs` in a context that holds the
-//! `var.*` and `local.*` values it refers to, and the few Terraform functions
-//! the tree uses on values ([`functions`]). A value that depends on a resource
-//! or a module output is not known offline: asking for it is an error.
+//! `var.*`, `local.*` and `module.*` values it refers to, and the Terraform
+//! functions the tree uses on values ([`functions`]). A resource attribute is
+//! not known offline: asking for one is an error, unless the environment was
+//! given an [`Unknowns`] hook that stands in for it (the boot tests render
+//! cloud-init with made-up keys and addresses).
 
-use crate::checks::queue::as_f64;
+pub use crate::funcs::functions;
 use crate::*;
-use hcl::eval::{FuncArgs, FuncDef, ParamType};
 use std::rc::Rc;
 
 /// One module instance in the chain root → stack → module: its directory and
@@ -19,6 +20,10 @@ struct Frame {
     call: Option<String>,
 }
 
+/// Stands in for a resource attribute, given its address
+/// (`scaleway_iam_api_key.registry_pull.secret_key`, `x.y[0].private_ips`).
+pub type Unknowns = Box<dyn Fn(&str) -> Option<Value>>;
+
 /// An environment with optional tfvars overlays (applied in order), able to
 /// resolve the value a module receives for one of its variables.
 pub struct Env {
@@ -26,6 +31,7 @@ pub struct Env {
     pub overrides: BTreeMap<String, Value>,
     pub label: String,
     frames: Vec<Frame>,
+    unknowns: Option<Unknowns>,
 }
 
 /// How deep `local`/`var` chains may go before evaluation gives up (a cycle).
@@ -72,7 +78,25 @@ impl Env {
             overrides,
             label: env_label,
             frames,
+            unknowns: None,
         })
+    }
+
+    /// Resource attributes get their value from `unknowns` instead of failing.
+    pub fn with_unknowns(mut self, unknowns: Unknowns) -> Env {
+        self.unknowns = Some(unknowns);
+        self
+    }
+
+    /// The value of `local.<name>` inside module `call`.
+    pub fn module_local(&self, call: &str, name: &str) -> Result<Value, String> {
+        let chain = self.chain_into(call)?;
+        let frame = chain.last().expect("chain_into pushes the module");
+        let locals = frame.tf.locals();
+        let expr = locals
+            .get(name)
+            .ok_or_else(|| format!("{}: module \"{call}\" has no local.{name}", self.label))?;
+        eval_in(self, &chain, expr, 0)
     }
 
     /// The value of an environment variable: tfvars overlay, else default.
@@ -213,11 +237,45 @@ fn eval_in(env: &Env, chain: &[Frame], expr: &Expression, depth: usize) -> Resul
     let frame = chain.last().expect("chains are never empty");
     let mut vars = hcl::Map::new();
     let mut locals = hcl::Map::new();
+    let mut others = hcl::Map::new();
     for r in references(expr) {
         let Some(name) = r.first_attr() else {
             continue;
         };
         match r.root.as_str() {
+            "path" => {
+                let dir = frame.tf.dir.display().to_string();
+                let path = Value::Object(
+                    [("module", &dir), ("root", &dir), ("cwd", &dir)]
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), Value::from(v.as_str())))
+                        .collect(),
+                );
+                others.insert("path".into(), path);
+            }
+            "module" => {
+                let Some(output) = r.attr(1) else { continue };
+                let value = module_output(env, chain, name, output, depth + 1)?;
+                insert_at(
+                    &mut others,
+                    "module",
+                    &[Step::Attr(name.into()), Step::Attr(output.into())],
+                    value,
+                );
+            }
+            root if env.unknowns.is_some()
+                && !matches!(root, "var" | "local" | "each" | "self") =>
+            {
+                let address = address(&r);
+                let value =
+                    (env.unknowns.as_ref().expect("checked"))(&address).ok_or_else(|| {
+                        format!(
+                            "{}: {address} is only known at apply time",
+                            frame_label(env, chain)
+                        )
+                    })?;
+                insert_at(&mut others, root, &r.steps, value);
+            }
             "var" if !vars.contains_key(name) => {
                 vars.insert(name.to_string(), var_in(env, chain, name, depth + 1)?);
             }
@@ -241,6 +299,9 @@ fn eval_in(env: &Env, chain: &[Frame], expr: &Expression, depth: usize) -> Resul
     let mut ctx = functions();
     ctx.declare_var("var", Value::Object(vars));
     ctx.declare_var("local", Value::Object(locals));
+    for (root, value) in others {
+        ctx.declare_var(root, value);
+    }
     expr.evaluate(&ctx).map_err(|e| {
         format!(
             "{}: cannot evaluate {}: {e}",
@@ -250,6 +311,87 @@ fn eval_in(env: &Env, chain: &[Frame], expr: &Expression, depth: usize) -> Resul
     })
 }
 
+/// The value of output `output` of the module called `call` from the last
+/// frame of `chain`.
+fn module_output(
+    env: &Env,
+    chain: &[Frame],
+    call: &str,
+    output: &str,
+    depth: usize,
+) -> Result<Value, String> {
+    let frame = chain.last().expect("chains are never empty");
+    let block = frame
+        .tf
+        .block("module", &[call])
+        .ok_or_else(|| format!("{}: no module \"{call}\"", frame_label(env, chain)))?;
+    let Some(Value::String(source)) = attr(block.body(), "source").and_then(literal) else {
+        return Err(format!(
+            "{}: module \"{call}\" has no literal source",
+            env.label
+        ));
+    };
+    let module = TfDir::load(&frame.tf.dir.join(source))?;
+    let out = module
+        .block("output", &[output])
+        .and_then(|b| attr(b.body(), "value"))
+        .cloned()
+        .ok_or_else(|| format!("{}: module.{call}.{output} is not an output", env.label))?;
+    let mut inner = chain.to_vec();
+    inner.push(Frame {
+        tf: Rc::new(module),
+        call: Some(call.to_string()),
+    });
+    eval_in(env, &inner, &out, depth)
+}
+
+/// `root.a[0].b` for messages and for the [`Unknowns`] hook.
+fn address(r: &Reference) -> String {
+    let mut s = r.root.clone();
+    for step in &r.steps {
+        match step {
+            Step::Attr(a) => {
+                s.push('.');
+                s.push_str(a);
+            }
+            Step::Index => s.push_str("[0]"),
+            Step::Splat => s.push_str("[*]"),
+        }
+    }
+    s
+}
+
+/// Puts `value` at `root` followed by `steps` in `map`: attributes become
+/// object keys, an index or splat a one-element list.
+fn insert_at(map: &mut hcl::Map<String, Value>, root: &str, steps: &[Step], value: Value) {
+    fn go(slot: &mut Value, steps: &[Step], value: Value) {
+        match steps.split_first() {
+            None => *slot = value,
+            Some((Step::Attr(a), rest)) => {
+                if !matches!(slot, Value::Object(_)) {
+                    *slot = Value::Object(hcl::Map::new());
+                }
+                if let Value::Object(o) = slot {
+                    go(o.entry(a.clone()).or_insert(Value::Null), rest, value);
+                }
+            }
+            Some((_, rest)) => {
+                if !matches!(slot, Value::Array(a) if !a.is_empty()) {
+                    *slot = Value::Array(vec![Value::Null]);
+                }
+                if let Value::Array(a) = slot {
+                    go(&mut a[0], rest, value);
+                }
+            }
+        }
+    }
+    go(
+        map.entry(root.to_string()).or_insert(Value::Null),
+        steps,
+        value,
+    );
+}
+
 fn frame_label(env: &Env, chain: &[Frame]) -> String {
     let path: Vec<&str> = chain.iter().filter_map(|f| f.call.as_deref()).collect();
     if path.is_empty() {
@@ -257,72 +399,4 @@ fn frame_label(env: &Env, chain: &[Frame]) -> String {
     } else {
         format!("{} > module.{}", env.label, path.join(" > module."))
     }
-}
-
-/// A context holding the Terraform functions the tree applies to values.
-pub fn functions() -> Context<'static> {
-    let mut ctx = Context::new();
-    let any = || ParamType::Any;
-    ctx.declare_func(
-        "coalesce",
-        FuncDef::builder().variadic_param(any()).build(coalesce),
-    );
-    ctx.declare_func("tostring", FuncDef::new(tostring, [any()]));
-    ctx.declare_func("floor", FuncDef::new(floor, [ParamType::Number]));
-    ctx.declare_func(
-        "max",
-        FuncDef::builder()
-            .variadic_param(ParamType::Number)
-            .build(max),
-    );
-    ctx.declare_func(
-        "min",
-        FuncDef::builder()
-            .variadic_param(ParamType::Number)
-            .build(min),
-    );
-    ctx
-}
-
-fn coalesce(args: FuncArgs) -> Result<Value, String> {
-    args.into_values()
-        .into_iter()
-        .find(|v| !v.is_null() && v.as_str() != Some(""))
-        .ok_or_else(|| "no non-null, non-empty argument".to_string())
-}
-
-fn tostring(args: FuncArgs) -> Result<Value, String> {
-    match args.into_values().remove(0) {
-        Value::String(s) => Ok(Value::String(s)),
-        Value::Number(n) => Ok(Value::String(n.to_string())),
-        Value::Bool(b) => Ok(Value::String(b.to_string())),
-        Value::Null => Ok(Value::Null),
-        other => Err(format!("tostring: cannot convert {other}")),
-    }
-}
-
-fn number(v: &Value) -> Result<f64, String> {
-    as_f64(v).ok_or_else(|| format!("{v} is not a number"))
-}
-
-fn to_value(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        Value::from(x as i64)
-    } else {
-        Value::from(x)
-    }
-}
-
-fn floor(args: FuncArgs) -> Result<Value, String> {
-    Ok(to_value(number(&args[0])?.floor()))
-}
-
-fn max(args: FuncArgs) -> Result<Value, String> {
-    let xs: Result<Vec<f64>, String> = args.into_values().iter().map(number).collect();
-    Ok(to_value(xs?.into_iter().fold(f64::MIN, f64::max)))
-}
-
-fn min(args: FuncArgs) -> Result<Value, String> {
-    let xs: Result<Vec<f64>, String> = args.into_values().iter().map(number).collect();
-    Ok(to_value(xs?.into_iter().fold(f64::MAX, f64::min)))
 }

@@ -33,8 +33,10 @@
 //! resolves the value a module receives in an environment, and
 //! `checks/` holds one module per check.
 
+pub mod boot;
 pub mod checks;
 pub mod eval;
+pub mod funcs;
 pub mod load;
 pub mod refs;
 
@@ -45,7 +47,7 @@ pub use checks::pitfalls::{OFFERED_REDIS_VERSIONS, check_pitfalls};
 pub use checks::queue::check_queue;
 pub use checks::schema::check_schema;
 pub use checks::tfvars::check_tfvars;
-pub use eval::Env;
+pub use eval::{Env, Unknowns};
 pub use load::*;
 pub use refs::*;
 

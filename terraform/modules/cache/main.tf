@@ -71,6 +71,7 @@ locals {
   redis_cloud_init = templatefile("${path.module}/templates/redis-cloud-init.yaml.tftpl", {
     redis_password     = var.redis_password
     redis_maxmemory_mb = var.redis_maxmemory_mb
+    redis_image        = var.redis_image
   })
 
   # IPAM lists an instance's IPv6 address first: Redis binds IPv4 and a URL

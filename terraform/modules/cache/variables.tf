@@ -76,6 +76,12 @@ variable "redis_maxmemory_mb" {
   }
 }
 
+variable "redis_image" {
+  type        = string
+  description = "Redis image of the self-hosted instance, pinned (pulled through mirror.gcr.io)."
+  default     = "redis:7.4.2-alpine"
+}
+
 variable "private_network_id" {
   type        = string
   description = "Private network Redis is reachable on."

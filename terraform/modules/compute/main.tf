@@ -86,6 +86,8 @@ locals {
     metrics_push_url    = var.metrics_push_url
     metrics_push_token  = var.metrics_push_token
     admin_token         = var.admin_token
+    redis_image         = var.redis_image
+    alloy_image         = var.alloy_image
   }
   combined_cloud_init = templatefile(local.app_template, merge(local.api_template_vars, {
     run_migrations     = true

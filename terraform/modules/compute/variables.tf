@@ -213,6 +213,18 @@ variable "worker_instance_type" {
   }
 }
 
+variable "redis_image" {
+  type        = string
+  description = "Image of the combined instance's Redis, pinned (pulled through mirror.gcr.io)."
+  default     = "redis:7.4.2-alpine"
+}
+
+variable "alloy_image" {
+  type        = string
+  description = "Grafana Alloy image of the API hosts' metrics agent, pinned."
+  default     = "grafana/alloy:v1.5.1"
+}
+
 variable "redis_host" {
   type        = string
   description = "Host of the separate Redis (cache module output). Null: embedded Redis in combined mode."

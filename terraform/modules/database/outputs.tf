@@ -26,14 +26,10 @@ output "database_url" {
 
 output "database_read_url" {
   description = "DATABASE_READ_URL: the first read replica's private endpoint, same user (null without replicas)."
-  value = var.read_replica_count == 0 ? null : format(
-    "postgres://%s:%s@%s:%s/%s?sslmode=require",
-    scaleway_rdb_user.app.name, urlencode(var.app_password),
-    scaleway_rdb_read_replica.this[0].private_network[0].ip,
-    scaleway_rdb_read_replica.this[0].private_network[0].port,
-    scaleway_rdb_database.ciel.name,
+  value = (var.read_replica_count == 0 ? null :
+    "postgres://${scaleway_rdb_user.app.name}:${urlencode(var.app_password)}@${local.replica_host}:${local.replica_port}/${scaleway_rdb_database.ciel.name}?sslmode=require"
   )
-  sensitive = true
+  sensitive   = true
 }
 
 output "read_replica_ids" {
