@@ -117,6 +117,11 @@ pub fn render_boot(tf_root: &Path, secret: &str) -> Result<Vec<Rendered>, String
 /// Whether `tool` runs; when it does not, a problem under `CI=true`, else
 /// `Ok(false)` and a note (the check is skipped).
 pub fn tool(tool: &str, args: &[&str]) -> Result<bool, String> {
+    tool_in(std::env::var("CI").is_ok_and(|v| v == "true"), tool, args)
+}
+
+/// [`tool`], with whether this is CI given.
+pub fn tool_in(ci: bool, tool: &str, args: &[&str]) -> Result<bool, String> {
     let found = Command::new(tool)
         .args(args)
         .stdout(Stdio::null())
@@ -126,13 +131,23 @@ pub fn tool(tool: &str, args: &[&str]) -> Result<bool, String> {
     if found {
         return Ok(true);
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    if ci {
         return Err(format!(
             "{tool} is missing (scripts/services.sh installs it); CI=true does not skip"
         ));
     }
     eprintln!("note: {tool} is missing, skipping its check (scripts/services.sh installs it)");
     Ok(false)
+}
+
+/// `Some(what the check returns)` when `tool` is missing: nothing (skipped)
+/// or, under `CI=true`, the problem.
+fn missing(name: &str) -> Option<Vec<String>> {
+    match tool(name, &["--version"]) {
+        Ok(true) => None,
+        Ok(false) => Some(Vec::new()),
+        Err(e) => Some(vec![e]),
+    }
 }
 
 fn run(cmd: &mut Command, stdin: Option<&str>) -> Result<(bool, String), String> {
@@ -218,10 +233,8 @@ pub fn written_file(doc: &Json, path: &str) -> Option<(String, Json)> {
 
 /// Every render passes `cloud-init schema`.
 pub fn check_cloud_init_schema(renders: &[Rendered]) -> Vec<String> {
-    match tool("cloud-init", &["--version"]) {
-        Ok(true) => {}
-        Ok(false) => return Vec::new(),
-        Err(e) => return vec![e],
+    if let Some(skipped) = missing("cloud-init") {
+        return skipped;
     }
     let scratch = Scratch::new("schema");
     let mut errs = Vec::new();
@@ -245,10 +258,8 @@ pub fn check_cloud_init_schema(renders: &[Rendered]) -> Vec<String> {
 /// The shell that runs at boot: every script cloud-init writes (a
 /// `#!/bin/sh` file) and the runcmd entries, through shellcheck.
 pub fn check_shell(renders: &[Rendered]) -> Vec<String> {
-    match tool("shellcheck", &["--version"]) {
-        Ok(true) => {}
-        Ok(false) => return Vec::new(),
-        Err(e) => return vec![e],
+    if let Some(skipped) = missing("shellcheck") {
+        return skipped;
     }
     let mut errs = Vec::new();
     for r in renders {
@@ -322,10 +333,8 @@ pub const REDIS_IMAGE_UID: u32 = 999;
 /// running as the image's uid: it starts, refuses clients without the
 /// password, accepts `secret`, and has the rendered memory settings.
 pub fn check_redis(renders: &[Rendered], secret: &str) -> Vec<String> {
-    match tool("redis-server", &["--version"]) {
-        Ok(true) => {}
-        Ok(false) => return Vec::new(),
-        Err(e) => return vec![e],
+    if let Some(skipped) = missing("redis-server") {
+        return skipped;
     }
     let mut errs = Vec::new();
     let mut seen = 0;
@@ -596,10 +605,8 @@ fn string_literal(text: &str) -> Option<String> {
 /// `promtool check rules` and `promtool test rules` on the alert rules
 /// (`namespace:`, mimirtool's, stripped) and their unit tests.
 pub fn check_alert_rules(tf_root: &Path) -> Vec<String> {
-    match tool("promtool", &["--version"]) {
-        Ok(true) => {}
-        Ok(false) => return Vec::new(),
-        Err(e) => return vec![e],
+    if let Some(skipped) = missing("promtool") {
+        return skipped;
     }
     let dir = tf_root.join("modules/observability");
     let scratch = Scratch::new("rules");

@@ -69,6 +69,18 @@ fn alert_rules_pass_promtool_and_their_unit_tests() {
     assert_clean("promtool", &check_alert_rules(&terraform_root()));
 }
 
+/// Under CI a missing tool is a failure, never a skip.
+#[test]
+fn a_missing_tool_fails_under_ci_and_is_skipped_elsewhere() {
+    let err = tool_in(true, "ciel-no-such-tool", &["--version"]).unwrap_err();
+    assert!(err.contains("ciel-no-such-tool is missing"), "{err}");
+    assert_eq!(
+        tool_in(false, "ciel-no-such-tool", &["--version"]),
+        Ok(false)
+    );
+    assert_eq!(tool_in(true, "sh", &["-c", "true"]), Ok(true));
+}
+
 // ------------------------------------------------------ Broken templates
 
 #[test]
