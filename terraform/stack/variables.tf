@@ -98,7 +98,7 @@ variable "enable_load_balancer" {
 
 variable "lb_type" {
   type        = string
-  description = "networking: load balancer offer (LB-S, LB-GP-S, ...)."
+  description = "networking: load balancer type (LB-S, LB-GP-M, LB-GP-L, LB-GP-XL)."
   default     = "LB-S"
   nullable    = false
 }
