@@ -525,11 +525,13 @@ pub fn check_secrets(renders: &[Rendered], secret: &str) -> Vec<String> {
                 if secret_keys.contains(&key) && value != secret {
                     errs.push(format!("{}: {key} reads back as {value:?}", r.name()));
                 }
-                if key == "REDIS_URL" && !value.is_empty() {
+                if ["REDIS_URL", "DATABASE_URL", "DATABASE_READ_URL"].contains(&key)
+                    && !value.is_empty()
+                {
                     match url_password(value) {
                         Some(p) if p == secret => {}
                         other => errs.push(format!(
-                            "{}: REDIS_URL's password reads back as {other:?}",
+                            "{}: {key}'s password reads back as {other:?}",
                             r.name()
                         )),
                     }
