@@ -52,6 +52,8 @@ fn fake(secret: String) -> Unknowns {
             "certificate" => Value::from(
                 "-----BEGIN CERTIFICATE-----\nMIIBfakeCERT\n-----END CERTIFICATE-----\n",
             ),
+            "ip" => Value::from("172.16.0.9"),
+            "port" => Value::from(5432),
             "push_url" => Value::from("https://0f1e.metrics.cockpit.fr-par.scw.cloud/api/v1/push"),
             "endpoint" if address.starts_with("scaleway_registry_namespace") => {
                 Value::from("rg.fr-par.scw.cloud/ciel-test")
