@@ -88,14 +88,14 @@ async fn the_api_exports_queue_database_and_redis_signals() {
     let text = metrics.render();
     assert_eq!(sample(&text, "ciel_queue_depth{queue=\"jobs\"}"), Some(4.0));
 
-    // The API process samples in the background (first sample at start) and
+    // The API process samples in the background (first sample 5 s after start) and
     // serves the gauges on /metrics. (One test: the recorder is per process.)
     let backing = Backing::new().await;
     for i in 0..5 {
         backing.queue().send(format!("job {i}")).await.unwrap();
     }
     let app = TestApp::spawn(&backing, backing.env("api")).await;
-    eventually(Duration::from_secs(10), "the API's queue depth", || async {
+    eventually(Duration::from_secs(20), "the API's queue depth", || async {
         let text = app.metrics().await;
         (sample(&text, "ciel_queue_depth{queue=\"jobs\"}") == Some(5.0)).then_some(())
     })

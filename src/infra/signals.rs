@@ -27,6 +27,10 @@ use crate::infra::redis::RedisHandle;
 /// How often the API samples the signals (alerts look at 10-minute windows).
 pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The first sample waits this long after start, so that it never competes
+/// with the first requests for the new Redis and database connections.
+pub const FIRST_SAMPLE_AFTER: Duration = Duration::from_secs(5);
+
 /// What the API process samples: the database always, the queues and Redis
 /// when it has them.
 #[derive(Clone)]
@@ -78,9 +82,11 @@ impl Signals {
         }
     }
 
-    /// Samples every `interval` until `stopped` resolves.
+    /// Samples every `interval`, the first time after [`FIRST_SAMPLE_AFTER`],
+    /// until `stopped` resolves.
     pub async fn run(self, interval: Duration, stopped: impl Future<Output = ()>) {
-        let mut ticks = tokio::time::interval(interval);
+        let start = tokio::time::Instant::now() + FIRST_SAMPLE_AFTER;
+        let mut ticks = tokio::time::interval_at(start, interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stopped);
         loop {
