@@ -63,9 +63,3 @@ module "stack" {
   enable_cdn_dns                    = var.enable_cdn_dns
   cdn_subdomain                     = var.cdn_subdomain
 }
-
-output "stack" {
-  description = "Everything the stack exposes: terraform output -json stack | jq -r .api_url"
-  value       = module.stack
-  sensitive   = true
-}

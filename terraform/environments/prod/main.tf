@@ -45,9 +45,3 @@ module "stack" {
   enable_cdn                  = true
   enable_alerts               = true
 }
-
-output "stack" {
-  description = "Everything the stack exposes: terraform output -json stack | jq -r .api_url"
-  value       = module.stack
-  sensitive   = true
-}

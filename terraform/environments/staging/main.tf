@@ -24,9 +24,3 @@ module "stack" {
   environment = "staging"
   project_id  = var.project_id
 }
-
-output "stack" {
-  description = "Everything the stack exposes: terraform output -json stack | jq -r .api_url"
-  value       = module.stack
-  sensitive   = true
-}
