@@ -128,8 +128,35 @@ ensure_sqs() {
     wait_for moto port_open "$SQS_PORT"
 }
 
+# The boot tests (crates/tfcheck/tests/boot.rs) run what the instances run:
+# cloud-init's schema checker (with PyYAML, which they parse renders with),
+# the shell linter shellcheck, promtool (Debian's prometheus package),
+# redis-server as the redis image's uid (setpriv, util-linux).
+ensure_boot_tools() {
+    local missing=()
+    command -v cloud-init >/dev/null || missing+=(cloud-init)
+    python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
+    command -v shellcheck >/dev/null || missing+=(shellcheck)
+    command -v promtool >/dev/null || missing+=(prometheus)
+    command -v redis-cli >/dev/null || missing+=(redis-tools)
+    command -v setpriv >/dev/null || missing+=(util-linux)
+    [ ${#missing[@]} -gt 0 ] || return 0
+    # Only the tools: no Prometheus server, node exporter or cloud-init run
+    # on this machine (recommends skipped, services stopped, cloud-init off).
+    local had_cloud_init=
+    command -v cloud-init >/dev/null && had_cloud_init=1
+    apt_install --no-install-recommends "${missing[@]}"
+    if command -v systemctl >/dev/null; then
+        as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
+    if [ -z "$had_cloud_init" ] && [ -d /etc/cloud ]; then
+        as_root touch /etc/cloud/cloud-init.disabled
+    fi
+}
+
 ensure_services() {
     ensure_toolchain
+    ensure_boot_tools
     ensure_postgres
     ensure_redis
     ensure_s3

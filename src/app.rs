@@ -22,6 +22,7 @@ use crate::infra::db;
 use crate::infra::queue::Queue;
 use crate::infra::redis::RedisHandle;
 use crate::infra::s3::Storage;
+use crate::infra::signals::{SAMPLE_INTERVAL, Signals};
 use crate::ratelimit::RateLimiter;
 use crate::social::Db;
 use crate::social::feed::{Feed, Timelines};
@@ -38,6 +39,7 @@ pub struct Application {
     /// The serverless worker's jobs, which outlive their requests: waited
     /// for on shutdown.
     detached_jobs: Option<Worker>,
+    signals: Option<Signals>,
 }
 
 impl Application {
@@ -53,6 +55,7 @@ impl Application {
         }
         let worker = Worker::new(pool.clone(), storage.clone(), &config.worker);
         let metrics = telemetry::metrics_handle();
+        let mut signals = None;
 
         let router = match (config.mode, &config.api) {
             (Mode::Api | Mode::Dev, Some(api)) => {
@@ -88,6 +91,11 @@ impl Application {
                     admin_token: api.admin_token.clone().map(Arc::new),
                 });
                 spawn_api_chores(&ctx);
+                signals = Some(Signals::new(
+                    pool.clone(),
+                    queue.clone(),
+                    Some(redis.clone()),
+                ));
                 let ops = OpsContext {
                     db: pool.clone(),
                     redis: Some(redis),
@@ -139,6 +147,7 @@ impl Application {
             pollers,
             visibility: config.worker.visibility_timeout,
             detached_jobs,
+            signals,
         })
     }
 
@@ -165,6 +174,9 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         tracing::info!(addr = %self.local_addr(), "listening");
+        if let Some(signals) = self.signals {
+            tokio::spawn(signals.run(SAMPLE_INTERVAL, stopped(stop_rx.clone())));
+        }
         let visibility = self.visibility;
         let pollers: Vec<_> = self
             .pollers

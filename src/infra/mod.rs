@@ -4,6 +4,7 @@ pub mod db;
 pub mod queue;
 pub mod redis;
 pub mod s3;
+pub mod signals;
 
 /// The static credentials of the environment, in the form the AWS SDK
 /// clients (S3 and SQS alike) take.

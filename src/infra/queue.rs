@@ -178,6 +178,26 @@ impl Queue {
         Ok(())
     }
 
+    /// Messages waiting to be received (`ApproximateNumberOfMessages`).
+    pub async fn approximate_depth(&self) -> anyhow::Result<u64> {
+        let url = self.url().await?;
+        let attributes = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .with_context(|| format!("attributes of queue {}", self.name))?
+            .attributes
+            .unwrap_or_default();
+        attributes
+            .get(&QueueAttributeName::ApproximateNumberOfMessages)
+            .context("ApproximateNumberOfMessages missing")?
+            .parse()
+            .context("ApproximateNumberOfMessages is not a number")
+    }
+
     /// Creates the queue and its dead-letter queue when missing (local
     /// development; Terraform owns them in the cloud).
     pub async fn ensure_exists(&self, max_receive_count: u32) -> anyhow::Result<()> {

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Rebuild scaleway.json: the subset of the provider schema snapshot that
-terraform/ uses, plus hand-written entries for hashicorp/random.
+terraform/ uses, plus hand-written entries for hashicorp/random and for
+Terraform's built-in terraform_data. Every entry carries a resource-level
+"deprecated" flag (tfcheck rejects a deprecated resource or data source, not
+only a deprecated argument).
 
     python3 crates/tfcheck/schema/extract.py /path/to/scaleway-provider/schema.json
 
@@ -59,6 +62,16 @@ random = {
     },
 }
 
+# Built into Terraform (>= 1.4), not a provider's: replace_triggered_by targets.
+builtin = {
+    "terraform_data": {
+        "arguments": {"input": arg("dynamic"), "triggers_replace": arg("dynamic")},
+        "blocks": {},
+        "attributes": ["id", "output"],
+        "source": "hand-written (terraform built-in)",
+    },
+}
+
 out = {
     "provider": full["provider"],
     "source_repository": full.get("source_repository"),
@@ -68,6 +81,16 @@ out = {
     "data_sources": {k: full["data_sources"][k] for k in sorted(used["data_sources"]) if k in full["data_sources"]},
 }
 out["resources"].update(random)
+out["resources"].update(builtin)
+for section in ("resources", "data_sources"):
+    for entry in out[section].values():
+        entry["deprecated"] = bool(entry.get("deprecated", False))
+# Every deprecated type of the provider, used or not, so that adding one is
+# reported as deprecated rather than as unknown.
+out["deprecated_types"] = {
+    section: sorted(k for k, v in full[section].items() if v.get("deprecated"))
+    for section in ("resources", "data_sources")
+}
 path = pathlib.Path(__file__).with_name("scaleway.json")
 # One line per type: small, and diffs stay readable.
 lines = ["{"]
@@ -79,7 +102,8 @@ for section in ("resources", "data_sources"):
     for i, (name, entry) in enumerate(items):
         comma = "," if i + 1 < len(items) else ""
         lines.append(f"  {json.dumps(name)}: {json.dumps(entry, sort_keys=True, separators=(',', ':'))}{comma}")
-    lines.append(" }," if section == "resources" else " }")
+    lines.append(" },")
+lines.append(f' "deprecated_types": {json.dumps(out["deprecated_types"], sort_keys=True)}')
 lines.append("}")
 path.write_text("\n".join(lines) + "\n")
 print(f"wrote {path}: {len(out['resources'])} resources, {len(out['data_sources'])} data sources")

@@ -44,11 +44,14 @@ fn tree_has_the_expected_layout() {
             assert!(p.is_file(), "missing {}", p.display());
         }
     }
+    for f in ["main.tf", "variables.tf", "outputs.tf", "versions.tf"] {
+        let p = root.join("stack").join(f);
+        assert!(p.is_file(), "missing {}", p.display());
+    }
     for e in ["dev", "staging", "prod"] {
         for f in [
             "main.tf",
             "variables.tf",
-            "outputs.tf",
             "backend.tf",
             "terraform.tfvars.example",
         ] {
@@ -167,6 +170,20 @@ mod check1_schema {
             "check 1",
             &run(&t.root),
             &["\"memory_limit\" is deprecated"],
+        );
+    }
+
+    #[test]
+    fn catches_a_deprecated_resource_type() {
+        let t = BrokenTree::new();
+        t.append(
+            "modules/observability/main.tf",
+            "\nresource \"scaleway_cockpit_grafana_user\" \"ops\" {\n  login = \"ops\"\n  role  = \"editor\"\n}\n",
+        );
+        assert_caught(
+            "check 1",
+            &run(&t.root),
+            &["resource type \"scaleway_cockpit_grafana_user\" is deprecated"],
         );
     }
 
@@ -298,7 +315,7 @@ mod check2_modules {
     fn catches_a_module_call_passing_an_undeclared_variable() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/dev/main.tf",
+            "stack/main.tf",
             "  read_replica_count = var.read_replica_count\n",
             "  read_replica_count = var.read_replica_count\n  replicas           = 2\n",
         );
@@ -316,7 +333,7 @@ mod check2_modules {
     fn catches_a_missing_required_module_variable() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/staging/main.tf",
+            "stack/main.tf",
             "  app_password       = module.secrets.db_password\n",
             "",
         );
@@ -324,7 +341,7 @@ mod check2_modules {
             "check 2",
             &check_modules(&t.root),
             &[
-                "environments/staging",
+                "terraform/stack",
                 "misses required variable \"app_password\"",
             ],
         );
@@ -334,7 +351,7 @@ mod check2_modules {
     fn catches_a_reference_to_a_missing_output() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/prod/main.tf",
+            "stack/main.tf",
             "module.storage.s3_public_endpoint",
             "module.storage.public_endpoint",
         );
@@ -395,7 +412,7 @@ mod check2_modules {
         let t = BrokenTree::new();
         t.replace(
             "environments/dev/main.tf",
-            "  lb_type               = var.lb_type\n",
+            "  lb_type                           = var.lb_type\n",
             "",
         );
         assert_caught(
@@ -586,17 +603,44 @@ mod check4_dev_values {
         let prod = Env::load(&tf().join("environments/prod"), &[]).unwrap();
         let (_, changes) = seed_scenarios().pop().unwrap();
         for (var, value) in changes {
-            assert_eq!(prod.var(var).unwrap(), value, "prod var.{var}");
+            assert_eq!(
+                prod.module_input("stack", var).unwrap(),
+                value,
+                "prod stack.{var}"
+            );
         }
+    }
+
+    /// A scenario's variable reaches the module through the stack, over the
+    /// seed value dev's main.tf gives, and an unset one keeps that value.
+    #[test]
+    fn a_scenario_overrides_the_dev_table() {
+        let dir = dev(&tf());
+        let s1 = dir.join("scenarios/01-upgrade-combined-instance.tfvars");
+        let env = Env::load(&dir, &[s1]).unwrap();
+        assert_eq!(
+            env.module_input("compute", "combined_instance_type")
+                .unwrap(),
+            s("DEV1-L")
+        );
+        assert_eq!(
+            env.module_input("compute", "embedded_redis_maxmemory_mb")
+                .unwrap(),
+            n(1024)
+        );
+        assert_eq!(
+            env.module_input("networking", "enable_bastion").unwrap(),
+            b(true)
+        );
     }
 
     #[test]
     fn catches_a_dev_default_that_drifted_from_the_seed() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/dev/variables.tf",
-            "default     = \"DEV1-M\"",
-            "default     = \"DEV1-L\"",
+            "environments/dev/main.tf",
+            "coalesce(var.combined_instance_type, \"DEV1-M\")",
+            "coalesce(var.combined_instance_type, \"DEV1-L\")",
         );
         assert_caught(
             "check 4",
@@ -610,8 +654,8 @@ mod check4_dev_values {
         let t = BrokenTree::new();
         t.replace(
             "environments/dev/main.tf",
-            "enable_alerts        = var.enable_alerts",
-            "enable_alerts        = true",
+            "enable_alerts               = coalesce(var.enable_alerts, false)",
+            "enable_alerts               = true",
         );
         assert_caught(
             "check 4",
@@ -701,8 +745,8 @@ mod check5_env_wiring {
         let t = BrokenTree::new();
         t.replace(
             "modules/compute/main.tf",
-            "    env                 = local.api_env\n    image               = local.image\n    registry_host       = local.registry_host\n    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key\n    run_migrations      = count.index == 0",
-            "    env                 = local.worker_env\n    image               = local.image\n    registry_host       = local.registry_host\n    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key\n    run_migrations      = count.index == 0",
+            "    run_migrations     = i == 0\n",
+            "    run_migrations     = i == 0\n    env                = local.worker_env\n",
         );
         let errs = check_api_env(&t.root);
         assert_caught(
@@ -769,8 +813,8 @@ mod check6_queue {
     fn catches_a_visibility_timeout_below_the_container_timeout() {
         let t = BrokenTree::new();
         t.replace(
-            "environments/prod/variables.tf",
-            "default     = 360",
+            "stack/variables.tf",
+            "default     = 960",
             "default     = 120",
         );
         assert_caught(
@@ -778,7 +822,7 @@ mod check6_queue {
             &check_queue(&t.root),
             &[
                 "environments/prod",
-                "visibility timeout (120s) must exceed the container timeout (300s)",
+                "visibility timeout (120s) must cover the SQS trigger's worst case",
             ],
         );
     }
@@ -795,7 +839,7 @@ mod check6_queue {
             &check_queue(&t.root),
             &[
                 "06-scale-serverless-worker.tfvars",
-                "(360s) must exceed the container timeout (600s)",
+                "(960s) must cover the SQS trigger's worst case, 3 attempts x the container timeout (600s) + 60s = 1860s",
             ],
         );
     }
@@ -842,6 +886,108 @@ mod check6_queue {
             "check 6",
             &check_queue(&t.root),
             &["dead_letter_queue has no max_receive_count"],
+        );
+    }
+}
+
+// ----------------------------------------------------------------- Check 7
+
+mod check7_pitfalls {
+    use super::*;
+
+    #[test]
+    fn real_tree_avoids_the_provider_pitfalls() {
+        assert_clean("check 7 (pitfalls)", &check_pitfalls(&tf()));
+    }
+
+    #[test]
+    fn catches_a_cloud_init_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/cache/main.tf",
+            "  user_data = {\n    \"cloud-init\" = local.redis_cloud_init\n  }",
+            "  cloud_init = local.redis_cloud_init",
+        );
+        assert_caught(
+            "check 7",
+            &check_pitfalls(&t.root),
+            &["scaleway_instance_server.redis sets cloud_init"],
+        );
+    }
+
+    #[test]
+    fn catches_the_first_private_ip() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/outputs.tf",
+            "[for ip in s.private_ips : ip.address if !strcontains(ip.address, \":\")][0]",
+            "s.private_ips[0].address",
+        );
+        assert_caught(
+            "check 7",
+            &check_pitfalls(&t.root),
+            &[
+                "modules/compute/outputs.tf",
+                "private_ips[...] may be the IPv6 address",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_managed_redis_version_that_is_not_offered() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/cache/variables.tf",
+            "default     = \"8.6.3\"",
+            "default     = \"7.2.5\"",
+        );
+        assert_caught(
+            "check 7",
+            &check_pitfalls(&t.root),
+            &[
+                "environments/prod",
+                "managed Redis version \"7.2.5\" is not one Scaleway offers",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_scenario_asking_for_a_redis_version_that_is_not_offered() {
+        let t = BrokenTree::new();
+        t.replace(
+            "stack/main.tf",
+            "  managed_redis_node_type = var.managed_redis_node_type\n",
+            "  managed_redis_node_type = var.managed_redis_node_type\n  managed_redis_version   = var.managed_redis_version\n",
+        );
+        t.append(
+            "stack/variables.tf",
+            "\nvariable \"managed_redis_version\" {\n  type        = string\n  description = \"x\"\n  default     = \"8.6.3\"\n  nullable    = false\n}\n",
+        );
+        t.replace(
+            "environments/dev/main.tf",
+            "  lb_type                           = var.lb_type\n",
+            "  lb_type                           = var.lb_type\n  managed_redis_version             = var.managed_redis_version\n",
+        );
+        t.append(
+            "environments/dev/variables.tf",
+            "\nvariable \"managed_redis_version\" {\n  type        = string\n  description = \"x\"\n  default     = null\n}\n",
+        );
+        t.append(
+            "environments/dev/scenarios/04-managed-redis.tfvars",
+            "managed_redis_version = \"7.2.11\"\n",
+        );
+        let errs = check_pitfalls(&t.root);
+        assert_caught(
+            "check 7",
+            &errs,
+            &[
+                "04-managed-redis.tfvars",
+                "\"7.2.11\" is not one Scaleway offers",
+            ],
+        );
+        assert!(
+            !errs.iter().any(|e| e.contains("01-upgrade")),
+            "only the scenario that sets the version is reported: {errs:?}"
         );
     }
 }

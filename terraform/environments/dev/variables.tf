@@ -1,41 +1,10 @@
+# What an operator sets in terraform.tfvars, then the scenario knobs: each
+# is null unless a scenario (scenarios/*.tfvars) sets it, and null keeps the
+# value main.tf gives (the seed's dev table) or the stack's default.
+
 variable "project_id" {
   type        = string
   description = "Scaleway project ID everything is created in."
-
-  validation {
-    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.project_id))
-    error_message = "project_id must be a UUID."
-  }
-}
-
-variable "region" {
-  type        = string
-  description = "Scaleway region."
-  default     = "fr-par"
-}
-
-variable "zone" {
-  type        = string
-  description = "Scaleway zone for zonal resources."
-  default     = "fr-par-1"
-}
-
-variable "environment" {
-  type        = string
-  description = "Environment name, used in resource names (ciel-<environment>)."
-  default     = "dev"
-}
-
-variable "bucket_name" {
-  type        = string
-  description = "Media bucket name (globally unique)."
-  default     = "ciel-media-dev"
-}
-
-variable "registry_namespace_name" {
-  type        = string
-  description = "Container registry namespace (unique per region)."
-  default     = "ciel-dev"
 }
 
 variable "image_tag" {
@@ -44,22 +13,10 @@ variable "image_tag" {
   default     = "latest"
 }
 
-variable "rust_log" {
-  type        = string
-  description = "RUST_LOG of every mode."
-  default     = "debug,tower_http=debug"
-}
-
 variable "dns_zone" {
   type        = string
   description = "Scaleway-managed DNS zone (e.g. example.com); null: no DNS records."
   default     = null
-}
-
-variable "api_subdomain" {
-  type        = string
-  description = "Record name of the API in dns_zone."
-  default     = "api"
 }
 
 variable "bastion_allowed_cidrs" {
@@ -76,210 +33,174 @@ variable "alert_contact_emails" {
 
 variable "enable_load_balancer" {
   type        = bool
-  description = "networking: load balancer in front of the API instances (HTTPS, /health check)."
-  default     = false
+  description = "Scenario override, networking: load balancer in front of the API instances."
+  default     = null
 }
 
 variable "lb_type" {
   type        = string
-  description = "networking: load balancer offer (LB-S, LB-GP-S, ...)."
-  default     = "LB-S"
+  description = "Scenario override, networking: load balancer type (LB-S, LB-GP-M, ...)."
+  default     = null
 }
 
 variable "enable_bastion" {
   type        = bool
-  description = "networking: SSH bastion instance."
-  default     = true
+  description = "Scenario override, networking: SSH bastion instance."
+  default     = null
 }
 
 variable "enable_public_gateway" {
   type        = bool
-  description = "networking: public gateway VPC-GW-S (NAT for instances without public IP)."
-  default     = true
+  description = "Scenario override, networking: public gateway (NAT for instances without a public IP)."
+  default     = null
 }
 
 variable "db_node_type" {
   type        = string
-  description = "database: managed PostgreSQL node type."
-  default     = "DB-DEV-S"
+  description = "Scenario override, database: managed PostgreSQL node type."
+  default     = null
 }
 
 variable "enable_ha" {
   type        = bool
-  description = "database: high-availability cluster."
-  default     = false
+  description = "Scenario override, database: high-availability cluster."
+  default     = null
 }
 
 variable "volume_size_in_gb" {
   type        = number
-  description = "database: volume size in GB."
-  default     = 10
+  description = "Scenario override, database: volume size in GB."
+  default     = null
 }
 
 variable "read_replica_count" {
   type        = number
-  description = "database: number of read replicas."
-  default     = 0
+  description = "Scenario override, database: read replicas (DATABASE_READ_URL of the API)."
+  default     = null
 }
 
 variable "enabled" {
   type        = bool
-  description = "cache: separate Redis (seed name, so the scenario files apply verbatim). False: Redis runs on the combined instance."
-  default     = false
+  description = "Scenario override, cache: separate Redis (the seed's name, so scenario files apply verbatim)."
+  default     = null
 }
 
 variable "use_managed_redis" {
   type        = bool
-  description = "cache: managed Redis cluster instead of a self-hosted instance."
-  default     = false
+  description = "Scenario override, cache: managed Redis cluster instead of a self-hosted instance."
+  default     = null
 }
 
 variable "managed_redis_node_type" {
   type        = string
-  description = "cache: managed Redis node type."
-  default     = "RED1-micro"
+  description = "Scenario override, cache: managed Redis node type."
+  default     = null
 }
 
 variable "redis_instance_type" {
   type        = string
-  description = "cache: self-hosted Redis instance type."
-  default     = "DEV1-S"
+  description = "Scenario override, cache: self-hosted Redis instance type."
+  default     = null
 }
 
 variable "enable_combined_mode" {
   type        = bool
-  description = "compute: API + Redis 7 on one instance."
-  default     = true
+  description = "Scenario override, compute: API + Redis on one instance."
+  default     = null
 }
 
 variable "combined_instance_type" {
   type        = string
-  description = "compute: combined instance type."
-  default     = "DEV1-M"
+  description = "Scenario override, compute: combined instance type."
+  default     = null
 }
 
 variable "embedded_redis_maxmemory_mb" {
   type        = number
-  description = "compute: maxmemory (MB) of the Redis on the combined instance."
-  default     = 512
+  description = "Scenario override, compute: maxmemory (MB) of the combined instance's Redis."
+  default     = null
 }
 
 variable "api_instance_count" {
   type        = number
-  description = "compute: API instances in split mode."
-  default     = 0
+  description = "Scenario override, compute: API instances in split mode."
+  default     = null
 }
 
 variable "api_instance_type" {
   type        = string
-  description = "compute: API instance type."
-  default     = "DEV1-S"
+  description = "Scenario override, compute: API instance type."
+  default     = null
 }
 
 variable "worker_instance_count" {
   type        = number
-  description = "compute: long-polling worker instances (APP_MODE=worker)."
-  default     = 0
-}
-
-variable "worker_instance_type" {
-  type        = string
-  description = "compute: worker instance type."
-  default     = "DEV1-M"
+  description = "Scenario override, compute: long-polling worker instances."
+  default     = null
 }
 
 variable "enable_serverless_worker" {
   type        = bool
-  description = "compute: serverless media worker fed by the SQS trigger."
-  default     = true
+  description = "Scenario override, compute: serverless media worker fed by the SQS trigger."
+  default     = null
 }
 
 variable "serverless_worker_min_scale" {
   type        = number
-  description = "compute: serverless worker minimum instances (0 = scale to zero)."
-  default     = 0
+  description = "Scenario override, compute: serverless worker minimum instances."
+  default     = null
 }
 
 variable "serverless_worker_max_scale" {
   type        = number
-  description = "compute: serverless worker maximum instances."
-  default     = 3
+  description = "Scenario override, compute: serverless worker maximum instances."
+  default     = null
 }
 
 variable "serverless_worker_cpu" {
   type        = number
-  description = "compute: serverless worker vCPU in mvCPU."
-  default     = 1000
+  description = "Scenario override, compute: serverless worker vCPU in mvCPU."
+  default     = null
 }
 
 variable "serverless_worker_memory" {
   type        = number
-  description = "compute: serverless worker memory in MB."
-  default     = 512
+  description = "Scenario override, compute: serverless worker memory in MB."
+  default     = null
 }
 
 variable "serverless_worker_timeout_seconds" {
   type        = number
-  description = "compute: serverless worker request timeout (below the queue visibility timeout)."
-  default     = 300
-}
-
-variable "worker_concurrency" {
-  type        = number
-  description = "compute: WORKER_CONCURRENCY per serverless instance."
-  default     = 2
-}
-
-variable "queue_visibility_timeout_seconds" {
-  type        = number
-  description = "messaging: visibility timeout of the jobs queue (above the container timeout)."
-  default     = 360
-}
-
-variable "queue_message_retention_seconds" {
-  type        = number
-  description = "messaging: retention of unconsumed jobs."
-  default     = 345600
-}
-
-variable "queue_receive_wait_time_seconds" {
-  type        = number
-  description = "messaging: long-poll wait of ReceiveMessage."
-  default     = 20
-}
-
-variable "queue_max_receive_count" {
-  type        = number
-  description = "messaging: deliveries before a job is dead-lettered."
-  default     = 5
+  description = "Scenario override, compute: serverless worker request timeout."
+  default     = null
 }
 
 variable "enable_cdn" {
   type        = bool
-  description = "storage: Edge Services CDN in front of the bucket."
-  default     = false
+  description = "Scenario override, storage: Edge Services CDN for the variants."
+  default     = null
 }
 
 variable "cors_allowed_origins" {
   type        = list(string)
-  description = "storage: origins allowed by the bucket CORS rule."
-  default     = []
+  description = "Scenario override, storage: origins allowed by the bucket CORS rule."
+  default     = null
 }
 
 variable "enable_cdn_dns" {
   type        = bool
-  description = "dns: CNAME <cdn_subdomain>.<dns_zone> to the CDN (needs dns_zone and enable_cdn)."
-  default     = false
+  description = "Scenario override, dns: CNAME <cdn_subdomain>.<dns_zone> to the CDN."
+  default     = null
 }
 
 variable "cdn_subdomain" {
   type        = string
-  description = "dns: record name of the CDN."
-  default     = "media"
+  description = "Scenario override, dns: record name of the CDN."
+  default     = null
 }
 
 variable "enable_alerts" {
   type        = bool
-  description = "observability: alert manager, contact points and preconfigured alerts."
-  default     = false
+  description = "Scenario override, observability: alert manager and preconfigured alerts."
+  default     = null
 }

@@ -1,6 +1,7 @@
 # Remote state in Scaleway Object Storage through the S3 backend. Create the
-# bucket once (see terraform/README.md), then export a Scaleway API key as
-# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY before `terraform init`.
+# bucket once (terraform/README.md), and export a Scaleway API key as
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY before `terraform init`. A
+# backend block takes no variables, so each environment states it whole.
 terraform {
   backend "s3" {
     bucket = "ciel-terraform-state"

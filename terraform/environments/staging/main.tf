@@ -1,5 +1,5 @@
-# Thin environment: providers, then one call per module. Every value comes
-# from variables.tf (the seed's tables) so a scaling scenario is a tfvars file.
+# staging: the same shape as dev (the stack's defaults are the seed's dev
+# table) with production logging. The modules are composed in terraform/stack.
 
 terraform {
   required_version = ">= 1.9, < 2.0"
@@ -7,196 +7,20 @@ terraform {
   required_providers {
     scaleway = {
       source  = "scaleway/scaleway"
-      version = ">= 2.57, < 3.0"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = ">= 3.6, < 4.0"
+      version = ">= 2.75, < 3.0"
     }
   }
 }
 
 provider "scaleway" {
   project_id = var.project_id
-  region     = var.region
-  zone       = var.zone
+  region     = "fr-par"
+  zone       = "fr-par-1"
 }
 
-locals {
-  name_prefix = "ciel-${var.environment}"
-  tags        = ["env:${var.environment}"]
-}
+module "stack" {
+  source = "../../stack"
 
-# Instances without a public IP (LB-backed API, workers, self-hosted Redis)
-# reach the internet (registry, S3, SQS) only through the public gateway.
-check "private_instances_have_egress" {
-  assert {
-    condition = var.enable_public_gateway || !(
-      var.enable_load_balancer || var.worker_instance_count > 0 || (var.enabled && !var.use_managed_redis)
-    )
-    error_message = "enable_public_gateway = false leaves instances without a public IP with no internet access (image pulls, S3, SQS)."
-  }
-}
-
-module "secrets" {
-  source = "../../modules/secrets"
-
-  name_prefix = local.name_prefix
-  region      = var.region
-  tags        = local.tags
-}
-
-module "networking" {
-  source = "../../modules/networking"
-
-  name_prefix           = local.name_prefix
-  region                = var.region
-  zone                  = var.zone
-  tags                  = local.tags
-  enable_public_gateway = var.enable_public_gateway
-  enable_bastion        = var.enable_bastion
-  bastion_allowed_cidrs = var.bastion_allowed_cidrs
-  enable_load_balancer  = var.enable_load_balancer
-  lb_type               = var.lb_type
-  lb_backend_server_ips = module.compute.api_private_ips
-}
-
-module "database" {
-  source = "../../modules/database"
-
-  name_prefix        = local.name_prefix
-  region             = var.region
-  tags               = local.tags
-  private_network_id = module.networking.private_network_id
-  db_node_type       = var.db_node_type
-  enable_ha          = var.enable_ha
-  volume_size_in_gb  = var.volume_size_in_gb
-  read_replica_count = var.read_replica_count
-  admin_password     = module.secrets.db_admin_password
-  app_password       = module.secrets.db_password
-}
-
-module "cache" {
-  source = "../../modules/cache"
-
-  name_prefix             = local.name_prefix
-  zone                    = var.zone
-  tags                    = local.tags
-  enabled                 = var.enabled
-  use_managed_redis       = var.use_managed_redis
-  managed_redis_node_type = var.managed_redis_node_type
-  redis_instance_type     = var.redis_instance_type
-  private_network_id      = module.networking.private_network_id
-  security_group_id       = module.networking.worker_security_group_id
-  redis_password          = module.secrets.redis_password
-}
-
-module "storage" {
-  source = "../../modules/storage"
-
-  name_prefix          = local.name_prefix
-  project_id           = var.project_id
-  region               = var.region
-  bucket_name          = var.bucket_name
-  force_destroy        = var.environment == "dev"
-  cors_allowed_origins = var.cors_allowed_origins
-  enable_cdn           = var.enable_cdn
-  cdn_fqdn             = var.dns_zone != null && var.enable_cdn_dns ? "${var.cdn_subdomain}.${var.dns_zone}" : null
-}
-
-module "messaging" {
-  source = "../../modules/messaging"
-
-  name_prefix                = local.name_prefix
-  region                     = var.region
-  visibility_timeout_seconds = var.queue_visibility_timeout_seconds
-  message_retention_seconds  = var.queue_message_retention_seconds
-  receive_wait_time_seconds  = var.queue_receive_wait_time_seconds
-  max_receive_count          = var.queue_max_receive_count
-}
-
-module "observability" {
-  source = "../../modules/observability"
-
-  name_prefix          = local.name_prefix
-  region               = var.region
-  enable_alerts        = var.enable_alerts
-  alert_contact_emails = var.alert_contact_emails
-}
-
-module "compute" {
-  source = "../../modules/compute"
-
-  name_prefix             = local.name_prefix
-  project_id              = var.project_id
-  region                  = var.region
-  zone                    = var.zone
-  tags                    = local.tags
-  registry_namespace_name = var.registry_namespace_name
-  image_tag               = var.image_tag
-  rust_log                = var.rust_log
-
-  private_network_id       = module.networking.private_network_id
-  private_network_cidr     = module.networking.private_network_cidr
-  api_security_group_id    = module.networking.api_security_group_id
-  worker_security_group_id = module.networking.worker_security_group_id
-  behind_load_balancer     = var.enable_load_balancer
-
-  enable_combined_mode        = var.enable_combined_mode
-  combined_instance_type      = var.combined_instance_type
-  embedded_redis_maxmemory_mb = var.embedded_redis_maxmemory_mb
-  api_instance_count          = var.api_instance_count
-  api_instance_type           = var.api_instance_type
-  worker_instance_count       = var.worker_instance_count
-  worker_instance_type        = var.worker_instance_type
-
-  # Split modes: the separate Redis from the cache module (scenario 2 onwards).
-  redis_host     = module.cache.redis_host
-  redis_port     = coalesce(module.cache.redis_port, 6379)
-  redis_tls      = module.cache.redis_tls
-  redis_ca_cert  = module.cache.redis_ca_cert
-  redis_username = module.cache.redis_username
-  redis_password = module.secrets.redis_password
-
-  enable_serverless_worker          = var.enable_serverless_worker
-  serverless_worker_min_scale       = var.serverless_worker_min_scale
-  serverless_worker_max_scale       = var.serverless_worker_max_scale
-  serverless_worker_cpu             = var.serverless_worker_cpu
-  serverless_worker_memory          = var.serverless_worker_memory
-  serverless_worker_timeout_seconds = var.serverless_worker_timeout_seconds
-  worker_concurrency                = var.worker_concurrency
-
-  database_url                     = module.database.database_url
-  s3_endpoint                      = module.storage.s3_endpoint
-  s3_bucket                        = module.storage.bucket_name
-  s3_public_endpoint               = module.storage.s3_public_endpoint
-  s3_access_key                    = module.storage.s3_access_key
-  s3_secret_key                    = module.storage.s3_secret_key
-  queue_endpoint                   = module.messaging.queue_endpoint
-  queue_name                       = module.messaging.queue_name
-  queue_url                        = module.messaging.queue_url
-  dlq_name                         = module.messaging.dlq_name
-  dlq_url                          = module.messaging.dlq_url
-  queue_visibility_timeout_seconds = module.messaging.visibility_timeout_seconds
-  queue_publish_access_key         = module.messaging.publish_access_key
-  queue_publish_secret_key         = module.messaging.publish_secret_key
-  queue_receive_access_key         = module.messaging.receive_access_key
-  queue_receive_secret_key         = module.messaging.receive_secret_key
-  paseto_access_key                = module.secrets.paseto_access_key
-  paseto_refresh_key               = module.secrets.paseto_refresh_key
-  admin_token                      = module.secrets.admin_token
-  metrics_push_url                 = module.observability.metrics_push_url
-  metrics_push_token               = module.observability.metrics_push_token
-}
-
-module "dns" {
-  source = "../../modules/dns"
-  count  = var.dns_zone == null ? 0 : 1
-
-  dns_zone       = var.dns_zone
-  api_subdomain  = var.api_subdomain
-  api_ip         = var.enable_load_balancer ? module.networking.lb_ip : module.compute.api_public_ip
-  enable_cdn_dns = var.enable_cdn_dns && var.enable_cdn
-  cdn_subdomain  = var.cdn_subdomain
-  cdn_target     = module.storage.cdn_default_hostname
+  environment = "staging"
+  project_id  = var.project_id
 }

@@ -20,8 +20,10 @@ resource "scaleway_redis_cluster" "this" {
   tls_enabled  = true
   tags         = local.tags
 
+  # volatile-lru: only keys with a TTL are evicted, so revocations (stored
+  # without one) survive memory pressure; see README.md.
   settings = {
-    "maxmemory-policy" = "allkeys-lru"
+    "maxmemory-policy" = "volatile-lru"
   }
 
   # IPAM assigns the service IP; no public endpoint.
@@ -31,6 +33,14 @@ resource "scaleway_redis_cluster" "this" {
 }
 
 # ------------------------------------------------------- Self-hosted Redis
+
+# Replaced when its cloud-init changes (the provider reads cloud-init only at
+# create): Redis keeps nothing on disk, so nothing is lost but the cache.
+resource "terraform_data" "redis_cloud_init" {
+  count = local.self_hosted ? 1 : 0
+
+  input = sha256(local.redis_cloud_init)
+}
 
 resource "scaleway_instance_server" "redis" {
   count = local.self_hosted ? 1 : 0
@@ -48,18 +58,31 @@ resource "scaleway_instance_server" "redis" {
     pn_id = var.private_network_id
   }
 
-  cloud_init = templatefile("${path.module}/templates/redis-cloud-init.yaml.tftpl", {
-    redis_password     = var.redis_password
-    redis_maxmemory_mb = var.redis_maxmemory_mb
-  })
+  user_data = {
+    "cloud-init" = local.redis_cloud_init
+  }
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.redis_cloud_init[count.index]]
+  }
 }
 
 locals {
-  host = local.managed ? try(scaleway_redis_cluster.this[0].private_ips[0].address, null) : (
-    local.self_hosted ? try(scaleway_instance_server.redis[0].private_ips[0].address, null) : null
-  )
+  redis_cloud_init = templatefile("${path.module}/templates/redis-cloud-init.yaml.tftpl", {
+    redis_password     = var.redis_password
+    redis_maxmemory_mb = var.redis_maxmemory_mb
+    redis_image        = var.redis_image
+  })
+
+  # IPAM lists an instance's IPv6 address first: Redis binds IPv4 and a URL
+  # would need brackets, so take the IPv4 one. The cluster's IPs are IPv4 only.
+  ipv4 = {
+    cluster  = try([for ip in scaleway_redis_cluster.this[0].private_ips : ip.address if !strcontains(ip.address, ":")][0], null)
+    instance = try([for ip in scaleway_instance_server.redis[0].private_ips : ip.address if !strcontains(ip.address, ":")][0], null)
+  }
+  host = local.managed ? local.ipv4.cluster : (local.self_hosted ? local.ipv4.instance : null)
   port = var.enabled ? 6379 : null
-  url = local.managed ? "rediss://${local.user_name}:${var.redis_password}@${coalesce(local.host, "pending")}:6379/" : (
-    local.self_hosted ? "redis://:${var.redis_password}@${coalesce(local.host, "pending")}:6379/" : null
+  url = local.managed ? "rediss://${local.user_name}:${urlencode(var.redis_password)}@${coalesce(local.host, "pending")}:6379/" : (
+    local.self_hosted ? "redis://:${urlencode(var.redis_password)}@${coalesce(local.host, "pending")}:6379/" : null
   )
 }

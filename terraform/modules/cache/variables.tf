@@ -45,12 +45,12 @@ variable "managed_redis_node_type" {
 
 variable "managed_redis_version" {
   type        = string
-  description = "Redis version of the managed cluster."
-  default     = "7.2.5"
+  description = "Redis version of the managed cluster: one Scaleway offers today (scw redis version list)."
+  default     = "8.6.3"
 
   validation {
-    condition     = can(regex("^7\\.[0-9]+\\.[0-9]+$", var.managed_redis_version))
-    error_message = "managed_redis_version must be a Redis 7 version such as 7.2.5."
+    condition     = can(regex("^[78]\\.[0-9]+\\.[0-9]+$", var.managed_redis_version))
+    error_message = "managed_redis_version must be a Redis 7 or 8 version such as 8.6.3 (see scw redis version list)."
   }
 }
 
@@ -67,13 +67,19 @@ variable "redis_instance_type" {
 
 variable "redis_maxmemory_mb" {
   type        = number
-  description = "maxmemory of the self-hosted Redis in MB (allkeys-lru eviction, no persistence)."
+  description = "maxmemory of the self-hosted Redis in MB (volatile-lru eviction, no persistence)."
   default     = 1024
 
   validation {
     condition     = var.redis_maxmemory_mb >= 64 && var.redis_maxmemory_mb <= 65536
     error_message = "redis_maxmemory_mb must be 64 to 65536."
   }
+}
+
+variable "redis_image" {
+  type        = string
+  description = "Redis image of the self-hosted instance, pinned (pulled through mirror.gcr.io)."
+  default     = "redis:7.4.2-alpine"
 }
 
 variable "private_network_id" {

@@ -8,8 +8,9 @@ locals {
 
   # Combined mode runs Redis next to the API unless a separate Redis is given.
   embedded_redis = var.enable_combined_mode && var.redis_host == null
-  redis_url = local.embedded_redis ? "redis://:${var.redis_password}@redis:6379/" : (
-    var.redis_host == null ? "" : "${var.redis_tls ? "rediss" : "redis"}://${var.redis_username == null ? "" : var.redis_username}:${var.redis_password}@${var.redis_host}:${var.redis_port}/"
+  # The password is URL-encoded: a user-supplied one may hold @ : / or spaces.
+  redis_url = local.embedded_redis ? "redis://:${urlencode(var.redis_password)}@redis:6379/" : (
+    var.redis_host == null ? "" : "${var.redis_tls ? "rediss" : "redis"}://${var.redis_username == null ? "" : urlencode(var.redis_username)}:${urlencode(var.redis_password)}@${var.redis_host}:${var.redis_port}/"
   )
 
   http_addr = "0.0.0.0:8080"
@@ -30,6 +31,7 @@ locals {
     S3_PUBLIC_ENDPOINT       = var.s3_public_endpoint
     QUEUE_ENDPOINT           = var.queue_endpoint
     QUEUE_NAME               = var.queue_name
+    QUEUE_DEAD_LETTER_NAME   = var.dlq_name
     QUEUE_ACCESS_KEY_ID      = var.queue_publish_access_key
     QUEUE_SECRET_ACCESS_KEY  = var.queue_publish_secret_key
     AWS_ACCESS_KEY_ID        = var.s3_access_key
@@ -41,7 +43,9 @@ locals {
     LOG_FORMAT               = var.log_format
     ADMIN_TOKEN              = var.admin_token
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
-  }, var.behind_load_balancer ? { TRUSTED_PROXIES = var.private_network_cidr } : {}, var.redis_ca_cert != null ? { REDIS_CA_CERT = local.redis_ca_cert_path } : {})
+    }, var.behind_load_balancer ? { TRUSTED_PROXIES = var.private_network_cidr } : {},
+    var.redis_ca_cert != null ? { REDIS_CA_CERT = local.redis_ca_cert_path } : {},
+  var.database_read_url != null ? { DATABASE_READ_URL = var.database_read_url } : {})
 
   # Long-polling worker instances: DB + S3 + SQS receive credentials.
   worker_env = {
@@ -64,6 +68,48 @@ locals {
     WORKER_MEMORY_BUDGET_MB  = tostring(var.worker_memory_budget_mb)
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
   }
+}
+
+# What each kind of host runs at boot. templatefile() sees exactly these
+# values; the tests render the template with them for every environment.
+locals {
+  app_template = "${path.module}/templates/app-cloud-init.yaml.tftpl"
+  api_template_vars = {
+    env                 = local.api_env
+    image               = local.image
+    registry_host       = local.registry_host
+    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
+    publish_port        = true
+    redis_password      = var.redis_password
+    redis_ca_cert       = var.redis_ca_cert
+    redis_ca_cert_path  = local.redis_ca_cert_path
+    metrics_push_url    = var.metrics_push_url
+    metrics_push_token  = var.metrics_push_token
+    admin_token         = var.admin_token
+    redis_image         = var.redis_image
+    alloy_image         = var.alloy_image
+  }
+  combined_cloud_init = templatefile(local.app_template, merge(local.api_template_vars, {
+    run_migrations     = true
+    embedded_redis     = local.embedded_redis
+    redis_maxmemory_mb = var.embedded_redis_maxmemory_mb
+  }))
+  # Only the first API instance migrates.
+  api_cloud_init = [for i in range(local.api_count) : templatefile(local.app_template, merge(local.api_template_vars, {
+    run_migrations     = i == 0
+    embedded_redis     = false
+    redis_maxmemory_mb = 0
+  }))]
+  worker_cloud_init = templatefile(local.app_template, merge(local.api_template_vars, {
+    env                = local.worker_env
+    run_migrations     = false
+    publish_port       = false
+    embedded_redis     = false
+    redis_maxmemory_mb = 0
+    redis_ca_cert      = null
+    metrics_push_url   = null
+    metrics_push_token = null
+  }))
 }
 
 # ---------------------------------------------------------------- Registry
@@ -107,6 +153,16 @@ resource "scaleway_instance_ip" "combined" {
   tags = local.tags
 }
 
+# The provider reads `cloud_init` only at create and updates `user_data` in
+# place without re-running it, so an instance is replaced whenever its
+# rendered cloud-init changes: nothing but the embedded Redis (a cache) lives
+# on it, and its flexible IP is kept.
+resource "terraform_data" "combined_cloud_init" {
+  count = var.enable_combined_mode ? 1 : 0
+
+  input = sha256(local.combined_cloud_init)
+}
+
 resource "scaleway_instance_server" "combined" {
   count = var.enable_combined_mode ? 1 : 0
 
@@ -122,22 +178,13 @@ resource "scaleway_instance_server" "combined" {
     pn_id = var.private_network_id
   }
 
-  cloud_init = templatefile("${path.module}/templates/app-cloud-init.yaml.tftpl", {
-    env                 = local.api_env
-    image               = local.image
-    registry_host       = local.registry_host
-    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
-    run_migrations      = true
-    publish_port        = true
-    embedded_redis      = local.embedded_redis
-    redis_password      = var.redis_password
-    redis_maxmemory_mb  = var.embedded_redis_maxmemory_mb
-    redis_ca_cert       = var.redis_ca_cert
-    redis_ca_cert_path  = local.redis_ca_cert_path
-    metrics_push_url    = var.metrics_push_url
-    metrics_push_token  = var.metrics_push_token
-    admin_token         = var.admin_token
-  })
+  user_data = {
+    "cloud-init" = local.combined_cloud_init
+  }
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.combined_cloud_init[count.index]]
+  }
 }
 
 # ------------------------------------------------------------ API instances
@@ -147,6 +194,12 @@ resource "scaleway_instance_ip" "api" {
 
   zone = var.zone
   tags = local.tags
+}
+
+resource "terraform_data" "api_cloud_init" {
+  count = local.api_count
+
+  input = sha256(local.api_cloud_init[count.index])
 }
 
 resource "scaleway_instance_server" "api" {
@@ -164,24 +217,13 @@ resource "scaleway_instance_server" "api" {
     pn_id = var.private_network_id
   }
 
-  cloud_init = templatefile("${path.module}/templates/app-cloud-init.yaml.tftpl", {
-    env                 = local.api_env
-    image               = local.image
-    registry_host       = local.registry_host
-    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
-    run_migrations      = count.index == 0
-    publish_port        = true
-    embedded_redis      = false
-    redis_password      = var.redis_password
-    redis_maxmemory_mb  = 0
-    redis_ca_cert       = var.redis_ca_cert
-    redis_ca_cert_path  = local.redis_ca_cert_path
-    metrics_push_url    = var.metrics_push_url
-    metrics_push_token  = var.metrics_push_token
-    admin_token         = var.admin_token
-  })
+  user_data = {
+    "cloud-init" = local.api_cloud_init[count.index]
+  }
 
   lifecycle {
+    replace_triggered_by = [terraform_data.api_cloud_init[count.index]]
+
     precondition {
       condition     = var.redis_host != null
       error_message = "Split mode (enable_combined_mode = false) needs a separate Redis: set enabled = true (cache module) so redis_host/redis_port are wired."
@@ -190,6 +232,12 @@ resource "scaleway_instance_server" "api" {
 }
 
 # --------------------------------------------------------- Worker instances
+
+resource "terraform_data" "worker_cloud_init" {
+  count = var.worker_instance_count
+
+  input = sha256(local.worker_cloud_init)
+}
 
 resource "scaleway_instance_server" "worker" {
   count = var.worker_instance_count
@@ -206,25 +254,27 @@ resource "scaleway_instance_server" "worker" {
     pn_id = var.private_network_id
   }
 
-  cloud_init = templatefile("${path.module}/templates/app-cloud-init.yaml.tftpl", {
-    env                 = local.worker_env
-    image               = local.image
-    registry_host       = local.registry_host
-    registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
-    run_migrations      = false
-    publish_port        = false
-    embedded_redis      = false
-    redis_password      = var.redis_password
-    redis_maxmemory_mb  = 0
-    redis_ca_cert       = null
-    redis_ca_cert_path  = local.redis_ca_cert_path
-    metrics_push_url    = null
-    metrics_push_token  = null
-    admin_token         = var.admin_token
-  })
+  user_data = {
+    "cloud-init" = local.worker_cloud_init
+  }
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.worker_cloud_init[count.index]]
+  }
 }
 
 # -------------------------------------------------------- Serverless worker
+
+locals {
+  # The SQS trigger POSTs a message up to 3 times while the container answers
+  # >= 300, and keeps at most 10 requests in flight (Scaleway's documented
+  # limits). Concurrency per instance is chosen so that max_scale instances
+  # together take the trigger's 10 requests, never more than WORKER_CONCURRENCY.
+  trigger_attempts       = 3
+  trigger_margin_seconds = 60
+  trigger_max_in_flight  = 10
+  serverless_concurrency = max(1, min(var.worker_concurrency, floor(local.trigger_max_in_flight / var.serverless_worker_max_scale)))
+}
 
 resource "scaleway_container_namespace" "this" {
   count = var.enable_serverless_worker ? 1 : 0
@@ -260,7 +310,7 @@ resource "scaleway_container" "media_processor" {
     RUST_LOG                = var.rust_log
     LOG_FORMAT              = var.log_format
     HTTP_ADDR               = local.http_addr
-    WORKER_CONCURRENCY      = tostring(var.worker_concurrency)
+    WORKER_CONCURRENCY      = tostring(local.serverless_concurrency)
     WORKER_MEMORY_BUDGET_MB = tostring(floor(var.serverless_worker_memory * 3 / 4))
   }
 
@@ -276,7 +326,7 @@ resource "scaleway_container" "media_processor" {
 
   # A new instance starts once WORKER_CONCURRENCY jobs are in flight.
   scaling_option {
-    concurrent_requests_threshold = var.worker_concurrency
+    concurrent_requests_threshold = local.serverless_concurrency
   }
 
   liveness_probe {
@@ -291,8 +341,8 @@ resource "scaleway_container" "media_processor" {
 
   lifecycle {
     precondition {
-      condition     = var.serverless_worker_timeout_seconds < var.queue_visibility_timeout_seconds
-      error_message = "serverless_worker_timeout_seconds must be below the queue's visibility timeout, or jobs still running are redelivered."
+      condition     = local.trigger_attempts * var.serverless_worker_timeout_seconds + local.trigger_margin_seconds <= var.queue_visibility_timeout_seconds
+      error_message = "The queue's visibility timeout must cover the SQS trigger's worst case: 3 attempts x serverless_worker_timeout_seconds + 60 s, or a job still being retried is delivered again."
     }
   }
 }

@@ -25,10 +25,12 @@ output "api_public_ip" {
 
 output "api_private_ips" {
   description = "Private IPs of the instances serving the API (LB backend servers)."
-  value = concat(
-    [for s in scaleway_instance_server.combined : s.private_ips[0].address],
-    [for s in scaleway_instance_server.api : s.private_ips[0].address],
-  )
+  # IPAM lists a server's IPv6 address first: pick the IPv4 one, which the
+  # LB backend and TRUSTED_PROXIES (the private network's IPv4 CIDR) expect.
+  value = [
+    for s in concat(scaleway_instance_server.combined, scaleway_instance_server.api) :
+    [for ip in s.private_ips : ip.address if !strcontains(ip.address, ":")][0]
+  ]
 }
 
 output "worker_instance_ids" {
@@ -44,4 +46,9 @@ output "serverless_container_id" {
 output "serverless_container_timeout_seconds" {
   description = "Timeout of the serverless media processor."
   value       = var.serverless_worker_timeout_seconds
+}
+
+output "serverless_worker_concurrency" {
+  description = "WORKER_CONCURRENCY of the serverless container (max_scale x this <= the trigger's 10 in-flight requests)."
+  value       = local.serverless_concurrency
 }

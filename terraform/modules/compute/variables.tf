@@ -213,6 +213,18 @@ variable "worker_instance_type" {
   }
 }
 
+variable "redis_image" {
+  type        = string
+  description = "Image of the combined instance's Redis, pinned (pulled through mirror.gcr.io)."
+  default     = "redis:7.4.2-alpine"
+}
+
+variable "alloy_image" {
+  type        = string
+  description = "Grafana Alloy image of the API hosts' metrics agent, pinned."
+  default     = "grafana/alloy:v1.5.1"
+}
+
 variable "redis_host" {
   type        = string
   description = "Host of the separate Redis (cache module output). Null: embedded Redis in combined mode."
@@ -296,8 +308,8 @@ variable "serverless_worker_memory" {
   default     = 512
 
   validation {
-    condition     = contains([128, 256, 512, 1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384], var.serverless_worker_memory)
-    error_message = "serverless_worker_memory must be a Scaleway container memory size in MB (128 ... 16384)."
+    condition     = contains([128, 256, 512, 1024, 2048, 3072, 4096, 6144, 8192], var.serverless_worker_memory)
+    error_message = "serverless_worker_memory must be a Scaleway container memory size in MB (128 ... 8192; the documented maximum is 12228 MB)."
   }
 }
 
@@ -324,6 +336,13 @@ variable "worker_concurrency" {
 }
 
 # ------------------------------------------------------- App dependencies
+
+variable "database_read_url" {
+  type        = string
+  description = "DATABASE_READ_URL of the API: the first read replica's private endpoint (database module output); null without replicas."
+  default     = null
+  sensitive   = true
+}
 
 variable "database_url" {
   type        = string
@@ -385,7 +404,7 @@ variable "dlq_url" {
 
 variable "queue_visibility_timeout_seconds" {
   type        = number
-  description = "Visibility timeout of the jobs queue (messaging module output); the container timeout is checked against it."
+  description = "Visibility timeout of the jobs queue (messaging module output); checked against the trigger's worst case (3 x the container timeout + 60 s)."
 }
 
 variable "queue_publish_access_key" {

@@ -65,4 +65,7 @@ resource "scaleway_rdb_read_replica" "this" {
 locals {
   host = scaleway_rdb_instance.this.private_network[0].ip
   port = scaleway_rdb_instance.this.private_network[0].port
+
+  replica_host = try(scaleway_rdb_read_replica.this[0].private_network[0].ip, null)
+  replica_port = try(scaleway_rdb_read_replica.this[0].private_network[0].port, null)
 }

@@ -24,6 +24,14 @@ output "database_url" {
   sensitive   = true
 }
 
+output "database_read_url" {
+  description = "DATABASE_READ_URL: the first read replica's private endpoint, same user (null without replicas)."
+  value = (var.read_replica_count == 0 ? null :
+    "postgres://${scaleway_rdb_user.app.name}:${urlencode(var.app_password)}@${local.replica_host}:${local.replica_port}/${scaleway_rdb_database.ciel.name}?sslmode=require"
+  )
+  sensitive   = true
+}
+
 output "read_replica_ids" {
   description = "IDs of the read replicas."
   value       = scaleway_rdb_read_replica.this[*].id

@@ -4,7 +4,7 @@ terraform {
   required_providers {
     scaleway = {
       source  = "scaleway/scaleway"
-      version = ">= 2.57, < 3.0"
+      version = ">= 2.75, < 3.0"
     }
   }
 }

@@ -49,8 +49,8 @@ variable "dlq_message_retention_seconds" {
 
 variable "visibility_timeout_seconds" {
   type        = number
-  description = "Visibility timeout of the jobs queue. Must exceed the serverless container timeout, or a job still running is redelivered."
-  default     = 360
+  description = "Visibility timeout of the jobs queue. Must cover the SQS trigger's worst case (3 attempts x the container timeout + 60 s), or a job still being retried is delivered again."
+  default     = 960
 
   validation {
     condition     = var.visibility_timeout_seconds >= 0 && var.visibility_timeout_seconds <= 43200

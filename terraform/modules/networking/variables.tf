@@ -126,8 +126,8 @@ variable "lb_type" {
   default     = "LB-S"
 
   validation {
-    condition     = contains(["LB-S", "LB-GP-M", "LB-GP-L", "LB-GP-S", "LB-GP-XL"], var.lb_type)
-    error_message = "lb_type must be one of LB-S, LB-GP-S, LB-GP-M, LB-GP-L, LB-GP-XL."
+    condition     = contains(["LB-S", "LB-GP-M", "LB-GP-L", "LB-GP-XL"], upper(var.lb_type))
+    error_message = "lb_type must be one of LB-S, LB-GP-M, LB-GP-L, LB-GP-XL (the types Scaleway provisions; LB-GP-S is not one)."
   }
 }
 

@@ -1,5 +1,5 @@
 # Cockpit is active in every project; these resources add a custom metrics
-# source for the API's Prometheus /metrics, a push token, a Grafana user and,
+# source for the API's Prometheus /metrics, a push token, the Grafana URL and,
 # with enable_alerts, the alert manager and its contact points.
 
 resource "scaleway_cockpit_source" "metrics" {
@@ -37,10 +37,10 @@ resource "scaleway_cockpit_token" "rules" {
   }
 }
 
-resource "scaleway_cockpit_grafana_user" "ops" {
-  login = coalesce(var.grafana_user_login, "${var.name_prefix}-ops")
-  role  = var.grafana_user_role
-}
+# Grafana access goes through Scaleway IAM (the Grafana-user resource is
+# deprecated and being removed): people log in with their Scaleway account,
+# with the Cockpit permissions their IAM policy gives them.
+data "scaleway_cockpit_grafana" "this" {}
 
 data "scaleway_cockpit_preconfigured_alert" "all" {
   count = var.enable_alerts ? 1 : 0

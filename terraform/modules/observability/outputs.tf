@@ -4,7 +4,7 @@ output "metrics_source_url" {
 }
 
 output "metrics_push_url" {
-  description = "Push URL of the custom metrics source (Prometheus remote write base URL)."
+  description = "Push URL of the custom metrics source: the full Prometheus remote-write URL (the provider already appends /api/v1/push)."
   value       = scaleway_cockpit_source.metrics.push_url
 }
 
@@ -21,19 +21,8 @@ output "rules_token" {
 }
 
 output "grafana_url" {
-  description = "Cockpit Grafana URL."
-  value       = scaleway_cockpit_grafana_user.ops.grafana_url
-}
-
-output "grafana_user_login" {
-  description = "Grafana login."
-  value       = scaleway_cockpit_grafana_user.ops.login
-}
-
-output "grafana_user_password" {
-  description = "Grafana password."
-  value       = scaleway_cockpit_grafana_user.ops.password
-  sensitive   = true
+  description = "Cockpit Grafana URL (log in with a Scaleway account: IAM)."
+  value       = data.scaleway_cockpit_grafana.this.grafana_url
 }
 
 output "alert_manager_url" {

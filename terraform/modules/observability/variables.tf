@@ -25,23 +25,6 @@ variable "metrics_retention_days" {
   }
 }
 
-variable "grafana_user_login" {
-  type        = string
-  description = "Login of the Grafana user created in Cockpit. Null: \"<name_prefix>-ops\"."
-  default     = null
-}
-
-variable "grafana_user_role" {
-  type        = string
-  description = "Role of the Grafana user."
-  default     = "editor"
-
-  validation {
-    condition     = contains(["viewer", "editor"], var.grafana_user_role)
-    error_message = "grafana_user_role must be viewer or editor."
-  }
-}
-
 variable "enable_alerts" {
   type        = bool
   description = "Enable the Cockpit alert manager, contact points and the preconfigured product alerts."
@@ -61,6 +44,6 @@ variable "alert_contact_emails" {
 
 variable "preconfigured_alert_product_families" {
   type        = list(string)
-  description = "Product families whose Scaleway preconfigured alerts are enabled (case-insensitive match on product_family)."
-  default     = ["instance", "rdb", "redis", "mnq", "serverless", "lb", "load balancer", "managed databases"]
+  description = "Product families whose Scaleway preconfigured alerts are enabled (case-insensitive match on product_family or product_name). Queues and Serverless have none: queue depth is the app's ciel_queue_depth gauge."
+  default     = ["instance", "rdb", "postgresql", "redis", "lb", "load balancer", "managed databases"]
 }

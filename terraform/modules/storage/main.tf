@@ -24,11 +24,43 @@ resource "scaleway_object_bucket" "media" {
   }
 }
 
-# Explicitly private: media is served through presigned URLs (and the CDN when enabled).
+# Explicitly private: originals are only ever read through presigned URLs.
 resource "scaleway_object_bucket_acl" "media" {
   bucket = scaleway_object_bucket.media.id
   region = var.region
   acl    = "private"
+}
+
+# With the CDN, Edge Services fetches variants anonymously, so variants/ (and
+# only variants/: originals keep their EXIF, location included) is readable
+# by anyone. Their keys are immutable, so the API hands out plain CDN URLs.
+# A Scaleway bucket policy denies every principal it does not name, so the
+# project's own principals (Terraform, the media key) keep their IAM access.
+resource "scaleway_object_bucket_policy" "public_variants" {
+  count = var.enable_cdn ? 1 : 0
+
+  bucket = scaleway_object_bucket.media.id
+  region = var.region
+  policy = jsonencode({
+    Version = "2023-04-17"
+    Id      = "ciel-media"
+    Statement = [
+      {
+        Sid       = "ProjectKeepsItsIamAccess"
+        Effect    = "Allow"
+        Principal = { SCW = "project_id:${var.project_id}" }
+        Action    = ["*"]
+        Resource  = [scaleway_object_bucket.media.name, "${scaleway_object_bucket.media.name}/*"]
+      },
+      {
+        Sid       = "PublicVariants"
+        Effect    = "Allow"
+        Principal = "*"
+        Action    = ["s3:GetObject"]
+        Resource  = ["${scaleway_object_bucket.media.name}/variants/*"]
+      },
+    ]
+  })
 }
 
 # ---------------------------------------------------- Least-privilege IAM
@@ -120,6 +152,5 @@ resource "scaleway_edge_services_head_stage" "media" {
 
 locals {
   s3_endpoint     = "https://s3.${var.region}.scw.cloud"
-  bucket_endpoint = "https://${scaleway_object_bucket.media.name}.s3.${var.region}.scw.cloud"
   cdn_hostname    = var.enable_cdn ? coalesce(var.cdn_fqdn, try(scaleway_edge_services_dns_stage.media[0].default_fqdn, null)) : null
 }

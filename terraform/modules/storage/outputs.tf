@@ -14,8 +14,8 @@ output "s3_endpoint" {
 }
 
 output "s3_public_endpoint" {
-  description = "S3_PUBLIC_ENDPOINT: base URL clients fetch media from (the CDN when enabled, else the bucket endpoint)."
-  value       = var.enable_cdn ? "https://${local.cdn_hostname}" : local.bucket_endpoint
+  description = "S3_PUBLIC_ENDPOINT: the CDN's base URL, from which the API hands out plain variant URLs; empty without the CDN (presigned GETs: the bucket is private)."
+  value       = var.enable_cdn ? "https://${local.cdn_hostname}" : ""
 }
 
 output "s3_access_key" {

@@ -59,8 +59,8 @@ variable "cors_allowed_origins" {
 
 variable "abort_incomplete_multipart_upload_days" {
   type        = number
-  description = "Days after which incomplete multipart uploads are aborted."
-  default     = 7
+  description = "Days after which incomplete multipart uploads are aborted (their parts are billed until then)."
+  default     = 1
 
   validation {
     condition     = var.abort_incomplete_multipart_upload_days >= 1

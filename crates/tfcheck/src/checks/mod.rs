@@ -1,0 +1,9 @@
+//! One module per check; each returns the problems it found (empty: passed).
+
+pub mod env_values;
+pub mod env_wiring;
+pub mod modules;
+pub mod pitfalls;
+pub mod queue;
+pub mod schema;
+pub mod tfvars;

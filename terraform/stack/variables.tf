@@ -1,0 +1,335 @@
+# Every value of the stack. The defaults are the seed's "Dev Environment
+# Configuration"; variables with a default are not nullable, so an environment
+# that passes null (an unset scenario override) gets the default.
+
+variable "project_id" {
+  type        = string
+  description = "Scaleway project ID everything is created in."
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.project_id))
+    error_message = "project_id must be a UUID."
+  }
+}
+
+variable "region" {
+  type        = string
+  description = "Scaleway region."
+  default     = "fr-par"
+  nullable    = false
+}
+
+variable "zone" {
+  type        = string
+  description = "Scaleway zone for zonal resources."
+  default     = "fr-par-1"
+  nullable    = false
+}
+
+variable "environment" {
+  type        = string
+  description = "Environment name, used in resource names (ciel-<environment>)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
+    error_message = "environment must be 2-16 lowercase letters, digits or dashes."
+  }
+}
+
+variable "bucket_name" {
+  type        = string
+  description = "Media bucket name (globally unique). Null: ciel-media-<environment>."
+  default     = null
+}
+
+variable "registry_namespace_name" {
+  type        = string
+  description = "Container registry namespace (unique per region). Null: ciel-<environment>."
+  default     = null
+}
+
+variable "image_tag" {
+  type        = string
+  description = "Tag of the ciel image to deploy."
+  default     = "latest"
+  nullable    = false
+}
+
+variable "rust_log" {
+  type        = string
+  description = "RUST_LOG of every mode."
+  default     = "info,tower_http=info"
+  nullable    = false
+}
+
+variable "dns_zone" {
+  type        = string
+  description = "Scaleway-managed DNS zone (e.g. example.com); null: no DNS records."
+  default     = null
+}
+
+variable "api_subdomain" {
+  type        = string
+  description = "Record name of the API in dns_zone."
+  default     = "api"
+  nullable    = false
+}
+
+variable "bastion_allowed_cidrs" {
+  type        = list(string)
+  description = "Public CIDRs allowed to SSH into the bastion."
+  default     = ["0.0.0.0/0"]
+  nullable    = false
+}
+
+variable "alert_contact_emails" {
+  type        = list(string)
+  description = "E-mail contact points of the alert manager."
+  default     = []
+  nullable    = false
+}
+
+variable "enable_load_balancer" {
+  type        = bool
+  description = "networking: load balancer in front of the API instances (HTTPS, /health check)."
+  default     = false
+  nullable    = false
+}
+
+variable "lb_type" {
+  type        = string
+  description = "networking: load balancer type (LB-S, LB-GP-M, LB-GP-L, LB-GP-XL)."
+  default     = "LB-S"
+  nullable    = false
+}
+
+variable "enable_bastion" {
+  type        = bool
+  description = "networking: SSH bastion instance."
+  default     = true
+  nullable    = false
+}
+
+variable "enable_public_gateway" {
+  type        = bool
+  description = "networking: public gateway VPC-GW-S (NAT for instances without public IP)."
+  default     = true
+  nullable    = false
+}
+
+variable "db_node_type" {
+  type        = string
+  description = "database: managed PostgreSQL node type."
+  default     = "DB-DEV-S"
+  nullable    = false
+}
+
+variable "enable_ha" {
+  type        = bool
+  description = "database: high-availability cluster."
+  default     = false
+  nullable    = false
+}
+
+variable "volume_size_in_gb" {
+  type        = number
+  description = "database: volume size in GB."
+  default     = 10
+  nullable    = false
+}
+
+variable "read_replica_count" {
+  type        = number
+  description = "database: number of read replicas."
+  default     = 0
+  nullable    = false
+}
+
+variable "enabled" {
+  type        = bool
+  description = "cache: separate Redis (seed name, so the scenario files apply verbatim). False: Redis runs on the combined instance."
+  default     = false
+  nullable    = false
+}
+
+variable "use_managed_redis" {
+  type        = bool
+  description = "cache: managed Redis cluster instead of a self-hosted instance."
+  default     = false
+  nullable    = false
+}
+
+variable "managed_redis_node_type" {
+  type        = string
+  description = "cache: managed Redis node type."
+  default     = "RED1-micro"
+  nullable    = false
+}
+
+variable "redis_instance_type" {
+  type        = string
+  description = "cache: self-hosted Redis instance type."
+  default     = "DEV1-S"
+  nullable    = false
+}
+
+variable "enable_combined_mode" {
+  type        = bool
+  description = "compute: API + Redis 7 on one instance."
+  default     = true
+  nullable    = false
+}
+
+variable "combined_instance_type" {
+  type        = string
+  description = "compute: combined instance type."
+  default     = "DEV1-M"
+  nullable    = false
+}
+
+variable "embedded_redis_maxmemory_mb" {
+  type        = number
+  description = "compute: maxmemory (MB) of the Redis on the combined instance."
+  default     = 512
+  nullable    = false
+}
+
+variable "api_instance_count" {
+  type        = number
+  description = "compute: API instances in split mode."
+  default     = 0
+  nullable    = false
+}
+
+variable "api_instance_type" {
+  type        = string
+  description = "compute: API instance type."
+  default     = "DEV1-S"
+  nullable    = false
+}
+
+variable "worker_instance_count" {
+  type        = number
+  description = "compute: long-polling worker instances (APP_MODE=worker)."
+  default     = 0
+  nullable    = false
+}
+
+variable "worker_instance_type" {
+  type        = string
+  description = "compute: worker instance type."
+  default     = "DEV1-M"
+  nullable    = false
+}
+
+variable "enable_serverless_worker" {
+  type        = bool
+  description = "compute: serverless media worker fed by the SQS trigger."
+  default     = true
+  nullable    = false
+}
+
+variable "serverless_worker_min_scale" {
+  type        = number
+  description = "compute: serverless worker minimum instances (0 = scale to zero)."
+  default     = 0
+  nullable    = false
+}
+
+variable "serverless_worker_max_scale" {
+  type        = number
+  description = "compute: serverless worker maximum instances."
+  default     = 3
+  nullable    = false
+}
+
+variable "serverless_worker_cpu" {
+  type        = number
+  description = "compute: serverless worker vCPU in mvCPU."
+  default     = 1000
+  nullable    = false
+}
+
+variable "serverless_worker_memory" {
+  type        = number
+  description = "compute: serverless worker memory in MB."
+  default     = 512
+  nullable    = false
+}
+
+variable "serverless_worker_timeout_seconds" {
+  type        = number
+  description = "compute: serverless worker request timeout (below the queue visibility timeout)."
+  default     = 300
+  nullable    = false
+}
+
+variable "worker_concurrency" {
+  type        = number
+  description = "compute: WORKER_CONCURRENCY per serverless instance."
+  default     = 2
+  nullable    = false
+}
+
+variable "queue_visibility_timeout_seconds" {
+  type        = number
+  description = "messaging: visibility timeout of the jobs queue (3 trigger attempts x the container timeout + 60 s)."
+  default     = 960
+  nullable    = false
+}
+
+variable "queue_message_retention_seconds" {
+  type        = number
+  description = "messaging: retention of unconsumed jobs."
+  default     = 345600
+  nullable    = false
+}
+
+variable "queue_receive_wait_time_seconds" {
+  type        = number
+  description = "messaging: long-poll wait of ReceiveMessage."
+  default     = 20
+  nullable    = false
+}
+
+variable "queue_max_receive_count" {
+  type        = number
+  description = "messaging: deliveries before a job is dead-lettered."
+  default     = 5
+  nullable    = false
+}
+
+variable "enable_cdn" {
+  type        = bool
+  description = "storage: Edge Services CDN in front of the bucket."
+  default     = false
+  nullable    = false
+}
+
+variable "cors_allowed_origins" {
+  type        = list(string)
+  description = "storage: origins allowed by the bucket CORS rule."
+  default     = []
+  nullable    = false
+}
+
+variable "enable_cdn_dns" {
+  type        = bool
+  description = "dns: CNAME <cdn_subdomain>.<dns_zone> to the CDN (needs dns_zone and enable_cdn)."
+  default     = false
+  nullable    = false
+}
+
+variable "cdn_subdomain" {
+  type        = string
+  description = "dns: record name of the CDN."
+  default     = "media"
+  nullable    = false
+}
+
+variable "enable_alerts" {
+  type        = bool
+  description = "observability: alert manager, contact points and preconfigured alerts."
+  default     = false
+  nullable    = false
+}
