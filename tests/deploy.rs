@@ -406,7 +406,7 @@ fn every_secret_the_workflow_uses_is_documented() {
 fn the_roll_visits_app_instances_in_order_and_skips_the_bastion() {
     let state = r#"{"values":{"root_module":{"child_modules":[{"resources":[
         {"address":"w","type":"scaleway_instance_server","name":"worker","index":0,"values":{"private_ips":[{"address":"10.0.0.9"}]}},
-        {"address":"a1","type":"scaleway_instance_server","name":"api","index":1,"values":{"private_ips":[{"address":"10.0.0.5"}]}},
+        {"address":"a1","type":"scaleway_instance_server","name":"api","index":1,"values":{"private_ips":[{"address":"fd00::5"},{"address":"10.0.0.5"}]}},
         {"address":"a0","type":"scaleway_instance_server","name":"api","index":0,"values":{"private_ips":[{"address":"10.0.0.4"}]}},
         {"address":"b","type":"scaleway_instance_server","name":"bastion","index":0,"values":{"private_ips":[{"address":"10.0.0.2"}]}},
         {"address":"ip","type":"scaleway_instance_ip","name":"api","index":0,"values":{}}
