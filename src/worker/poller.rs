@@ -43,14 +43,20 @@ pub async fn run(
         }
         let received = tokio::select! {
             _ = &mut shutdown => break,
-            received = queue.receive(free.min(10) as i32, LONG_POLL, visibility) => received,
+            received = queue.receive(free.clamp(1, 10) as i32, LONG_POLL, visibility) => received,
         };
         match received {
             Ok(messages) => {
                 for message in messages {
-                    let Ok(permit) = permits.clone().try_acquire_owned() else {
-                        break;
-                    };
+                    // Another poller of this worker (the dead letters') may
+                    // have taken the slot counted before the receive: wait
+                    // for one rather than leave a received message invisible
+                    // until its visibility timeout runs out.
+                    let permit = permits
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .expect("the job semaphore is never closed");
                     let (worker, queue) = (worker.clone(), queue.clone());
                     jobs.spawn(async move {
                         run_one(&worker, &queue, deliveries, message, visibility).await;
