@@ -19,7 +19,7 @@ use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::infra::s3::ObjectError;
 use crate::media::jobs::JobMessage;
-use crate::media::{self, Media, MediaStatus, UPLOAD_URL_LIFETIME, UploadType, keys};
+use crate::media::{self, Media, MediaStatus, UPLOAD_URL_LIFETIME, UploadType};
 
 const VARIANT_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
@@ -291,14 +291,7 @@ pub async fn delete_media(
 ) -> Result<StatusCode> {
     let media = media::find_owned(&ctx.db, user.user_id, id).await?;
     // Objects first: if storage fails the row stays, and a retry finishes.
-    let mut deletions = tokio::task::JoinSet::new();
-    for key in std::iter::once(media.original_key.clone()).chain(keys::all_variants(media.id)) {
-        let storage = ctx.storage.clone();
-        deletions.spawn(async move { storage.delete(&key).await });
-    }
-    while let Some(result) = deletions.join_next().await {
-        result.map_err(anyhow::Error::from)??;
-    }
+    media::delete_objects(&ctx.storage, &[(media.id, media.original_key.clone())]).await?;
     media::delete(&ctx.db, media.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
