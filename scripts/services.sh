@@ -154,6 +154,29 @@ ensure_boot_tools() {
     fi
 }
 
+# An SQS call to the local server (moto routes by the credential scope of
+# the Authorization header and does not check the signature): sqs_call
+# Action=ListQueues QueueNamePrefix=ciel-test-
+sqs_call() {
+    local args=()
+    for pair in "$@"; do args+=(--data-urlencode "$pair"); done
+    curl -fsS -H "Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0" \
+        "$LOCAL_SQS_ENDPOINT/" "${args[@]}"
+}
+
+# scripts/fuzz-api's fuzzer, in a virtualenv of its own.
+SCHEMATHESIS_SPEC='schemathesis==4.32.5'
+SCHEMATHESIS="$STATE_DIR/fuzz-venv/bin/schemathesis"
+ensure_schemathesis() {
+    [ -x "$SCHEMATHESIS" ] && return 0
+    say "installing $SCHEMATHESIS_SPEC into $STATE_DIR/fuzz-venv"
+    python3 -m venv "$STATE_DIR/fuzz-venv" 2>/dev/null || {
+        apt_install python3-venv
+        python3 -m venv "$STATE_DIR/fuzz-venv"
+    }
+    "$STATE_DIR/fuzz-venv/bin/pip" install -q "$SCHEMATHESIS_SPEC"
+}
+
 ensure_services() {
     ensure_toolchain
     ensure_boot_tools

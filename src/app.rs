@@ -35,11 +35,12 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pollers: Vec<(Worker, Queue, Deliveries)>,
-    visibility: std::time::Duration,
+    polls: poller::Polls,
     /// The serverless worker's jobs, which outlive their requests: waited
     /// for on shutdown.
     detached_jobs: Option<Worker>,
     signals: Option<Signals>,
+    http_limits: crate::config::HttpLimits,
 }
 
 impl Application {
@@ -91,6 +92,7 @@ impl Application {
                     admin_token: api.admin_token.clone().map(Arc::new),
                 });
                 spawn_api_chores(&ctx);
+                spawn_reconciler(&ctx, api.reconcile.clone());
                 signals = Some(Signals::new(
                     pool.clone(),
                     queue.clone(),
@@ -145,9 +147,13 @@ impl Application {
             listener,
             router,
             pollers,
-            visibility: config.worker.visibility_timeout,
+            polls: poller::Polls {
+                long_poll: config.worker.long_poll,
+                visibility: config.worker.visibility_timeout,
+            },
             detached_jobs,
             signals,
+            http_limits: config.http_limits.clone(),
         })
     }
 
@@ -177,7 +183,7 @@ impl Application {
         if let Some(signals) = self.signals {
             tokio::spawn(signals.run(SAMPLE_INTERVAL, stopped(stop_rx.clone())));
         }
-        let visibility = self.visibility;
+        let polls = self.polls;
         let pollers: Vec<_> = self
             .pollers
             .into_iter()
@@ -186,19 +192,18 @@ impl Application {
                     worker,
                     queue,
                     deliveries,
-                    visibility,
+                    polls,
                     stopped(stop_rx.clone()),
                 ))
             })
             .collect();
-        axum::serve(
+        http::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            &self.http_limits,
+            stopped(stop_rx),
         )
-        .with_graceful_shutdown(stopped(stop_rx))
-        .await
-        .context("serve")?;
+        .await;
         for poller in pollers {
             poller.await.context("worker task")?;
         }
@@ -239,6 +244,17 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             }
         }
     });
+}
+
+/// The media reconciler of this API instance; it ends with the router.
+fn spawn_reconciler(ctx: &Arc<ApiContext>, config: crate::config::ReconcileConfig) {
+    let weak = Arc::downgrade(ctx);
+    tokio::spawn(crate::media::reconcile::run(
+        ctx.db.clone(),
+        ctx.queue.clone(),
+        config,
+        move || weak.strong_count() > 0,
+    ));
 }
 
 /// Locally nothing provisions the bucket and queues: the dev process does.

@@ -159,6 +159,20 @@ pub struct ApiConfig {
     pub rate_limits: RateLimitConfig,
     pub upload_max_bytes: u64,
     pub admin_token: Option<Secret<String>>,
+    pub reconcile: ReconcileConfig,
+}
+
+/// The media reconciler: what the API does about photos the queue lost.
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    /// A media `queued` or `processing` for longer than this is stuck: its
+    /// message was lost, or every delivery died with its worker. Longer
+    /// than the worst case of one job (`WORKER_REQUEST_TIMEOUT_SECS`).
+    pub stuck_after: Duration,
+    /// Times a stuck media is queued again before it fails for good.
+    pub max_requeues: u32,
+    /// How often the reconciler looks.
+    pub every: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -173,6 +187,8 @@ pub struct WorkerConfig {
     /// How long a received job stays invisible to other consumers; the
     /// long-polling worker extends it while a job runs.
     pub visibility_timeout: Duration,
+    /// How long one receive of the long-polling worker waits for messages.
+    pub long_poll: Duration,
     /// Processing time allowed to the largest photo accepted (50 MP); a
     /// smaller one gets its share by pixel count, at least a tenth of it.
     pub job_time_limit: Duration,
@@ -182,10 +198,20 @@ pub struct WorkerConfig {
     pub request_timeout: Duration,
 }
 
+/// What one client may hold of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Open connections; past it a new one gets a 503 and is closed.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub mode: Mode,
     pub http_addr: SocketAddr,
+    pub http_limits: HttpLimits,
     pub log_format: LogFormat,
     pub database: DatabaseConfig,
     pub s3: S3Config,
@@ -354,9 +380,28 @@ impl Config {
                 var: "APP_MODE",
                 problem: format!("is malformed: {problem}"),
             })?;
+        let worker = worker(&env)?;
+        let api = if mode.serves_api() {
+            Some(api(&env)?)
+        } else {
+            None
+        };
+        if let Some(api) = &api
+            && api.reconcile.stuck_after <= worker.request_timeout
+        {
+            return Err(ConfigError {
+                var: "MEDIA_STUCK_AFTER_SECS",
+                problem: "must exceed WORKER_REQUEST_TIMEOUT_SECS (the longest a job may run)"
+                    .into(),
+            });
+        }
         Ok(Config {
             mode,
             http_addr: http_addr(&env)?,
+            http_limits: HttpLimits {
+                max_connections: env.positive("HTTP_MAX_CONNECTIONS", 4096)?,
+                header_timeout: env.seconds("HTTP_HEADER_TIMEOUT_SECS", 10)?,
+            },
             log_format: log_format(&env)?,
             database: database(&env)?,
             s3: s3(&env)?,
@@ -365,12 +410,8 @@ impl Config {
             } else {
                 None
             },
-            api: if mode.serves_api() {
-                Some(api(&env)?)
-            } else {
-                None
-            },
-            worker: worker(&env)?,
+            api,
+            worker,
             redis_key_prefix: "ciel".into(),
         })
     }
@@ -557,6 +598,11 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
         });
     }
     let upload_max_bytes: u64 = env.positive("UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES)?;
+    let reconcile = ReconcileConfig {
+        stuck_after: env.seconds("MEDIA_STUCK_AFTER_SECS", 30 * 60)?,
+        max_requeues: env.parsed("MEDIA_MAX_REQUEUES", 3)?,
+        every: env.seconds("MEDIA_RECONCILE_EVERY_SECS", 60)?,
+    };
     Ok(ApiConfig {
         redis_url: Secret::new(redis_url),
         redis_ca_cert,
@@ -585,6 +631,7 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
         },
         upload_max_bytes,
         admin_token: env.get("ADMIN_TOKEN").map(Secret::new),
+        reconcile,
     })
 }
 
@@ -634,9 +681,22 @@ fn worker<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<WorkerConfig, C
         trigger_path,
         dead_letter_path,
         visibility_timeout: env.seconds("WORKER_VISIBILITY_TIMEOUT_SECS", 60)?,
+        long_poll: long_poll(env)?,
         job_time_limit,
         request_timeout,
     })
+}
+
+/// 1 to 20 s: SQS's longest receive wait.
+fn long_poll<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Duration, ConfigError> {
+    let poll = env.seconds("WORKER_LONG_POLL_SECS", 20)?;
+    if poll > Duration::from_secs(20) {
+        return Err(ConfigError {
+            var: "WORKER_LONG_POLL_SECS",
+            problem: "must be at most 20 (SQS's longest wait)".into(),
+        });
+    }
+    Ok(poll)
 }
 
 /// Seconds with a fraction, more than zero: `30`, `0.5`.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::infra::Outage;
 use crate::ratelimit::Policy;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -102,10 +103,58 @@ impl Error {
     }
 }
 
-/// Unique violations become conflicts by constraint name; every other
-/// database failure is internal.
+/// The answer when a dependency (database, storage, queue) is down.
+pub const UNAVAILABLE_CODE: &str = "service_unavailable";
+pub const UNAVAILABLE_MESSAGE: &str = "a service this request needs is unavailable; retry shortly";
+
+impl Error {
+    pub fn service_unavailable() -> Self {
+        Error::Unavailable {
+            code: UNAVAILABLE_CODE,
+            message: UNAVAILABLE_MESSAGE,
+        }
+    }
+
+    /// Whether an internal error is in fact an outage of a dependency.
+    pub fn is_outage(e: &anyhow::Error) -> bool {
+        e.chain().any(|cause| {
+            cause.downcast_ref::<Outage>().is_some()
+                || cause
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(database_unreachable)
+        })
+    }
+}
+
+/// The database cannot serve now (down, restarting, out of connections),
+/// as opposed to rejecting this query.
+pub fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        // A connection cut mid-exchange (a restarting server, a proxy):
+        // never the client's doing.
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exception; 57P0x: shutting down or starting
+        // up; 53300: too many connections.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+        _ => false,
+    }
+}
+
+/// Unique violations become conflicts by constraint name; an unreachable
+/// database is unavailable; every other database failure is internal.
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if database_unreachable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Error::service_unavailable();
+        }
         if let Some(db) = e.as_database_error() {
             match db.constraint() {
                 Some("users_handle_key") => {

@@ -13,7 +13,8 @@ pub struct Handle(String);
 
 impl Handle {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let handle = raw.trim().to_lowercase();
+        // No trimming: the OpenAPI pattern says exactly what is a handle.
+        let handle = raw.to_lowercase();
         let len = handle.chars().count();
         if !(3..=30).contains(&len) {
             return Err("must be 3 to 30 characters".into());
@@ -89,15 +90,16 @@ pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        // Judged as sent, as the OpenAPI constraints say; stored trimmed.
+        if raw.chars().count() > 50 {
+            return Err("must be at most 50 characters".into());
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("may not contain control characters".into());
+        }
         let name = raw.trim();
         if name.is_empty() {
             return Ok(None);
-        }
-        if name.chars().count() > 50 {
-            return Err("must be at most 50 characters".into());
-        }
-        if name.chars().any(char::is_control) {
-            return Err("may not contain control characters".into());
         }
         Ok(Some(DisplayName(name.to_string())))
     }

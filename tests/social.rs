@@ -31,7 +31,7 @@ async fn profiles_follows_and_counts() {
         json!({}),
     )
     .await
-    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("cannot_follow_self"));
+    .expect(StatusCode::FORBIDDEN, Some("cannot_follow_self"));
     app.post("/v1/users/nobody_here/follow", bo.token(), json!({}))
         .await
         .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
@@ -587,9 +587,19 @@ async fn notifications_for_follows_likes_and_comments_but_not_for_yourself_or_th
     assert_eq!(reply.body["marked"], 2);
     let items = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
     assert!(items.iter().all(|n| n["read"] == true));
-    app.post("/v1/notifications/read", ana.token(), json!({}))
-        .await
-        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    // Nothing named: nothing changes.
+    let none = app
+        .post("/v1/notifications/read", ana.token(), json!({}))
+        .await;
+    none.expect(StatusCode::OK, None);
+    assert_eq!(none.body["marked"], 0);
+    app.post(
+        "/v1/notifications/read",
+        ana.token(),
+        json!({ "ids": vec![uuid::Uuid::nil(); 201] }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
 }
 
 #[tokio::test]
@@ -635,7 +645,7 @@ async fn blocks_hide_both_ways_and_end_follows() {
         json!({}),
     )
     .await
-    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("cannot_block_self"));
+    .expect(StatusCode::FORBIDDEN, Some("cannot_block_self"));
 
     let counts = app
         .get(&format!("/v1/users/{}", bo.handle), ana.token())

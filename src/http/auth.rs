@@ -21,26 +21,40 @@ use crate::users::{self, User};
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    /// 3 to 30 of `a-z`, `0-9`, `_`; unique whatever the case.
-    #[schema(example = "ana_lima")]
+    /// 3 to 30 of `a-z`, `0-9`, `_`; unique whatever the case (stored lowercased).
+    #[schema(
+        example = "ana_lima",
+        pattern = "^[A-Za-z0-9_]{3,30}$",
+        min_length = 3,
+        max_length = 30
+    )]
     handle: String,
-    #[schema(example = "ana@example.org")]
+    #[schema(example = "ana@example.org", format = Email, min_length = 3, max_length = 254)]
     email: String,
     /// 10 to 128 characters.
+    #[schema(example = "correct horse battery", min_length = 10, max_length = 128, format = Password)]
     password: String,
-    #[schema(example = "Ana Lima")]
+    /// Up to 50 characters, no control characters; empty or absent means none.
+    #[schema(
+        example = "Ana Lima",
+        max_length = 50,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     display_name: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// An email address or a handle.
+    #[schema(example = "ana_lima", min_length = 1, max_length = 254)]
     login: String,
+    #[schema(example = "correct horse battery", min_length = 1, max_length = 128, format = Password)]
     password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1, max_length = 1024)]
     refresh_token: String,
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::error::Error;
+use crate::error::{Error, UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE};
 use crate::http::rate_limit::policy_headers;
 
 /// The body of every error answer.
@@ -40,6 +40,19 @@ fn body(status: StatusCode, code: &str, message: String, details: Value) -> Resp
 /// An error response outside of `Error`, e.g. from an extractor rejection.
 pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     body(status, code, message.into(), json!({}))
+}
+
+/// How long a client waits before retrying after a 503: the API is back
+/// within this long of its dependency.
+pub const RETRY_UNAVAILABLE_AFTER_SECS: u32 = 5;
+
+fn unavailable(code: &str, message: String) -> Response {
+    let mut response = body(StatusCode::SERVICE_UNAVAILABLE, code, message, json!({}));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(RETRY_UNAVAILABLE_AFTER_SECS),
+    );
+    response
 }
 
 impl IntoResponse for Error {
@@ -86,8 +99,10 @@ impl IntoResponse for Error {
                 }
                 response
             }
-            Error::Unavailable { code, .. } => {
-                body(StatusCode::SERVICE_UNAVAILABLE, code, message, json!({}))
+            Error::Unavailable { code, .. } => unavailable(code, message),
+            Error::Internal(e) if Error::is_outage(&e) => {
+                tracing::warn!(error = %e, "dependency unavailable");
+                unavailable(UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE.into())
             }
             Error::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");

@@ -26,11 +26,27 @@ const VARIANT_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUploadRequest {
     /// `image/jpeg`, `image/png` or `image/webp`.
-    #[schema(example = "image/jpeg")]
+    #[schema(example = "image/jpeg", pattern = "^image/(jpeg|png|webp)$")]
     content_type: String,
-    /// The exact size of the file, checked when the upload completes.
-    #[schema(example = 2_400_000)]
+    /// The exact size of the file, checked when the upload completes; at
+    /// most `UPLOAD_MAX_BYTES` (25 MiB unless configured).
+    #[schema(example = 2_400_000, minimum = 1, maximum = 26_214_400)]
+    #[serde(deserialize_with = "integral")]
     byte_size: i64,
+}
+
+/// An integer as JSON Schema counts them: `2400000.0` is one too.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(d)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected an integer, found {number}"
+        ))),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -165,23 +181,25 @@ pub async fn complete_upload(
         return Ok(accepted(&media, media.status));
     }
     check_uploaded_object(&ctx, &media).await?;
-    // The row stays locked until the message is sent: a concurrent
-    // completion waits, then finds it queued and sends nothing.
-    let mut tx = ctx.db.begin().await?;
-    if !media::mark_queued(&mut tx, media.id).await? {
+    // Committed before the message goes out: a worker that gets it at once
+    // must find the media queued. Of two concurrent completions, one moves
+    // it; the other finds it queued and sends nothing.
+    if !media::mark_queued(&ctx.db, media.id).await? {
         return Ok(accepted(&media, MediaStatus::Queued));
     }
-    ctx.queue
+    if let Err(e) = ctx
+        .queue
         .send(JobMessage { media_id: media.id }.to_body())
         .await
-        .map_err(|e| {
-            tracing::error!(error = ?e, media_id = %media.id, "could not enqueue media job");
-            Error::Unavailable {
-                code: "queue_unavailable",
-                message: "processing cannot be started right now; retry shortly",
-            }
-        })?;
-    tx.commit().await?;
+    {
+        tracing::error!(error = ?e, media_id = %media.id, "could not enqueue media job");
+        // Back to pending, so that the app's retry of this call sends it.
+        media::unmark_queued(&ctx.db, media.id).await?;
+        return Err(Error::Unavailable {
+            code: "queue_unavailable",
+            message: "processing cannot be started right now; retry shortly",
+        });
+    }
     Ok(accepted(&media, MediaStatus::Queued))
 }
 

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod pagination;
 pub mod posts;
 pub mod rate_limit;
+pub mod serve;
 pub mod users;
 
 use std::sync::Arc;
@@ -67,7 +68,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The API router with its OpenAPI document.
 pub fn api_router(ctx: Arc<ApiContext>, ops: OpsContext) -> Router {
+    let admin = ctx.admin_token.is_some();
     let (router, openapi) = api_routes(ctx, ops).split_for_parts();
+    let openapi = openapi::contract(openapi, admin);
     with_common_layers(with_request_timeout(
         router.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi)),
     ))
@@ -93,7 +96,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .merge(admin_routes())
         .into_openapi();
     document.merge(ops_routes_stateless().into_openapi());
-    document
+    openapi::contract(document, true)
 }
 
 fn register_routes() -> OpenApiRouter<Arc<ApiContext>> {

@@ -26,7 +26,12 @@ pub struct CreateReportRequest {
     /// The id of the post, comment or user.
     target_id: Uuid,
     /// 1 to 1,000 characters.
-    #[schema(min_length = 1, max_length = 1000, example = "Spam")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        example = "Spam",
+        pattern = "^[\\s\\S]*[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][\\s\\S]*$"
+    )]
     reason: String,
 }
 

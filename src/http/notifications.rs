@@ -37,7 +37,8 @@ pub async fn list(
     Ok(Json(list.into()))
 }
 
-/// Either `ids` or `all: true`.
+/// `all: true` marks every notification read; otherwise `ids` are marked
+/// (none given: nothing changes).
 #[derive(Deserialize, ToSchema)]
 pub struct MarkReadRequest {
     /// Notifications to mark read (up to 200).
@@ -70,17 +71,17 @@ pub async fn mark_read(
     user: AuthUser,
     JsonBody(body): JsonBody<MarkReadRequest>,
 ) -> Result<Json<MarkReadResponse>> {
-    let selection = match (body.ids, body.all) {
-        (None, Some(true)) => ReadSelection::All,
-        (Some(ids), None | Some(false)) if !ids.is_empty() && ids.len() <= READ_IDS_MAX => {
-            ReadSelection::Ids(ids)
-        }
-        _ => {
+    let selection = if body.all == Some(true) {
+        ReadSelection::All
+    } else {
+        let ids = body.ids.unwrap_or_default();
+        if ids.len() > READ_IDS_MAX {
             return Err(Error::invalid_field(
                 "ids",
-                format!("send either 1 to {READ_IDS_MAX} ids or all: true"),
+                format!("send at most {READ_IDS_MAX} ids, or all: true"),
             ));
         }
+        ReadSelection::Ids(ids)
     };
     let marked = notifications::mark_read(&ctx.social, user.user_id, selection).await?;
     Ok(Json(MarkReadResponse { marked }))

@@ -23,7 +23,11 @@ use crate::social::posts::{self, NewPost, Post};
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePostRequest {
     /// Up to 2,200 characters.
-    #[schema(max_length = 2200, example = "Golden hour at the harbour")]
+    #[schema(
+        max_length = 2200,
+        example = "Golden hour at the harbour",
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
     caption: Option<String>,
     /// 1 to 10 of your own `ready` photos, in display order, none already in a post.
     #[schema(min_items = 1, max_items = 10)]
@@ -182,7 +186,12 @@ pub async fn list_comments(
 #[derive(Deserialize, ToSchema)]
 pub struct CreateCommentRequest {
     /// 1 to 1,000 characters.
-    #[schema(min_length = 1, max_length = 1000, example = "What a light!")]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        example = "What a light!",
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
     text: String,
 }
 

@@ -42,14 +42,21 @@ pub async fn get_user(
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateProfileRequest {
     /// Up to 50 characters; `""` clears it.
-    #[schema(max_length = 50, example = "Ana Lima")]
+    #[schema(
+        max_length = 50,
+        example = "Ana Lima",
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     display_name: Option<String>,
     /// Up to 300 characters.
-    #[schema(max_length = 300)]
+    #[schema(
+        max_length = 300,
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
     bio: Option<String>,
     /// A `ready` photo of yours; `null` removes the avatar.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Uuid>)]
+    #[schema(value_type = Option<String>, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     avatar_media_id: Option<Option<Uuid>>,
 }
 
@@ -125,7 +132,7 @@ pub async fn delete_me(
         (status = 204),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
-        (status = 422, description = "`cannot_follow_self`", body = ErrorBody),
+        (status = 403, description = "`cannot_follow_self`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn follow(
@@ -148,7 +155,6 @@ pub async fn follow(
         (status = 204),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
-        (status = 422, description = "`cannot_follow_self`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn unfollow(
@@ -171,7 +177,7 @@ pub async fn unfollow(
         (status = 204),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
-        (status = 422, description = "`cannot_block_self`", body = ErrorBody),
+        (status = 403, description = "`cannot_block_self`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn block(

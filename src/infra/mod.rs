@@ -6,6 +6,25 @@ pub mod redis;
 pub mod s3;
 pub mod signals;
 
+/// A dependency that could not be reached, or failed on its side. It marks
+/// an error chain, so that the HTTP edge answers 503 (retry), not 500 (bug).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the {0} is unavailable")]
+pub struct Outage(pub &'static str);
+
+impl Outage {
+    pub const STORAGE: Outage = Outage("object storage");
+    pub const QUEUE: Outage = Outage("queue");
+}
+
+/// Wraps an SDK failure of `what` as an outage of `service`.
+pub fn outage<E>(service: Outage, what: &'static str) -> impl FnOnce(E) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    move |e| anyhow::Error::new(e).context(what).context(service)
+}
+
 /// The static credentials of the environment, in the form the AWS SDK
 /// clients (S3 and SQS alike) take.
 fn sdk_credentials(credentials: &crate::config::AwsCredentials) -> aws_sdk_s3::config::Credentials {

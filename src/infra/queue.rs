@@ -8,6 +8,7 @@ use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::sync::OnceCell;
 
+use super::{Outage, outage};
 use crate::config::QueueConfig;
 
 #[derive(Clone)]
@@ -68,7 +69,7 @@ impl Queue {
                     .queue_name(&self.name)
                     .send()
                     .await
-                    .with_context(|| format!("look up queue {}", self.name))?;
+                    .map_err(outage(Outage::QUEUE, "look up the queue"))?;
                 found
                     .queue_url
                     .context("queue URL missing from GetQueueUrl")
@@ -106,7 +107,7 @@ impl Queue {
             .message_body(body)
             .send()
             .await
-            .context("send message")?;
+            .map_err(outage(Outage::QUEUE, "send message"))?;
         Ok(())
     }
 
@@ -129,7 +130,7 @@ impl Queue {
             )
             .send()
             .await
-            .context("receive messages")?;
+            .map_err(outage(Outage::QUEUE, "receive messages"))?;
         Ok(output
             .messages
             .unwrap_or_default()
@@ -157,7 +158,7 @@ impl Queue {
             .receipt_handle(receipt_handle)
             .send()
             .await
-            .context("delete message")?;
+            .map_err(outage(Outage::QUEUE, "delete message"))?;
         Ok(())
     }
 

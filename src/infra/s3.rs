@@ -11,6 +11,7 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
+use super::{Outage, outage};
 use crate::config::S3Config;
 
 #[derive(Clone)]
@@ -147,7 +148,7 @@ impl Storage {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.context("list objects")?;
+            let page = page.map_err(outage(Outage::STORAGE, "list objects"))?;
             keys.extend(
                 page.contents()
                     .iter()
@@ -171,9 +172,10 @@ impl Storage {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
                 Err(ObjectError::NotFound)
             }
-            Err(e) => Err(ObjectError::Unavailable(
-                anyhow::Error::new(e).context("HEAD object"),
-            )),
+            Err(e) => Err(ObjectError::Unavailable(outage(
+                Outage::STORAGE,
+                "HEAD object",
+            )(e))),
         }
     }
 
@@ -191,12 +193,17 @@ impl Storage {
                 return Err(ObjectError::NotFound);
             }
             Err(e) => {
-                return Err(ObjectError::Unavailable(
-                    anyhow::Error::new(e).context("GET object"),
-                ));
+                return Err(ObjectError::Unavailable(outage(
+                    Outage::STORAGE,
+                    "GET object",
+                )(e)));
             }
         };
-        let body = object.body.collect().await.context("read object body")?;
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(outage(Outage::STORAGE, "read object body"))?;
         Ok(body.into_bytes().to_vec())
     }
 
@@ -216,7 +223,7 @@ impl Storage {
             .body(ByteStream::from(bytes))
             .send()
             .await
-            .context("PUT object")?;
+            .map_err(outage(Outage::STORAGE, "PUT object"))?;
         Ok(())
     }
 
@@ -228,7 +235,7 @@ impl Storage {
             .key(key)
             .send()
             .await
-            .context("DELETE object")?;
+            .map_err(outage(Outage::STORAGE, "DELETE object"))?;
         Ok(())
     }
 

@@ -2,11 +2,12 @@
 //! The pixels themselves are `ciel_imaging`'s business.
 
 pub mod jobs;
+pub mod reconcile;
 pub mod sweep;
 
 use std::time::Duration;
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -207,7 +208,7 @@ pub async fn variants(db: &PgPool, media_id: Uuid) -> Result<Vec<StoredVariant>>
 
 /// Moves a pending media to `queued`. Returns false when it was not pending
 /// (already completed), so a repeated completion enqueues nothing.
-pub async fn mark_queued(db: &mut PgConnection, id: Uuid) -> Result<bool> {
+pub async fn mark_queued(db: &PgPool, id: Uuid) -> Result<bool> {
     let result = sqlx::query(
         "UPDATE media SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'pending'",
     )
@@ -215,6 +216,18 @@ pub async fn mark_queued(db: &mut PgConnection, id: Uuid) -> Result<bool> {
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Undoes `mark_queued` when its message could not be sent. A media some
+/// worker already claimed is left alone.
+pub async fn unmark_queued(db: &PgPool, id: Uuid) -> Result<()> {
+    sqlx::query(
+        "UPDATE media SET status = 'pending', updated_at = now() WHERE id = $1 AND status = 'queued'",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Deletes the row. While the upload URL may still work, the original's

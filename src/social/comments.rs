@@ -30,15 +30,16 @@ pub struct CommentText(String);
 
 impl CommentText {
     pub fn parse(raw: &str) -> Result<Self> {
+        // Judged as sent, as the OpenAPI constraints say; stored trimmed.
+        let len = raw.chars().count();
         let text = raw.trim();
-        let len = text.chars().count();
-        if len == 0 || len > TEXT_MAX_CHARS {
+        if text.is_empty() || len > TEXT_MAX_CHARS {
             return Err(Error::invalid_field(
                 "text",
                 format!("must be 1 to {TEXT_MAX_CHARS} characters"),
             ));
         }
-        if text.chars().any(|c| c.is_control() && c != '\n') {
+        if raw.chars().any(|c| c.is_control() && c != '\n') {
             return Err(Error::invalid_field(
                 "text",
                 "may not contain control characters other than new lines",

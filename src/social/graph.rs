@@ -44,7 +44,7 @@ async fn existing_user_id(db: &mut sqlx::PgConnection, handle: &str) -> Result<U
 }
 
 fn not_yourself(code: &'static str, message: &'static str) -> Error {
-    Error::unprocessable(code, message)
+    Error::forbidden(code, message)
 }
 
 /// Follows `handle`. Following twice is the same as once. Returns the
@@ -78,13 +78,8 @@ pub async fn follow(db: &Db, follower: Uuid, handle: &str) -> Result<(Uuid, bool
 /// and whether a follow was removed.
 pub async fn unfollow(db: &Db, follower: Uuid, handle: &str) -> Result<(Uuid, bool)> {
     let mut tx = db.primary.begin().await?;
+    // Yourself included: you never follow yourself, so there is nothing to undo.
     let followee = existing_user_id(&mut tx, handle).await?;
-    if followee == follower {
-        return Err(not_yourself(
-            "cannot_follow_self",
-            "you cannot follow yourself",
-        ));
-    }
     let removed = remove_follow(&mut tx, follower, followee).await?;
     tx.commit().await?;
     Ok((followee, removed))

@@ -33,9 +33,9 @@ pub struct NewReport {
 
 impl NewReport {
     pub fn parse(target_type: TargetType, target_id: Uuid, reason: &str) -> Result<Self> {
-        let reason = reason.trim();
         let len = reason.chars().count();
-        if len == 0 || len > REASON_MAX_CHARS {
+        let reason = reason.trim();
+        if reason.is_empty() || len > REASON_MAX_CHARS {
             return Err(Error::invalid_field(
                 "reason",
                 format!("must be 1 to {REASON_MAX_CHARS} characters"),

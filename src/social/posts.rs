@@ -44,13 +44,15 @@ pub struct NewPost {
 impl NewPost {
     pub fn parse(caption: Option<&str>, media_ids: &[Uuid]) -> Result<Self> {
         let mut errors = FieldErrors::default();
-        let caption = caption.unwrap_or("").trim();
-        if caption.chars().count() > CAPTION_MAX_CHARS {
+        // Judged as sent, as the OpenAPI constraints say; stored trimmed.
+        let sent = caption.unwrap_or("");
+        let caption = sent.trim();
+        if sent.chars().count() > CAPTION_MAX_CHARS {
             errors.add(
                 "caption",
                 format!("must be at most {CAPTION_MAX_CHARS} characters"),
             );
-        } else if caption.chars().any(|c| c.is_control() && c != '\n') {
+        } else if sent.chars().any(|c| c.is_control() && c != '\n') {
             errors.add(
                 "caption",
                 "may not contain control characters other than new lines",

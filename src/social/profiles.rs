@@ -113,11 +113,12 @@ impl ProfileChange {
                 .ok()
         });
         let bio = bio.and_then(|raw| {
+            // Judged as sent, as the OpenAPI constraints say; stored trimmed.
             let bio = raw.trim();
-            if bio.chars().count() > BIO_MAX_CHARS {
+            if raw.chars().count() > BIO_MAX_CHARS {
                 errors.add("bio", format!("must be at most {BIO_MAX_CHARS} characters"));
                 None
-            } else if bio.chars().any(|c| c.is_control() && c != '\n') {
+            } else if raw.chars().any(|c| c.is_control() && c != '\n') {
                 errors.add(
                     "bio",
                     "may not contain control characters other than new lines",

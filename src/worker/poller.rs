@@ -12,7 +12,6 @@ use tokio::task::JoinSet;
 use crate::infra::queue::{Queue, Received};
 use crate::worker::Worker;
 
-const LONG_POLL: Duration = Duration::from_secs(20);
 const BACKOFF_AFTER_ERROR: Duration = Duration::from_secs(2);
 
 /// What a polled queue carries.
@@ -27,9 +26,10 @@ pub async fn run(
     worker: Worker,
     queue: Queue,
     deliveries: Deliveries,
-    visibility: Duration,
+    polls: Polls,
     shutdown: impl Future<Output = ()>,
 ) {
+    let visibility = polls.visibility;
     tokio::pin!(shutdown);
     let mut jobs = JoinSet::new();
     loop {
@@ -41,10 +41,21 @@ pub async fn run(
                 _ = jobs.join_next() => continue,
             }
         }
-        let received = tokio::select! {
-            _ = &mut shutdown => break,
-            received = queue.receive(free.clamp(1, 10) as i32, LONG_POLL, visibility) => received,
+        let receive = queue.receive(free.clamp(1, 10) as i32, polls.long_poll, visibility);
+        tokio::pin!(receive);
+        let (received, stopping) = tokio::select! {
+            received = &mut receive => (received, false),
+            // The poll is finished, not dropped: the queue would hand a
+            // message that arrives meanwhile to the dead request and hide
+            // it for a whole visibility timeout.
+            _ = &mut shutdown => (receive.await, true),
         };
+        if stopping {
+            if let Ok(messages) = received {
+                release(&queue, messages).await;
+            }
+            break;
+        }
         match received {
             Ok(messages) => {
                 for message in messages {
@@ -79,6 +90,27 @@ pub async fn run(
         "worker stopping; finishing in-flight jobs"
     );
     while jobs.join_next().await.is_some() {}
+}
+
+/// How the poller asks the queue.
+#[derive(Debug, Clone, Copy)]
+pub struct Polls {
+    /// How long one receive waits for messages (SQS allows up to 20 s).
+    pub long_poll: Duration,
+    /// How long a received message stays invisible; extended while its job runs.
+    pub visibility: Duration,
+}
+
+/// Gives messages received while stopping back to the queue at once.
+async fn release(queue: &Queue, messages: Vec<Received>) {
+    for message in messages {
+        if let Err(e) = queue
+            .extend_visibility(&message.receipt_handle, Duration::ZERO)
+            .await
+        {
+            tracing::warn!(error = ?e, "could not release a media job on shutdown");
+        }
+    }
 }
 
 async fn run_one(

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod media;
+pub mod proxy;
 pub mod redis;
 pub mod social;
 
@@ -206,6 +207,11 @@ impl Backing {
             env.insert("QUEUE_REGION", SQS_REGION.into());
             env.insert("QUEUE_ACCESS_KEY_ID", "test".into());
             env.insert("QUEUE_SECRET_ACCESS_KEY", "test".into());
+        }
+        if mode == "worker" || mode == "dev" {
+            // A stopping worker finishes its receive: short polls keep
+            // the tests that stop one quick.
+            env.insert("WORKER_LONG_POLL_SECS", "2".into());
         }
         if mode == "api" || mode == "dev" {
             env.insert("REDIS_URL", redis_url());

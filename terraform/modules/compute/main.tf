@@ -312,6 +312,8 @@ resource "scaleway_container" "media_processor" {
     HTTP_ADDR               = local.http_addr
     WORKER_CONCURRENCY      = tostring(local.serverless_concurrency)
     WORKER_MEMORY_BUDGET_MB = tostring(floor(var.serverless_worker_memory * 3 / 4))
+    # The job's whole life, waiting for a slot included, ends with the request.
+    WORKER_REQUEST_TIMEOUT_SECS = tostring(var.serverless_worker_timeout_seconds)
   }
 
   # DB + S3 only: no REDIS_URL, QUEUE_* or PASETO_* in serverless-worker mode.
