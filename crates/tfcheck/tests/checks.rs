@@ -32,6 +32,7 @@ fn tree_has_the_expected_layout() {
         "secrets",
         "observability",
         "dns",
+        "kubernetes",
     ] {
         for f in [
             "main.tf",
@@ -62,8 +63,8 @@ fn tree_has_the_expected_layout() {
     let scenarios = files_with_ext(&root.join("environments/dev/scenarios"), ".tfvars");
     assert_eq!(
         scenarios.len(),
-        8,
-        "expected scenarios 01..08: {scenarios:?}"
+        9,
+        "expected scenarios 01..09: {scenarios:?}"
     );
 }
 
@@ -601,7 +602,10 @@ mod check4_dev_values {
     #[test]
     fn prod_is_scenario_8() {
         let prod = Env::load(&tf().join("environments/prod"), &[]).unwrap();
-        let (_, changes) = seed_scenarios().pop().unwrap();
+        let (_, changes) = seed_scenarios()
+            .into_iter()
+            .find(|(file, _)| file.starts_with("08-"))
+            .unwrap();
         for (var, value) in changes {
             assert_eq!(
                 prod.module_input("stack", var).unwrap(),
