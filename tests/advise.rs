@@ -55,15 +55,27 @@ async fn run(env: HashMap<&'static str, String>, args: Vec<String>) -> (bool, St
     .unwrap()
 }
 
+/// The advice as `--json` prints it, computed in this process (the binary
+/// itself is run by `bad_arguments_and_config_are_clear_errors`).
 async fn advise_json(env: HashMap<&'static str, String>, metrics: &[String]) -> Value {
-    let mut args = vec!["--json".to_string()];
-    for url in metrics {
-        args.push("--metrics-url".into());
-        args.push(url.clone());
-    }
-    let (ok, out, err) = run(env, args).await;
-    assert!(ok, "ciel advise failed: {err}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    serde_json::to_value(advise(env, metrics).await).unwrap()
+}
+
+async fn advise(env: HashMap<&'static str, String>, metrics: &[String]) -> ciel::advise::Advice {
+    let config = ciel::config::Config::advise_from_lookup(|var| env.get(var).cloned())
+        .expect("advise config");
+    let args = ciel::advise::Args {
+        metrics_urls: metrics.to_vec(),
+        json: true,
+    };
+    ciel::advise::advise(&config, &args)
+        .await
+        .expect("ciel advise")
+}
+
+/// What `ciel advise` prints without --json.
+async fn advise_text(env: HashMap<&'static str, String>, metrics: &[String]) -> String {
+    ciel::advise::render(&advise(env, metrics).await)
 }
 
 fn row<'a>(advice: &'a Value, signal: &str) -> &'a Value {
@@ -197,8 +209,7 @@ async fn all_quiet_advises_nothing() {
         );
     } else {
         assert!(advised.is_empty(), "advised {advised:?}: {advice:#}");
-        let (ok, out, err) = run(env, vec!["--metrics-url".into(), fast]).await;
-        assert!(ok, "{err}");
+        let out = advise_text(env, &[fast]).await;
         assert!(out.contains("Nothing to do"), "{out}");
     }
 }
@@ -383,17 +394,7 @@ async fn a_slow_p95_calls_for_scenario_1_or_3_with_its_price() {
     assert_action(&advice, 3, "03-load-balancer-multi-api.tfvars", 37.0);
 
     // The table says the same, with the commands and the prices.
-    let (ok, out, err) = run(
-        env.clone(),
-        vec![
-            "--metrics-url".into(),
-            fast.clone(),
-            "--metrics-url".into(),
-            slow,
-        ],
-    )
-    .await;
-    assert!(ok, "{err}");
+    let out = advise_text(env.clone(), &[fast.clone(), slow]).await;
     assert!(out.contains("750 ms"), "{out}");
     assert!(
         out.contains("terraform apply -var-file=scenarios/01-upgrade-combined-instance.tfvars"),
@@ -428,7 +429,9 @@ async fn bad_arguments_and_config_are_clear_errors() {
         Some(&format!("redis://127.0.0.1:{}", free_port())),
     );
     env.insert("QUEUE_NAME", "ciel-test-no-such-queue".into());
-    let advice = advise_json(env, &[]).await;
+    let (ok, out, err) = run(env, vec!["--json".into()]).await;
+    assert!(ok, "ciel advise failed: {err}");
+    let advice: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert!(row(&advice, "redis_memory")["value"].is_null());
     assert!(row(&advice, "queue_depth")["value"].is_null());
     assert!(row(&advice, "database_connections")["value"].is_number());

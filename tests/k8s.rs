@@ -143,6 +143,13 @@ fn s(v: &Value) -> String {
     }
 }
 
+/// `to` from `from`, relative: kustomize refuses absolute paths.
+fn relative(from: &Path, to: &Path) -> String {
+    let up = from.components().count() - 1;
+    let down = to.strip_prefix("/").expect("an absolute path");
+    format!("{}{}", "../".repeat(up), down.display())
+}
+
 #[test]
 fn every_overlay_and_component_renders_and_validates_against_kapsules_version() {
     let Some((kubectl, validator)) = tools() else {
@@ -152,7 +159,7 @@ fn every_overlay_and_component_renders_and_validates_against_kapsules_version() 
         let rendered = render(&kubectl, &overlay);
         let (ok, out) = validate(&validator, &rendered);
         assert!(ok, "{} does not validate: {out}", overlay.display());
-        assert!(docs(&rendered).len() >= 10, "{}", overlay.display());
+        assert!(docs(&rendered).len() >= 8, "{}", overlay.display());
     }
     // Each component on the base alone, so none is only checked through an
     // overlay that happens to use it.
@@ -164,8 +171,8 @@ fn every_overlay_and_component_renders_and_validates_against_kapsules_version() 
             format!(
                 "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\
                  resources: [\"{base}\"]\ncomponents: [\"{comp}\"]\n",
-                base = k8s().join("base").display(),
-                comp = k8s().join("components").join(component).display(),
+                base = relative(&dir, &k8s().join("base")),
+                comp = relative(&dir, &k8s().join("components").join(component)),
             ),
         )
         .unwrap();
@@ -367,7 +374,11 @@ fn terraform_secret_keys() -> BTreeSet<String> {
                 .split_once(" = ")
                 .map(|(k, _)| k.trim().to_string())
         })
-        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .filter(|k| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
         .collect();
     // merge()'s optional part: `{ DATABASE_READ_URL = ... }`.
     if block.contains("{ DATABASE_READ_URL =") {

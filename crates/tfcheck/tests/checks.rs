@@ -130,6 +130,34 @@ mod check1_schema {
         );
     }
 
+    /// The kubernetes module (scenario 9) is checked like the others: the
+    /// cluster's required `delete_additional_resources`, and an argument
+    /// the pool does not have.
+    #[test]
+    fn catches_mistakes_in_the_kubernetes_module() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/kubernetes/main.tf",
+            "delete_additional_resources = true",
+            "",
+        )
+        .replace(
+            "modules/kubernetes/main.tf",
+            "autohealing = true",
+            "auto_healing = true",
+        );
+        let errs = run(&t.root);
+        assert_caught(
+            "check 1",
+            &errs,
+            &[
+                "scaleway_k8s_cluster",
+                "missing required argument \"delete_additional_resources\"",
+            ],
+        );
+        assert_caught("check 1", &errs, &["unknown argument", "auto_healing"]);
+    }
+
     #[test]
     fn catches_a_missing_required_argument_in_a_nested_block() {
         let t = BrokenTree::new();
