@@ -192,6 +192,10 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 async fn advise(args: Vec<String>) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}", ciel::advise::USAGE);
+        return Ok(());
+    }
     let args = ciel::advise::Args::parse(&args).map_err(anyhow::Error::msg)?;
     let config = Config::advise_from_lookup(|var| std::env::var(var).ok())?;
     let advice = ciel::advise::advise(&config, &args).await?;

@@ -419,6 +419,8 @@ async fn bad_arguments_and_config_are_clear_errors() {
     let (ok, _, err) = run(HashMap::new(), vec!["--json".into()]).await;
     assert!(!ok);
     assert!(err.contains("DATABASE_URL"), "{err}");
+    let (ok, out, _) = run(HashMap::new(), vec!["--help".into()]).await;
+    assert!(ok && out.contains("--metrics-url URL"), "{out}");
     let (ok, _, err) = run(HashMap::new(), vec!["--metrics-url".into()]).await;
     assert!(!ok);
     assert!(err.contains("--metrics-url needs a URL"), "{err}");
