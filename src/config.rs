@@ -459,6 +459,51 @@ impl Config {
     }
 }
 
+/// What `ciel advise` reads: the API's own variables, each signal optional
+/// but the database (`REDIS_URL`, `QUEUE_*` and `ADMIN_TOKEN` as the API
+/// has them; a signal whose variables are missing is reported unmeasured).
+#[derive(Debug, Clone)]
+pub struct AdviseConfig {
+    pub database: DatabaseConfig,
+    pub redis_url: Option<Secret<String>>,
+    pub redis_ca_cert: Option<Vec<u8>>,
+    pub queue: Option<QueueConfig>,
+    /// Sent as `Authorization: Bearer` to the `/metrics` URLs.
+    pub admin_token: Option<Secret<String>>,
+}
+
+impl Config {
+    pub fn advise_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<AdviseConfig, ConfigError> {
+        let env = Env(lookup);
+        let redis_url = env.get("REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError {
+                var: "REDIS_URL",
+                problem: "is malformed: expected a redis:// or rediss:// URL".into(),
+            });
+        }
+        let redis_ca_cert = env
+            .get("REDIS_CA_CERT")
+            .map(|p| read_ca_cert(&p))
+            .transpose()?;
+        let queue = match env.get("QUEUE_NAME") {
+            Some(_) => Some(queue(&env, Mode::Api)?),
+            None => None,
+        };
+        Ok(AdviseConfig {
+            database: database(&env)?,
+            redis_url: redis_url.map(Secret::new),
+            redis_ca_cert,
+            queue,
+            admin_token: env.get("ADMIN_TOKEN").map(Secret::new),
+        })
+    }
+}
+
 /// What `ciel trigger-bridge` needs: it stands in for Scaleway's SQS
 /// trigger on machines without Scaleway (laptops, compose, the tests).
 #[derive(Debug, Clone)]

@@ -1,5 +1,6 @@
 //! Ciel's backend: one binary, several modes (see `ciel --help`).
 
+pub mod advise;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -21,6 +21,10 @@ USAGE:
                     each body to TRIGGER_URL; a status >= 300 is retried (3 attempts in all),
                     at most 10 requests in flight, a 2xx deletes the message; after the third
                     failure the message is left to the queue (redelivery, then its DLQ)
+    ciel advise [--metrics-url URL]... [--json]
+                    the scaling decision matrix, measured: API p95 latency (/metrics),
+                    Redis memory, PostgreSQL connections, queue depths; for each row
+                    that fires, the scenario, its terraform command and its monthly cost
     ciel --help     show this text
 
 MODES (APP_MODE):
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
         Some("migrate") => run(migrate()),
         Some("healthcheck") => healthcheck(),
         Some("trigger-bridge") => run(trigger_bridge()),
+        Some("advise") => run(advise(std::env::args().skip(2).collect())),
         None | Some("serve") => run(serve()),
         Some(other) => {
             eprintln!("ciel: unknown command {other:?}; see ciel --help");
@@ -184,4 +189,20 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!(mode = config.mode.as_str(), "starting");
     let app = Application::build(config).await?;
     app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn advise(args: Vec<String>) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}", ciel::advise::USAGE);
+        return Ok(());
+    }
+    let args = ciel::advise::Args::parse(&args).map_err(anyhow::Error::msg)?;
+    let config = Config::advise_from_lookup(|var| std::env::var(var).ok())?;
+    let advice = ciel::advise::advise(&config, &args).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&advice)?);
+    } else {
+        print!("{}", ciel::advise::render(&advice));
+    }
+    Ok(())
 }

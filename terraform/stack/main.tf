@@ -13,9 +13,9 @@ locals {
 check "private_instances_have_egress" {
   assert {
     condition = var.enable_public_gateway || !(
-      var.enable_load_balancer || var.worker_instance_count > 0 || (var.enabled && !var.use_managed_redis)
+      var.enable_load_balancer || var.worker_instance_count > 0 || (var.enabled && !var.use_managed_redis) || var.enable_kubernetes
     )
-    error_message = "enable_public_gateway = false leaves instances without a public IP with no internet access (image pulls, S3, SQS)."
+    error_message = "enable_public_gateway = false leaves instances (and Kubernetes nodes) without a public IP with no internet access (image pulls, S3, SQS)."
   }
 }
 
@@ -181,4 +181,20 @@ module "dns" {
   enable_cdn_dns = var.enable_cdn_dns && var.enable_cdn
   cdn_subdomain  = var.cdn_subdomain
   cdn_target     = module.storage.cdn_default_hostname
+}
+
+# Scenario 9: the API and Redis on Kapsule (deploy/k8s). The cluster joins
+# the private network, so the pods reach the database like the instances.
+module "kubernetes" {
+  source = "../modules/kubernetes"
+
+  name_prefix        = local.name_prefix
+  region             = var.region
+  zone               = var.zone
+  tags               = local.tags
+  enabled            = var.enable_kubernetes
+  private_network_id = module.networking.private_network_id
+  node_type          = var.kubernetes_node_type
+  min_nodes          = var.kubernetes_min_nodes
+  max_nodes          = var.kubernetes_max_nodes
 }

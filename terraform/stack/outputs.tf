@@ -76,3 +76,45 @@ output "alert_rules_token" {
   value       = module.observability.rules_token
   sensitive   = true
 }
+
+output "kubernetes_kubeconfig" {
+  description = "Kubeconfig of the Kapsule cluster (scenario 9; null otherwise)."
+  value       = module.kubernetes.kubeconfig
+  sensitive   = true
+}
+
+# Scenario 9: every value deploy/k8s's Secret `ciel-env` holds, by key (the
+# manifests read each with secretKeyRef). terraform/README.md, scenario 9:
+#   terraform output -json stack | jq '{apiVersion: "v1", kind: "Secret",
+#     metadata: {name: "ciel-env", namespace: "ciel"}, stringData: .kubernetes_env}' | kubectl apply -f -
+output "kubernetes_env" {
+  description = "Keys and values of the Kubernetes Secret ciel-env (scenario 9; null otherwise)."
+  sensitive   = true
+  value = var.enable_kubernetes ? merge({
+    DATABASE_URL            = module.database.database_url
+    S3_ENDPOINT             = module.storage.s3_endpoint
+    S3_REGION               = var.region
+    S3_BUCKET               = module.storage.bucket_name
+    S3_PUBLIC_ENDPOINT      = coalesce(module.storage.s3_public_endpoint, "")
+    QUEUE_ENDPOINT          = module.messaging.queue_endpoint
+    QUEUE_NAME              = module.messaging.queue_name
+    QUEUE_DEAD_LETTER_NAME  = module.messaging.dlq_name
+    QUEUE_ACCESS_KEY_ID     = module.messaging.publish_access_key
+    QUEUE_SECRET_ACCESS_KEY = module.messaging.publish_secret_key
+    # The optional in-cluster worker (deploy/k8s/components/worker) receives.
+    QUEUE_RECEIVE_ACCESS_KEY_ID     = module.messaging.receive_access_key
+    QUEUE_RECEIVE_SECRET_ACCESS_KEY = module.messaging.receive_secret_key
+    AWS_ACCESS_KEY_ID       = module.storage.s3_access_key
+    AWS_SECRET_ACCESS_KEY   = module.storage.s3_secret_key
+    PASETO_ACCESS_KEY       = module.secrets.paseto_access_key
+    PASETO_REFRESH_KEY      = module.secrets.paseto_refresh_key
+    ADMIN_TOKEN             = module.secrets.admin_token
+    # The in-cluster Redis (deploy/k8s/base/redis.yaml) or the managed one.
+    REDIS_PASSWORD = module.secrets.redis_password
+    REDIS_URL = module.cache.enabled ? module.cache.redis_url : (
+      "redis://:${urlencode(module.secrets.redis_password)}@redis:6379/"
+    )
+    # The managed Redis's certificate (deploy/k8s/components/managed-redis).
+    REDIS_CA_PEM = coalesce(module.cache.redis_ca_cert, "")
+  }, module.database.database_read_url == null ? {} : { DATABASE_READ_URL = module.database.database_read_url }) : null
+}

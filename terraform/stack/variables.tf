@@ -333,3 +333,31 @@ variable "enable_alerts" {
   default     = false
   nullable    = false
 }
+
+variable "enable_kubernetes" {
+  type        = bool
+  description = "kubernetes: Kapsule cluster and autoscaled pool for the API and Redis (scenario 9)."
+  default     = false
+  nullable    = false
+}
+
+variable "kubernetes_node_type" {
+  type        = string
+  description = "kubernetes: node type of the autoscaled pool (DEV1-L or GP1-S)."
+  default     = "DEV1-L"
+  nullable    = false
+}
+
+variable "kubernetes_min_nodes" {
+  type        = number
+  description = "kubernetes: smallest size of the autoscaled pool."
+  default     = 2
+  nullable    = false
+}
+
+variable "kubernetes_max_nodes" {
+  type        = number
+  description = "kubernetes: largest size of the autoscaled pool."
+  default     = 4
+  nullable    = false
+}

@@ -35,6 +35,7 @@
 
 pub mod boot;
 pub mod checks;
+pub mod cost;
 pub mod eval;
 pub mod funcs;
 pub mod load;

@@ -32,6 +32,7 @@ fn tree_has_the_expected_layout() {
         "secrets",
         "observability",
         "dns",
+        "kubernetes",
     ] {
         for f in [
             "main.tf",
@@ -62,8 +63,8 @@ fn tree_has_the_expected_layout() {
     let scenarios = files_with_ext(&root.join("environments/dev/scenarios"), ".tfvars");
     assert_eq!(
         scenarios.len(),
-        8,
-        "expected scenarios 01..08: {scenarios:?}"
+        9,
+        "expected scenarios 01..09: {scenarios:?}"
     );
 }
 
@@ -127,6 +128,34 @@ mod check1_schema {
                 "missing required argument \"node_type\"",
             ],
         );
+    }
+
+    /// The kubernetes module (scenario 9) is checked like the others: the
+    /// cluster's required `delete_additional_resources`, and an argument
+    /// the pool does not have.
+    #[test]
+    fn catches_mistakes_in_the_kubernetes_module() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/kubernetes/main.tf",
+            "delete_additional_resources = true",
+            "",
+        )
+        .replace(
+            "modules/kubernetes/main.tf",
+            "autohealing = true",
+            "auto_healing = true",
+        );
+        let errs = run(&t.root);
+        assert_caught(
+            "check 1",
+            &errs,
+            &[
+                "scaleway_k8s_cluster",
+                "missing required argument \"delete_additional_resources\"",
+            ],
+        );
+        assert_caught("check 1", &errs, &["unknown argument", "auto_healing"]);
     }
 
     #[test]
@@ -601,7 +630,10 @@ mod check4_dev_values {
     #[test]
     fn prod_is_scenario_8() {
         let prod = Env::load(&tf().join("environments/prod"), &[]).unwrap();
-        let (_, changes) = seed_scenarios().pop().unwrap();
+        let (_, changes) = seed_scenarios()
+            .into_iter()
+            .find(|(file, _)| file.starts_with("08-"))
+            .unwrap();
         for (var, value) in changes {
             assert_eq!(
                 prod.module_input("stack", var).unwrap(),

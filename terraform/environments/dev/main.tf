@@ -62,4 +62,8 @@ module "stack" {
   cors_allowed_origins              = var.cors_allowed_origins
   enable_cdn_dns                    = var.enable_cdn_dns
   cdn_subdomain                     = var.cdn_subdomain
+  enable_kubernetes                 = var.enable_kubernetes
+  kubernetes_node_type              = var.kubernetes_node_type
+  kubernetes_min_nodes              = var.kubernetes_min_nodes
+  kubernetes_max_nodes              = var.kubernetes_max_nodes
 }

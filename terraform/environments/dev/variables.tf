@@ -204,3 +204,27 @@ variable "enable_alerts" {
   description = "Scenario override, observability: alert manager and preconfigured alerts."
   default     = null
 }
+
+variable "enable_kubernetes" {
+  type        = bool
+  description = "Scenario override, kubernetes: Kapsule cluster for the API and Redis (scenario 9)."
+  default     = null
+}
+
+variable "kubernetes_node_type" {
+  type        = string
+  description = "Scenario override, kubernetes: node type of the autoscaled pool (DEV1-L or GP1-S)."
+  default     = null
+}
+
+variable "kubernetes_min_nodes" {
+  type        = number
+  description = "Scenario override, kubernetes: smallest size of the autoscaled pool."
+  default     = null
+}
+
+variable "kubernetes_max_nodes" {
+  type        = number
+  description = "Scenario override, kubernetes: largest size of the autoscaled pool."
+  default     = null
+}

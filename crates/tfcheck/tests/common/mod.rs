@@ -159,7 +159,7 @@ pub const SERVERLESS_SECRETS: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
 ];
 
-/// The seed's scaling scenarios 1-8: file name and exact variable changes.
+/// The seed's scaling scenarios 1-9: file name and exact variable changes.
 pub fn seed_scenarios() -> Vec<(&'static str, Vec<(&'static str, Value)>)> {
     vec![
         (
@@ -249,6 +249,20 @@ pub fn seed_scenarios() -> Vec<(&'static str, Vec<(&'static str, Value)>)> {
                 ("managed_redis_node_type", s("RED1-micro")),
                 ("enable_cdn", b(true)),
                 ("enable_alerts", b(true)),
+            ],
+        ),
+        // The seed's scenario 9 is prose ("API + Redis into K8s pods on
+        // GP1-S or DEV1-L nodes", database, storage, messaging, secrets and
+        // the serverless worker unchanged); issue 12 made it this file.
+        (
+            "09-kubernetes.tfvars",
+            vec![
+                ("enable_kubernetes", b(true)),
+                ("kubernetes_node_type", s("DEV1-L")),
+                ("kubernetes_min_nodes", n(2)),
+                ("kubernetes_max_nodes", n(4)),
+                ("enable_combined_mode", b(false)),
+                ("api_instance_count", n(0)),
             ],
         ),
     ]
