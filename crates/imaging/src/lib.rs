@@ -10,6 +10,7 @@
 
 mod color;
 mod deadline;
+mod heif;
 mod jpeg;
 mod metadata;
 mod ops;
@@ -47,6 +48,10 @@ pub enum SourceFormat {
     Jpeg,
     Png,
     Webp,
+    /// HEIF with HEVC (iPhone HEIC), or any other `mif1` image that is not AVIF.
+    Heic,
+    /// HEIF with AV1.
+    Avif,
 }
 
 impl SourceFormat {
@@ -55,6 +60,8 @@ impl SourceFormat {
             SourceFormat::Jpeg => "image/jpeg",
             SourceFormat::Png => "image/png",
             SourceFormat::Webp => "image/webp",
+            SourceFormat::Heic => "image/heic",
+            SourceFormat::Avif => "image/avif",
         }
     }
 }
@@ -68,8 +75,8 @@ pub fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         Some(SourceFormat::Webp)
     } else {
-        // HEIC/AVIF would be an ISO-BMFF `ftyp` box with brand heic/heix/mif1/avif here.
-        None
+        // an ISO-BMFF `ftyp` box with a HEIF brand (heic, heix, mif1, msf1, avif, ...)
+        heif::sniff(bytes)
     }
 }
 
@@ -178,7 +185,7 @@ pub struct Processed {
 pub enum ImageError {
     #[error("the file is empty")]
     Empty,
-    #[error("the file is not a supported image (JPEG, PNG or WebP)")]
+    #[error("the file is not a supported image (JPEG, PNG, WebP, HEIC or AVIF)")]
     Unsupported,
     #[error("the image is too large ({width}x{height}; at most {MAX_SIDE} px per side and 50 MP)")]
     TooLarge { width: u32, height: u32 },
@@ -281,6 +288,9 @@ pub(crate) struct Decoded {
     pub orientation: u8,
     /// Embedded ICC profile, if any.
     pub icc: Option<Vec<u8>>,
+    /// Colour primaries and transfer characteristics (H.273) of a HEIF `nclx` profile, when
+    /// there is no ICC profile.
+    pub cicp: Option<(u8, u8)>,
 }
 
 /// Runs the whole pipeline on an uploaded file.
@@ -304,6 +314,7 @@ fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
         SourceFormat::Jpeg => jpeg::decode(bytes)?,
         SourceFormat::Png => png_dec::decode(bytes)?,
         SourceFormat::Webp => webp::decode(bytes)?,
+        SourceFormat::Heic | SourceFormat::Avif => heif::decode(bytes)?,
     };
     finish(format, decoded)
 }
@@ -315,6 +326,7 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         pixels,
         orientation,
         icc,
+        cicp,
     } = decoded;
     let swaps = color::orientation_swaps(orientation);
     let (ow, oh) = if swaps {
@@ -337,6 +349,8 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
     };
     if let Some(profile) = icc.as_deref() {
         color::to_srgb(profile, &mut largest.data);
+    } else if let Some((primaries, transfer)) = cicp {
+        color::cicp_to_srgb(primaries, transfer, &mut largest.data);
     }
     let largest = ops::orient(largest, orientation);
 
