@@ -16,6 +16,7 @@ mod metadata;
 mod ops;
 mod png_dec;
 mod probe;
+mod stages;
 mod webp;
 
 pub use metadata::has_metadata;
@@ -305,6 +306,13 @@ pub fn process_within(bytes: &[u8], deadline: std::time::Instant) -> Result<Proc
     deadline::run(Some(deadline), || process_inner(bytes))
 }
 
+/// [`process`] with the time of each stage (decode, resize, colour, orient, each encode,
+/// blurhash), in milliseconds, for `scripts/bench-media`'s profile.
+#[doc(hidden)]
+pub fn process_profiled(bytes: &[u8]) -> (Result<Processed, ImageError>, Vec<(String, f64)>) {
+    stages::profiled(|| process(bytes))
+}
+
 fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
@@ -316,6 +324,7 @@ fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
         SourceFormat::Webp => webp::decode(bytes)?,
         SourceFormat::Heic | SourceFormat::Avif => heif::decode(bytes)?,
     };
+    stages::mark(|| "decode (+ metadata)".into());
     finish(format, decoded)
 }
 
@@ -347,12 +356,15 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         drop(pixels); // the decoded buffer is the biggest one: free it before encoding
         resized
     };
+    stages::mark(|| "resize to large".into());
     if let Some(profile) = icc.as_deref() {
         color::to_srgb(profile, &mut largest.data);
     } else if let Some((primaries, transfer)) = cicp {
         color::cicp_to_srgb(primaries, transfer, &mut largest.data);
     }
+    stages::mark(|| "colour to sRGB".into());
     let largest = ops::orient(largest, orientation);
+    stages::mark(|| "orient".into());
 
     // Encode from the largest down, each size resized from the previous one.
     let mut encoded: Vec<[Variant; 2]> = Vec::with_capacity(plan.len());
@@ -362,10 +374,13 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         deadline::check()?;
         if (current.width, current.height) != (vw, vh) {
             current = ops::resize(&current, vw, vh)?;
+            stages::mark(|| format!("resize to {}", name.as_str()));
         }
         let webp = webp::encode(&current)?;
+        stages::mark(|| format!("webp {}", name.as_str()));
         deadline::check()?;
         let jpeg = jpeg::encode(&current)?;
+        stages::mark(|| format!("jpeg {}", name.as_str()));
         encoded.push([
             Variant {
                 name,
@@ -397,6 +412,7 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         Some(thumb) => ops::blurhash(&thumb)?,
         None => return Err(ImageError::Corrupt("no variant".into())),
     };
+    stages::mark(|| "blurhash".into());
     encoded.reverse();
     Ok(Processed {
         source_format,
