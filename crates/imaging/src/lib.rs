@@ -309,7 +309,7 @@ pub fn process_within(bytes: &[u8], deadline: std::time::Instant) -> Result<Proc
 /// [`process`] with the time of each stage (decode, resize, colour, orient, each encode,
 /// blurhash), in milliseconds, for `scripts/bench-media`'s profile.
 #[doc(hidden)]
-pub fn process_profiled(bytes: &[u8]) -> (Result<Processed, ImageError>, Vec<(String, f64)>) {
+pub fn process_profiled(bytes: &[u8]) -> (Result<Processed, ImageError>, stages::Stages) {
     stages::profiled(|| process(bytes))
 }
 

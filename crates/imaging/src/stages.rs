@@ -4,8 +4,11 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
+/// (stage name, milliseconds), in order.
+pub type Stages = Vec<(String, f64)>;
+
 thread_local! {
-    static STAGES: RefCell<Option<(Instant, Vec<(String, f64)>)>> = const { RefCell::new(None) };
+    static STAGES: RefCell<Option<(Instant, Stages)>> = const { RefCell::new(None) };
 }
 
 /// Ends the current stage, named `name` (milliseconds since the previous mark).
@@ -20,7 +23,7 @@ pub(crate) fn mark(name: impl FnOnce() -> String) {
 }
 
 /// Runs `f` with stage timing on, returning its result and the stages in order.
-pub(crate) fn profiled<T>(f: impl FnOnce() -> T) -> (T, Vec<(String, f64)>) {
+pub(crate) fn profiled<T>(f: impl FnOnce() -> T) -> (T, Stages) {
     STAGES.set(Some((Instant::now(), Vec::new())));
     let result = f();
     let stages = STAGES.take().map(|(_, list)| list).unwrap_or_default();
