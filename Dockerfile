@@ -7,8 +7,8 @@
 #   docker build -t ciel .
 #   docker run --rm ciel --help
 #
-# Static glibc (crt-static) rather than musl: the C codecs (mozjpeg, libwebp)
-# and aws-lc build and run unchanged, and the build needs no musl toolchain.
+# Static glibc (crt-static) rather than musl: the C codecs (mozjpeg, libwebp,
+# libheif + libde265 + dav1d) and aws-lc build and run unchanged, and the build needs no musl toolchain.
 # Release profile (thin LTO): the image is what production runs. A cold
 # build is long on 2 cores (README, "Containers and deployment"); later ones
 # reuse the dependency layer (cargo-chef) and rebuild only the ciel crates.
@@ -23,6 +23,13 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nasm cmake ca-certificates binutils \
     && rm -rf /var/lib/apt/lists/*
 RUN cargo install cargo-chef --locked --version 0.1.71
+# HEIC/AVIF: libheif + libde265 + dav1d as static libraries, built from
+# Debian's source packages (crates/imaging/README.md, "HEIC/AVIF"); the
+# build below links them through pkg-config.
+COPY scripts/heif-static /usr/local/bin/heif-static
+RUN heif-static /opt/heif && rm -rf /var/lib/apt/lists/*
+ENV PKG_CONFIG_PATH=/opt/heif/lib/pkgconfig \
+    LIBHEIF_STATIC=1
 WORKDIR /src
 
 FROM chef AS planner

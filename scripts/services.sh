@@ -70,6 +70,19 @@ ensure_toolchain() {
     # The tests make TLS certificates for a Redis of their own.
     command -v openssl >/dev/null || missing+=(openssl)
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+    ensure_heif
+}
+
+# HEIC/AVIF decoding (crates/imaging): libheif with its HEVC (libde265) and
+# AV1 (dav1d) decoders, found by pkg-config when ciel-imaging builds; heif-enc
+# (libheif-examples) and exiftool regenerate the test corpus. The crt-static
+# image links a static libheif instead (scripts/heif-static).
+ensure_heif() {
+    local missing=()
+    for pkg in libheif-dev libde265-dev libdav1d-dev libheif-examples; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then apt_install --no-install-recommends "${missing[@]}"; fi
 }
 
 ensure_postgres() {

@@ -456,6 +456,10 @@ fn the_image_runs_the_static_binary_as_a_non_root_user_with_its_own_health_check
     assert!(sources.is_some_and(|s| cook < s && s < build));
     assert!(dockerfile.contains("target-feature=+crt-static"));
     assert!(dockerfile.contains("scripts/image-rootfs"));
+    // HEIC/AVIF: the static libheif, linked through pkg-config.
+    assert!(
+        dockerfile.contains("heif-static /opt/heif") && dockerfile.contains("LIBHEIF_STATIC=1")
+    );
     let ignore = repo_file(".dockerignore");
     for entry in ["target", ".git", ".local"] {
         assert!(

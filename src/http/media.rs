@@ -25,8 +25,12 @@ const VARIANT_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUploadRequest {
-    /// `image/jpeg`, `image/png` or `image/webp`.
-    #[schema(example = "image/jpeg", pattern = "^image/(jpeg|png|webp)$")]
+    /// `image/jpeg`, `image/png`, `image/webp`, `image/heic`, `image/heif`
+    /// or `image/avif`.
+    #[schema(
+        example = "image/jpeg",
+        pattern = "^image/(jpeg|png|webp|heic|heif|avif)$"
+    )]
     content_type: String,
     /// The exact size of the file, checked when the upload completes; at
     /// most `UPLOAD_MAX_BYTES` (25 MiB unless configured).

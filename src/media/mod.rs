@@ -23,23 +23,31 @@ pub enum MediaStatus {
     Failed,
 }
 
-/// A content type the apps may upload. HEIC joins this list with its
-/// decoder; the worker trusts the bytes, not this declaration.
+/// A content type the apps may upload: what phones save (HEIC on iPhones,
+/// HEIF or AVIF on recent Androids) and the web formats. The worker trusts
+/// the bytes, not this declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadType {
     Jpeg,
     Png,
     Webp,
+    Heic,
+    Heif,
+    Avif,
 }
 
 impl UploadType {
-    pub const ACCEPTED: &'static str = "image/jpeg, image/png, image/webp";
+    pub const ACCEPTED: &'static str =
+        "image/jpeg, image/png, image/webp, image/heic, image/heif, image/avif";
 
     pub fn parse(raw: &str) -> Option<Self> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "image/jpeg" | "image/jpg" => Some(UploadType::Jpeg),
             "image/png" => Some(UploadType::Png),
             "image/webp" => Some(UploadType::Webp),
+            "image/heic" => Some(UploadType::Heic),
+            "image/heif" => Some(UploadType::Heif),
+            "image/avif" => Some(UploadType::Avif),
             _ => None,
         }
     }
@@ -49,6 +57,9 @@ impl UploadType {
             UploadType::Jpeg => "image/jpeg",
             UploadType::Png => "image/png",
             UploadType::Webp => "image/webp",
+            UploadType::Heic => "image/heic",
+            UploadType::Heif => "image/heif",
+            UploadType::Avif => "image/avif",
         }
     }
 }

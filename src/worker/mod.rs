@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use ciel_imaging::{ImageError, MAX_PIXELS, Processed};
+use ciel_imaging::{ImageError, MAX_PIXELS, Processed, SourceFormat};
 use sqlx::PgPool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use uuid::Uuid;
@@ -25,6 +25,9 @@ use crate::media::keys;
 /// Variants never change once written: their keys are derived from the
 /// media id, and a new photo gets a new id.
 const VARIANT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+
+/// How much longer a HEIC/AVIF pixel takes than a JPEG one (see `time_limit_of`).
+const HEIF_TIME_FACTOR: f64 = 4.0;
 
 /// The failure code of a media whose job reached the dead-letter queue.
 pub const ABANDONED: &str = "processing_abandoned";
@@ -129,6 +132,20 @@ impl Worker {
     pub fn time_limit(&self, width: u32, height: u32) -> Duration {
         let share = (u64::from(width) * u64::from(height)) as f64 / MAX_PIXELS as f64;
         self.job_time_limit.mul_f64(share.clamp(0.1, 1.0))
+    }
+
+    /// [`Self::time_limit`] for a photo of this format. HEIC/AVIF have no
+    /// shrink-on-load: libheif decodes every pixel (about four times a JPEG's
+    /// DCT-scaled decode), so their share counts four times, never past the
+    /// limit of the largest photo.
+    pub fn time_limit_of(&self, format: SourceFormat, width: u32, height: u32) -> Duration {
+        let limit = self.time_limit(width, height);
+        match format {
+            SourceFormat::Heic | SourceFormat::Avif => {
+                limit.mul_f64(HEIF_TIME_FACTOR).min(self.job_time_limit)
+            }
+            _ => limit,
+        }
     }
 
     /// Runs a job delivered by a request (the serverless trigger), waiting
@@ -290,7 +307,7 @@ impl Worker {
         let _memory = self
             .reserve_memory(media_id, probe.peak_memory_bytes, wait_until)
             .await?;
-        let deadline = Instant::now() + self.time_limit(probe.width, probe.height);
+        let deadline = Instant::now() + self.time_limit_of(probe.format, probe.width, probe.height);
         let processed = match process_off_thread(original, deadline).await? {
             Ok(processed) => processed,
             Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,

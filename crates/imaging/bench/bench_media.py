@@ -6,15 +6,27 @@ Per photo it prints the best-of-N in-process time, the peak RSS of the child (ge
 ru_maxrss via wait4), the bytes of every output side by side, and the ratios, then checks the
 targets of issue 3. Runs of ours and libvips are interleaved so background load hits both alike.
 
-usage: bench_media.py OURS_BINARY PHOTO_DIR [--runs N] [--keep-outputs DIR]
+Then the cost per photo at the serverless worker's container size (terraform's
+serverless_worker_cpu / serverless_worker_memory defaults, or --vcpu / --memory-mb): a container
+that holds one vCPU for t seconds bills vcpu*t vCPU-s and GB*t GB-s, and the free tier
+(FREE_VCPU_S, FREE_GB_S a month) covers min(FREE_VCPU_S / vCPU-s, FREE_GB_S / GB-s) photos a
+month (processing time only: downloads, uploads and cold starts come on top). And the profile of
+the 12 MP baseline JPEG by stage (best of N per stage, CIEL_BENCH_STAGES=1).
+
+usage: bench_media.py OURS_BINARY PHOTO_DIR [--runs N] [--keep-outputs DIR] [--vcpu V] [--memory-mb M]
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+# Scaleway Serverless Containers free tier, a month.
+FREE_VCPU_S = 200_000
+FREE_GB_S = 400_000
 
 # (file, label, rss target MB)
 PHOTOS = [
@@ -25,17 +37,36 @@ PHOTOS = [
     # extra, not in the issue's list: what phones upload (EXIF orientation 6 + Display P3). Ours
     # converts P3 -> sRGB; the reference libvips pipeline keeps P3 pixels and strips the profile.
     ("12mp-portrait-p3.jpg", "12 MP P3 portrait", 64),
+    # issue 13: what iPhones upload, at iPhone-like bytes (heif-enc q50 of the baseline photo; a
+    # single image: heif-enc 1.15 writes no tile grid). libheif decodes it whole.
+    ("12mp.heic", "12 MP HEIC", 160),
 ]
 TIME_TARGET = 0.80
 BYTES_TOLERANCE = 0.15
 ORDER = [f"{n}.{f}" for n in ("large", "medium", "small", "thumb") for f in ("webp", "jpeg")]
 
 
-def run(cmd, out_dir=None):
+def container_size():
+    """(vCPU, memory MB, where from) of the serverless worker: the compute module's defaults,
+    which prod uses (its environment sets neither)."""
+    path = os.path.join(ROOT, "terraform", "modules", "compute", "variables.tf")
+    found = {}
+    if os.path.exists(path):
+        text = open(path).read()
+        for name in ("serverless_worker_cpu", "serverless_worker_memory"):
+            m = re.search(r'variable "%s" \{.*?default\s*=\s*(\d+)' % name, text, re.S)
+            if m:
+                found[name] = int(m.group(1))
+    if len(found) == 2:
+        return found["serverless_worker_cpu"] / 1000.0, found["serverless_worker_memory"], "terraform compute module"
+    return 1.0, 512, "assumed"
+
+
+def run(cmd, out_dir=None, env=None):
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
         cmd = cmd + [out_dir]
-    proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     # wait4 gives this child's own rusage (ru_maxrss in KiB on Linux); taskset execs in place.
     stdout = proc.stdout.read()
     stderr = proc.stderr.read()
@@ -54,12 +85,21 @@ def main():
     ap.add_argument("photo_dir")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep-outputs")
+    ap.add_argument("--vcpu", type=float, help="container vCPU (default: terraform's)")
+    ap.add_argument("--memory-mb", type=int, help="container memory in MB (default: terraform's)")
     a = ap.parse_args()
+    vcpu, memory_mb, source = container_size()
+    vcpu = a.vcpu or vcpu
+    memory_mb = a.memory_mb or memory_mb
     vips = [sys.executable, os.path.join(HERE, "vips_pipeline.py")]
 
     verdicts = []
+    costs = []
     for name, label, rss_target in PHOTOS:
         path = os.path.join(a.photo_dir, name)
+        if not os.path.exists(path):
+            print(f"\n== {label}: {name} missing, skipped")
+            continue
         ours_runs, vips_runs = [], []
         for i in range(a.runs):
             keep = a.keep_outputs and i == 0
@@ -98,6 +138,43 @@ def main():
             print(f"{key + ' (bytes)':22}{ob:>12}{vb:>12}{ratio:>8.3f}  {'' if ok else 'OUTSIDE +-15%'}")
         print(f"{'all outputs (bytes)':22}{total_o:>12}{total_v:>12}{total_o / total_v:>8.3f}")
         verdicts.append((label, t_ratio, t_ok, o_rss, rss_target, r_ok, b_ok))
+        costs.append((label, o_ms, v_ms))
+
+    print(f"\n== cost per photo at the serverless worker's size: {vcpu:g} vCPU, {memory_mb} MB ({source}); "
+          f"free tier {FREE_VCPU_S:,} vCPU-s + {FREE_GB_S:,} GB-s a month; processing time only")
+    print(f"{'':22}{'ms':>8}{'vCPU-s':>9}{'GB-s':>9}{'photos/month free':>19}{'  libvips ms':>12}{'photos/month':>14}")
+    gb = memory_mb / 1024.0
+    for label, o_ms, v_ms in costs:
+        per = []
+        for ms in (o_ms, v_ms):
+            # one photo at a time per vCPU, single-threaded: the container is billed for its whole
+            # size while the photo runs
+            seconds = ms / 1000.0
+            vcpu_s, gb_s = vcpu * seconds, gb * seconds
+            per.append((vcpu_s, gb_s, int(min(FREE_VCPU_S / vcpu_s, FREE_GB_S / gb_s))))
+        (vs, gs, n), (_, _, vn) = per
+        print(f"{label:22}{o_ms:>8.0f}{vs:>9.3f}{gs:>9.3f}{n:>19,}{v_ms:>12.0f}{vn:>14,}")
+    print(f"  1,000,000 photos a month need <= {FREE_VCPU_S / 1e6 / vcpu * 1000:.0f} ms a photo on {vcpu:g} vCPU")
+
+    stages_of = os.path.join(a.photo_dir, "12mp-baseline.jpg")
+    env = dict(os.environ, CIEL_BENCH_STAGES="1")
+    best = {}
+    order = []
+    totals = []
+    for _ in range(a.runs):
+        r = run([a.ours, stages_of], env=env)
+        totals.append(r["ms"])
+        for stage, ms in r.get("stages", []):
+            if stage not in best:
+                order.append(stage)
+            best[stage] = min(ms, best.get(stage, ms))
+    if order:
+        print(f"\n== profile: 12 MP baseline JPEG by stage (best of {a.runs} per stage, taskset -c 0; "
+              f"whole call best {min(totals):.1f} ms)")
+        total = sum(best.values())
+        for stage in order:
+            print(f"{stage:22}{best[stage]:>9.1f} ms {100 * best[stage] / total:>5.1f} %")
+        print(f"{'sum of stages':22}{total:>9.1f} ms")
 
     print("\n== targets")
     all_ok = True

@@ -2,6 +2,7 @@
 //! the pipeline's) by `scripts/bench-media`.
 //!
 //! usage: bench_media INPUT [OUT_DIR]
+//! With CIEL_BENCH_STAGES=1 the line also has "stages": [[name, ms], ...] (the profile).
 //! Prints one JSON line: {"ms": <process() wall time>, "width": .., "height": .., "outputs": {"large.webp": bytes, ..}}
 
 use std::time::Instant;
@@ -17,8 +18,14 @@ fn main() {
     let estimate_mb = ciel_imaging::probe(&bytes)
         .map(|p| p.peak_memory_bytes as f64 / f64::from(1 << 20))
         .unwrap_or(0.0);
+    let profile = std::env::var_os("CIEL_BENCH_STAGES").is_some();
     let start = Instant::now();
-    let processed = match ciel_imaging::process(&bytes) {
+    let (result, stages) = if profile {
+        ciel_imaging::process_profiled(&bytes)
+    } else {
+        (ciel_imaging::process(&bytes), Vec::new())
+    };
+    let processed = match result {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{input}: {} ({e})", e.code());
@@ -38,10 +45,15 @@ fn main() {
             .expect("write output");
         }
     }
+    let stages: Vec<String> = stages
+        .iter()
+        .map(|(name, ms)| format!("[\"{name}\", {ms:.2}]"))
+        .collect();
     println!(
-        "{{\"ms\": {ms:.1}, \"estimate_mb\": {estimate_mb:.1}, \"width\": {}, \"height\": {}, \"outputs\": {{{}}}}}",
+        "{{\"ms\": {ms:.1}, \"estimate_mb\": {estimate_mb:.1}, \"width\": {}, \"height\": {}, \"outputs\": {{{}}}, \"stages\": [{}]}}",
         processed.width,
         processed.height,
-        outputs.join(", ")
+        outputs.join(", "),
+        stages.join(", ")
     );
 }

@@ -38,6 +38,31 @@ pub(crate) fn to_srgb(icc: &[u8], rgb: &mut [u8]) {
     }
 }
 
+/// Converts RGB8 pixels in place from a HEIF `nclx` colour description (H.273 colour primaries
+/// and transfer characteristics) to sRGB: Display P3 (12), DCI P3 (11) and BT.2020 (9) primaries
+/// with an SDR transfer. sRGB/BT.709 primaries, unspecified ones, and code points outside that
+/// list (qcms panics on reserved ones; HDR transfers were already mapped to SDR by libheif's
+/// `convert_hdr_to_8bit`) leave the pixels alone.
+pub(crate) fn cicp_to_srgb(primaries: u8, transfer: u8, rgb: &mut [u8]) {
+    if !matches!(primaries, 9 | 11 | 12) {
+        return;
+    }
+    // 2 (unspecified) and the HDR curves: the sRGB curve, as browsers assume for SDR output.
+    let transfer = match transfer {
+        1 | 4 | 5 | 6 | 8 | 13 | 14 | 15 => transfer,
+        _ => 13,
+    };
+    // qcms names these types only through `From<u8>`.
+    let Some(input) = Profile::new_cicp(primaries.into(), transfer.into()) else {
+        return;
+    };
+    let mut output = Profile::new_sRGB();
+    output.precache_output_transform();
+    if let Some(transform) = Transform::new(&input, &output, DataType::RGB8, Intent::Perceptual) {
+        transform.apply(rgb);
+    }
+}
+
 /// A cheap check on the profile description: the common camera/phone sRGB profiles
 /// ("sRGB IEC61966-2.1", "sRGB built-in", Google's "sRGB") need no conversion.
 fn is_srgb(icc: &[u8]) -> bool {
@@ -58,5 +83,15 @@ pub(crate) fn cmyk_row_to_rgb(row: &[u8], inverted: bool, out: &mut Vec<u8>) {
         let k = u16::from(k);
         let mul = |v: u8| ((u16::from(v) * k + 127) / 255) as u8;
         out.extend_from_slice(&[mul(c), mul(m), mul(y)]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn display_p3_nclx_is_converted() {
+        let mut px = [100u8, 150, 200];
+        super::cicp_to_srgb(12, 13, &mut px);
+        assert!(px[0] < 92, "{px:?}");
     }
 }

@@ -255,6 +255,7 @@ fn decode_inner(bytes: &[u8]) -> Result<Decoded, ImageError> {
             pixels,
             orientation,
             icc,
+            cicp: None,
         })
     }
 }

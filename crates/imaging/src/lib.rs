@@ -10,11 +10,13 @@
 
 mod color;
 mod deadline;
+mod heif;
 mod jpeg;
 mod metadata;
 mod ops;
 mod png_dec;
 mod probe;
+mod stages;
 mod webp;
 
 pub use metadata::has_metadata;
@@ -47,6 +49,10 @@ pub enum SourceFormat {
     Jpeg,
     Png,
     Webp,
+    /// HEIF with HEVC (iPhone HEIC), or any other `mif1` image that is not AVIF.
+    Heic,
+    /// HEIF with AV1.
+    Avif,
 }
 
 impl SourceFormat {
@@ -55,6 +61,8 @@ impl SourceFormat {
             SourceFormat::Jpeg => "image/jpeg",
             SourceFormat::Png => "image/png",
             SourceFormat::Webp => "image/webp",
+            SourceFormat::Heic => "image/heic",
+            SourceFormat::Avif => "image/avif",
         }
     }
 }
@@ -68,8 +76,8 @@ pub fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
     } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         Some(SourceFormat::Webp)
     } else {
-        // HEIC/AVIF would be an ISO-BMFF `ftyp` box with brand heic/heix/mif1/avif here.
-        None
+        // an ISO-BMFF `ftyp` box with a HEIF brand (heic, heix, mif1, msf1, avif, ...)
+        heif::sniff(bytes)
     }
 }
 
@@ -178,7 +186,7 @@ pub struct Processed {
 pub enum ImageError {
     #[error("the file is empty")]
     Empty,
-    #[error("the file is not a supported image (JPEG, PNG or WebP)")]
+    #[error("the file is not a supported image (JPEG, PNG, WebP, HEIC or AVIF)")]
     Unsupported,
     #[error("the image is too large ({width}x{height}; at most {MAX_SIDE} px per side and 50 MP)")]
     TooLarge { width: u32, height: u32 },
@@ -281,6 +289,9 @@ pub(crate) struct Decoded {
     pub orientation: u8,
     /// Embedded ICC profile, if any.
     pub icc: Option<Vec<u8>>,
+    /// Colour primaries and transfer characteristics (H.273) of a HEIF `nclx` profile, when
+    /// there is no ICC profile.
+    pub cicp: Option<(u8, u8)>,
 }
 
 /// Runs the whole pipeline on an uploaded file.
@@ -295,6 +306,13 @@ pub fn process_within(bytes: &[u8], deadline: std::time::Instant) -> Result<Proc
     deadline::run(Some(deadline), || process_inner(bytes))
 }
 
+/// [`process`] with the time of each stage (decode, resize, colour, orient, each encode,
+/// blurhash), in milliseconds, for `scripts/bench-media`'s profile.
+#[doc(hidden)]
+pub fn process_profiled(bytes: &[u8]) -> (Result<Processed, ImageError>, stages::Stages) {
+    stages::profiled(|| process(bytes))
+}
+
 fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
@@ -304,7 +322,9 @@ fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
         SourceFormat::Jpeg => jpeg::decode(bytes)?,
         SourceFormat::Png => png_dec::decode(bytes)?,
         SourceFormat::Webp => webp::decode(bytes)?,
+        SourceFormat::Heic | SourceFormat::Avif => heif::decode(bytes)?,
     };
+    stages::mark(|| "decode (+ metadata)".into());
     finish(format, decoded)
 }
 
@@ -315,6 +335,7 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         pixels,
         orientation,
         icc,
+        cicp,
     } = decoded;
     let swaps = color::orientation_swaps(orientation);
     let (ow, oh) = if swaps {
@@ -335,10 +356,15 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         drop(pixels); // the decoded buffer is the biggest one: free it before encoding
         resized
     };
+    stages::mark(|| "resize to large".into());
     if let Some(profile) = icc.as_deref() {
         color::to_srgb(profile, &mut largest.data);
+    } else if let Some((primaries, transfer)) = cicp {
+        color::cicp_to_srgb(primaries, transfer, &mut largest.data);
     }
+    stages::mark(|| "colour to sRGB".into());
     let largest = ops::orient(largest, orientation);
+    stages::mark(|| "orient".into());
 
     // Encode from the largest down, each size resized from the previous one.
     let mut encoded: Vec<[Variant; 2]> = Vec::with_capacity(plan.len());
@@ -348,10 +374,13 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         deadline::check()?;
         if (current.width, current.height) != (vw, vh) {
             current = ops::resize(&current, vw, vh)?;
+            stages::mark(|| format!("resize to {}", name.as_str()));
         }
         let webp = webp::encode(&current)?;
+        stages::mark(|| format!("webp {}", name.as_str()));
         deadline::check()?;
         let jpeg = jpeg::encode(&current)?;
+        stages::mark(|| format!("jpeg {}", name.as_str()));
         encoded.push([
             Variant {
                 name,
@@ -383,6 +412,7 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
         Some(thumb) => ops::blurhash(&thumb)?,
         None => return Err(ImageError::Corrupt("no variant".into())),
     };
+    stages::mark(|| "blurhash".into());
     encoded.reverse();
     Ok(Processed {
         source_format,

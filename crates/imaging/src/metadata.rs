@@ -2,7 +2,7 @@
 
 use crate::{SourceFormat, sniff, webp};
 
-/// True when the encoded JPEG, WebP or PNG carries EXIF, XMP or IPTC metadata.
+/// True when the encoded JPEG, WebP, PNG or HEIF carries EXIF, XMP or IPTC metadata.
 pub fn has_metadata(bytes: &[u8]) -> bool {
     match sniff(bytes) {
         Some(SourceFormat::Jpeg) => jpeg_has_metadata(bytes),
@@ -11,6 +11,8 @@ pub fn has_metadata(bytes: &[u8]) -> bool {
                 || webp_vp8x_flags(bytes) & 0b0000_1100 != 0
         }
         Some(SourceFormat::Png) => png_has_metadata(bytes),
+        // Inputs only (no variant is HEIF): an Exif or XMP item counts.
+        Some(SourceFormat::Heic | SourceFormat::Avif) => crate::heif::has_metadata(bytes),
         None => false,
     }
 }

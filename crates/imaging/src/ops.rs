@@ -11,8 +11,25 @@ fn internal(e: impl std::fmt::Display) -> ImageError {
 
 /// Lanczos3 resize (what libvips's thumbnail/resize use by default).
 pub(crate) fn resize(src: &Rgb, width: u32, height: u32) -> Result<Rgb, ImageError> {
-    let src_view =
-        ImageRef::new(src.width, src.height, &src.data, PixelType::U8x3).map_err(internal)?;
+    resize_slice(&src.data, src.width, src.height, width, height)
+}
+
+/// [`resize`] from packed RGB8 pixels borrowed from elsewhere (a decoder's own buffer).
+pub(crate) fn resize_slice(
+    data: &[u8],
+    src_width: u32,
+    src_height: u32,
+    width: u32,
+    height: u32,
+) -> Result<Rgb, ImageError> {
+    if (src_width, src_height) == (width, height) {
+        return Ok(Rgb {
+            width,
+            height,
+            data: data.to_vec(),
+        });
+    }
+    let src_view = ImageRef::new(src_width, src_height, data, PixelType::U8x3).map_err(internal)?;
     let mut dst = Image::new(width, height, PixelType::U8x3);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     Resizer::new()

@@ -175,5 +175,6 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
         pixels,
         orientation,
         icc,
+        cicp: None,
     })
 }

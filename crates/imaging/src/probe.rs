@@ -15,8 +15,8 @@ pub struct Probe {
     /// Stored dimensions (before EXIF orientation).
     pub width: u32,
     pub height: u32,
-    /// Progressive or multi-scan JPEG, or interlaced PNG: needs whole-image buffers while
-    /// decoding.
+    /// Progressive or multi-scan JPEG, interlaced PNG, or HEIF tile grid: needs whole-image
+    /// buffers while decoding (every HEIF does: libheif has no shrink-on-load).
     pub progressive: bool,
     /// Estimated peak heap + resident code of one `process` call, in bytes (an upper estimate;
     /// the benchmark prints it next to the measured peak RSS).
@@ -36,6 +36,15 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, ImageError> {
         SourceFormat::Jpeg => jpeg_header(bytes)?,
         SourceFormat::Png => png_header(bytes)?,
         SourceFormat::Webp => webp_header(bytes)?,
+        SourceFormat::Heic | SourceFormat::Avif => {
+            let header = crate::heif::header(bytes)?;
+            (
+                header.width,
+                header.height,
+                header.grid,
+                header.decode_bytes(),
+            )
+        }
     };
     let (tw, th) = largest_target(width, height);
     let target = u64::from(tw) * u64::from(th) * 3;

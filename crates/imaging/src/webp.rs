@@ -121,6 +121,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, ImageError> {
         },
         orientation,
         icc,
+        cicp: None,
     })
 }
 

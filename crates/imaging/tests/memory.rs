@@ -81,6 +81,12 @@ fn crafted_files_stay_within_their_memory_estimate() {
             "jpeg-baseline",
             jpeg(6000, 4000, 3, false, interleaved, false, true),
         ),
+        // 12 MP HEIC tile grid with irot: libheif decodes it whole (no shrink-on-load)
+        (
+            "heic-12mp-grid",
+            include_bytes!("fixtures/iphone-like.heic").to_vec(),
+        ),
+        ("avif", include_bytes!("fixtures/photo.avif").to_vec()),
     ];
     let mut report = Vec::new();
     for (name, bytes) in &cases {

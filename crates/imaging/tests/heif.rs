@@ -1,0 +1,193 @@
+//! HEIC/HEIF and AVIF inputs: the committed corpus of `fixtures/make-heif-fixtures.py`.
+
+use ciel_imaging::{
+    ImageError, OutputFormat, Processed, SourceFormat, VariantName, has_metadata, probe, process,
+    sniff,
+};
+
+const IPHONE: &[u8] = include_bytes!("fixtures/iphone-like.heic");
+const AVIF: &[u8] = include_bytes!("fixtures/photo.avif");
+const SMALL: &[u8] = include_bytes!("fixtures/small.heic");
+const TRUNCATED: &[u8] = include_bytes!("fixtures/truncated.heic");
+const ISPE_HUGE: &[u8] = include_bytes!("fixtures/ispe-huge.heic");
+const GARBAGE: &[u8] = include_bytes!("fixtures/garbage.heic");
+
+fn decode_jpeg_rgb(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let d = mozjpeg::Decompress::new_mem(bytes).unwrap();
+    let mut s = d.rgb().unwrap();
+    let (w, h) = (s.width(), s.height());
+    let px: Vec<u8> = s.read_scanlines().unwrap();
+    (w, h, px)
+}
+
+fn code<T>(r: Result<T, ImageError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+fn jpeg_of(p: &Processed, name: VariantName) -> (usize, usize, Vec<u8>) {
+    let v = p
+        .variants
+        .iter()
+        .find(|v| v.name == name && v.format == OutputFormat::Jpeg)
+        .unwrap();
+    decode_jpeg_rgb(&v.bytes)
+}
+
+/// Mean colour of a square of `side` px at (x, y).
+fn mean(px: &[u8], w: usize, x: usize, y: usize, side: usize) -> [u8; 3] {
+    let mut sum = [0u64; 3];
+    for yy in y..y + side {
+        for xx in x..x + side {
+            for c in 0..3 {
+                sum[c] += u64::from(px[(yy * w + xx) * 3 + c]);
+            }
+        }
+    }
+    sum.map(|s| (s / (side * side) as u64) as u8)
+}
+
+fn assert_clean(p: &Processed) {
+    for v in &p.variants {
+        assert!(!has_metadata(&v.bytes), "{v:?} carries metadata");
+        let s = String::from_utf8_lossy(&v.bytes);
+        // (three-letter words like "GPS" do occur in coded data by chance)
+        for word in ["Exif", "CielTest", "Fixture"] {
+            assert!(!s.contains(word), "{v:?} contains {word}");
+        }
+    }
+}
+
+/// P3 (100,150,200) in sRGB, as libvips/lcms2 convert it (see pipeline.rs).
+const P3_BLOCK_IN_SRGB: [u8; 3] = [84, 152, 203];
+
+fn assert_near(got: [u8; 3], want: [u8; 3], tolerance: u8, what: &str) {
+    assert!(
+        got.iter()
+            .zip(want)
+            .all(|(g, w)| g.abs_diff(w) <= tolerance),
+        "{what}: got {got:?}, want about {want:?}"
+    );
+}
+
+#[test]
+fn iphone_like_grid_comes_out_rotated_in_srgb_without_gps() {
+    assert_eq!(sniff(IPHONE), Some(SourceFormat::Heic));
+    let header = probe(IPHONE).unwrap();
+    assert_eq!((header.width, header.height), (4032, 3024), "ispe, stored");
+    let p = process(IPHONE).unwrap();
+    assert_eq!(p.source_format, SourceFormat::Heic);
+    // irot 90 deg clockwise applied once: the EXIF Orientation=6 it also carries is not.
+    assert_eq!((p.width, p.height), (3024, 4032));
+    let sizes: Vec<_> = p
+        .variants
+        .iter()
+        .map(|v| (v.name, v.format, v.width, v.height))
+        .collect();
+    assert_eq!(sizes.len(), 8);
+    assert_eq!(
+        sizes[6],
+        (VariantName::Large, OutputFormat::Webp, 1536, 2048)
+    );
+    assert_clean(&p);
+    let (w, h, px) = jpeg_of(&p, VariantName::Small);
+    assert_eq!((w, h), (480, 640));
+    // The P3 block (stored bottom-left) is displayed top-left, converted to sRGB.
+    assert_near(mean(&px, w, 8, 8, 30), P3_BLOCK_IN_SRGB, 6, "block");
+    // The sky (stored top) is on the right.
+    let blue_minus_green = |x: usize| -> i64 {
+        (0..h)
+            .map(|y| {
+                let o = (y * w + x) * 3;
+                i64::from(px[o + 2]) - i64::from(px[o + 1])
+            })
+            .sum()
+    };
+    assert!(blue_minus_green(w - 5) > blue_minus_green(w / 4) + 20 * h as i64);
+}
+
+#[test]
+fn avif_with_nclx_p3_is_converted() {
+    assert_eq!(sniff(AVIF), Some(SourceFormat::Avif));
+    let p = process(AVIF).unwrap();
+    assert_eq!(p.source_format, SourceFormat::Avif);
+    assert_eq!((p.width, p.height), (1200, 900));
+    assert_eq!(p.variants.len(), 8);
+    assert_clean(&p);
+    let (w, _, px) = jpeg_of(&p, VariantName::Small);
+    assert_near(
+        mean(&px, w, 20, 20, 80),
+        P3_BLOCK_IN_SRGB,
+        6,
+        "nclx P3 block",
+    );
+}
+
+#[test]
+fn plain_heic() {
+    let p = process(SMALL).unwrap();
+    assert_eq!((p.width, p.height), (640, 480));
+    assert_eq!(p.variants.len(), 4);
+}
+
+#[test]
+fn bad_heif_files_fail_with_their_own_codes() {
+    assert_eq!(code(process(TRUNCATED)), "corrupt_image");
+    assert_eq!(code(process(ISPE_HUGE)), "image_too_large");
+    assert_eq!(code(probe(ISPE_HUGE)), "image_too_large");
+    assert_eq!(code(process(GARBAGE)), "corrupt_image");
+    assert_eq!(code(probe(GARBAGE)), "corrupt_image");
+    // the iPhone file cut inside its tiles: the boxes are whole, the pixels are not
+    assert_eq!(
+        code(process(&IPHONE[..IPHONE.len() * 2 / 3])),
+        "corrupt_image"
+    );
+    // an `ftyp` of a video: not an image at all
+    let mut mp4 = 24u32.to_be_bytes().to_vec();
+    mp4.extend(b"ftypisom\0\0\0\0isommp41");
+    assert_eq!(code(process(&mp4)), "unsupported_format");
+}
+
+#[test]
+fn damaged_heif_never_panics() {
+    // cuts of the 12 MP file inside its boxes only (each whole decode is slow in debug builds)
+    for cut in (0..2000).step_by(97) {
+        let _ = process(&IPHONE[..cut]);
+        let _ = probe(&IPHONE[..cut]);
+    }
+    for source in [AVIF, SMALL] {
+        for cut in (0..source.len()).step_by(source.len() / 40 + 1) {
+            let _ = process(&source[..cut]);
+            let _ = probe(&source[..cut]);
+        }
+        let mut x = 0x2545_f491_u32;
+        for _ in 0..60 {
+            let mut damaged = source.to_vec();
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let i = x as usize % damaged.len();
+                damaged[i] ^= (x >> 8) as u8 | 1;
+            }
+            let _ = process(&damaged);
+        }
+    }
+}
+
+#[test]
+fn probe_estimates_heif_memory() {
+    let p = probe(IPHONE).unwrap();
+    assert!(p.progressive, "a grid needs whole-image buffers");
+    let mb = p.peak_memory_bytes >> 20;
+    assert!((60..400).contains(&mb), "{mb} MB for 12 MP");
+}
+
+#[test]
+fn the_corpus_carries_what_must_not_come_out() {
+    assert!(has_metadata(IPHONE), "Exif item with GPS");
+    assert!(has_metadata(AVIF), "Exif item with GPS");
+    assert!(!has_metadata(SMALL));
+}

@@ -1,0 +1,164 @@
+//! Photos as phones take them: an iPhone-like HEIC (tile grid, irot, Display
+//! P3, GPS) and an AVIF upload and come out right through each of the three
+//! worker paths; the bad-HEIF corpus fails, each file with its own code.
+//! The files are the committed corpus of
+//! crates/imaging/tests/fixtures/make-heif-fixtures.py.
+
+mod common;
+
+use std::time::Duration;
+
+use common::media::{complete, settled, upload};
+use common::{Backing, TestApp, unique};
+use reqwest::StatusCode;
+use serde_json::Value;
+use uuid::Uuid;
+
+const IPHONE: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/iphone-like.heic");
+const AVIF: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/photo.avif");
+const TRUNCATED: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/truncated.heic");
+const ISPE_HUGE: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/ispe-huge.heic");
+const GARBAGE: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/garbage.heic");
+
+/// (bytes, declared type, displayed width and height)
+const PHOTOS: [(&[u8], &str, (i64, i64)); 2] = [
+    // 4032x3024 stored, irot 90 deg clockwise: portrait
+    (IPHONE, "image/heic", (3024, 4032)),
+    (AVIF, "image/avif", (1200, 900)),
+];
+
+async fn upload_completed(app: &TestApp, token: &str, bytes: &[u8], content_type: &str) -> Uuid {
+    let id = upload(app, token, bytes, content_type, bytes.len()).await;
+    complete(app, token, id)
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    id
+}
+
+/// A ready photo: its size after irot, all four sizes in WebP and JPEG, each
+/// served, of its stated size and orientation, and without any metadata.
+async fn assert_ready(app: &TestApp, media: &Value, (width, height): (i64, i64)) {
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!(
+        (media["width"].as_i64(), media["height"].as_i64()),
+        (Some(width), Some(height)),
+        "{media}"
+    );
+    let variants = media["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 8, "four sizes, two formats: {media}");
+    for variant in variants {
+        let (w, h) = (
+            variant["width"].as_i64().unwrap(),
+            variant["height"].as_i64().unwrap(),
+        );
+        assert_eq!(w > h, width > height, "orientation kept: {variant}");
+        let response = app
+            .client
+            .get(variant["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(bytes.len() as u64, variant["bytes"].as_u64().unwrap());
+        let expected = match variant["format"].as_str() {
+            Some("webp") => ciel_imaging::SourceFormat::Webp,
+            _ => ciel_imaging::SourceFormat::Jpeg,
+        };
+        assert_eq!(ciel_imaging::sniff(&bytes), Some(expected), "{variant}");
+        assert!(
+            !ciel_imaging::has_metadata(&bytes),
+            "{variant} carries metadata"
+        );
+        for word in [&b"Exif"[..], b"CielTest"] {
+            assert!(
+                !bytes.windows(word.len()).any(|w| w == word),
+                "{variant}: no EXIF, no camera make (GPS lives there)"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn dev_mode_processes_heic_and_avif_even_when_declared_as_jpeg() {
+    let backing = Backing::new().await;
+    let app = TestApp::spawn(&backing, backing.env("dev")).await;
+    let token = app.access_token(&unique("hd")).await;
+    for (bytes, content_type, size) in PHOTOS {
+        let id = upload_completed(&app, &token, bytes, content_type).await;
+        assert_ready(&app, &settled(&app, &token, id).await, size).await;
+    }
+    // the worker sniffs the bytes: a HEIC declared as a JPEG is still a HEIC
+    let id = upload_completed(&app, &token, AVIF, "image/jpeg").await;
+    assert_ready(&app, &settled(&app, &token, id).await, (1200, 900)).await;
+}
+
+#[tokio::test]
+async fn the_long_polling_worker_processes_heic_and_avif() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let _worker = TestApp::spawn(&backing, backing.env("worker")).await;
+    let token = api.access_token(&unique("hw")).await;
+    for (bytes, content_type, size) in PHOTOS {
+        let id = upload_completed(&api, &token, bytes, content_type).await;
+        assert_ready(&api, &settled(&api, &token, id).await, size).await;
+    }
+}
+
+#[tokio::test]
+async fn the_serverless_worker_processes_heic_and_avif() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let worker = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
+    let token = api.access_token(&unique("hs")).await;
+    let queue = backing.queue();
+    for (bytes, content_type, size) in PHOTOS {
+        let id = upload_completed(&api, &token, bytes, content_type).await;
+        // Scaleway's SQS trigger: the message body, POSTed to the worker.
+        let messages = queue
+            .receive(1, Duration::from_secs(5), Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 1);
+        let response = worker
+            .client
+            .post(worker.url("/"))
+            .body(messages[0].body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        queue.delete(&messages[0].receipt_handle).await.unwrap();
+        assert_ready(&api, &settled(&api, &token, id).await, size).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_heif_files_fail_each_with_its_own_code() {
+    let backing = Backing::new().await;
+    let app = TestApp::spawn(&backing, backing.env("dev")).await;
+    let token = app.access_token(&unique("hb")).await;
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("truncated HEIC", TRUNCATED, "corrupt_image"),
+        ("ispe claiming 100000x100000", ISPE_HUGE, "image_too_large"),
+        ("heic brand, then garbage", GARBAGE, "corrupt_image"),
+        (
+            "iPhone-like HEIC cut inside its tiles",
+            &IPHONE[..IPHONE.len() * 2 / 3],
+            "corrupt_image",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (_, bytes, _) in &cases {
+        ids.push(upload_completed(&app, &token, bytes, "image/heic").await);
+    }
+    for (id, (what, _, code)) in ids.into_iter().zip(cases) {
+        let media = settled(&app, &token, id).await;
+        assert_eq!(media["status"], "failed", "{what}: {media}");
+        assert_eq!(media["error"]["code"], code, "{what}: {media}");
+        assert!(media["variants"].as_array().unwrap().is_empty());
+    }
+    // and the worker is still fine
+    let id = upload_completed(&app, &token, AVIF, "image/avif").await;
+    assert_eq!(settled(&app, &token, id).await["status"], "ready");
+}
