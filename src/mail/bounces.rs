@@ -1,0 +1,2 @@
+//! Bounces and complaints reported by Transactional Email through Topics
+//! and Events (SNS).

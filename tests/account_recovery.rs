@@ -1,0 +1,630 @@
+//! Account recovery by email, end to end: a dev process (API and worker)
+//! sends through a real SMTP server on loopback (aiosmtpd), and each test
+//! follows the links of the delivered mails.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use common::smtp::SmtpServer;
+use common::{Backing, PASSWORD, TestApp, eventually, unique};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const LINKS: &str = "https://links.example.org/app";
+
+fn mail_env(backing: &Backing, smtp_url: &str) -> HashMap<&'static str, String> {
+    let mut env = backing.env("dev");
+    env.insert("SMTP_URL", smtp_url.to_string());
+    env.insert("MAIL_FROM", "Ciel <no-reply@mail.example.org>".into());
+    env.insert("APP_LINK_BASE_URL", LINKS.into());
+    env
+}
+
+async fn app_with_mail(
+    tweak: impl FnOnce(&mut HashMap<&'static str, String>),
+) -> (TestApp, SmtpServer) {
+    let smtp = SmtpServer::start().await;
+    let backing = Backing::new().await;
+    let mut env = mail_env(&backing, &smtp.url());
+    tweak(&mut env);
+    (TestApp::spawn(&backing, env).await, smtp)
+}
+
+fn email_of(handle: &str) -> String {
+    format!("{handle}@example.org")
+}
+
+async fn me(app: &TestApp, token: &str) -> Value {
+    let reply = app.get("/v1/me", Some(token)).await;
+    reply.expect(StatusCode::OK, None);
+    reply.body
+}
+
+fn access(body: &Value) -> String {
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn login(app: &TestApp, login: &str, password: &str) -> common::Reply {
+    app.post(
+        "/v1/auth/login",
+        None,
+        json!({ "login": login, "password": password }),
+    )
+    .await
+}
+
+/// Registers and verifies, by the link of the sign-up mail.
+async fn verified_user(app: &TestApp, smtp: &SmtpServer, handle: &str) -> Value {
+    let body = app.register(handle).await;
+    let mail = smtp.mail(&email_of(handle), "Confirm your email").await;
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": mail.token() }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    body
+}
+
+#[tokio::test]
+async fn sign_up_mails_a_link_that_verifies_the_address_once() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let handle = unique("ana");
+    let body = app.register(&handle).await;
+    let token = access(&body);
+    assert_eq!(body["user"]["email_verified"], json!(false));
+    assert_eq!(me(&app, &token).await["email_verified"], json!(false));
+
+    let mail = smtp.mail(&email_of(&handle), "Confirm your email").await;
+    // Plain text and HTML, no remote content, a deep link to the apps.
+    assert!(mail.raw.contains("multipart/alternative"), "{}", mail.raw);
+    assert!(mail.raw.contains("text/plain") && mail.raw.contains("text/html"));
+    assert!(!mail.text.to_lowercase().contains("<img"));
+    assert!(
+        mail.link()
+            .starts_with(&format!("{LINKS}/verify-email?token=")),
+        "{}",
+        mail.link()
+    );
+    let link_token = mail.token();
+    assert_eq!(link_token.len(), 43);
+    // Only the token's hash is stored.
+    let pool = app.backing.pool().await;
+    let (hashed, plain): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM account_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))),
+                EXISTS (SELECT 1 FROM account_tokens t JOIN mail_outbox o ON o.id = t.mail_id
+                        WHERE position(convert_to($1, 'UTF8') in t.token_hash) > 0
+                           OR o.recipient = $1 OR o.last_error LIKE '%' || $1 || '%')",
+    )
+    .bind(&link_token)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(hashed && !plain);
+
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": link_token }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    assert_eq!(me(&app, &token).await["email_verified"], json!(true));
+    // Single use.
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": link_token }),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    for bad in ["", "nonsense", &"x".repeat(300)] {
+        app.post("/v1/auth/email/verify", None, json!({ "token": bad }))
+            .await
+            .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    }
+    app.post("/v1/auth/email/verify", None, json!({}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    // Verified: nothing to resend.
+    app.post("/v1/auth/email/resend", Some(&token), json!({}))
+        .await
+        .expect(StatusCode::CONFLICT, Some("email_already_verified"));
+}
+
+#[tokio::test]
+async fn resend_mails_a_new_link_and_expired_links_fail() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let handle = unique("bo");
+    let token = access(&app.register(&handle).await);
+    let first = smtp.mail(&email_of(&handle), "Confirm your email").await;
+    let reply = app
+        .post("/v1/auth/email/resend", Some(&token), json!({}))
+        .await;
+    reply.expect(StatusCode::ACCEPTED, None);
+    assert_eq!(reply.body["status"], "accepted");
+    let second = smtp
+        .nth_mail(2, &email_of(&handle), "Confirm your email")
+        .await;
+    assert_ne!(first.token(), second.token());
+    app.post("/v1/auth/email/resend", None, json!({}))
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("missing_token"));
+
+    // The second link expires: it no longer verifies.
+    let pool = app.backing.pool().await;
+    sqlx::query(
+        "UPDATE account_tokens SET expires_at = now() - interval '1 second'
+         WHERE token_hash = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(second.token())
+    .execute(&pool)
+    .await
+    .unwrap();
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": second.token() }),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    assert_eq!(me(&app, &token).await["email_verified"], json!(false));
+    // The first still works, once.
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": first.token() }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    assert_eq!(me(&app, &token).await["email_verified"], json!(true));
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_the_password_ends_every_session_and_works_once() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let handle = unique("cy");
+    let first = verified_user(&app, &smtp, &handle).await;
+    let second = login(&app, &handle, PASSWORD).await;
+    second.expect(StatusCode::OK, None);
+    let sessions = [access(&first), access(&second.body)];
+    let refresh = second.body["refresh_token"].as_str().unwrap().to_string();
+
+    let reply = app
+        .post(
+            "/v1/auth/password/forgot",
+            None,
+            json!({ "email": email_of(&handle).to_uppercase() }),
+        )
+        .await;
+    reply.expect(StatusCode::ACCEPTED, None);
+    let mail = smtp
+        .mail(&email_of(&handle), "Reset your Ciel password")
+        .await;
+    assert!(
+        mail.link()
+            .starts_with(&format!("{LINKS}/reset-password?token="))
+    );
+    let token = mail.token();
+
+    // A password too short is refused without using the link.
+    app.post(
+        "/v1/auth/password/reset",
+        None,
+        json!({ "token": token, "new_password": "short" }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    let new_password = "a brand new passphrase";
+    app.post(
+        "/v1/auth/password/reset",
+        None,
+        json!({ "token": token, "new_password": new_password }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+
+    for access_token in &sessions {
+        app.get("/v1/me", Some(access_token))
+            .await
+            .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+    }
+    app.post(
+        "/v1/auth/refresh",
+        None,
+        json!({ "refresh_token": refresh }),
+    )
+    .await
+    .expect(StatusCode::UNAUTHORIZED, None);
+    login(&app, &handle, PASSWORD)
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
+    login(&app, &handle, new_password)
+        .await
+        .expect(StatusCode::OK, None);
+    let notice = smtp.mail(&email_of(&handle), "password was changed").await;
+    assert!(!notice.text.contains("token="));
+
+    // Used: the same link fails, with the one code.
+    app.post(
+        "/v1/auth/password/reset",
+        None,
+        json!({ "token": token, "new_password": "yet another passphrase" }),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    // A verification token is no reset token.
+    app.post(
+        "/v1/auth/password/reset",
+        None,
+        json!({ "token": smtp.mail(&email_of(&handle), "Confirm your email").await.token(), "new_password": "yet another passphrase" }),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+}
+
+#[tokio::test]
+async fn an_expired_reset_link_fails() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let handle = unique("di");
+    verified_user(&app, &smtp, &handle).await;
+    app.post(
+        "/v1/auth/password/forgot",
+        None,
+        json!({ "email": email_of(&handle) }),
+    )
+    .await
+    .expect(StatusCode::ACCEPTED, None);
+    let token = smtp
+        .mail(&email_of(&handle), "Reset your Ciel password")
+        .await
+        .token();
+    let pool = app.backing.pool().await;
+    let expires_in: f64 = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM expires_at - created_at)::float8 FROM account_tokens
+         WHERE token_hash = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(&token)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(expires_in, 1800.0, "reset links last 30 minutes");
+    sqlx::query(
+        "UPDATE account_tokens SET expires_at = now() - interval '1 second'
+         WHERE token_hash = sha256(convert_to($1, 'UTF8'))",
+    )
+    .bind(&token)
+    .execute(&pool)
+    .await
+    .unwrap();
+    app.post(
+        "/v1/auth/password/reset",
+        None,
+        json!({ "token": token, "new_password": "a brand new passphrase" }),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    login(&app, &handle, PASSWORD)
+        .await
+        .expect(StatusCode::OK, None);
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::test]
+async fn forgot_answers_alike_whether_the_account_exists_or_not() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let verified = unique("ed");
+    verified_user(&app, &smtp, &verified).await;
+    let unverified = unique("fa");
+    app.register(&unverified).await;
+    let unknown = format!("{}@example.org", unique("nobody"));
+
+    let ask = |email: String| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let reply = app
+                .post("/v1/auth/password/forgot", None, json!({ "email": email }))
+                .await;
+            (started.elapsed(), reply)
+        }
+    };
+    let (_, known_reply) = ask(email_of(&verified)).await;
+    let (_, unknown_reply) = ask(unknown.clone()).await;
+    let (_, unverified_reply) = ask(email_of(&unverified)).await;
+    for reply in [&known_reply, &unknown_reply, &unverified_reply] {
+        reply.expect(StatusCode::ACCEPTED, None);
+    }
+    assert_eq!(known_reply.body, unknown_reply.body);
+    assert_eq!(known_reply.body, unverified_reply.body);
+
+    // Timing: interleaved, so load on the machine hits both alike.
+    let (mut known, mut absent) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        known.push(ask(email_of(&verified)).await.0);
+        absent.push(ask(unknown.clone()).await.0);
+    }
+    let (known, absent) = (median(known), median(absent));
+    let gap = known.abs_diff(absent);
+    println!("forgot: median {known:?} with an account, {absent:?} without (gap {gap:?})");
+    assert!(
+        gap < Duration::from_millis(25),
+        "forgot's timing tells accounts apart: {known:?} vs {absent:?}"
+    );
+
+    // Only the verified account got reset mails (17 of them), no one else.
+    eventually(Duration::from_secs(30), "17 reset mails", || async {
+        (smtp.mails_to(&email_of(&verified), "Reset").len() == 17).then_some(())
+    })
+    .await;
+    let pool = app.backing.pool().await;
+    let resets: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE kind = 'password_reset'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(resets, 17);
+    assert!(smtp.mails_to(&email_of(&unverified), "Reset").is_empty());
+    assert!(smtp.mails_to(&unknown, "").is_empty());
+    // Malformed input is a validation error, account or not.
+    app.post(
+        "/v1/auth/password/forgot",
+        None,
+        json!({ "email": "not-an-address" }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_only() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let handle = unique("gu");
+    let this = access(&app.register(&handle).await);
+    let other = access(&login(&app, &handle, PASSWORD).await.body);
+    let change = |current: &str, new: &str| {
+        app.post(
+            "/v1/me/password",
+            Some(&this),
+            json!({ "current_password": current, "new_password": new }),
+        )
+    };
+    change("wrong password!", "a brand new passphrase")
+        .await
+        .expect(StatusCode::FORBIDDEN, Some("wrong_password"));
+    change(PASSWORD, "short")
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    change(PASSWORD, "a brand new passphrase")
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    me(&app, &this).await;
+    app.get("/v1/me", Some(&other))
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+    login(&app, &handle, "a brand new passphrase")
+        .await
+        .expect(StatusCode::OK, None);
+    smtp.mail(&email_of(&handle), "password was changed").await;
+}
+
+#[tokio::test]
+async fn an_email_change_waits_for_the_new_address_to_be_verified() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let handle = unique("ha");
+    let token = access(&verified_user(&app, &smtp, &handle).await);
+    let taken = unique("ia");
+    app.register(&taken).await;
+    let old = email_of(&handle);
+    let new = format!("{handle}@example.net");
+    let change = |password: &str, email: &str| {
+        app.post(
+            "/v1/me/email",
+            Some(&token),
+            json!({ "current_password": password, "new_email": email }),
+        )
+    };
+    change("wrong password!", &new)
+        .await
+        .expect(StatusCode::FORBIDDEN, Some("wrong_password"));
+    change(PASSWORD, "nope")
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    change(PASSWORD, &old.to_uppercase())
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("email_unchanged"));
+    change(PASSWORD, &email_of(&taken))
+        .await
+        .expect(StatusCode::CONFLICT, Some("email_taken"));
+    change(PASSWORD, &new)
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+
+    let notice = smtp.mail(&old, "being changed").await;
+    assert!(
+        !notice.text.contains(&new),
+        "the notice masks the new address"
+    );
+    let link = smtp.mail(&new, "Confirm your new email").await;
+    assert!(
+        link.link()
+            .starts_with(&format!("{LINKS}/confirm-email?token="))
+    );
+    // Nothing changed yet.
+    let before = me(&app, &token).await;
+    assert_eq!(before["email"], json!(old));
+    assert_eq!(before["email_verified"], json!(true));
+    login(&app, &new, PASSWORD)
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
+
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": link.token() }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    let after = me(&app, &token).await;
+    assert_eq!(after["email"], json!(new));
+    assert_eq!(after["email_verified"], json!(true));
+    login(&app, &new, PASSWORD)
+        .await
+        .expect(StatusCode::OK, None);
+    login(&app, &old, PASSWORD)
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": link.token() }),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+}
+
+#[tokio::test]
+async fn recovery_routes_are_rate_limited() {
+    let (app, smtp) = app_with_mail(|env| {
+        env.insert("RATE_LIMIT_FORGOT", "4/1h".into());
+        env.insert("RATE_LIMIT_FORGOT_ADDRESS", "2/1h".into());
+        env.insert("RATE_LIMIT_ACCOUNT_MAIL", "1/1h".into());
+        env.insert("RATE_LIMIT_ACCOUNT_TOKEN", "3/1h".into());
+    })
+    .await;
+    let handle = unique("jo");
+    let token = access(&app.register(&handle).await);
+    smtp.mail(&email_of(&handle), "Confirm your email").await;
+    let forgot =
+        |email: String| app.post("/v1/auth/password/forgot", None, json!({ "email": email }));
+    forgot(email_of(&handle))
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    forgot(email_of(&handle))
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    let limited = forgot(email_of(&handle)).await;
+    limited.expect(StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"));
+    assert_eq!(limited.body["error"]["details"]["policy"], "forgot_address");
+    assert!(limited.header("retry-after").is_some());
+    // Per client network: the fourth request of this network passes (other
+    // address), the fifth does not, whatever the address.
+    forgot("someone@example.org".into())
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    let limited = forgot("someone.else@example.org".into()).await;
+    limited.expect(StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"));
+    assert_eq!(limited.body["error"]["details"]["policy"], "forgot");
+
+    app.post("/v1/auth/email/resend", Some(&token), json!({}))
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    let limited = app
+        .post("/v1/auth/email/resend", Some(&token), json!({}))
+        .await;
+    limited.expect(StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"));
+    assert_eq!(limited.body["error"]["details"]["policy"], "account_mail");
+
+    for _ in 0..3 {
+        app.post("/v1/auth/email/verify", None, json!({ "token": "guess" }))
+            .await
+            .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    }
+    let limited = app
+        .post("/v1/auth/email/verify", None, json!({ "token": "guess" }))
+        .await;
+    limited.expect(StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"));
+    assert_eq!(limited.body["error"]["details"]["policy"], "account_token");
+}
+
+#[tokio::test]
+async fn sign_up_succeeds_with_the_mail_server_down_and_the_mail_goes_out_later() {
+    let port = common::free_port();
+    let backing = Backing::new().await;
+    let app = TestApp::spawn(
+        &backing,
+        mail_env(&backing, &format!("smtp://127.0.0.1:{port}")),
+    )
+    .await;
+    let handle = unique("ki");
+    let started = Instant::now();
+    let token = access(&app.register(&handle).await);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let pool = backing.pool().await;
+    // The worker tried, failed, and left the mail pending.
+    let error: String = eventually(Duration::from_secs(30), "a failed attempt", || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT last_error FROM mail_outbox WHERE kind = 'verify_email' AND status = 'pending' AND attempts >= 1",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+        .flatten()
+    })
+    .await;
+    assert!(!error.is_empty());
+
+    let smtp = SmtpServer::start_on(port).await;
+    // The API's sweep (every minute) queues pending mails again.
+    let queued = ciel::mail::requeue_pending(&pool, &backing.queue(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1);
+    let mail = smtp.mail(&email_of(&handle), "Confirm your email").await;
+    app.post(
+        "/v1/auth/email/verify",
+        None,
+        json!({ "token": mail.token() }),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    assert_eq!(me(&app, &token).await["email_verified"], json!(true));
+    let status: String =
+        sqlx::query_scalar("SELECT status::text FROM mail_outbox WHERE kind = 'verify_email'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "sent");
+}
+
+#[tokio::test]
+async fn the_serverless_worker_sends_mail_jobs_and_keeps_them_without_smtp() {
+    let smtp = SmtpServer::start().await;
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let handle = unique("lu");
+    api.register(&handle).await;
+    let pool = backing.pool().await;
+    let mail_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM mail_outbox WHERE kind = 'verify_email'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let body = json!({ "type": "send_mail", "mail_id": mail_id });
+
+    // Without mail settings it starts, and keeps the mail for later.
+    let bare = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
+    let reply = bare.post("/", None, body.clone()).await;
+    reply.expect(StatusCode::SERVICE_UNAVAILABLE, Some("transient_failure"));
+
+    let mut env = backing.env("serverless-worker");
+    env.insert("SMTP_URL", smtp.url());
+    env.insert("MAIL_FROM", "Ciel <no-reply@mail.example.org>".into());
+    env.insert("APP_LINK_BASE_URL", LINKS.into());
+    let worker = TestApp::spawn(&backing, env).await;
+    let reply = worker.post("/", None, body.clone()).await;
+    reply.expect(StatusCode::OK, None);
+    assert_eq!(reply.body["outcome"], "processed");
+    smtp.mail(&email_of(&handle), "Confirm your email").await;
+    // A redelivery sends nothing more.
+    let reply = worker.post("/", None, body).await;
+    assert_eq!(reply.body["outcome"], "skipped");
+    assert_eq!(smtp.mails_to(&email_of(&handle), "").len(), 1);
+}
