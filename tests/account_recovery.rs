@@ -628,3 +628,79 @@ async fn the_serverless_worker_sends_mail_jobs_and_keeps_them_without_smtp() {
     assert_eq!(reply.body["outcome"], "skipped");
     assert_eq!(smtp.mails_to(&email_of(&handle), "").len(), 1);
 }
+
+#[tokio::test]
+async fn bounced_addresses_get_no_mail() {
+    let (app, smtp) = app_with_mail(|_| {}).await;
+    let handle = unique("mo");
+    let pool = app.backing.pool().await;
+    // As the bounce handling records it: lower-cased.
+    sqlx::query("INSERT INTO mail_suppressions (address, reason) VALUES (lower($1), 'bounce')")
+        .bind(email_of(&handle).to_uppercase())
+        .execute(&pool)
+        .await
+        .unwrap();
+    app.register(&handle).await;
+    let status: String = eventually(Duration::from_secs(30), "the mail to settle", || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT status::text FROM mail_outbox WHERE kind = 'verify_email' AND status <> 'pending'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+    })
+    .await;
+    assert_eq!(status, "suppressed");
+    // Another address in the same process still gets its mail: the worker ran.
+    let other = unique("no");
+    app.register(&other).await;
+    smtp.mail(&email_of(&other), "Confirm your email").await;
+    assert!(smtp.mails_to(&email_of(&handle), "").is_empty());
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_recovery_route() {
+    let app = TestApp::api().await;
+    let doc = app.get("/openapi.json", None).await.body;
+    let routes: [(&str, &[&str]); 6] = [
+        (
+            "/v1/auth/email/verify",
+            &["204", "400", "409", "422", "429"],
+        ),
+        ("/v1/auth/email/resend", &["202", "401", "409", "429"]),
+        ("/v1/auth/password/forgot", &["202", "400", "422", "429"]),
+        ("/v1/auth/password/reset", &["204", "400", "422", "429"]),
+        ("/v1/me/password", &["204", "401", "403", "422", "429"]),
+        ("/v1/me/email", &["202", "401", "403", "409", "422", "429"]),
+    ];
+    for (path, statuses) in routes {
+        let responses = &doc["paths"][path]["post"]["responses"];
+        for status in statuses {
+            assert!(
+                responses.get(*status).is_some(),
+                "{path} does not document {status}: {responses}"
+            );
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("ForgotRequest", "email"),
+        ("ResetRequest", "new_password"),
+        ("ChangeEmailRequest", "new_email"),
+        ("TokenRequest", "token"),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert!(
+            property.get("example").is_some(),
+            "{schema}.{field}: {property}"
+        );
+        assert!(
+            property.get("maxLength").is_some(),
+            "{schema}.{field}: {property}"
+        );
+    }
+    assert_eq!(
+        schemas["UserResponse"]["properties"]["email_verified"]["type"],
+        "boolean"
+    );
+}

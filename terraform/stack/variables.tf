@@ -363,7 +363,7 @@ variable "app_link_base_url" {
 
 variable "enable_mail_bounces" {
   type        = bool
-  description = "mail: TEM bounce/complaint webhook to a Topics and Events topic, subscribed by https://<api>.<dns_zone>/v1/mail/sns (the API must serve HTTPS there)."
+  description = "mail: TEM bounce/complaint webhook to a Topics and Events topic, subscribed by https://<api>.<dns_zone>/v1/mail/sns (the API must serve HTTPS there). Leave off until the API serves /v1/mail/sns (not implemented yet; see the README)."
   default     = false
   nullable    = false
 }
