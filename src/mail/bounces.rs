@@ -1,2 +1,0 @@
-//! Bounces and complaints reported by Transactional Email through Topics
-//! and Events (SNS).
