@@ -93,6 +93,18 @@ impl Application {
                     urls: Photos::new(storage.clone()),
                     feed,
                     admin_token: api.admin_token.clone().map(Arc::new),
+                    sns: api
+                        .mail_events
+                        .as_ref()
+                        .map(|e| {
+                            crate::mail::bounces::SnsVerifier::new(
+                                e.topic_arn.clone(),
+                                &e.trust_chain_pem,
+                                e.cert_url_prefix.clone(),
+                            )
+                        })
+                        .transpose()?
+                        .map(Arc::new),
                 });
                 spawn_api_chores(&ctx);
                 spawn_reconciler(&ctx, api.reconcile.clone());

@@ -173,6 +173,20 @@ pub struct ApiConfig {
     pub upload_max_bytes: u64,
     pub admin_token: Option<Secret<String>>,
     pub reconcile: ReconcileConfig,
+    /// Bounces from Transactional Email through Topics and Events.
+    pub mail_events: Option<MailEventsConfig>,
+}
+
+/// `SNS_TOPIC_ARN`, `SNS_TRUST_CHAIN`, `SNS_CERT_URL_PREFIX`: without the
+/// topic, `/v1/mail/sns` does not exist.
+#[derive(Debug, Clone)]
+pub struct MailEventsConfig {
+    pub topic_arn: String,
+    /// PEM of the CA the signing certificates must chain to (Scaleway's
+    /// `sns-trust-chain.pem`), read at start-up.
+    pub trust_chain_pem: Vec<u8>,
+    /// `SigningCertURL` must start with it (default `https://`).
+    pub cert_url_prefix: String,
 }
 
 /// The media reconciler: what the API does about photos the queue lost.
@@ -676,7 +690,33 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
         upload_max_bytes,
         admin_token: env.get("ADMIN_TOKEN").map(Secret::new),
         reconcile,
+        mail_events: mail_events(env)?,
     })
+}
+
+fn mail_events<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<MailEventsConfig>, ConfigError> {
+    let Some(topic_arn) = env.get("SNS_TOPIC_ARN") else {
+        return Ok(None);
+    };
+    let path = env.get("SNS_TRUST_CHAIN").ok_or_else(|| ConfigError {
+        var: "SNS_TRUST_CHAIN",
+        problem: "is missing (SNS_TOPIC_ARN is set)".into(),
+    })?;
+    let trust_chain_pem = std::fs::read(&path).map_err(|e| ConfigError {
+        var: "SNS_TRUST_CHAIN",
+        problem: format!("cannot be read: {path}: {e}"),
+    })?;
+    let cert_url_prefix = env
+        .get("SNS_CERT_URL_PREFIX")
+        .unwrap_or_else(|| "https://".into());
+    check_http_url("SNS_CERT_URL_PREFIX", &cert_url_prefix)?;
+    Ok(Some(MailEventsConfig {
+        topic_arn,
+        trust_chain_pem,
+        cert_url_prefix,
+    }))
 }
 
 fn mail<F: Fn(&str) -> Option<String>>(
@@ -1062,6 +1102,18 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(!err.to_string().contains("hunter2-secret"));
         }
+    }
+
+    #[test]
+    fn the_bounce_endpoint_needs_a_readable_trust_chain() {
+        let mut env = api_env();
+        assert!(load(&env).unwrap().api.unwrap().mail_events.is_none());
+        env.insert("SNS_TOPIC_ARN", "arn:scw:sns:fr-par:project:topic".into());
+        assert_eq!(load(&env).unwrap_err().var, "SNS_TRUST_CHAIN");
+        env.insert("SNS_TRUST_CHAIN", "/nonexistent/chain.pem".into());
+        let err = load(&env).unwrap_err();
+        assert_eq!(err.var, "SNS_TRUST_CHAIN");
+        assert!(err.problem.contains("cannot be read"), "{}", err.problem);
     }
 
     #[test]

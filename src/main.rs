@@ -79,6 +79,10 @@ VARIABLES (required by the modes in brackets; others optional):
     MAIL_FROM                   sender, `Name <address>`; needed with SMTP_URL
     APP_LINK_BASE_URL           base of the mailed links, e.g. https://ciel.example.com/app;
                                 links are BASE/verify-email, /reset-password, /confirm-email ?token=
+    SNS_TOPIC_ARN               topic of Transactional Email's bounce webhook; enables
+                                POST /v1/mail/sns (signed SNS messages only)          [api]
+    SNS_TRUST_CHAIN             with SNS_TOPIC_ARN: PEM file of Scaleway's SNS CA
+    SNS_CERT_URL_PREFIX         SigningCertURL must start with it (default https://)
     TRUSTED_PROXIES             comma-separated IPs/CIDRs whose X-Forwarded-For is believed
     ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
     WORKER_CONCURRENCY          media jobs at once per process (default 2)

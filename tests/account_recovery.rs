@@ -662,7 +662,8 @@ async fn bounced_addresses_get_no_mail() {
 async fn the_openapi_document_describes_every_recovery_route() {
     let app = TestApp::api().await;
     let doc = app.get("/openapi.json", None).await.body;
-    let routes: [(&str, &[&str]); 6] = [
+    let routes: [(&str, &[&str]); 7] = [
+        ("/v1/mail/sns", &["204", "400", "404"]),
         (
             "/v1/auth/email/verify",
             &["204", "400", "409", "422", "429"],
@@ -703,4 +704,368 @@ async fn the_openapi_document_describes_every_recovery_route() {
         schemas["UserResponse"]["properties"]["email_verified"]["type"],
         "boolean"
     );
+}
+
+/// A CA standing in for Scaleway's SNS trust chain, a signing certificate
+/// it issued, and a rogue self-signed one, made with the openssl CLI.
+struct SnsKeys {
+    dir: std::path::PathBuf,
+    /// Base URL the certificates are served from.
+    certs: String,
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the openssl CLI");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+impl SnsKeys {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("ciel-sns-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Test SNS CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        );
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=sns.test",
+            ],
+        );
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nsubjectAltName=DNS:sns.test\n",
+        )
+        .unwrap();
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "leaf.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "leaf.ext",
+            ],
+        );
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "rogue.key",
+                "-out",
+                "rogue.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=sns.test",
+            ],
+        );
+        SnsKeys {
+            dir,
+            certs: String::new(),
+        }
+    }
+
+    /// Base64 signature of `text` by `key` (leaf or rogue), SHA1 for
+    /// version 1, SHA256 for version 2.
+    fn sign(&self, key: &str, version: u8, text: &str) -> String {
+        use base64::Engine as _;
+        let input = self
+            .dir
+            .join(format!("{}.txt", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&input, text).unwrap();
+        let digest = if version == 1 { "-sha1" } else { "-sha256" };
+        let out = std::process::Command::new("openssl")
+            .args(["dgst", digest, "-sign"])
+            .arg(self.dir.join(format!("{key}.key")))
+            .arg(&input)
+            .output()
+            .expect("openssl dgst");
+        assert!(out.status.success());
+        base64::engine::general_purpose::STANDARD.encode(out.stdout)
+    }
+}
+
+impl Drop for SnsKeys {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const TOPIC: &str = "arn:scw:sns:fr-par:project-test:ciel-mail-events";
+
+/// A signed SNS message; `tamper` changes the Message after signing.
+impl SnsKeys {
+    #[allow(clippy::too_many_arguments)]
+    fn message(
+        &self,
+        key: &str,
+        version: u8,
+        kind: &str,
+        message: &str,
+        topic: &str,
+        subscribe_url: Option<&str>,
+    ) -> Value {
+        let (id, timestamp, token) = (
+            uuid::Uuid::new_v4().to_string(),
+            "2026-11-28T10:00:00.000Z",
+            "tok-123",
+        );
+        let mut signed = format!("Message\n{message}\nMessageId\n{id}\n");
+        if let Some(url) = subscribe_url {
+            signed.push_str(&format!(
+                "SubscribeURL\n{url}\nTimestamp\n{timestamp}\nToken\n{token}\n"
+            ));
+        } else {
+            signed.push_str(&format!("Timestamp\n{timestamp}\n"));
+        }
+        signed.push_str(&format!("TopicArn\n{topic}\nType\n{kind}\n"));
+        let mut body = json!({
+            "Type": kind, "MessageId": id, "TopicArn": topic, "Message": message,
+            "Timestamp": timestamp, "SignatureVersion": version.to_string(),
+            "Signature": self.sign(key, version, &signed),
+            "SigningCertURL": format!("{}/{key}.pem", self.certs),
+        });
+        if let Some(url) = subscribe_url {
+            body["SubscribeURL"] = json!(url);
+            body["Token"] = json!(token);
+        }
+        body
+    }
+}
+
+#[tokio::test]
+async fn signed_bounces_make_an_address_undeliverable_and_forgeries_do_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut keys = SnsKeys::new();
+    // The certificates' host, and the SubscribeURL the confirmation GETs.
+    let confirmed = Arc::new(AtomicUsize::new(0));
+    let dir = keys.dir.clone();
+    let hits = confirmed.clone();
+    let files = axum::Router::new()
+        .route(
+            "/confirm",
+            axum::routing::get(move || {
+                let hits = hits.clone();
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/{file}",
+            axum::routing::get(
+                move |axum::extract::Path(file): axum::extract::Path<String>| {
+                    let dir = dir.clone();
+                    async move { std::fs::read_to_string(dir.join(file)).unwrap_or_default() }
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let certs = format!("http://{}", listener.local_addr().unwrap());
+    keys.certs = certs.clone();
+    tokio::spawn(async move { axum::serve(listener, files).await });
+
+    let ca = keys.dir.join("ca.pem").to_string_lossy().into_owned();
+    let (app, smtp) = app_with_mail(|env| {
+        env.insert("SNS_TOPIC_ARN", TOPIC.into());
+        env.insert("SNS_TRUST_CHAIN", ca);
+        env.insert("SNS_CERT_URL_PREFIX", format!("{certs}/"));
+    })
+    .await;
+    let pool = app.backing.pool().await;
+    let suppressed = |address: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT reason FROM mail_suppressions WHERE address = lower($1)",
+            )
+            .bind(address)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            let reply = app
+                .client
+                .post(app.url("/v1/mail/sns"))
+                .header("content-type", "text/plain; charset=UTF-8")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::NO_CONTENT);
+        }
+    };
+
+    // The subscription is confirmed, once it verifies.
+    let confirm_url = format!("{certs}/confirm");
+    post(keys.message(
+        "rogue",
+        2,
+        "SubscriptionConfirmation",
+        "join",
+        TOPIC,
+        Some(&confirm_url),
+    ))
+    .await;
+    assert_eq!(
+        confirmed.load(Ordering::SeqCst),
+        0,
+        "a rogue confirmation is ignored"
+    );
+    post(keys.message(
+        "leaf",
+        2,
+        "SubscriptionConfirmation",
+        "join",
+        TOPIC,
+        Some(&confirm_url),
+    ))
+    .await;
+    assert_eq!(confirmed.load(Ordering::SeqCst), 1);
+
+    let victim = format!("{}@example.org", unique("pa"));
+    let event = |kind: &str, to: &str| json!({ "type": kind, "email_to": to }).to_string();
+    // Forgeries: a certificate outside the CA, another topic, a changed message.
+    post(keys.message(
+        "rogue",
+        2,
+        "Notification",
+        &event("email_mailbox_not_found", &victim),
+        TOPIC,
+        None,
+    ))
+    .await;
+    post(keys.message(
+        "leaf",
+        2,
+        "Notification",
+        &event("email_mailbox_not_found", &victim),
+        "arn:scw:sns:fr-par:other:topic",
+        None,
+    ))
+    .await;
+    let mut tampered = keys.message(
+        "leaf",
+        2,
+        "Notification",
+        &event("email_delivered", &victim),
+        TOPIC,
+        None,
+    );
+    tampered["Message"] = json!(event("email_mailbox_not_found", &victim));
+    post(tampered).await;
+    assert_eq!(suppressed(victim.clone()).await, None);
+
+    // Genuine: signature version 2 (SHA256) and 1 (SHA1).
+    post(keys.message(
+        "leaf",
+        2,
+        "Notification",
+        &event("email_mailbox_not_found", &victim.to_uppercase()),
+        TOPIC,
+        None,
+    ))
+    .await;
+    assert_eq!(suppressed(victim.clone()).await.as_deref(), Some("bounce"));
+    let complainer = format!("{}@example.org", unique("qi"));
+    post(keys.message(
+        "leaf",
+        1,
+        "Notification",
+        &event("email_spam", &complainer),
+        TOPIC,
+        None,
+    ))
+    .await;
+    assert_eq!(suppressed(complainer).await.as_deref(), Some("complaint"));
+
+    // Not JSON: 400. No mail goes to the bounced address.
+    let reply = app
+        .client
+        .post(app.url("/v1/mail/sns"))
+        .body("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+    let handle = victim.split('@').next().unwrap().to_string();
+    app.register(&handle).await;
+    eventually(
+        Duration::from_secs(30),
+        "the mail to be suppressed",
+        || async {
+            sqlx::query_scalar::<_, String>(
+            "SELECT status::text FROM mail_outbox WHERE recipient = $1 AND status = 'suppressed'",
+        )
+        .bind(&victim)
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+        },
+    )
+    .await;
+    assert!(smtp.mails_to(&victim, "").is_empty());
+
+    // Without SNS_TOPIC_ARN the route does not exist.
+    let plain = TestApp::api().await;
+    plain
+        .post("/v1/mail/sns", None, json!({}))
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("not_found"));
 }

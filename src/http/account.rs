@@ -339,3 +339,52 @@ pub async fn change_email(
         "a confirmation link is on its way to the new address; the current address stays until it is followed",
     ))
 }
+
+/// Transactional Email's bounce and complaint events, as Topics and
+/// Events (SNS) POSTs them to its HTTPS subscription. Each message must
+/// come from `SNS_TOPIC_ARN` and carry a valid SNS signature whose
+/// certificate (`SigningCertURL`) chains to `SNS_TRUST_CHAIN` (Scaleway's
+/// CA); anything else is ignored (still 204, so nothing is retried). A
+/// verified `SubscriptionConfirmation` is confirmed; a verified
+/// `Notification` of a bounce (`email_mailbox_not_found`,
+/// `email_blocklisted`) or complaint (`email_spam`) makes its `email_to`
+/// undeliverable: no account mail goes to it again. Without
+/// `SNS_TOPIC_ARN`, 404.
+#[utoipa::path(post, path = "/v1/mail/sns", tag = "auth",
+    request_body(content = String, content_type = "text/plain",
+        description = "An SNS message: JSON with Type, MessageId, TopicArn, Message, Timestamp, SignatureVersion (1 or 2), Signature, SigningCertURL, and SubscribeURL + Token for confirmations"),
+    responses(
+        (status = 204, description = "Handled, or ignored because it did not verify"),
+        (status = 400, description = "`invalid_json`: the body is not an SNS message", body = ErrorBody),
+        (status = 404, description = "`not_found`: no SNS_TOPIC_ARN is configured", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: bodies are at most 64 KiB", body = ErrorBody),
+    ))]
+pub async fn mail_events(
+    State(ctx): State<Arc<ApiContext>>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode> {
+    let Some(sns) = &ctx.sns else {
+        return Err(Error::not_found("not_found", "no such endpoint"));
+    };
+    let message: mail::bounces::SnsMessage =
+        serde_json::from_slice(&body).map_err(|_| Error::BadRequest {
+            code: "invalid_json",
+            message: "the body is not an SNS message".into(),
+        })?;
+    match sns.verify(&message).await {
+        Err(reason) => {
+            tracing::warn!(%reason, "SNS message ignored: it does not verify");
+        }
+        Ok(mail::bounces::Verified::Subscribe(url)) => match sns.confirm(&url).await {
+            Ok(()) => tracing::info!("SNS subscription confirmed"),
+            Err(reason) => tracing::warn!(%reason, "SNS subscription not confirmed"),
+        },
+        Ok(mail::bounces::Verified::Event(event)) => {
+            if let Some(reason) = mail::bounces::record_event(&ctx.db, &event).await? {
+                tracing::info!(reason, "address marked undeliverable");
+            }
+        }
+        Ok(mail::bounces::Verified::Other) => {}
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -62,6 +62,8 @@ pub struct ApiContext {
     pub feed: Feed,
     /// Guards `/v1/admin/*`; without it those routes do not exist.
     pub admin_token: Option<Arc<Secret<String>>>,
+    /// Checks `/v1/mail/sns`; without it that route answers 404.
+    pub sns: Option<Arc<crate::mail::bounces::SnsVerifier>>,
 }
 
 const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -97,6 +99,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .merge(account_token_routes())
         .merge(signed_in_routes())
         .merge(account_mail_routes())
+        .merge(mail_event_routes())
         .merge(admin_routes())
         .into_openapi();
     document.merge(ops_routes_stateless().into_openapi());
@@ -132,6 +135,11 @@ fn account_mail_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(account::resend_verification))
         .routes(routes!(account::change_password))
         .routes(routes!(account::change_email))
+}
+
+/// Transactional Email's bounces, through Topics and Events.
+fn mail_event_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(account::mail_events))
 }
 
 fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -185,6 +193,7 @@ fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {
             ctx.clone(),
             rate_limit::writes_by_user,
         )))
+        .merge(mail_event_routes())
         .merge(admin_routes().layer(middleware::from_fn_with_state(
             ctx.clone(),
             moderation::require_admin,

@@ -9,6 +9,7 @@
 //! it goes out (or is a day old). An address that bounced or complained is
 //! never sent to again.
 
+pub mod bounces;
 pub mod sender;
 
 use std::time::Duration;

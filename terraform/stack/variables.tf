@@ -363,7 +363,7 @@ variable "app_link_base_url" {
 
 variable "enable_mail_bounces" {
   type        = bool
-  description = "mail: TEM bounce/complaint webhook to a Topics and Events topic, subscribed by https://<api>.<dns_zone>/v1/mail/sns (the API must serve HTTPS there). Leave off until the API serves /v1/mail/sns (not implemented yet; see the README)."
+  description = "mail: TEM bounce/complaint webhook to a Topics and Events topic, subscribed by https://<api>.<dns_zone>/v1/mail/sns (the API must serve HTTPS there). The API needs SNS_TOPIC_ARN and SNS_TRUST_CHAIN for it, which this stack does not set yet."
   default     = false
   nullable    = false
 }
