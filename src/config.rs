@@ -60,6 +60,11 @@ impl Mode {
     fn uses_queue(self) -> bool {
         !matches!(self, Mode::ServerlessWorker)
     }
+
+    /// Modes that handle jobs, account mail included.
+    fn runs_jobs(self) -> bool {
+        !matches!(self, Mode::Api)
+    }
 }
 
 impl FromStr for Mode {
@@ -147,6 +152,14 @@ pub struct RateLimitConfig {
     /// Refreshes per session: each one leaves a row for the refresh lifetime.
     pub refresh_session: Policy,
     pub sign_in: SignInThrottle,
+    /// `POST /v1/auth/password/forgot` per client network.
+    pub forgot: Policy,
+    /// `POST /v1/auth/password/forgot` per address asked about.
+    pub forgot_address: Policy,
+    /// Emailed tokens presented (verify, reset) per client network.
+    pub account_token: Policy,
+    /// Account mails a signed-in user asks for (resend, email change).
+    pub account_mail: Policy,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -160,6 +173,20 @@ pub struct ApiConfig {
     pub upload_max_bytes: u64,
     pub admin_token: Option<Secret<String>>,
     pub reconcile: ReconcileConfig,
+    /// Bounces from Transactional Email through Topics and Events.
+    pub mail_events: Option<MailEventsConfig>,
+}
+
+/// `SNS_TOPIC_ARN`, `SNS_TRUST_CHAIN`, `SNS_CERT_URL_PREFIX`: without the
+/// topic, `/v1/mail/sns` does not exist.
+#[derive(Debug, Clone)]
+pub struct MailEventsConfig {
+    pub topic_arn: String,
+    /// PEM of the CA the signing certificates must chain to (Scaleway's
+    /// `sns-trust-chain.pem`), read at start-up.
+    pub trust_chain_pem: Vec<u8>,
+    /// `SigningCertURL` must start with it (default `https://`).
+    pub cert_url_prefix: String,
 }
 
 /// The media reconciler: what the API does about photos the queue lost.
@@ -207,6 +234,26 @@ pub struct HttpLimits {
     pub header_timeout: Duration,
 }
 
+/// Account mail (`SMTP_URL`, `MAIL_FROM`, `APP_LINK_BASE_URL`), read by
+/// the modes that handle jobs. All optional: without `SMTP_URL` the dev
+/// process logs each mail's link, and the workers keep mail jobs pending
+/// (retried) rather than lose them.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `smtp://`, `smtps://` (TLS) or `smtp://...?tls=required` (STARTTLS),
+    /// with the credentials in the user info. Holds a secret.
+    pub smtp_url: Option<Secret<String>>,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// Base URL of the links in the mails, without a trailing slash.
+    pub link_base_url: String,
+    /// Log the link instead of failing when there is no `SMTP_URL` (dev).
+    pub log_without_smtp: bool,
+}
+
+pub const DEFAULT_MAIL_FROM: &str = "Ciel <no-reply@localhost>";
+pub const DEFAULT_LINK_BASE_URL: &str = "http://localhost:8080/app";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub mode: Mode,
@@ -218,6 +265,8 @@ pub struct Config {
     pub queue: Option<QueueConfig>,
     pub api: Option<ApiConfig>,
     pub worker: WorkerConfig,
+    /// Account mail, for the modes that handle jobs.
+    pub mail: Option<MailConfig>,
     /// Prefix of every Redis key, so that several deployments (or test runs)
     /// can share one Redis without seeing each other's counters.
     pub redis_key_prefix: String,
@@ -412,6 +461,11 @@ impl Config {
             },
             api,
             worker,
+            mail: if mode.runs_jobs() {
+                Some(mail(&env, mode)?)
+            } else {
+                None
+            },
             redis_key_prefix: "ciel".into(),
         })
     }
@@ -672,11 +726,88 @@ fn api<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<ApiConfig, ConfigE
             sign_in: SignInThrottle {
                 account: env.policy("RATE_LIMIT_LOGIN_ACCOUNT", "login_account", "50/1h")?,
             },
+            forgot: env.policy("RATE_LIMIT_FORGOT", "forgot", "10/1h")?,
+            forgot_address: env.policy("RATE_LIMIT_FORGOT_ADDRESS", "forgot_address", "3/1h")?,
+            account_token: env.policy("RATE_LIMIT_ACCOUNT_TOKEN", "account_token", "30/1h")?,
+            account_mail: env.policy("RATE_LIMIT_ACCOUNT_MAIL", "account_mail", "5/1h")?,
             trusted_proxies: trusted_proxies(env)?,
         },
         upload_max_bytes,
         admin_token: env.get("ADMIN_TOKEN").map(Secret::new),
         reconcile,
+        mail_events: mail_events(env)?,
+    })
+}
+
+fn mail_events<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<MailEventsConfig>, ConfigError> {
+    let Some(topic_arn) = env.get("SNS_TOPIC_ARN") else {
+        return Ok(None);
+    };
+    let path = env.get("SNS_TRUST_CHAIN").ok_or_else(|| ConfigError {
+        var: "SNS_TRUST_CHAIN",
+        problem: "is missing (SNS_TOPIC_ARN is set)".into(),
+    })?;
+    let trust_chain_pem = std::fs::read(&path).map_err(|e| ConfigError {
+        var: "SNS_TRUST_CHAIN",
+        problem: format!("cannot be read: {path}: {e}"),
+    })?;
+    let cert_url_prefix = env
+        .get("SNS_CERT_URL_PREFIX")
+        .unwrap_or_else(|| "https://".into());
+    check_http_url("SNS_CERT_URL_PREFIX", &cert_url_prefix)?;
+    Ok(Some(MailEventsConfig {
+        topic_arn,
+        trust_chain_pem,
+        cert_url_prefix,
+    }))
+}
+
+fn mail<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    mode: Mode,
+) -> Result<MailConfig, ConfigError> {
+    let smtp_url = env.get("SMTP_URL");
+    if let Some(url) = &smtp_url {
+        // The URL holds the password: name the problem, never the value.
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(ConfigError {
+                var: "SMTP_URL",
+                problem: "is malformed: expected an smtp:// or smtps:// URL".into(),
+            });
+        }
+        crate::mail::sender::check_smtp_url(url).map_err(|problem| ConfigError {
+            var: "SMTP_URL",
+            problem: format!("is malformed: {problem}"),
+        })?;
+    }
+    let needed = |var: &'static str, default: &str| match env.get(var) {
+        Some(value) => Ok(value),
+        None if smtp_url.is_none() => Ok(default.to_string()),
+        None => Err(ConfigError {
+            var,
+            problem: "is missing (SMTP_URL is set)".into(),
+        }),
+    };
+    let from = needed("MAIL_FROM", DEFAULT_MAIL_FROM)?;
+    crate::mail::sender::check_mailbox(&from).map_err(|problem| ConfigError {
+        var: "MAIL_FROM",
+        problem: format!("is malformed: {problem}"),
+    })?;
+    let link_base_url = needed("APP_LINK_BASE_URL", DEFAULT_LINK_BASE_URL)?;
+    check_http_url("APP_LINK_BASE_URL", &link_base_url)?;
+    if link_base_url.contains(['?', '#']) {
+        return Err(ConfigError {
+            var: "APP_LINK_BASE_URL",
+            problem: "is malformed: no query or fragment; the links add their own".into(),
+        });
+    }
+    Ok(MailConfig {
+        smtp_url: smtp_url.map(Secret::new),
+        from,
+        link_base_url: link_base_url.trim_end_matches('/').to_string(),
+        log_without_smtp: mode == Mode::Dev,
     })
 }
 
@@ -982,6 +1113,52 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.problem.contains(expected), "{}", err.problem);
         }
+    }
+
+    #[test]
+    fn mail_settings_are_optional_and_checked_together() {
+        let mut env = base();
+        env.insert("APP_MODE", "serverless-worker".into());
+        let mail = load(&env).unwrap().mail.unwrap();
+        assert!(mail.smtp_url.is_none() && !mail.log_without_smtp);
+        assert!(load(&api_env()).unwrap().mail.is_none());
+        env.insert(
+            "SMTP_URL",
+            "smtps://user:hunter2-secret@smtp.tem.scaleway.com:465".into(),
+        );
+        let err = load(&env).unwrap_err();
+        assert_eq!(err.var, "MAIL_FROM");
+        env.insert("MAIL_FROM", "Ciel <no-reply@mail.example.org>".into());
+        assert_eq!(load(&env).unwrap_err().var, "APP_LINK_BASE_URL");
+        env.insert("APP_LINK_BASE_URL", "https://links.example.org/a/".into());
+        let config = load(&env).unwrap();
+        let mail = config.mail.unwrap();
+        assert_eq!(mail.link_base_url, "https://links.example.org/a");
+        assert!(!format!("{mail:?}").contains("hunter2-secret"));
+        for (var, bad) in [
+            ("SMTP_URL", "http://smtp.example.org"),
+            ("MAIL_FROM", "not an address"),
+            ("APP_LINK_BASE_URL", "links.example.org"),
+            ("APP_LINK_BASE_URL", "https://links.example.org/?x=1"),
+        ] {
+            let mut env = env.clone();
+            env.insert(var, bad.into());
+            let err = load(&env).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(!err.to_string().contains("hunter2-secret"));
+        }
+    }
+
+    #[test]
+    fn the_bounce_endpoint_needs_a_readable_trust_chain() {
+        let mut env = api_env();
+        assert!(load(&env).unwrap().api.unwrap().mail_events.is_none());
+        env.insert("SNS_TOPIC_ARN", "arn:scw:sns:fr-par:project:topic".into());
+        assert_eq!(load(&env).unwrap_err().var, "SNS_TRUST_CHAIN");
+        env.insert("SNS_TRUST_CHAIN", "/nonexistent/chain.pem".into());
+        let err = load(&env).unwrap_err();
+        assert_eq!(err.var, "SNS_TRUST_CHAIN");
+        assert!(err.problem.contains("cannot be read"), "{}", err.problem);
     }
 
     #[test]

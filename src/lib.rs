@@ -8,6 +8,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod http;
 pub mod infra;
+pub mod mail;
 pub mod media;
 pub mod ratelimit;
 pub mod social;

@@ -73,6 +73,20 @@ VARIABLES (required by the modes in brackets; others optional):
                                 networks that never signed in to it get one try per 10 s
                                 (default 50/1h; each account+network pair also backs off
                                 from 15 s to 15 min after 5 failures)
+    RATE_LIMIT_FORGOT           password reset requests per client network (default 10/1h)
+    RATE_LIMIT_FORGOT_ADDRESS   password reset requests per address asked about (default 3/1h)
+    RATE_LIMIT_ACCOUNT_TOKEN    mailed tokens presented (verify, reset) per network (default 30/1h)
+    RATE_LIMIT_ACCOUNT_MAIL     verification resends and email changes per user (default 5/1h)
+    SMTP_URL                    account mail: smtps://user:pass@host:465 (TLS) or
+                                smtp://host:587?tls=required (STARTTLS)      [optional; worker, dev]
+                                without it, dev logs each mail's link and workers keep mails pending
+    MAIL_FROM                   sender, `Name <address>`; needed with SMTP_URL
+    APP_LINK_BASE_URL           base of the mailed links, e.g. https://ciel.example.com/app;
+                                links are BASE/verify-email, /reset-password, /confirm-email ?token=
+    SNS_TOPIC_ARN               topic of Transactional Email's bounce webhook; enables
+                                POST /v1/mail/sns (signed SNS messages only)          [api]
+    SNS_TRUST_CHAIN             with SNS_TOPIC_ARN: PEM file of Scaleway's SNS CA
+    SNS_CERT_URL_PREFIX         SigningCertURL must start with it (default https://)
     TRUSTED_PROXIES             comma-separated IPs/CIDRs whose X-Forwarded-For is believed
     ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
     WORKER_CONCURRENCY          media jobs at once per process (default 2)

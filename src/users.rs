@@ -116,6 +116,8 @@ pub struct User {
     pub email: String,
     pub display_name: Option<String>,
     pub created_at: OffsetDateTime,
+    /// The address was proven by a mailed link.
+    pub email_verified: bool,
 }
 
 /// A user with the password hash, for login only.
@@ -138,7 +140,7 @@ pub async fn insert(db: &mut sqlx::PgConnection, new: NewUser) -> Result<User> {
     let user = sqlx::query_as::<_, User>(
         "INSERT INTO users (id, handle, email, display_name, password_hash)
          VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, handle, email, display_name, created_at",
+         RETURNING id, handle, email, display_name, created_at, email_verified_at IS NOT NULL AS email_verified",
     )
     .bind(Uuid::now_v7())
     .bind(new.handle.as_str())
@@ -152,7 +154,8 @@ pub async fn insert(db: &mut sqlx::PgConnection, new: NewUser) -> Result<User> {
 
 pub async fn find(db: &PgPool, id: Uuid) -> Result<User> {
     sqlx::query_as::<_, User>(
-        "SELECT id, handle, email, display_name, created_at FROM users WHERE id = $1",
+        "SELECT id, handle, email, display_name, created_at, email_verified_at IS NOT NULL AS email_verified
+         FROM users WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db)

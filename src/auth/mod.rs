@@ -1,6 +1,7 @@
 //! Sign-up, sign-in and device sessions for the mobile apps.
 
 pub mod password;
+pub mod recovery;
 pub mod revocations;
 pub mod sessions;
 pub mod tokens;
@@ -89,11 +90,13 @@ impl Auth {
         }
     }
 
+    /// Creates the account and its first session, with its verification
+    /// mail in the outbox (the returned id, to queue once this returns).
     pub async fn register(
         &self,
         registration: Registration,
         user_agent: Option<&str>,
-    ) -> Result<(User, TokenPair)> {
+    ) -> Result<(User, TokenPair, Uuid)> {
         let password_hash = self.hasher.hash(&registration.password).await?;
         let mut tx = self.db.begin().await?;
         let user = users::insert(
@@ -107,8 +110,18 @@ impl Auth {
         )
         .await?;
         let pair = self.start_session(&mut tx, user.id, user_agent).await?;
+        let mail_id = crate::mail::insert(
+            &mut tx,
+            crate::mail::NewMail {
+                user_id: user.id,
+                kind: crate::mail::MailKind::VerifyEmail,
+                recipient: &user.email,
+                new_email: None,
+            },
+        )
+        .await?;
         tx.commit().await?;
-        Ok((user, pair))
+        Ok((user, pair, mail_id))
     }
 
     pub async fn login(

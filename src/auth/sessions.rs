@@ -17,6 +17,8 @@ pub enum Revocation {
     RefreshTokenReuse,
     Suspended,
     AccountDeleted,
+    PasswordReset,
+    PasswordChanged,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -162,6 +164,25 @@ pub async fn revoke_all(
          WHERE user_id = $1 AND revoked_at IS NULL RETURNING id",
     )
     .bind(user_id)
+    .bind(reason)
+    .fetch_all(db)
+    .await?;
+    Ok(ended)
+}
+
+/// Ends every live session of a user but `keep`; returns the ids ended.
+pub async fn revoke_all_but(
+    db: &mut PgConnection,
+    user_id: Uuid,
+    keep: Uuid,
+    reason: Revocation,
+) -> Result<Vec<Uuid>> {
+    let ended = sqlx::query_scalar(
+        "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $3
+         WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(user_id)
+    .bind(keep)
     .bind(reason)
     .fetch_all(db)
     .await?;

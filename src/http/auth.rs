@@ -66,6 +66,9 @@ pub struct UserResponse {
     display_name: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
+    /// True once the address was confirmed from the link mailed to it.
+    /// Unverified accounts work, but cannot reset their password by email.
+    email_verified: bool,
 }
 
 impl From<User> for UserResponse {
@@ -76,6 +79,7 @@ impl From<User> for UserResponse {
             email: user.email,
             display_name: user.display_name,
             created_at: user.created_at,
+            email_verified: user.email_verified,
         }
     }
 }
@@ -151,10 +155,11 @@ pub async fn register(
         &body.password,
         body.display_name.as_deref(),
     )?;
-    let (user, pair) = ctx
+    let (user, pair, verification) = ctx
         .auth
         .register(registration, user_agent.as_deref())
         .await?;
+    crate::mail::queue_mail(&ctx.db, &ctx.queue, verification).await;
     Ok((StatusCode::CREATED, Json(signed_in(user, pair))))
 }
 

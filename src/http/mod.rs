@@ -1,5 +1,6 @@
 //! The HTTP edge: routers, middleware, and one file per resource.
 
+pub mod account;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -61,6 +62,8 @@ pub struct ApiContext {
     pub feed: Feed,
     /// Guards `/v1/admin/*`; without it those routes do not exist.
     pub admin_token: Option<Arc<Secret<String>>>,
+    /// Checks `/v1/mail/sns`; without it that route answers 404.
+    pub sns: Option<Arc<crate::mail::bounces::SnsVerifier>>,
 }
 
 const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -92,7 +95,11 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .merge(register_routes())
         .merge(login_routes())
         .merge(refresh_routes())
+        .merge(forgot_routes())
+        .merge(account_token_routes())
         .merge(signed_in_routes())
+        .merge(account_mail_routes())
+        .merge(mail_event_routes())
         .merge(admin_routes())
         .into_openapi();
     document.merge(ops_routes_stateless().into_openapi());
@@ -109,6 +116,30 @@ fn login_routes() -> OpenApiRouter<Arc<ApiContext>> {
 
 fn refresh_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new().routes(routes!(auth::refresh))
+}
+
+fn forgot_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(account::forgot_password))
+}
+
+/// The routes that take a mailed token.
+fn account_token_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new()
+        .routes(routes!(account::verify_email))
+        .routes(routes!(account::reset_password))
+}
+
+/// Signed-in routes about the account's mail and credentials.
+fn account_mail_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new()
+        .routes(routes!(account::resend_verification))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::change_email))
+}
+
+/// Transactional Email's bounces, through Topics and Events.
+fn mail_event_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(account::mail_events))
 }
 
 fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -152,10 +183,17 @@ fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {
         .merge(register_routes().layer(limited(Limit::Register)))
         .merge(login_routes().layer(limited(Limit::Login)))
         .merge(refresh_routes().layer(limited(Limit::Refresh)))
+        .merge(forgot_routes().layer(limited(Limit::Forgot)))
+        .merge(account_token_routes().layer(limited(Limit::AccountToken)))
         .merge(signed_in_routes().layer(middleware::from_fn_with_state(
             ctx.clone(),
             rate_limit::writes_by_user,
         )))
+        .merge(account_mail_routes().layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            rate_limit::writes_by_user,
+        )))
+        .merge(mail_event_routes())
         .merge(admin_routes().layer(middleware::from_fn_with_state(
             ctx.clone(),
             moderation::require_admin,

@@ -20,6 +20,10 @@ pub enum Limit {
     Register,
     Login,
     Refresh,
+    /// `POST /v1/auth/password/forgot`.
+    Forgot,
+    /// The routes that take a mailed token (verify, reset).
+    AccountToken,
 }
 
 /// The client network a request was counted under, for handlers that
@@ -77,6 +81,8 @@ pub async fn by_ip(
         Limit::Register => &limits.register,
         Limit::Login => &limits.login,
         Limit::Refresh => &limits.refresh,
+        Limit::Forgot => &limits.forgot,
+        Limit::AccountToken => &limits.account_token,
     };
     let (mut parts, body) = request.into_parts();
     let network = ip_subject(client_ip(&parts, &limits.trusted_proxies));

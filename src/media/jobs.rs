@@ -18,8 +18,16 @@ pub struct JobMessage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Job {
-    Media { media_id: Uuid },
-    PurgeAccount { user_id: Uuid },
+    Media {
+        media_id: Uuid,
+    },
+    PurgeAccount {
+        user_id: Uuid,
+    },
+    /// One account mail of the outbox (`mail::deliver`).
+    SendMail {
+        mail_id: Uuid,
+    },
 }
 
 impl Job {
@@ -179,6 +187,7 @@ mod tests {
         for job in [
             Job::Media { media_id: id },
             Job::PurgeAccount { user_id: id },
+            Job::SendMail { mail_id: id },
         ] {
             assert_eq!(Job::parse(&job.to_body()), Some(job));
         }
@@ -192,6 +201,7 @@ mod tests {
             "{}",
             r#"{"type":"nope","media_id":"x"}"#,
             r#"{"type":"purge_account"}"#,
+            r#"{"type":"send_mail"}"#,
         ] {
             assert_eq!(Job::parse(bad), None, "{bad}");
         }

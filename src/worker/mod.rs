@@ -98,6 +98,8 @@ pub struct Worker {
     /// From a job's arrival to its answer, waiting included.
     request_timeout: Duration,
     stopping: Arc<watch::Sender<bool>>,
+    /// Sends account mail (`send_mail` jobs).
+    mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl Worker {
@@ -113,7 +115,14 @@ impl Worker {
             job_time_limit: config.job_time_limit,
             request_timeout: config.request_timeout,
             stopping: Arc::new(watch::channel(false).0),
+            mailer: None,
         }
+    }
+
+    /// Gives the worker its mailer; without one, mail jobs stay pending.
+    pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Self {
+        self.mailer = Some(Arc::new(mailer));
+        self
     }
 
     pub fn permits(&self) -> &Arc<Semaphore> {
@@ -229,6 +238,11 @@ impl Worker {
                 tracing::error!(%user_id, "account purge dead-lettered; it will be queued again");
                 return Ok(Outcome::Skipped);
             }
+            Some(Job::SendMail { mail_id }) => {
+                // The mail stays pending; the API's sweep queues it again.
+                tracing::warn!(%mail_id, "mail job dead-lettered; it will be queued again");
+                return Ok(Outcome::Skipped);
+            }
         };
         let abandoned = jobs::abandon(
             &self.db,
@@ -272,6 +286,12 @@ impl Worker {
                     crate::social::accounts::Purge::NothingToDo => Ok(Outcome::Skipped),
                 }
             }
+            Some(Job::SendMail { mail_id }) => match &self.mailer {
+                Some(mailer) => crate::mail::deliver(&self.db, mailer, mail_id).await,
+                None => Err(Transient(anyhow::anyhow!(
+                    "this process has no mail settings; the mail stays pending"
+                ))),
+            },
         }
     }
 

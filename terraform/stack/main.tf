@@ -105,6 +105,24 @@ module "observability" {
   alert_contact_emails = var.alert_contact_emails
 }
 
+locals {
+  mail_enabled   = var.enable_mail && var.dns_zone != null
+  sending_domain = var.dns_zone == null ? null : (var.mail_subdomain == "" ? var.dns_zone : "${var.mail_subdomain}.${var.dns_zone}")
+  api_host       = var.dns_zone == null ? null : (var.api_subdomain == "" ? var.dns_zone : "${var.api_subdomain}.${var.dns_zone}")
+}
+
+module "mail" {
+  source = "../modules/mail"
+
+  enabled         = local.mail_enabled
+  name_prefix     = local.name_prefix
+  project_id      = var.project_id
+  region          = "fr-par" # Transactional Email's only region
+  tags            = local.tags
+  sending_domain  = local.sending_domain
+  bounce_endpoint = local.mail_enabled && var.enable_mail_bounces ? "https://${local.api_host}/v1/mail/sns" : null
+}
+
 module "compute" {
   source = "../modules/compute"
 
@@ -169,6 +187,11 @@ module "compute" {
   admin_token                      = module.secrets.admin_token
   metrics_push_url                 = module.observability.metrics_push_url
   metrics_push_token               = module.observability.metrics_push_token
+
+  enable_mail       = local.mail_enabled
+  smtp_url          = module.mail.smtp_url
+  mail_from         = local.mail_enabled ? "${var.mail_from_name} <no-reply@${local.sending_domain}>" : null
+  app_link_base_url = local.mail_enabled ? coalesce(var.app_link_base_url, "https://${local.api_host}/app") : null
 }
 
 module "dns" {
@@ -181,6 +204,16 @@ module "dns" {
   enable_cdn_dns = var.enable_cdn_dns && var.enable_cdn
   cdn_subdomain  = var.cdn_subdomain
   cdn_target     = module.storage.cdn_default_hostname
+
+  enable_mail_dns  = local.mail_enabled
+  mail_subdomain   = var.mail_subdomain
+  mail_domain_id   = module.mail.domain_id
+  mail_spf_include = module.mail.spf_include
+  mail_dkim_name   = module.mail.dkim_name
+  mail_dkim_value  = module.mail.dkim_value
+  mail_dmarc_name  = module.mail.dmarc_name
+  mail_dmarc_value = module.mail.dmarc_value
+  mail_mx_target   = module.mail.mx_target
 }
 
 # Scenario 9: the API and Redis on Kapsule (deploy/k8s). The cluster joins

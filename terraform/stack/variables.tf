@@ -361,3 +361,37 @@ variable "kubernetes_max_nodes" {
   default     = 4
   nullable    = false
 }
+
+variable "enable_mail" {
+  type        = bool
+  description = "mail: Transactional Email domain <mail_subdomain>.<dns_zone>, SMTP key with TEM rights only, its DNS records; needs dns_zone."
+  default     = false
+  nullable    = false
+}
+
+variable "mail_subdomain" {
+  type        = string
+  description = "mail: sending domain relative to dns_zone (\"\" for the apex)."
+  default     = "mail"
+  nullable    = false
+}
+
+variable "mail_from_name" {
+  type        = string
+  description = "mail: display name of MAIL_FROM (no-reply@<sending domain>)."
+  default     = "Ciel"
+  nullable    = false
+}
+
+variable "app_link_base_url" {
+  type        = string
+  description = "mail: APP_LINK_BASE_URL, the https base of the links in the mails (default https://<api>.<dns_zone>/app)."
+  default     = null
+}
+
+variable "enable_mail_bounces" {
+  type        = bool
+  description = "mail: TEM bounce/complaint webhook to a Topics and Events topic, subscribed by https://<api>.<dns_zone>/v1/mail/sns (the API must serve HTTPS there). The API needs SNS_TOPIC_ARN and SNS_TRUST_CHAIN for it, which this stack does not set yet."
+  default     = false
+  nullable    = false
+}

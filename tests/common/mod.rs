@@ -7,6 +7,7 @@
 pub mod media;
 pub mod proxy;
 pub mod redis;
+pub mod smtp;
 pub mod social;
 
 use std::collections::HashMap;
@@ -224,6 +225,10 @@ impl Backing {
             env.insert("RATE_LIMIT_REFRESH", "1000/1m".into());
             env.insert("RATE_LIMIT_REFRESH_SESSION", "1000/1m".into());
             env.insert("RATE_LIMIT_LOGIN_ACCOUNT", "1000/1h".into());
+            env.insert("RATE_LIMIT_FORGOT", "1000/1m".into());
+            env.insert("RATE_LIMIT_FORGOT_ADDRESS", "1000/1m".into());
+            env.insert("RATE_LIMIT_ACCOUNT_TOKEN", "1000/1m".into());
+            env.insert("RATE_LIMIT_ACCOUNT_MAIL", "1000/1m".into());
         }
         env
     }

@@ -27,6 +27,10 @@
 //!    every environment and scenario.
 //! 7. [`check_pitfalls`]: no `cloud_init` argument, no `private_ips[0]`, a
 //!    managed Redis version Scaleway offers in every environment and scenario.
+//! 8. [`check_mail`]: the SMTP key's policy grants Transactional Email only,
+//!    `SMTP_URL` is in Secret Manager and a secret of the serverless
+//!    container, the DNS module writes SPF, DKIM, MX and DMARC and validates
+//!    the TEM domain after them.
 //!
 //! The crate is laid out the same way: [`load`] parses directories,
 //! [`refs`] reads references and literals out of expressions, [`eval`]
@@ -43,6 +47,7 @@ pub mod refs;
 
 pub use checks::env_values::{Row, check_env_values};
 pub use checks::env_wiring::check_env_wiring;
+pub use checks::mail::check_mail;
 pub use checks::modules::check_modules;
 pub use checks::pitfalls::{OFFERED_REDIS_VERSIONS, check_pitfalls};
 pub use checks::queue::check_queue;

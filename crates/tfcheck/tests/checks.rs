@@ -33,6 +33,7 @@ fn tree_has_the_expected_layout() {
         "observability",
         "dns",
         "kubernetes",
+        "mail",
     ] {
         for f in [
             "main.tf",
@@ -1020,6 +1021,98 @@ mod check7_pitfalls {
         assert!(
             !errs.iter().any(|e| e.contains("01-upgrade")),
             "only the scenario that sets the version is reported: {errs:?}"
+        );
+    }
+}
+
+// ----------------------------------------------------------------- Check 8
+
+mod check8_mail {
+    use super::*;
+
+    #[test]
+    fn real_tree_wires_account_mail() {
+        assert_clean("check 8 (mail)", &check_mail(&tf()));
+    }
+
+    #[test]
+    fn catches_a_smtp_key_with_more_than_tem_rights() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/mail/main.tf",
+            "permission_set_names = [\"TransactionalEmailEmailSmtpCreate\"]",
+            "permission_set_names = [\"TransactionalEmailEmailSmtpCreate\", \"ObjectStorageFullAccess\"]",
+        );
+        assert_caught(
+            "check 8",
+            &check_mail(&t.root),
+            &[
+                "grants \"ObjectStorageFullAccess\"",
+                "more than Transactional Email",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_smtp_url_as_a_plain_container_variable() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "  }, var.enable_mail ? { SMTP_URL = var.smtp_url } : {})",
+            "  })",
+        );
+        t.replace(
+            "modules/compute/main.tf",
+            "    MAIL_FROM         = var.mail_from\n    APP_LINK_BASE_URL = var.app_link_base_url\n  } : {})",
+            "    MAIL_FROM         = var.mail_from\n    APP_LINK_BASE_URL = var.app_link_base_url\n    SMTP_URL          = var.smtp_url\n  } : {})",
+        );
+        let errs = check_mail(&t.root);
+        assert_caught(
+            "check 8",
+            &errs,
+            &["SMTP_URL is a plain environment variable"],
+        );
+        assert_caught(
+            "check 8",
+            &errs,
+            &["secret_environment_variables lacks SMTP_URL"],
+        );
+    }
+
+    #[test]
+    fn catches_a_missing_dkim_record_and_an_early_validation() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/dns/main.tf",
+            "  name     = \"${var.mail_dkim_name}${local.mail_suffix}\"",
+            "  name     = \"${var.mail_dmarc_name}-x${local.mail_suffix}\"",
+        );
+        t.replace(
+            "modules/dns/main.tf",
+            "    scaleway_domain_record.mail_mx,\n",
+            "",
+        );
+        let errs = check_mail(&t.root);
+        assert_caught("check 8", &errs, &["no DKIM record"]);
+        assert_caught(
+            "check 8",
+            &errs,
+            &["does not wait for scaleway_domain_record.mail_mx"],
+        );
+    }
+
+    #[test]
+    fn catches_smtp_url_kept_out_of_secret_manager() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/mail/main.tf",
+            "  data        = local.smtp_url\n",
+            "  data        = \"placeholder\"\n",
+        );
+        assert_caught(
+            "check 8",
+            &check_mail(&t.root),
+            &["is not stored in a scaleway_secret_version"],
         );
     }
 }

@@ -48,7 +48,7 @@ locals {
   var.database_read_url != null ? { DATABASE_READ_URL = var.database_read_url } : {})
 
   # Long-polling worker instances: DB + S3 + SQS receive credentials.
-  worker_env = {
+  worker_env = merge({
     APP_MODE                 = "worker"
     DATABASE_URL             = var.database_url
     S3_ENDPOINT              = var.s3_endpoint
@@ -67,7 +67,14 @@ locals {
     WORKER_CONCURRENCY       = tostring(var.worker_concurrency)
     WORKER_MEMORY_BUDGET_MB  = tostring(var.worker_memory_budget_mb)
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
-  }
+  }, local.mail_env)
+
+  # Account mail: only the workers send it (the API queues send_mail jobs).
+  mail_env = var.enable_mail ? {
+    SMTP_URL          = var.smtp_url
+    MAIL_FROM         = var.mail_from
+    APP_LINK_BASE_URL = var.app_link_base_url
+  } : {}
 }
 
 # What each kind of host runs at boot. templatefile() sees exactly these
@@ -305,7 +312,7 @@ resource "scaleway_container" "media_processor" {
   tags               = local.tags
 
   # Three quarters of the container's memory for images; the rest is the process.
-  environment_variables = {
+  environment_variables = merge({
     APP_MODE                = "serverless-worker"
     RUST_LOG                = var.rust_log
     LOG_FORMAT              = var.log_format
@@ -314,17 +321,20 @@ resource "scaleway_container" "media_processor" {
     WORKER_MEMORY_BUDGET_MB = tostring(floor(var.serverless_worker_memory * 3 / 4))
     # The job's whole life, waiting for a slot included, ends with the request.
     WORKER_REQUEST_TIMEOUT_SECS = tostring(var.serverless_worker_timeout_seconds)
-  }
+    }, var.enable_mail ? {
+    MAIL_FROM         = var.mail_from
+    APP_LINK_BASE_URL = var.app_link_base_url
+  } : {})
 
   # DB + S3 only: no REDIS_URL, QUEUE_* or PASETO_* in serverless-worker mode.
-  secret_environment_variables = {
+  secret_environment_variables = merge({
     DATABASE_URL          = var.database_url
     S3_ENDPOINT           = var.s3_endpoint
     S3_REGION             = var.region
     S3_BUCKET             = var.s3_bucket
     AWS_ACCESS_KEY_ID     = var.s3_access_key
     AWS_SECRET_ACCESS_KEY = var.s3_secret_key
-  }
+  }, var.enable_mail ? { SMTP_URL = var.smtp_url } : {})
 
   # A new instance starts once WORKER_CONCURRENCY jobs are in flight.
   scaling_option {

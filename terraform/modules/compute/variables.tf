@@ -461,3 +461,33 @@ variable "metrics_push_token" {
   default     = null
   sensitive   = true
 }
+
+variable "enable_mail" {
+  type        = bool
+  description = "Give the workers (instances and serverless container) SMTP_URL, MAIL_FROM and APP_LINK_BASE_URL (mail module)."
+  default     = false
+}
+
+variable "smtp_url" {
+  type        = string
+  description = "SMTP_URL of the account mail (mail module output)."
+  default     = null
+  sensitive   = true
+}
+
+variable "mail_from" {
+  type        = string
+  description = "MAIL_FROM, e.g. \"Ciel <no-reply@mail.example.com>\"."
+  default     = null
+}
+
+variable "app_link_base_url" {
+  type        = string
+  description = "APP_LINK_BASE_URL: base of the links in the mails (the apps' universal/app links domain)."
+  default     = null
+
+  validation {
+    condition     = var.app_link_base_url == null || can(regex("^https://[^?#]+$", var.app_link_base_url))
+    error_message = "app_link_base_url must be an https:// URL without query or fragment."
+  }
+}

@@ -23,3 +23,76 @@ check "records_have_targets" {
     error_message = "enable_cdn_dns needs the CDN (enable_cdn = true) so cdn_target is known."
   }
 }
+
+# ------------------------------------------ Transactional Email (mail module)
+
+locals {
+  # Record names of the sending domain, relative to the zone ("" = apex).
+  mail_suffix = var.mail_subdomain == "" ? "" : ".${var.mail_subdomain}"
+  mail_dns    = var.enable_mail_dns ? 1 : 0
+}
+
+resource "scaleway_domain_record" "mail_spf" {
+  count = local.mail_dns
+
+  dns_zone = var.dns_zone
+  name     = var.mail_subdomain
+  type     = "TXT"
+  data     = "v=spf1 ${var.mail_spf_include} -all"
+  ttl      = var.ttl
+}
+
+resource "scaleway_domain_record" "mail_dkim" {
+  count = local.mail_dns
+
+  dns_zone = var.dns_zone
+  name     = "${var.mail_dkim_name}${local.mail_suffix}"
+  type     = "TXT"
+  data     = var.mail_dkim_value
+  ttl      = var.ttl
+}
+
+# Bounces come back through TEM's blackhole MX.
+resource "scaleway_domain_record" "mail_mx" {
+  count = local.mail_dns
+
+  dns_zone = var.dns_zone
+  name     = var.mail_subdomain
+  type     = "MX"
+  data     = "${trimsuffix(coalesce(var.mail_mx_target, "blackhole.tem.scaleway.com"), ".")}."
+  priority = 10
+  ttl      = var.ttl
+}
+
+resource "scaleway_domain_record" "mail_dmarc" {
+  count = local.mail_dns
+
+  dns_zone = var.dns_zone
+  name     = "${var.mail_dmarc_name}${local.mail_suffix}"
+  type     = "TXT"
+  data     = var.mail_dmarc_value
+  ttl      = var.ttl
+}
+
+# TEM checks the records once they exist.
+resource "scaleway_tem_domain_validation" "mail" {
+  count = local.mail_dns
+
+  domain_id = var.mail_domain_id
+  region    = var.mail_region
+  timeout   = 600
+
+  depends_on = [
+    scaleway_domain_record.mail_spf,
+    scaleway_domain_record.mail_dkim,
+    scaleway_domain_record.mail_mx,
+    scaleway_domain_record.mail_dmarc,
+  ]
+}
+
+check "mail_records_have_values" {
+  assert {
+    condition     = !var.enable_mail_dns || (var.mail_domain_id != null && var.mail_spf_include != null && var.mail_dkim_name != null && var.mail_dmarc_name != null)
+    error_message = "enable_mail_dns needs the mail module (enable_mail = true) so the TEM domain's values are known."
+  }
+}

@@ -52,3 +52,68 @@ variable "cdn_target" {
   description = "Edge Services hostname the CDN record points at (storage module cdn_default_hostname)."
   default     = null
 }
+
+variable "enable_mail_dns" {
+  type        = bool
+  description = "Write the sending domain's SPF, DKIM, MX and DMARC records and validate the TEM domain; needs the mail module."
+  default     = false
+}
+
+variable "mail_subdomain" {
+  type        = string
+  description = "Sending domain relative to the zone (e.g. mail for mail.example.com; \"\" for the apex)."
+  default     = "mail"
+
+  validation {
+    condition     = var.mail_subdomain == "" || can(regex("^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$", var.mail_subdomain))
+    error_message = "mail_subdomain must be DNS labels such as mail, or \"\"."
+  }
+}
+
+variable "mail_region" {
+  type        = string
+  description = "Region of the TEM domain."
+  default     = "fr-par"
+}
+
+variable "mail_domain_id" {
+  type        = string
+  description = "TEM domain id (mail module domain_id)."
+  default     = null
+}
+
+variable "mail_spf_include" {
+  type        = string
+  description = "SPF mechanism TEM asks for (mail module spf_include)."
+  default     = null
+}
+
+variable "mail_dkim_name" {
+  type        = string
+  description = "DKIM record name relative to the sending domain (mail module dkim_name)."
+  default     = null
+}
+
+variable "mail_dkim_value" {
+  type        = string
+  description = "DKIM record value (mail module dkim_value)."
+  default     = null
+}
+
+variable "mail_dmarc_name" {
+  type        = string
+  description = "DMARC record name relative to the sending domain (mail module dmarc_name)."
+  default     = null
+}
+
+variable "mail_dmarc_value" {
+  type        = string
+  description = "DMARC record value (mail module dmarc_value)."
+  default     = null
+}
+
+variable "mail_mx_target" {
+  type        = string
+  description = "MX host for the sending domain (mail module mx_target)."
+  default     = null
+}

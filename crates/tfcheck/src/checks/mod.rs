@@ -2,6 +2,7 @@
 
 pub mod env_values;
 pub mod env_wiring;
+pub mod mail;
 pub mod modules;
 pub mod pitfalls;
 pub mod queue;

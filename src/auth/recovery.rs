@@ -1,0 +1,291 @@
+//! Recovering and changing credentials by email: verification, forgotten
+//! passwords, and password and email changes while signed in. Each change
+//! writes its mails to the outbox in the same transaction; the caller
+//! queues the returned mail ids once it has committed.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Auth, Revocation, sessions};
+use crate::error::{Error, Result};
+use crate::mail::{self, MailKind, NewMail, TokenPurpose};
+use crate::users::{Email, Password};
+
+/// The one answer to a token that is unknown, used, expired, or meant for
+/// another route.
+pub fn invalid_token() -> Error {
+    Error::BadRequest {
+        code: "invalid_or_expired_token",
+        message: "this link is not valid: it was already used, it expired, or a newer one \
+                  replaced it; ask for a new one"
+            .into(),
+    }
+}
+
+fn wrong_password() -> Error {
+    Error::forbidden(
+        "wrong_password",
+        "the current password is not right; nothing was changed",
+    )
+}
+
+/// What a verification link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// The account's address is now verified.
+    Email,
+    /// The account now has the new address, verified.
+    EmailChanged,
+}
+
+/// The account a reset link may be mailed for: verified, live and not
+/// suspended. Unverified accounts cannot reset their password by email.
+pub async fn forgot_target(db: &PgPool, email: &Email) -> Result<Option<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, email FROM users
+         WHERE lower(email) = lower($1) AND deleted_at IS NULL AND suspended_at IS NULL
+           AND email_verified_at IS NOT NULL",
+    )
+    .bind(email.as_str())
+    .fetch_optional(db)
+    .await?)
+}
+
+impl Auth {
+    /// Follows a link of a verification mail (sign-up, resend) or of an
+    /// email change.
+    pub async fn verify_email(&self, token: &str) -> Result<Verified> {
+        let mut tx = self.db.begin().await?;
+        if let Some(redeemed) = mail::redeem(&mut tx, token, TokenPurpose::VerifyEmail).await? {
+            let updated = sqlx::query(
+                "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), updated_at = now()
+                 WHERE id = $1 AND lower(email) = lower($2) AND deleted_at IS NULL",
+            )
+            .bind(redeemed.user_id)
+            .bind(&redeemed.email)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                // The account changed its address since, or is gone.
+                return Err(invalid_token());
+            }
+            tx.commit().await?;
+            return Ok(Verified::Email);
+        }
+        let Some(redeemed) = mail::redeem(&mut tx, token, TokenPurpose::EmailChange).await? else {
+            return Err(invalid_token());
+        };
+        let updated = sqlx::query(
+            "UPDATE users SET email = $2, email_verified_at = now(), updated_at = now()
+             WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(redeemed.user_id)
+        .bind(&redeemed.email)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(invalid_token());
+        }
+        // Links mailed to the old address die with it.
+        mail::revoke_tokens(&mut tx, redeemed.user_id, TokenPurpose::VerifyEmail).await?;
+        mail::revoke_tokens(&mut tx, redeemed.user_id, TokenPurpose::PasswordReset).await?;
+        tx.commit().await?;
+        Ok(Verified::EmailChanged)
+    }
+
+    /// Another verification mail; 409 once the address is verified.
+    pub async fn request_verification(&self, user_id: Uuid) -> Result<Uuid> {
+        let account: Option<(String, bool)> = sqlx::query_as(
+            "SELECT email, email_verified_at IS NOT NULL FROM users WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.db)
+        .await?;
+        let Some((email, verified)) = account else {
+            return Err(Error::not_found(
+                "user_not_found",
+                "this user does not exist",
+            ));
+        };
+        if verified {
+            return Err(Error::Conflict {
+                code: "email_already_verified",
+                message: "this account's email address is already verified",
+            });
+        }
+        let mut conn = self.db.acquire().await?;
+        mail::insert(
+            &mut conn,
+            NewMail {
+                user_id,
+                kind: MailKind::VerifyEmail,
+                recipient: &email,
+                new_email: None,
+            },
+        )
+        .await
+    }
+
+    /// Sets a new password from a reset link: every session ends, and a
+    /// notice goes to the account's address (the returned mail).
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<Uuid> {
+        let password =
+            Password::parse(new_password).map_err(|e| Error::invalid_field("new_password", e))?;
+        // Hash before the transaction, so no row stays locked meanwhile.
+        let password_hash = self.hasher.hash(&password).await?;
+        let mut tx = self.db.begin().await?;
+        let Some(redeemed) = mail::redeem(&mut tx, token, TokenPurpose::PasswordReset).await?
+        else {
+            return Err(invalid_token());
+        };
+        let email: Option<String> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $2, updated_at = now()
+             WHERE id = $1 AND lower(email) = lower($3) AND deleted_at IS NULL
+             RETURNING email",
+        )
+        .bind(redeemed.user_id)
+        .bind(password_hash)
+        .bind(&redeemed.email)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(email) = email else {
+            return Err(invalid_token());
+        };
+        let ended = self
+            .end_all_sessions(&mut tx, redeemed.user_id, Revocation::PasswordReset)
+            .await?;
+        let notice = mail::insert(
+            &mut tx,
+            NewMail {
+                user_id: redeemed.user_id,
+                kind: MailKind::PasswordChanged,
+                recipient: &email,
+                new_email: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.publish_ended(&ended).await;
+        tracing::info!(user_id = %redeemed.user_id, sessions_ended = ended.len(), "password reset");
+        Ok(notice)
+    }
+
+    /// Changes the password of a signed-in user: every other session ends,
+    /// reset links already mailed die, and a notice is mailed.
+    pub async fn change_password(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<Uuid> {
+        let password =
+            Password::parse(new_password).map_err(|e| Error::invalid_field("new_password", e))?;
+        if !self.check_password(user_id, current_password).await? {
+            return Err(wrong_password());
+        }
+        let password_hash = self.hasher.hash(&password).await?;
+        let mut tx = self.db.begin().await?;
+        let email: Option<String> = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $2, updated_at = now()
+             WHERE id = $1 AND deleted_at IS NULL RETURNING email",
+        )
+        .bind(user_id)
+        .bind(password_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(email) = email else {
+            return Err(Error::not_found(
+                "user_not_found",
+                "this user does not exist",
+            ));
+        };
+        let ended =
+            sessions::revoke_all_but(&mut tx, user_id, session_id, Revocation::PasswordChanged)
+                .await?;
+        mail::revoke_tokens(&mut tx, user_id, TokenPurpose::PasswordReset).await?;
+        let notice = mail::insert(
+            &mut tx,
+            NewMail {
+                user_id,
+                kind: MailKind::PasswordChanged,
+                recipient: &email,
+                new_email: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.publish_ended(&ended).await;
+        Ok(notice)
+    }
+
+    /// Asks for a new email address: a link goes to it, a notice to the
+    /// current one; the address changes only when the link is followed.
+    pub async fn change_email(
+        &self,
+        user_id: Uuid,
+        current_password: &str,
+        new_email: &str,
+    ) -> Result<[Uuid; 2]> {
+        let new_email =
+            Email::parse(new_email).map_err(|e| Error::invalid_field("new_email", e))?;
+        if !self.check_password(user_id, current_password).await? {
+            return Err(wrong_password());
+        }
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL")
+                .bind(user_id)
+                .fetch_optional(&self.db)
+                .await?;
+        let Some(current) = current else {
+            return Err(Error::not_found(
+                "user_not_found",
+                "this user does not exist",
+            ));
+        };
+        if current.eq_ignore_ascii_case(new_email.as_str()) {
+            return Err(Error::unprocessable(
+                "email_unchanged",
+                "this is already the account's address",
+            ));
+        }
+        let taken: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2)",
+        )
+        .bind(new_email.as_str())
+        .bind(user_id)
+        .fetch_one(&self.db)
+        .await?;
+        if taken {
+            return Err(Error::Conflict {
+                code: "email_taken",
+                message: "an account already uses this email",
+            });
+        }
+        let mut tx = self.db.begin().await?;
+        // Only the newest request counts.
+        mail::revoke_tokens(&mut tx, user_id, TokenPurpose::EmailChange).await?;
+        let link = mail::insert(
+            &mut tx,
+            NewMail {
+                user_id,
+                kind: MailKind::EmailChange,
+                recipient: new_email.as_str(),
+                new_email: Some(new_email.as_str()),
+            },
+        )
+        .await?;
+        let notice = mail::insert(
+            &mut tx,
+            NewMail {
+                user_id,
+                kind: MailKind::EmailChangeNotice,
+                recipient: &current,
+                new_email: Some(new_email.as_str()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok([link, notice])
+    }
+}
