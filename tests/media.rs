@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::media::{DEADLINE, PHOTO, complete, completed_photo, settled, upload};
-use common::{Backing, TestApp, eventually, unique};
+use common::{Backing, MediaJobs, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -111,7 +111,7 @@ async fn the_long_polling_worker_processes_jobs_from_the_queue() {
     // Deleted once done: nothing left on the queue.
     let left = backing
         .queue()
-        .receive(10, Duration::from_secs(0), Duration::from_secs(0))
+        .receive_media(10, Duration::from_secs(0), Duration::from_secs(0))
         .await
         .unwrap();
     assert!(left.is_empty());
@@ -122,7 +122,7 @@ async fn the_long_polling_worker_processes_jobs_from_the_queue() {
 async fn trigger(backing: &Backing, worker: &TestApp) -> Vec<StatusCode> {
     let queue = backing.queue();
     let messages = queue
-        .receive(10, Duration::from_secs(1), Duration::from_secs(30))
+        .receive_media(10, Duration::from_secs(1), Duration::from_secs(30))
         .await
         .unwrap();
     let mut statuses = Vec::new();
@@ -366,7 +366,7 @@ async fn queued_job(backing: &Backing, api: &TestApp, token: &str) -> (Uuid, Str
     let id = completed_photo(api, token).await;
     let messages = backing
         .queue()
-        .receive(1, Duration::from_secs(1), Duration::from_secs(30))
+        .receive_media(1, Duration::from_secs(1), Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(messages.len(), 1);
@@ -447,7 +447,7 @@ async fn a_job_redelivered_after_a_crash_mid_job_completes() {
     // left `processing` with a stray object, and the message is not deleted.
     let queue = backing.queue();
     let taken = queue
-        .receive(1, Duration::from_secs(1), Duration::from_secs(1))
+        .receive_media(1, Duration::from_secs(1), Duration::from_secs(1))
         .await
         .unwrap();
     assert_eq!(taken.len(), 1);
@@ -535,7 +535,7 @@ async fn a_job_that_keeps_failing_ends_in_the_dead_letter_queue() {
         "the job to reach the dead-letter queue",
         || async {
             let messages = dlq
-                .receive(1, Duration::from_secs(1), Duration::from_secs(30))
+                .receive_media(1, Duration::from_secs(1), Duration::from_secs(30))
                 .await
                 .unwrap();
             messages.into_iter().next()
@@ -562,7 +562,7 @@ async fn a_job_that_keeps_failing_ends_in_the_dead_letter_queue() {
     assert_eq!(media["error"]["code"], "processing_abandoned");
     eventually(DEADLINE, "the dead letter to be deleted", || async {
         let left = dlq
-            .receive(1, Duration::from_secs(1), Duration::ZERO)
+            .receive_media(1, Duration::from_secs(1), Duration::ZERO)
             .await
             .unwrap();
         left.is_empty().then_some(())

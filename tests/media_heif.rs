@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::media::{complete, settled, upload};
-use common::{Backing, TestApp, unique};
+use common::{Backing, MediaJobs, TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
@@ -116,7 +116,7 @@ async fn the_serverless_worker_processes_heic_and_avif() {
         let id = upload_completed(&api, &token, bytes, content_type).await;
         // Scaleway's SQS trigger: the message body, POSTed to the worker.
         let messages = queue
-            .receive(1, Duration::from_secs(5), Duration::from_secs(30))
+            .receive_media(1, Duration::from_secs(5), Duration::from_secs(30))
             .await
             .unwrap();
         assert_eq!(messages.len(), 1);

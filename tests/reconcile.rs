@@ -8,7 +8,7 @@ use std::time::Duration;
 use ciel::config::ReconcileConfig;
 use ciel::media::reconcile::{self, Round};
 use common::media::{PHOTO, settled};
-use common::{Backing, TestApp, media_state, queued_upload, unique};
+use common::{Backing, MediaJobs, TestApp, media_state, queued_upload, unique};
 use uuid::Uuid;
 
 fn policy() -> ReconcileConfig {
@@ -88,7 +88,7 @@ async fn a_photo_stuck_past_its_requeues_fails_and_a_recent_one_is_left_alone() 
     // The requeued one has its message back on the queue.
     let messages = backing
         .queue()
-        .receive(10, Duration::from_secs(1), Duration::from_secs(30))
+        .receive_media(10, Duration::from_secs(1), Duration::from_secs(30))
         .await
         .unwrap();
     let bodies: Vec<_> = messages.iter().map(|m| m.body.clone()).collect();

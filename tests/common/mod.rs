@@ -416,6 +416,42 @@ impl Reply {
     }
 }
 
+/// `Queue::receive` for the media tests: every sign-up queues an account
+/// mail job on the same queue, which these tests acknowledge and leave out.
+#[allow(async_fn_in_trait)]
+pub trait MediaJobs {
+    async fn receive_media(
+        &self,
+        max: i32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> anyhow::Result<Vec<ciel::infra::queue::Received>>;
+}
+
+impl MediaJobs for Queue {
+    async fn receive_media(
+        &self,
+        max: i32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> anyhow::Result<Vec<ciel::infra::queue::Received>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let messages = self.receive(max, left, visibility).await?;
+            let (mail, media): (Vec<_>, Vec<_>) = messages
+                .into_iter()
+                .partition(|m| m.body.contains(r#""type":"send_mail""#));
+            for message in &mail {
+                self.delete(&message.receipt_handle).await?;
+            }
+            if !media.is_empty() || mail.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(media);
+            }
+        }
+    }
+}
+
 /// Polls `check` until it returns `Some`, failing after `deadline`.
 pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
 where
@@ -473,7 +509,7 @@ pub async fn queued_upload(
         .expect(StatusCode::ACCEPTED, None);
     let queue = backing.queue();
     let messages = queue
-        .receive(1, Duration::from_secs(1), Duration::from_secs(30))
+        .receive_media(1, Duration::from_secs(1), Duration::from_secs(30))
         .await
         .unwrap();
     assert_eq!(messages.len(), 1);
