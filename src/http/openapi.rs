@@ -141,12 +141,24 @@ fn type_error_details(doc: &mut Value) {
     }
 }
 
-fn add_shared_errors(doc: &mut Value) {
-    type_error_details(doc);
-    let retry_after = json!({
+/// The body of every error answer.
+fn error_content() -> Value {
+    json!({ "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } })
+}
+
+fn retry_after_header() -> Value {
+    json!({ "Retry-After": {
         "description": "Seconds to wait before retrying",
         "schema": { "type": "integer", "minimum": 1 }
-    });
+    } })
+}
+
+fn says_when_to_retry(status: &str) -> bool {
+    matches!(status, "429" | "503")
+}
+
+fn add_shared_errors(doc: &mut Value) {
+    type_error_details(doc);
     let components = doc
         .as_object_mut()
         .expect("a document is an object")
@@ -158,12 +170,9 @@ fn add_shared_errors(doc: &mut Value) {
         .entry("responses")
         .or_insert_with(|| json!({}));
     for (status, name, description) in ERRORS {
-        let mut response = json!({
-            "description": description,
-            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } }
-        });
-        if matches!(*status, "429" | "503") {
-            response["headers"] = json!({ "Retry-After": retry_after });
+        let mut response = json!({ "description": description, "content": error_content() });
+        if says_when_to_retry(status) {
+            response["headers"] = retry_after_header();
         }
         responses[*name] = response;
     }
@@ -223,10 +232,10 @@ fn complete_operation(path: &str, method: &str, operation: &mut Map<String, Valu
         .as_object_mut()
         .expect("responses is an object");
     for status in statuses {
-        let name = ERRORS
+        let (name, description) = ERRORS
             .iter()
             .find(|(s, _, _)| *s == status)
-            .map(|(_, name, _)| *name)
+            .map(|(_, name, description)| (*name, *description))
             .expect("every status used has a shared answer");
         match responses.get_mut(status) {
             // The operation's own description names its specific codes;
@@ -234,23 +243,11 @@ fn complete_operation(path: &str, method: &str, operation: &mut Map<String, Valu
             Some(own) => {
                 let own = own.as_object_mut().expect("a response is an object");
                 if own.get("description").and_then(Value::as_str) == Some("") {
-                    own.insert(
-                        "description".into(),
-                        json!(
-                            ERRORS
-                                .iter()
-                                .find(|(s, _, _)| *s == status)
-                                .map(|(_, _, d)| *d)
-                        ),
-                    );
+                    own.insert("description".into(), json!(description));
                 }
-                own.entry("content").or_insert_with(|| {
-                    json!({ "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } })
-                });
-                if matches!(status, "429" | "503") {
-                    own.entry("headers").or_insert_with(|| {
-                        json!({ "Retry-After": { "description": "Seconds to wait before retrying", "schema": { "type": "integer", "minimum": 1 } } })
-                    });
+                own.entry("content").or_insert_with(error_content);
+                if says_when_to_retry(status) {
+                    own.entry("headers").or_insert_with(retry_after_header);
                 }
             }
             None => {
