@@ -166,6 +166,10 @@ pub async fn find(db: &PgPool, id: Uuid) -> Result<User> {
 /// Looks a login up by email or by handle, both case-insensitively.
 pub async fn credentials_for_login(db: &PgPool, login: &str) -> Result<Option<Credentials>> {
     let login = login.trim();
+    // No email or handle holds a NUL, and PostgreSQL cannot even compare one.
+    if login.contains('\0') {
+        return Ok(None);
+    }
     let found = if login.contains('@') {
         sqlx::query_as::<_, Credentials>(
             "SELECT id, password_hash, suspended_at IS NOT NULL AS suspended FROM users

@@ -30,7 +30,7 @@ pub struct CreateReportRequest {
         min_length = 1,
         max_length = 1000,
         example = "Spam",
-        pattern = "^[\\s\\S]*[^\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][\\s\\S]*$"
+        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
     )]
     reason: String,
 }

@@ -35,10 +35,11 @@ impl NewReport {
     pub fn parse(target_type: TargetType, target_id: Uuid, reason: &str) -> Result<Self> {
         let len = reason.chars().count();
         let reason = reason.trim();
-        if reason.is_empty() || len > REASON_MAX_CHARS {
+        // PostgreSQL cannot store a NUL; the OpenAPI pattern excludes it too.
+        if reason.is_empty() || len > REASON_MAX_CHARS || reason.contains('\0') {
             return Err(Error::invalid_field(
                 "reason",
-                format!("must be 1 to {REASON_MAX_CHARS} characters"),
+                format!("must be 1 to {REASON_MAX_CHARS} characters, with no NUL"),
             ));
         }
         Ok(NewReport {
