@@ -156,6 +156,13 @@ impl From<sqlx::Error> for Error {
             return Error::service_unavailable();
         }
         if let Some(db) = e.as_database_error() {
+            // Text the database cannot hold (a NUL): the client sent it.
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Error::unprocessable(
+                    "invalid_text",
+                    "the text holds a character that cannot be stored (NUL)",
+                );
+            }
             match db.constraint() {
                 Some("users_handle_key") => {
                     return Error::Conflict {
