@@ -1,7 +1,7 @@
 //! Login and `GET /v1/me` throughput and latency at a fixed concurrency,
 //! against the real app, PostgreSQL and Redis. Run with `scripts/bench-auth`.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -10,7 +10,7 @@
 //! - how long a post by the author with 10,000 followers takes to reach
 //!   every follower's timeline.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/api/common/mod.rs"]
 mod common;
 
 use std::collections::HashSet;

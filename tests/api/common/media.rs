@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{TestApp, eventually};
 
-pub const PHOTO: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/orientation6-gps.jpg");
+pub const PHOTO: &[u8] =
+    include_bytes!("../../../crates/imaging/tests/fixtures/orientation6-gps.jpg");
 /// Generous for a loaded machine. A job processed only on its redelivery (after the
 /// test queue's 60 s visibility) would miss it: that was the sign of two bugs, a
 /// completion that sent its job before committing, and a stopping worker dropping

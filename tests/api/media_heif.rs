@@ -4,21 +4,19 @@
 //! The files are the committed corpus of
 //! crates/imaging/tests/fixtures/make-heif-fixtures.py.
 
-mod common;
-
 use std::time::Duration;
 
-use common::media::{complete, settled, upload};
-use common::{Backing, MediaJobs, TestApp, unique};
+use crate::common::media::{complete, settled, upload};
+use crate::common::{Backing, MediaJobs, TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
-const IPHONE: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/iphone-like.heic");
-const AVIF: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/photo.avif");
-const TRUNCATED: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/truncated.heic");
-const ISPE_HUGE: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/ispe-huge.heic");
-const GARBAGE: &[u8] = include_bytes!("../crates/imaging/tests/fixtures/garbage.heic");
+const IPHONE: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/iphone-like.heic");
+const AVIF: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/photo.avif");
+const TRUNCATED: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/truncated.heic");
+const ISPE_HUGE: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/ispe-huge.heic");
+const GARBAGE: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/garbage.heic");
 
 /// (bytes, declared type, displayed width and height)
 const PHOTOS: [(&[u8], &str, (i64, i64)); 2] = [

@@ -1,14 +1,12 @@
 //! The reconciler finishes every photo whatever the queue does: a lost
 //! message, a trigger that gave up, workers that died on every delivery.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::media::{PHOTO, settled};
+use crate::common::{Backing, MediaJobs, TestApp, media_state, queued_upload, unique};
 use ciel::config::ReconcileConfig;
 use ciel::media::reconcile::{self, Round};
-use common::media::{PHOTO, settled};
-use common::{Backing, MediaJobs, TestApp, media_state, queued_upload, unique};
 use uuid::Uuid;
 
 fn policy() -> ReconcileConfig {

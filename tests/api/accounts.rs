@@ -1,12 +1,10 @@
 //! Account deletion end to end: the purge job through each worker path
 //! leaves no row and no object of the deleted account.
 
-mod common;
-
+use crate::common::media::{DEADLINE, PHOTO, completed_photo, settled, upload};
+use crate::common::social::{User, delete_with, id_of, patch, post, user};
+use crate::common::{Backing, TestApp, eventually, unique};
 use ciel::media::jobs::Job;
-use common::media::{DEADLINE, PHOTO, completed_photo, settled, upload};
-use common::social::{User, delete_with, id_of, patch, post, user};
-use common::{Backing, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -172,7 +170,7 @@ async fn a_deleted_account_leaves_no_row_and_no_object_once_purged() {
         &app,
         "/v1/me",
         ana.token(),
-        json!({ "password": common::PASSWORD }),
+        json!({ "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::ACCEPTED, None);
@@ -201,7 +199,7 @@ async fn a_deleted_account_leaves_no_row_and_no_object_once_purged() {
     app.post(
         "/v1/auth/register",
         None,
-        json!({ "handle": ana.handle, "email": format!("{}@example.org", ana.handle), "password": common::PASSWORD }),
+        json!({ "handle": ana.handle, "email": format!("{}@example.org", ana.handle), "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::CREATED, None);
@@ -232,7 +230,7 @@ async fn deleted_account(api: &TestApp, backing: &Backing) -> (User, Vec<Uuid>) 
         api,
         "/v1/me",
         who.token(),
-        json!({ "password": common::PASSWORD }),
+        json!({ "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::ACCEPTED, None);

@@ -5,20 +5,18 @@
 //! deletes the message; a message that keeps failing is left to the queue,
 //! which dead-letters it, and the dead-letter bridge fails its photo.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common::media::{DEADLINE, completed_photo, settled};
+use crate::common::{Backing, MAX_RECEIVE_COUNT, SQS_REGION, TestApp, eventually, unique};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode as AxumStatus;
 use axum::routing::post;
 use ciel::config::Config;
 use ciel::trigger_bridge::{ATTEMPTS, MAX_IN_FLIGHT, TriggerBridge};
-use common::media::{DEADLINE, completed_photo, settled};
-use common::{Backing, MAX_RECEIVE_COUNT, SQS_REGION, TestApp, eventually, unique};
 use tokio::sync::{Notify, oneshot};
 use uuid::Uuid;
 
@@ -33,7 +31,7 @@ impl Bridge {
     /// the environment the compose file gives it.
     async fn spawn(queue: &str, target: String) -> Bridge {
         let env: HashMap<&str, String> = [
-            ("QUEUE_ENDPOINT", common::sqs_endpoint()),
+            ("QUEUE_ENDPOINT", crate::common::sqs_endpoint()),
             ("QUEUE_NAME", queue.to_string()),
             ("QUEUE_REGION", SQS_REGION.into()),
             ("QUEUE_ACCESS_KEY_ID", "test".into()),
@@ -79,7 +77,7 @@ impl Drop for Bridge {
 }
 
 async fn queue_url(queue: &str) -> String {
-    common::sqs_client()
+    crate::common::sqs_client()
         .get_queue_url()
         .queue_name(queue)
         .send()
@@ -90,7 +88,7 @@ async fn queue_url(queue: &str) -> String {
 }
 
 async fn set_visibility_timeout(queue: &str, seconds: u32) {
-    common::sqs_client()
+    crate::common::sqs_client()
         .set_queue_attributes()
         .queue_url(queue_url(queue).await)
         .attributes(
@@ -105,7 +103,7 @@ async fn set_visibility_timeout(queue: &str, seconds: u32) {
 /// Messages on `queue`: (visible, in flight).
 async fn counts(queue: &str) -> (u64, u64) {
     use aws_sdk_sqs::types::QueueAttributeName as A;
-    let attributes = common::sqs_client()
+    let attributes = crate::common::sqs_client()
         .get_queue_attributes()
         .queue_url(queue_url(queue).await)
         .attribute_names(A::ApproximateNumberOfMessages)
@@ -299,7 +297,7 @@ async fn any_status_from_300_up_is_retried_and_a_third_failure_leaves_the_messag
     // A queue of its own: the stopped bridge's last long poll may still
     // take a message from the first one.
     let second = format!("{}-refusals", backing.queue_name);
-    common::sqs_client()
+    crate::common::sqs_client()
         .create_queue()
         .queue_name(&second)
         .attributes(

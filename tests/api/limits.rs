@@ -1,11 +1,9 @@
 //! What one client may hold of the server: a deadline for its headers and a
 //! bound on open connections, each answered in the API's error format.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Backing, TestApp, eventually};
+use crate::common::{Backing, TestApp, eventually};
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -1,11 +1,9 @@
 //! Accounts, tokens and sessions against the running app, Postgres and Redis.
 
-mod common;
-
 use std::time::Duration;
 
-use common::redis::{Partition, PrivateRedis};
-use common::{Backing, PASSWORD, TestApp, eventually, unique};
+use crate::common::redis::{Partition, PrivateRedis};
+use crate::common::{Backing, PASSWORD, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -299,7 +297,7 @@ async fn tampered_foreign_missing_and_expired_tokens_are_rejected() {
         .expect(StatusCode::UNAUTHORIZED, Some("invalid_token"));
 
     // The 1 s lifetime runs out.
-    common::eventually(
+    crate::common::eventually(
         std::time::Duration::from_secs(10),
         "the access token to expire",
         || async {
@@ -393,7 +391,7 @@ async fn sessions_are_listed_and_revoked_per_device_and_only_by_their_owner() {
 
 #[tokio::test]
 async fn a_revocation_reaches_other_instances_through_redis() {
-    let backing = common::Backing::new().await;
+    let backing = crate::common::Backing::new().await;
     let one = TestApp::spawn(&backing, backing.env("api")).await;
     let two = TestApp::spawn(&backing, backing.env("api")).await;
     let registered = one.register(&unique("lu")).await;
@@ -483,7 +481,7 @@ async fn a_revocation_that_missed_redis_reaches_it_once_redis_is_reachable() {
 
 #[tokio::test]
 async fn a_process_that_started_without_redis_trusts_it_once_it_appears() {
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let backing = Backing::new().await;
     let mut env = backing.env("api");
     env.insert("REDIS_URL", format!("redis://127.0.0.1:{port}"));

@@ -1,10 +1,10 @@
 //! The social API against the real services: profiles, follows, blocks,
 //! posts, likes, comments, notifications, moderation.
 
-mod common;
-
-use common::social::{User, all_pages, delete_with, id_of, ids, patch, post, ready_media, user};
-use common::{TestApp, unique};
+use crate::common::social::{
+    User, all_pages, delete_with, id_of, ids, patch, post, ready_media, user,
+};
+use crate::common::{TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
@@ -835,7 +835,7 @@ async fn admin_routes_need_the_token_and_moderate() {
     app.post(
         "/v1/auth/login",
         None,
-        json!({ "login": ana.handle, "password": common::PASSWORD }),
+        json!({ "login": ana.handle, "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::FORBIDDEN, Some("account_suspended"));
@@ -864,7 +864,7 @@ async fn admin_routes_need_the_token_and_moderate() {
     app.post(
         "/v1/auth/login",
         None,
-        json!({ "login": ana.handle, "password": common::PASSWORD }),
+        json!({ "login": ana.handle, "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::OK, None);
@@ -889,7 +889,7 @@ async fn account_deletion_needs_the_password_and_hides_the_account_at_once() {
         &app,
         "/v1/me",
         ana.token(),
-        json!({ "password": common::PASSWORD }),
+        json!({ "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::ACCEPTED, None);
@@ -905,7 +905,7 @@ async fn account_deletion_needs_the_password_and_hides_the_account_at_once() {
     app.post(
         "/v1/auth/login",
         None,
-        json!({ "login": ana.handle, "password": common::PASSWORD }),
+        json!({ "login": ana.handle, "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
@@ -1144,21 +1144,21 @@ async fn nobody_touches_what_is_not_theirs_and_blocks_and_suspensions_hide_every
 
 #[tokio::test]
 async fn reads_that_may_lag_go_to_the_replica_and_your_own_writes_do_not() {
-    let backing = common::Backing::new().await;
+    let backing = crate::common::Backing::new().await;
     // The "replica": a second database with the same schema, which the test
     // fills itself, so that what is read from it can be told apart.
     let replica = format!(
         "{}_replica",
         backing.database_url.rsplit('/').next().unwrap()
     );
-    let admin = sqlx::PgPool::connect(&format!("{}/postgres", common::database_base()))
+    let admin = sqlx::PgPool::connect(&format!("{}/postgres", crate::common::database_base()))
         .await
         .unwrap();
     sqlx::query(&format!("CREATE DATABASE {replica}"))
         .execute(&admin)
         .await
         .unwrap();
-    let replica_url = format!("{}/{replica}", common::database_base());
+    let replica_url = format!("{}/{replica}", crate::common::database_base());
     let replica_pool = sqlx::PgPool::connect(&replica_url).await.unwrap();
     ciel::infra::db::migrate(&replica_pool).await.unwrap();
     let mut env = backing.env("api");

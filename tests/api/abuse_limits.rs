@@ -2,9 +2,7 @@
 //! way into an account: refresh per session and per network, sign-in
 //! failures per account, and client networks counted the way hosts get them.
 
-mod common;
-
-use common::{PASSWORD, Reply, TestApp, unique};
+use crate::common::{PASSWORD, Reply, TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -31,7 +31,7 @@ pub async fn user(app: &TestApp, handle: &str) -> User {
 }
 
 /// Photos that went through processing, as rows: posts only need the rows
-/// (the pipeline itself is tested in tests/media.rs and by the purge test).
+/// (the pipeline itself is tested in tests/api/media.rs and by the purge test).
 pub async fn ready_media(pool: &PgPool, owner: Uuid, count: usize) -> Vec<Uuid> {
     let mut ids = Vec::with_capacity(count);
     for _ in 0..count {

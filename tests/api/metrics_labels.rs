@@ -1,8 +1,6 @@
 //! Request metrics cannot be grown by clients: labels come from fixed sets.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::Method;
 
 const METHODS: [&str; 8] = [

@@ -1,13 +1,11 @@
 //! The scaling signals of the decision matrix, sampled against the real
 //! SQS server (moto), PostgreSQL and Redis, and as `/metrics` shows them.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use ciel::infra::redis::RedisHandle;
 use ciel::infra::signals::Signals;
-use common::*;
 use sqlx::Row as _;
 
 /// The value of the sample named `series` (name and labels, as rendered).

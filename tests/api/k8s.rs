@@ -4,19 +4,17 @@
 //! manifests' rules (probes, limits, non-root, rollout, HPA, PDB, LB
 //! annotations, the migration Job, Redis, NetworkPolicies); and their
 //! environment against the configuration code, the check compose.yaml gets
-//! (tests/deploy.rs). The tools come from scripts/services.sh
+//! (tests/api/deploy.rs). The tools come from scripts/services.sh
 //! (ensure_k8s_tools); without them the checks are skipped with a note,
 //! except under CI=true.
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+use crate::common::redis::TlsFiles;
 use ciel::config::Config;
-use common::redis::TlsFiles;
 use yaml_serde::Value;
 
 fn repo() -> PathBuf {
@@ -98,7 +96,7 @@ fn kapsule_version() -> String {
 
 /// (success, output) of kubernetes-validate --strict on `yaml`.
 fn validate(validator: &Path, yaml: &str) -> (bool, String) {
-    let dir = std::env::temp_dir().join(common::unique("ciel-k8s"));
+    let dir = std::env::temp_dir().join(crate::common::unique("ciel-k8s"));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("rendered.yaml");
     std::fs::write(&file, yaml).unwrap();
@@ -164,7 +162,7 @@ fn every_overlay_and_component_renders_and_validates_against_kapsules_version() 
     // Each component on the base alone, so none is only checked through an
     // overlay that happens to use it.
     for component in ["worker", "managed-redis"] {
-        let dir = std::env::temp_dir().join(common::unique("ciel-k8s-component"));
+        let dir = std::env::temp_dir().join(crate::common::unique("ciel-k8s-component"));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("kustomization.yaml"),
@@ -326,7 +324,7 @@ fn the_manifests_follow_the_deployment_rules() {
 }
 
 /// Runs the configuration code on `env` and records what it reads
-/// (tests/deploy.rs does the same for compose.yaml).
+/// (tests/api/deploy.rs does the same for compose.yaml).
 fn read_config(
     env: &BTreeMap<String, String>,
     load: impl Fn(&dyn Fn(&str) -> Option<String>) -> Result<(), String>,
@@ -355,8 +353,8 @@ fn sample_secret(key: &str, tls: bool, ca: &Path) -> String {
         "QUEUE_ENDPOINT" => "https://sqs.mnq.fr-par.scaleway.com".into(),
         "QUEUE_NAME" => "ciel-dev-media-jobs".into(),
         "QUEUE_DEAD_LETTER_NAME" => "ciel-dev-media-jobs-dlq".into(),
-        "PASETO_ACCESS_KEY" => common::ACCESS_KEY.into(),
-        "PASETO_REFRESH_KEY" => common::REFRESH_KEY.into(),
+        "PASETO_ACCESS_KEY" => crate::common::ACCESS_KEY.into(),
+        "PASETO_REFRESH_KEY" => crate::common::REFRESH_KEY.into(),
         "REDIS_CA_PEM" => std::fs::read_to_string(ca).unwrap(),
         _ => format!("sample-{}", key.to_lowercase()),
     }

@@ -2,14 +2,13 @@
 //! ever, forged trigger messages, deliveries past the job cap, and requests
 //! that go away while their job runs.
 
-mod common;
-#[path = "../crates/imaging/tests/craft/mod.rs"]
+#[path = "../../crates/imaging/tests/craft/mod.rs"]
 mod craft;
 
 use std::time::Duration;
 
-use common::media::{PHOTO, upload};
-use common::{Backing, TestApp, eventually, media_state, queued_upload, unique};
+use crate::common::media::{PHOTO, complete, upload};
+use crate::common::{Backing, MediaJobs, TestApp, eventually, media_state, queued_upload, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -108,7 +107,7 @@ async fn a_delivery_past_the_job_cap_waits_for_a_slot_instead_of_a_429() {
         tokio::spawn(async move { request.send().await.unwrap().status() })
     };
     let first = send(first_job);
-    common::until_a_query_waits_on_a_lock(&pool).await;
+    crate::common::until_a_query_waits_on_a_lock(&pool).await;
     let second = send(second_job);
     eventually(
         DEADLINE,
@@ -153,7 +152,7 @@ async fn a_job_outlives_its_request_and_shutdown_waits_for_it() {
         let request = worker.client.post(worker.url("/")).body(job);
         tokio::spawn(async move { request.send().await })
     };
-    common::until_a_query_waits_on_a_lock(&pool).await;
+    crate::common::until_a_query_waits_on_a_lock(&pool).await;
     // The caller gives up (as the API's timeout layer did): the connection closes.
     request.abort();
     let _ = request.await;
@@ -162,4 +161,75 @@ async fn a_job_outlives_its_request_and_shutdown_waits_for_it() {
     stopped.await.unwrap();
     // Shutdown returned only once the job had finished.
     assert_eq!(media_state(&backing, id).await.0, "ready");
+}
+
+#[tokio::test]
+async fn a_long_polling_worker_stops_extending_a_job_past_its_request_timeout() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let token = api.access_token(&unique("rt")).await;
+    let id = upload(&api, &token, PHOTO, "image/jpeg", PHOTO.len()).await;
+    complete(&api, &token, id)
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    // Only the media job for the worker: the sign-up's mail job is taken off.
+    let queue = backing.queue();
+    let job = queue
+        .receive_media(1, Duration::from_secs(5), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(job.len(), 1);
+    queue
+        .extend_visibility(&job[0].receipt_handle, Duration::ZERO)
+        .await
+        .unwrap();
+
+    // The job's claim waits on this row lock for as long as the test holds it.
+    let pool = backing.pool().await;
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM media WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut env = backing.env("worker");
+    env.insert("WORKER_CONCURRENCY", "1".into());
+    env.insert("WORKER_VISIBILITY_TIMEOUT_SECS", "2".into());
+    env.insert("WORKER_JOB_TIME_LIMIT_SECS", "0.001".into());
+    env.insert("WORKER_REQUEST_TIMEOUT_SECS", "31".into());
+    let worker = TestApp::spawn(&backing, env).await;
+    crate::common::until_a_query_waits_on_a_lock(&pool).await;
+    let held = tokio::time::Instant::now();
+
+    // While the job runs, its 2 s visibility is extended: the message stays hidden.
+    let early = queue
+        .receive(1, Duration::from_secs(20), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        early.is_empty(),
+        "the job's message reappeared while the job ran"
+    );
+    // Past the request timeout (31 s) the worker gives the message up, so the
+    // queue can redeliver it (and, after enough receives, dead-letter it).
+    let again = eventually(DEADLINE, "the held job's message to reappear", || async {
+        let got = queue
+            .receive(1, Duration::from_secs(2), Duration::from_secs(60))
+            .await
+            .unwrap();
+        got.into_iter().next()
+    })
+    .await;
+    let after = held.elapsed();
+    assert!(
+        again.receive_count >= 2,
+        "a redelivery: {}",
+        again.receive_count
+    );
+    assert!(
+        after >= Duration::from_secs(25),
+        "visibility stopped being extended after only {after:?}"
+    );
+    lock.rollback().await.unwrap();
+    worker.stop().await;
 }

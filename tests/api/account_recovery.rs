@@ -2,13 +2,11 @@
 //! sends through a real SMTP server on loopback (aiosmtpd), and each test
 //! follows the links of the delivered mails.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::smtp::SmtpServer;
-use common::{Backing, PASSWORD, TestApp, eventually, unique};
+use crate::common::smtp::SmtpServer;
+use crate::common::{Backing, PASSWORD, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -46,7 +44,7 @@ fn access(body: &Value) -> String {
     body["access_token"].as_str().unwrap().to_string()
 }
 
-async fn login(app: &TestApp, login: &str, password: &str) -> common::Reply {
+async fn login(app: &TestApp, login: &str, password: &str) -> crate::common::Reply {
     app.post(
         "/v1/auth/login",
         None,
@@ -546,7 +544,7 @@ async fn recovery_routes_are_rate_limited() {
 
 #[tokio::test]
 async fn sign_up_succeeds_with_the_mail_server_down_and_the_mail_goes_out_later() {
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let backing = Backing::new().await;
     let app = TestApp::spawn(
         &backing,

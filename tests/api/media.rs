@@ -1,12 +1,10 @@
 //! The media pipeline end to end: presigned uploads to a real S3 server,
 //! jobs through a real SQS server, and each of the three delivery paths.
 
-mod common;
-
 use std::time::Duration;
 
-use common::media::{DEADLINE, PHOTO, complete, completed_photo, settled, upload};
-use common::{Backing, MediaJobs, TestApp, eventually, unique};
+use crate::common::media::{DEADLINE, PHOTO, complete, completed_photo, settled, upload};
+use crate::common::{Backing, MediaJobs, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -627,7 +625,7 @@ async fn jobs_wait_for_memory_when_the_budget_is_taken() {
         .await
         .unwrap();
     let first = post(first_job);
-    common::until_a_query_waits_on_a_lock(&pool).await;
+    crate::common::until_a_query_waits_on_a_lock(&pool).await;
     let second = post(second_job);
     eventually(DEADLINE, "the second job to wait for memory", || async {
         let waiting = worker

@@ -1,13 +1,11 @@
 //! Rate limits in Redis, the trusted-proxy rule, and life without Redis.
 
-mod common;
-
-use common::redis::PrivateRedis;
-use common::{PASSWORD, TestApp, unique};
+use crate::common::redis::PrivateRedis;
+use crate::common::{PASSWORD, TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn register_from(app: &TestApp, forwarded_for: Option<&str>) -> common::Reply {
+async fn register_from(app: &TestApp, forwarded_for: Option<&str>) -> crate::common::Reply {
     let handle = unique("rl");
     let mut request = app.client.post(app.url("/v1/auth/register")).json(&json!({
         "handle": handle, "email": format!("{handle}@example.org"), "password": PASSWORD
@@ -19,7 +17,7 @@ async fn register_from(app: &TestApp, forwarded_for: Option<&str>) -> common::Re
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.json().await.unwrap();
-    common::Reply {
+    crate::common::Reply {
         status,
         headers,
         body,

@@ -2,10 +2,8 @@
 //! volatile-lru`: revocations without a TTL (never evicted), every other key
 //! with one (evicted first, and only they).
 
-mod common;
-
-use common::redis::PrivateRedis;
-use common::{Backing, TestApp, free_port, unique};
+use crate::common::redis::PrivateRedis;
+use crate::common::{Backing, TestApp, free_port, unique};
 use redis::AsyncCommands as _;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -26,7 +24,7 @@ async fn revoke_a_session(app: &TestApp) -> (String, String) {
     app.post(
         "/v1/auth/login",
         None,
-        json!({ "login": handle, "password": common::PASSWORD }),
+        json!({ "login": handle, "password": crate::common::PASSWORD }),
     )
     .await
     .expect(StatusCode::OK, None);
@@ -65,7 +63,7 @@ async fn revocations_have_no_ttl_and_every_other_key_has_one() {
     .await
     .expect(StatusCode::CREATED, None);
 
-    let mut conn = connection(&common::redis_url()).await;
+    let mut conn = connection(&crate::common::redis_url()).await;
     let revoked = format!("{prefix}:revoked-sessions");
     let keys: Vec<String> = conn.keys(format!("{prefix}:*")).await.unwrap();
     assert!(keys.contains(&revoked), "{keys:?}");

@@ -1,12 +1,10 @@
 //! Ops endpoints, OpenAPI, configuration errors, modes and shutdown.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::redis::{PrivateRedis, TlsFiles};
-use common::{Backing, TestApp, eventually, free_port, unique};
+use crate::common::redis::{PrivateRedis, TlsFiles};
+use crate::common::{Backing, TestApp, eventually, free_port, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -214,7 +212,7 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
         ("QUEUE_ENDPOINT", "http://127.0.0.1:9324"),
         ("QUEUE_NAME", "q"),
         ("REDIS_URL", "redis://127.0.0.1:6379"),
-        ("PASETO_ACCESS_KEY", common::ACCESS_KEY),
+        ("PASETO_ACCESS_KEY", crate::common::ACCESS_KEY),
     ];
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (api.to_vec(), "PASETO_REFRESH_KEY is missing"),
@@ -226,7 +224,7 @@ fn bad_configuration_stops_start_up_with_one_line_naming_the_variable() {
             [
                 api.as_slice(),
                 &[
-                    ("PASETO_REFRESH_KEY", common::REFRESH_KEY),
+                    ("PASETO_REFRESH_KEY", crate::common::REFRESH_KEY),
                     ("HTTP_ADDR", "nope"),
                 ],
             ]
@@ -348,7 +346,7 @@ async fn the_serverless_worker_starts_with_database_and_s3_only_and_stops_on_sig
     let parsed: serde_json::Value = serde_json::from_str(first).expect("logs are JSON lines");
     assert!(parsed["level"].is_string());
     assert!(
-        !logs.contains(&common::s3_secret_key()),
+        !logs.contains(&crate::common::s3_secret_key()),
         "a secret reached the logs"
     );
 }
@@ -368,12 +366,12 @@ async fn shutdown_drains_requests_in_flight() {
         tokio::spawn(async move {
             client
                 .post(url)
-                .json(&json!({ "handle": unique("dr"), "email": "dr@example.org", "password": common::PASSWORD }))
+                .json(&json!({ "handle": unique("dr"), "email": "dr@example.org", "password": crate::common::PASSWORD }))
                 .send()
                 .await
         })
     };
-    common::until_a_query_waits_on_a_lock(&pool).await;
+    crate::common::until_a_query_waits_on_a_lock(&pool).await;
     let stopping = tokio::spawn(app.stop());
     lock.rollback().await.unwrap();
     let response = request

@@ -7,16 +7,14 @@
 //! the test's own database, the backlog is in the test's own queue, and the
 //! `/metrics` pages are served by the test.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Command;
 
+use crate::common::redis::PrivateRedis;
+use crate::common::*;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use common::redis::PrivateRedis;
-use common::*;
 use futures::StreamExt;
 use serde_json::Value;
 use sqlx::Connection;

@@ -1,12 +1,10 @@
 //! The home feed: timelines in Redis in front of the SQL that defines them.
 
-mod common;
-
 use std::time::Duration;
 
-use common::redis::{Partition, PrivateRedis};
-use common::social::{User, all_pages, id_of, ids, post, user};
-use common::{Backing, TestApp, eventually, unique};
+use crate::common::redis::{Partition, PrivateRedis};
+use crate::common::social::{User, all_pages, id_of, ids, post, user};
+use crate::common::{Backing, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -27,7 +25,7 @@ async fn feed(app: &TestApp, who: &User) -> Vec<Uuid> {
 }
 
 async fn redis_connection() -> redis::aio::MultiplexedConnection {
-    redis::Client::open(common::redis_url())
+    redis::Client::open(crate::common::redis_url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await
@@ -172,7 +170,7 @@ async fn the_feed_answers_from_postgres_when_redis_is_down_or_has_lost_its_data(
     let mut env = backing.env("api");
     env.insert(
         "REDIS_URL",
-        format!("redis://127.0.0.1:{}", common::free_port()),
+        format!("redis://127.0.0.1:{}", crate::common::free_port()),
     );
     let no_redis = TestApp::spawn(&backing, env).await;
     let pool = backing.pool().await;
@@ -227,7 +225,7 @@ async fn a_fan_out_that_missed_redis_makes_every_timeline_rebuild() {
         .post(
             "/v1/auth/login",
             None,
-            json!({ "login": ana.handle, "password": common::PASSWORD }),
+            json!({ "login": ana.handle, "password": crate::common::PASSWORD }),
         )
         .await
         .body["access_token"]

@@ -2,13 +2,11 @@
 //! `Retry-After` (never a 500), nothing half-done is left behind, and the
 //! API serves again on its own once the dependency is back.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::media::{PHOTO, complete, settled, upload};
-use common::proxy::Proxy;
-use common::{Backing, Reply, TestApp, eventually, media_state, unique};
+use crate::common::media::{PHOTO, complete, settled, upload};
+use crate::common::proxy::Proxy;
+use crate::common::{Backing, Reply, TestApp, eventually, media_state, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -82,18 +80,18 @@ async fn a_database_outage_answers_503_and_the_api_serves_again_within_5_s() {
 #[tokio::test]
 async fn storage_and_queue_outages_make_completion_503_and_lose_no_photo() {
     let backing = Backing::new().await;
-    let s3_target = authority(&common::s3_endpoint());
-    let sqs_target = authority(&common::sqs_endpoint());
+    let s3_target = authority(&crate::common::s3_endpoint());
+    let sqs_target = authority(&crate::common::sqs_endpoint());
     let s3 = Proxy::to(s3_target.clone()).await;
     let sqs = Proxy::to(sqs_target.clone()).await;
     let mut env = backing.env("api");
     env.insert(
         "S3_ENDPOINT",
-        common::s3_endpoint().replace(&s3_target, &s3.addr.to_string()),
+        crate::common::s3_endpoint().replace(&s3_target, &s3.addr.to_string()),
     );
     env.insert(
         "QUEUE_ENDPOINT",
-        common::sqs_endpoint().replace(&sqs_target, &sqs.addr.to_string()),
+        crate::common::sqs_endpoint().replace(&sqs_target, &sqs.addr.to_string()),
     );
     let app = TestApp::spawn(&backing, env).await;
     let token = app.access_token(&unique("st")).await;

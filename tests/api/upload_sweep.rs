@@ -1,12 +1,10 @@
 //! Uploads that are never completed, and PUTs that come after a DELETE,
 //! leave nothing behind; and a user cannot pile up uncompleted uploads.
 
-mod common;
-
+use crate::common::media::{PHOTO, upload};
+use crate::common::{TestApp, unique};
 use ciel::infra::s3::ObjectError;
 use ciel::media::sweep;
-use common::media::{PHOTO, upload};
-use common::{TestApp, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -3,14 +3,12 @@
 //! and steps, the Dockerfile's runtime stage, and `ciel healthcheck` (the
 //! image's HEALTHCHECK) as a process.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::Command;
 use std::sync::Mutex;
 
+use crate::common::{Backing, TestApp};
 use ciel::config::Config;
-use common::{Backing, TestApp};
 use yaml_serde::Value;
 
 fn repo_file(path: &str) -> String {
@@ -484,7 +482,7 @@ fn healthcheck(http_addr: &str) -> std::process::Output {
 async fn ciel_healthcheck_exits_0_only_when_health_answers() {
     let backing = Backing::new().await;
     let mut env: HashMap<&'static str, String> = backing.env("serverless-worker");
-    let port = common::free_port();
+    let port = crate::common::free_port();
     // As in the image: listen on every address; the check goes to loopback.
     env.insert("HTTP_ADDR", format!("0.0.0.0:{port}"));
     let app = TestApp::spawn(&backing, env).await;

@@ -1,0 +1,28 @@
+//! The integration tests, as one binary: one link instead of one per file,
+//! which is most of a cold build on two cores. Each module is one area;
+//! `cargo test --test api <module>::` runs one of them.
+
+mod common;
+
+mod abuse_limits;
+mod account_recovery;
+mod accounts;
+mod advise;
+mod auth;
+mod crafted_jobs;
+mod deploy;
+mod faults;
+mod feed;
+mod k8s;
+mod limits;
+mod media;
+mod media_heif;
+mod metrics_labels;
+mod ops;
+mod rate_limits;
+mod reconcile;
+mod redis_keys;
+mod signals;
+mod social;
+mod trigger_bridge;
+mod upload_sweep;
