@@ -8,7 +8,7 @@ mod craft;
 use std::time::Duration;
 
 use crate::common::media::{PHOTO, upload};
-use crate::common::{Backing, MediaJobs, TestApp, eventually, media_state, queued_upload, unique};
+use crate::common::{Backing, TestApp, eventually, media_state, queued_upload, unique};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
