@@ -22,6 +22,7 @@ mod ops;
 mod rate_limits;
 mod reconcile;
 mod redis_keys;
+mod restarts;
 mod signals;
 mod social;
 mod trigger_bridge;

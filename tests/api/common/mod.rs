@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod media;
+pub mod postgres;
 pub mod proxy;
 pub mod redis;
 pub mod smtp;
