@@ -507,6 +507,7 @@ impl Config {
             queue: queue(&env, Mode::Worker)?,
             target,
             retry_delay: Duration::from_millis(retry_delay_ms),
+            on_give_up: env.parsed("TRIGGER_ON_GIVE_UP", OnGiveUp::Leave)?,
             http_addr: http_addr(&env)?,
             log_format: log_format(&env)?,
         })
@@ -568,9 +569,34 @@ pub struct TriggerBridgeConfig {
     pub target: String,
     /// Pause before the second attempt; the third waits twice as long.
     pub retry_delay: Duration,
+    /// What happens to a message after its last failed attempt
+    /// (`TRIGGER_ON_GIVE_UP`).
+    pub on_give_up: OnGiveUp,
     /// `/health` for the container's healthcheck.
     pub http_addr: SocketAddr,
     pub log_format: LogFormat,
+}
+
+/// Scaleway does not document what its trigger does with a message after the
+/// third failed attempt. `leave` (the default) assumes the queue redelivers
+/// it and then dead-letters it; `delete` plays the worst case, a message
+/// gone for good, which only the API's reconciler can make up for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnGiveUp {
+    Leave,
+    Delete,
+}
+
+impl FromStr for OnGiveUp {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "leave" => Ok(Self::Leave),
+            "delete" => Ok(Self::Delete),
+            other => Err(format!("expected leave or delete, got {other:?}")),
+        }
+    }
 }
 
 fn http_addr<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<SocketAddr, ConfigError> {
@@ -1101,10 +1127,12 @@ mod tests {
         assert_eq!(config.target, "http://worker:8080/dead-letters");
         assert_eq!(config.queue.name, "jobs-dlq");
         assert_eq!(config.retry_delay, Duration::from_secs(1));
+        assert_eq!(config.on_give_up, OnGiveUp::Leave);
         for (var, bad, expected) in [
             ("TRIGGER_URL", "https://worker/", "expected an http:// URL"),
             ("TRIGGER_URL", "", "is missing"),
             ("TRIGGER_RETRY_DELAY_MS", "0", "at least 1"),
+            ("TRIGGER_ON_GIVE_UP", "drop", "expected leave or delete"),
             ("QUEUE_NAME", "", "is missing"),
         ] {
             let mut env = env.clone();

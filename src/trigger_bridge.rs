@@ -6,12 +6,13 @@
 //! - at most [`MAX_IN_FLIGHT`] requests are in flight;
 //! - a 2xx deletes the message.
 //!
-//! What Scaleway does after the third failure is not documented. The bridge
-//! does the safe thing: it leaves the message alone, so the queue makes it
-//! visible again after its visibility timeout and, past the redrive
-//! policy's maximum receive count, moves it to the dead-letter queue (where
-//! a second bridge, like the second trigger in the cloud, POSTs it to
-//! `/dead-letters`). A job is never dropped by the bridge.
+//! What Scaleway does after the third failure is not documented. By default
+//! the bridge leaves the message alone, so the queue makes it visible again
+//! after its visibility timeout and, past the redrive policy's maximum
+//! receive count, moves it to the dead-letter queue (where a second bridge,
+//! like the second trigger in the cloud, POSTs it to `/dead-letters`).
+//! `TRIGGER_ON_GIVE_UP=delete` plays the worst case instead: the message is
+//! gone, and only the API's reconciler brings the photo back.
 //!
 //! Like the trigger, the bridge does not extend a message's visibility:
 //! keep the queue's visibility timeout above three attempts (Terraform sets
@@ -31,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::config::TriggerBridgeConfig;
+use crate::config::{OnGiveUp, TriggerBridgeConfig};
 use crate::infra::queue::{Queue, Received};
 
 /// Scaleway: "a maximum of 10 in-flight requests" per trigger.
@@ -58,6 +59,7 @@ pub struct TriggerBridge {
     client: reqwest::Client,
     target: Arc<str>,
     retry_delay: Duration,
+    on_give_up: OnGiveUp,
     visibility: Duration,
     listener: TcpListener,
 }
@@ -84,6 +86,7 @@ impl TriggerBridge {
             client,
             target: config.target.into(),
             retry_delay: config.retry_delay,
+            on_give_up: config.on_give_up,
             visibility,
             listener,
         })
@@ -124,6 +127,7 @@ impl TriggerBridge {
             client: self.client,
             target: self.target,
             retry_delay: self.retry_delay,
+            on_give_up: self.on_give_up,
             visibility: self.visibility,
         };
         let (served, ()) = tokio::join!(server, deliver.run(stopped(stop_rx)));
@@ -139,6 +143,7 @@ struct Deliverer {
     client: reqwest::Client,
     target: Arc<str>,
     retry_delay: Duration,
+    on_give_up: OnGiveUp,
     visibility: Duration,
 }
 
@@ -199,6 +204,14 @@ impl Deliverer {
                 if let Err(e) = self.queue.delete(&message.receipt_handle).await {
                     // Redelivered later; the worker's jobs are idempotent.
                     tracing::warn!(error = ?e, "could not delete a delivered message");
+                }
+            }
+            Delivery::GaveUp if self.on_give_up == OnGiveUp::Delete => {
+                tracing::warn!(
+                    "every attempt failed; the message is deleted (TRIGGER_ON_GIVE_UP=delete)"
+                );
+                if let Err(e) = self.queue.delete(&message.receipt_handle).await {
+                    tracing::warn!(error = ?e, "could not delete a message given up on");
                 }
             }
             Delivery::GaveUp => tracing::warn!(

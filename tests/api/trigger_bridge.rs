@@ -30,7 +30,11 @@ impl Bridge {
     /// A bridge from `queue` to `target`, configured as the binary is: from
     /// the environment the compose file gives it.
     async fn spawn(queue: &str, target: String) -> Bridge {
-        let env: HashMap<&str, String> = [
+        Self::spawn_with(queue, target, &[]).await
+    }
+
+    async fn spawn_with(queue: &str, target: String, extra: &[(&str, &str)]) -> Bridge {
+        let mut env: HashMap<&str, String> = [
             ("QUEUE_ENDPOINT", crate::common::sqs_endpoint()),
             ("QUEUE_NAME", queue.to_string()),
             ("QUEUE_REGION", SQS_REGION.into()),
@@ -42,6 +46,7 @@ impl Bridge {
         ]
         .into_iter()
         .collect();
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         let config = Config::trigger_bridge_from_lookup(|k| env.get(k).cloned()).unwrap();
         let bridge = TriggerBridge::build(config).await.expect("bridge");
         let addr = bridge.local_addr();
@@ -333,3 +338,71 @@ async fn any_status_from_300_up_is_retried_and_a_third_failure_leaves_the_messag
         "the message stays on the queue"
     );
 }
+
+#[tokio::test]
+async fn photos_whose_messages_a_trigger_dropped_are_finished_by_the_reconciler() {
+    let backing = Backing::new().await;
+    // A stopped bridge abandons its long poll: a message that poll still
+    // takes is hidden this long.
+    set_visibility_timeout(&backing.queue_name, 5).await;
+    let mut env = backing.env("api");
+    env.insert("MEDIA_RECONCILE_EVERY_SECS", "1".into());
+    let api = TestApp::spawn(&backing, env).await;
+    let token = api.access_token(&unique("rd")).await;
+    let started = std::time::Instant::now();
+
+    // A worker failing transiently (its storage credentials are refused:
+    // every POST is a 503), behind a trigger that deletes a message after
+    // its third failed attempt: the worst case of what Scaleway may do.
+    let mut broken = backing.env("serverless-worker");
+    broken.insert("AWS_SECRET_ACCESS_KEY", "not-the-secret".into());
+    let broken = TestApp::spawn(&backing, broken).await;
+    let drop_on_give_up = [("TRIGGER_ON_GIVE_UP", "delete")];
+    let failing = Bridge::spawn_with(&backing.queue_name, broken.url("/"), &drop_on_give_up).await;
+    let mut photos = Vec::new();
+    for _ in 0..PHOTOS {
+        photos.push(completed_photo(&api, &token).await);
+    }
+    eventually(
+        DEADLINE,
+        "the trigger to give up on every photo",
+        || async {
+            let mut all = true;
+            for &id in &photos {
+                all &= attempts(&backing, id).await >= ATTEMPTS as i32;
+            }
+            (all && messages_on(&backing.queue_name).await == 0).then_some(())
+        },
+    )
+    .await;
+    failing.stop().await;
+    let given_up = started.elapsed();
+
+    // The failure passes. No message is left anywhere; the photos would
+    // wait for ever but for the reconciler. Their 30 minutes pass at once:
+    let pool = backing.pool().await;
+    sqlx::query("UPDATE media SET updated_at = now() - interval '2 hours' WHERE id = ANY($1)")
+        .bind(&photos)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let worker = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
+    let _jobs = Bridge::spawn_with(&backing.queue_name, worker.url("/"), &drop_on_give_up).await;
+    for &id in &photos {
+        let media = settled(&api, &token, id).await;
+        assert_eq!(media["status"], "ready", "{media}");
+    }
+    let requeues: Vec<i32> = sqlx::query_scalar("SELECT requeues FROM media WHERE id = ANY($1)")
+        .bind(&photos)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(requeues.iter().all(|&n| n >= 1), "{requeues:?}");
+    println!(
+        "dropped by the trigger: {PHOTOS} photos given up on after {given_up:?}, \
+         all ready {:?} after the start, requeues {requeues:?}",
+        started.elapsed()
+    );
+}
+
+const PHOTOS: usize = 5;
