@@ -30,6 +30,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi as _;
+use utoipa::openapi::Ref;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
@@ -91,19 +92,100 @@ pub fn with_request_timeout(router: Router) -> Router {
 
 /// The OpenAPI document, for `ciel openapi` and tests.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let mut document = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(register_routes())
-        .merge(login_routes())
-        .merge(refresh_routes())
-        .merge(forgot_routes())
-        .merge(account_token_routes())
-        .merge(signed_in_routes())
-        .merge(account_mail_routes())
-        .merge(mail_event_routes())
-        .merge(admin_routes())
-        .into_openapi();
+    let mut router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
+    for (group, guard) in route_groups() {
+        router = router.merge(guard.document(group));
+    }
+    let mut document = router.into_openapi();
     document.merge(ops_routes_stateless().into_openapi());
     openapi::contract(document, true)
+}
+
+/// What stands in front of a group of routes. The router and the OpenAPI
+/// document are both built from [`route_groups`], so the 429 answers the
+/// document lists are exactly the limits the router applies.
+#[derive(Debug, Clone, Copy)]
+enum Guard {
+    Open,
+    /// A limit per client network.
+    PerNetwork(Limit),
+    /// `RATE_LIMIT_WRITES` per signed-in user, on every method but reads.
+    WritesPerUser,
+    Admin,
+}
+
+fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 9] {
+    [
+        (register_routes(), Guard::PerNetwork(Limit::Register)),
+        (login_routes(), Guard::PerNetwork(Limit::Login)),
+        (refresh_routes(), Guard::PerNetwork(Limit::Refresh)),
+        (forgot_routes(), Guard::PerNetwork(Limit::Forgot)),
+        (
+            account_token_routes(),
+            Guard::PerNetwork(Limit::AccountToken),
+        ),
+        (signed_in_routes(), Guard::WritesPerUser),
+        (account_mail_routes(), Guard::WritesPerUser),
+        (mail_event_routes(), Guard::Open),
+        (admin_routes(), Guard::Admin),
+    ]
+}
+
+impl Guard {
+    fn apply(
+        self,
+        routes: OpenApiRouter<Arc<ApiContext>>,
+        ctx: &Arc<ApiContext>,
+    ) -> OpenApiRouter<Arc<ApiContext>> {
+        match self {
+            Guard::Open => routes,
+            Guard::PerNetwork(limit) => routes.layer(middleware::from_fn_with_state(
+                (ctx.clone(), limit),
+                rate_limit::by_ip,
+            )),
+            Guard::WritesPerUser => routes.layer(middleware::from_fn_with_state(
+                ctx.clone(),
+                rate_limit::writes_by_user,
+            )),
+            Guard::Admin => routes.layer(middleware::from_fn_with_state(
+                ctx.clone(),
+                moderation::require_admin,
+            )),
+        }
+    }
+
+    /// Says which operations this guard may answer 429 for (the contract
+    /// defines the shared answer; an operation's own 429 is kept).
+    fn document(
+        self,
+        mut routes: OpenApiRouter<Arc<ApiContext>>,
+    ) -> OpenApiRouter<Arc<ApiContext>> {
+        let counts_reads = match self {
+            Guard::PerNetwork(_) => true,
+            Guard::WritesPerUser => false,
+            Guard::Open | Guard::Admin => return routes,
+        };
+        for item in routes.get_openapi_mut().paths.paths.values_mut() {
+            let reads = [&mut item.get, &mut item.head, &mut item.options];
+            let writes = [
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            let operations = writes
+                .into_iter()
+                .chain(reads.into_iter().filter(|_| counts_reads));
+            for operation in operations.flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("429".into())
+                    .or_insert_with(|| Ref::new("#/components/responses/TooManyRequests").into());
+            }
+        }
+        routes
+    }
 }
 
 fn register_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -177,29 +259,11 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {
-    let limited =
-        |limit: Limit| middleware::from_fn_with_state((ctx.clone(), limit), rate_limit::by_ip);
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(register_routes().layer(limited(Limit::Register)))
-        .merge(login_routes().layer(limited(Limit::Login)))
-        .merge(refresh_routes().layer(limited(Limit::Refresh)))
-        .merge(forgot_routes().layer(limited(Limit::Forgot)))
-        .merge(account_token_routes().layer(limited(Limit::AccountToken)))
-        .merge(signed_in_routes().layer(middleware::from_fn_with_state(
-            ctx.clone(),
-            rate_limit::writes_by_user,
-        )))
-        .merge(account_mail_routes().layer(middleware::from_fn_with_state(
-            ctx.clone(),
-            rate_limit::writes_by_user,
-        )))
-        .merge(mail_event_routes())
-        .merge(admin_routes().layer(middleware::from_fn_with_state(
-            ctx.clone(),
-            moderation::require_admin,
-        )))
-        .with_state(ctx)
-        .merge(ops_routes(ops))
+    let mut router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
+    for (group, guard) in route_groups() {
+        router = router.merge(guard.apply(guard.document(group), &ctx));
+    }
+    router.with_state(ctx).merge(ops_routes(ops))
 }
 
 fn ops_routes_stateless() -> OpenApiRouter<OpsContext> {

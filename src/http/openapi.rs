@@ -66,9 +66,9 @@ pub fn contract(document: utoipa::openapi::OpenApi, admin: bool) -> utoipa::open
             let Some(item) = item.as_object_mut() else {
                 continue;
             };
-            for (method, operation) in item.iter_mut() {
+            for operation in item.values_mut() {
                 if let Some(operation) = operation.as_object_mut() {
-                    complete_operation(path, method, operation, admin);
+                    complete_operation(path, operation, admin);
                 }
             }
         }
@@ -178,7 +178,7 @@ fn add_shared_errors(doc: &mut Value) {
     }
 }
 
-fn complete_operation(path: &str, method: &str, operation: &mut Map<String, Value>, admin: bool) {
+fn complete_operation(path: &str, operation: &mut Map<String, Value>, admin: bool) {
     let is_ops = !path.starts_with("/v1/");
     let has_body = operation.contains_key("requestBody");
     let has_query = operation
@@ -219,10 +219,10 @@ fn complete_operation(path: &str, method: &str, operation: &mut Map<String, Valu
     if path.contains('{') || admin_route {
         statuses.push("404");
     }
-    let rate_limited = matches!(
-        path,
-        "/v1/auth/register" | "/v1/auth/login" | "/v1/auth/refresh"
-    ) || (bearer && method != "get");
+    // The router's guards mark the operations they limit (`http::Guard`).
+    let rate_limited = operation
+        .get("responses")
+        .is_some_and(|responses| responses.get("429").is_some());
     if rate_limited {
         statuses.push("429");
     }
@@ -242,6 +242,9 @@ fn complete_operation(path: &str, method: &str, operation: &mut Map<String, Valu
             // the shared one adds the body and headers.
             Some(own) => {
                 let own = own.as_object_mut().expect("a response is an object");
+                if own.contains_key("$ref") {
+                    continue;
+                }
                 if own.get("description").and_then(Value::as_str) == Some("") {
                     own.insert("description".into(), json!(description));
                 }

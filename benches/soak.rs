@@ -1,0 +1,442 @@
+//! Soak: a mixed workload against the `ciel` binary in dev mode (the API and
+//! the worker in one process), first at full speed to find its peak, then
+//! for `SOAK_MINUTES` (10) at half of it. Prints, every minute, the requests,
+//! errors, p50 and p99 of each route and the process's RSS. Run with
+//! `scripts/soak` (it starts the services); not part of CI.
+//!
+//! Errors must be 0, and the RSS flat within 10% after the first minute
+//! (warm-up): the run ends with an assertion on both.
+
+#[path = "../tests/api/common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::media::PHOTO;
+use common::social::{User, ready_media};
+use common::{Backing, PASSWORD, eventually, free_port, unique};
+use rand::Rng;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const USERS: usize = 50;
+const FOLLOWS_EACH: usize = 20;
+/// Concurrency when finding the peak, and the most requests in flight after.
+const CONNECTIONS: usize = 32;
+const PEAK_FOR: Duration = Duration::from_secs(30);
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The server under test, as its own process, so that its RSS is its own.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(backing: &Backing) -> Server {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut env = backing.env("dev");
+        env.insert("HTTP_ADDR", addr.clone());
+        // Production pool size; limits that measure the routes, not the limiter.
+        env.remove("DATABASE_MAX_CONNECTIONS");
+        for limit in [
+            "RATE_LIMIT_LOGIN",
+            "RATE_LIMIT_WRITES",
+            "RATE_LIMIT_REGISTER",
+        ] {
+            env.insert(limit, "100000000/1m".into());
+        }
+        env.insert("RUST_LOG", "warn".into());
+        let child = Command::new(env!("CARGO_BIN_EXE_ciel"))
+            .env_clear()
+            .envs(&env)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("the ciel binary");
+        let base = format!("http://{addr}");
+        let client = reqwest::Client::new();
+        eventually(Duration::from_secs(60), "the server to be ready", || {
+            let (client, url) = (client.clone(), format!("{base}/ready"));
+            async move {
+                let ok = client.get(url).send().await.ok()?.status().is_success();
+                ok.then_some(())
+            }
+        })
+        .await;
+        Server { child, base }
+    }
+
+    /// Resident set size in MiB, from /proc.
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server is running");
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS in /proc/<pid>/status");
+        kib / 1024.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The routes of the mix and their weights (out of 100): mostly reading
+/// the feed, as an app's users do.
+const MIX: &[(&str, u32)] = &[
+    ("GET /v1/feed", 35),
+    ("GET /v1/me", 15),
+    ("GET /v1/users/{handle}/posts", 10),
+    ("GET /v1/posts/{id}/comments", 8),
+    ("POST /v1/posts/{id}/like", 8),
+    ("POST /v1/posts/{id}/comments", 5),
+    ("POST /v1/posts", 4),
+    ("POST /v1/users/{handle}/follow", 5),
+    ("POST /v1/auth/login", 5),
+    ("upload + complete", 5),
+];
+
+struct World {
+    client: reqwest::Client,
+    base: String,
+    users: Vec<User>,
+    posts: Vec<Uuid>,
+    pool: PgPool,
+}
+
+impl World {
+    fn pick_route(rng: &mut impl Rng) -> &'static str {
+        let mut roll = rng.gen_range(0..100);
+        for (route, weight) in MIX {
+            if roll < *weight {
+                return route;
+            }
+            roll -= weight;
+        }
+        MIX[0].0
+    }
+
+    /// One request of `route` as a random user; whether it succeeded.
+    async fn request(&self, route: &str) -> bool {
+        let (me, other, post) = {
+            let mut rng = rand::thread_rng();
+            (
+                &self.users[rng.gen_range(0..self.users.len())],
+                &self.users[rng.gen_range(0..self.users.len())],
+                self.posts[rng.gen_range(0..self.posts.len())],
+            )
+        };
+        let base = &self.base;
+        let get = |path: String| {
+            self.client
+                .get(format!("{base}{path}"))
+                .bearer_auth(&me.token)
+        };
+        let post_json = |path: String, body: Value| {
+            self.client
+                .post(format!("{base}{path}"))
+                .bearer_auth(&me.token)
+                .json(&body)
+        };
+        let sent = match route {
+            "GET /v1/feed" => get("/v1/feed".into()).send().await,
+            "GET /v1/me" => get("/v1/me".into()).send().await,
+            "GET /v1/users/{handle}/posts" => {
+                get(format!("/v1/users/{}/posts", other.handle))
+                    .send()
+                    .await
+            }
+            "GET /v1/posts/{id}/comments" => get(format!("/v1/posts/{post}/comments")).send().await,
+            "POST /v1/posts/{id}/like" => {
+                post_json(format!("/v1/posts/{post}/like"), json!({}))
+                    .send()
+                    .await
+            }
+            "POST /v1/posts/{id}/comments" => {
+                post_json(
+                    format!("/v1/posts/{post}/comments"),
+                    json!({ "text": "soak" }),
+                )
+                .send()
+                .await
+            }
+            "POST /v1/posts" => {
+                let media = ready_media(&self.pool, me.id, 1).await;
+                post_json(
+                    "/v1/posts".into(),
+                    json!({ "caption": "soak", "media_ids": media }),
+                )
+                .send()
+                .await
+            }
+            "POST /v1/users/{handle}/follow" if other.id != me.id => {
+                post_json(format!("/v1/users/{}/follow", other.handle), json!({}))
+                    .send()
+                    .await
+            }
+            "POST /v1/users/{handle}/follow" => get("/v1/me".into()).send().await,
+            "POST /v1/auth/login" => {
+                self.client
+                    .post(format!("{base}/v1/auth/login"))
+                    .json(&json!({ "login": me.handle, "password": PASSWORD }))
+                    .send()
+                    .await
+            }
+            "upload + complete" => return self.upload(me).await,
+            other => unreachable!("{other} is not in the mix"),
+        };
+        sent.is_ok_and(|r| r.status().is_success())
+    }
+
+    /// An app's upload: create, PUT to the presigned URL, complete (the
+    /// worker in the same process then decodes it).
+    async fn upload(&self, me: &User) -> bool {
+        let base = &self.base;
+        let Ok(created) = self
+            .client
+            .post(format!("{base}/v1/media/uploads"))
+            .bearer_auth(&me.token)
+            .json(&json!({ "content_type": "image/jpeg", "byte_size": PHOTO.len() }))
+            .send()
+            .await
+        else {
+            return false;
+        };
+        let Ok(created) = created.json::<Value>().await else {
+            return false;
+        };
+        let Some(url) = created["upload"]["url"].as_str() else {
+            return false;
+        };
+        let mut put = self.client.put(url).body(PHOTO.to_vec());
+        if let Some(headers) = created["upload"]["headers"].as_object() {
+            for (name, value) in headers {
+                if !name.eq_ignore_ascii_case("content-length") {
+                    put = put.header(name.as_str(), value.as_str().unwrap_or_default());
+                }
+            }
+        }
+        if !put.send().await.is_ok_and(|r| r.status().is_success()) {
+            return false;
+        }
+        let id = created["media_id"].as_str().unwrap_or_default();
+        self.client
+            .post(format!("{base}/v1/media/{id}/complete"))
+            .bearer_auth(&me.token)
+            .json(&json!({}))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+}
+
+#[derive(Default)]
+struct Window {
+    latencies: BTreeMap<&'static str, Vec<Duration>>,
+    errors: BTreeMap<&'static str, usize>,
+}
+
+impl Window {
+    fn record(&mut self, route: &'static str, took: Duration, ok: bool) {
+        self.latencies.entry(route).or_default().push(took);
+        if !ok {
+            *self.errors.entry(route).or_default() += 1;
+        }
+    }
+
+    fn requests(&self) -> usize {
+        self.latencies.values().map(Vec::len).sum()
+    }
+
+    fn error_count(&self) -> usize {
+        self.errors.values().sum()
+    }
+
+    fn print(&mut self, minute: u64, rss: f64) {
+        println!(
+            "minute {minute:>2}: {:>6} requests, {} errors, RSS {rss:.1} MiB",
+            self.requests(),
+            self.error_count()
+        );
+        for (route, latencies) in &mut self.latencies {
+            latencies.sort();
+            let pct = |p: f64| {
+                let i =
+                    ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+                latencies[i].as_secs_f64() * 1000.0
+            };
+            println!(
+                "    {route:<32} {:>6} req  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+                latencies.len(),
+                pct(0.50),
+                pct(0.99),
+                self.errors.get(route).copied().unwrap_or(0)
+            );
+        }
+    }
+}
+
+async fn seed(backing: &Backing, server: &Server) -> World {
+    let client = reqwest::Client::new();
+    let app_client = |path: &str, token: Option<&str>, body: Value| {
+        let mut request = client.post(format!("{}{path}", server.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let mut users = Vec::new();
+    for _ in 0..USERS {
+        let handle = unique("soak");
+        let body: Value = app_client(
+            "/v1/auth/register",
+            None,
+            json!({ "handle": handle, "email": format!("{handle}@example.org"), "password": PASSWORD }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        users.push(User {
+            handle,
+            id: body["user"]["id"].as_str().unwrap().parse().unwrap(),
+            token: body["access_token"].as_str().unwrap().to_string(),
+        });
+    }
+    let pool = backing.pool().await;
+    let mut posts = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        for j in 1..=FOLLOWS_EACH {
+            let other = &users[(i + j) % users.len()];
+            app_client(
+                &format!("/v1/users/{}/follow", other.handle),
+                Some(&user.token),
+                json!({}),
+            )
+            .await
+            .unwrap();
+        }
+        for media in ready_media(&pool, user.id, 4).await {
+            let body: Value = app_client(
+                "/v1/posts",
+                Some(&user.token),
+                json!({ "caption": "seed", "media_ids": [media] }),
+            )
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            posts.push(body["id"].as_str().unwrap().parse().unwrap());
+        }
+    }
+    World {
+        client,
+        base: server.base.clone(),
+        users,
+        posts,
+        pool,
+    }
+}
+
+/// Full speed, `CONNECTIONS` at once: requests per second.
+async fn peak(world: &Arc<World>) -> f64 {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let world = world.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0usize;
+            while started.elapsed() < PEAK_FOR {
+                let route = World::pick_route(&mut rand::thread_rng());
+                world.request(route).await;
+                done += 1;
+            }
+            done
+        }));
+    }
+    let mut done = 0;
+    for task in tasks {
+        done += task.await.unwrap();
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let minutes = env_or("SOAK_MINUTES", 10);
+    let backing = Backing::new().await;
+    let server = Server::start(&backing).await;
+    let world = Arc::new(seed(&backing, &server).await);
+    let peak = peak(&world).await;
+    let rate = peak / 2.0;
+    println!(
+        "soak: peak {peak:.0} req/s over {} s at {CONNECTIONS} connections; now {rate:.0} req/s for {minutes} min ({} cores)",
+        PEAK_FOR.as_secs(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let window = Arc::new(Mutex::new(Window::default()));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(CONNECTIONS));
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (mut rss, mut errors, mut skipped) = (Vec::new(), 0usize, 0usize);
+    let started = Instant::now();
+    let mut next_report = started + Duration::from_secs(60);
+    let mut minute = 0;
+    while minute < minutes {
+        ticks.tick().await;
+        // An open loop: a request is sent on its tick whatever the others
+        // are doing, unless CONNECTIONS are already waiting (then counted).
+        match in_flight.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let (world, window) = (world.clone(), window.clone());
+                tokio::spawn(async move {
+                    let route = World::pick_route(&mut rand::thread_rng());
+                    let t = Instant::now();
+                    let ok = world.request(route).await;
+                    window.lock().unwrap().record(route, t.elapsed(), ok);
+                    drop(permit);
+                });
+            }
+            Err(_) => skipped += 1,
+        }
+        if Instant::now() >= next_report {
+            minute += 1;
+            next_report += Duration::from_secs(60);
+            let mut done = std::mem::take(&mut *window.lock().unwrap());
+            errors += done.error_count();
+            let now = server.rss_mib();
+            rss.push(now);
+            done.print(minute, now);
+        }
+    }
+    let after_warm_up = &rss[1.min(rss.len() - 1)..];
+    let (low, high) = after_warm_up
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    println!(
+        "soak done: {errors} errors, {skipped} ticks skipped (all {CONNECTIONS} connections busy), \
+         RSS after warm-up {low:.1}–{high:.1} MiB ({:+.1}%)",
+        (high - low) / low * 100.0
+    );
+    assert_eq!(errors, 0, "requests failed during the soak");
+    assert!(high <= low * 1.10, "RSS grew more than 10% after warm-up");
+}
