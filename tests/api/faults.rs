@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::common::media::{PHOTO, complete, settled, upload};
 use crate::common::proxy::Proxy;
-use crate::common::{Backing, Reply, TestApp, eventually, media_state, unique};
+use crate::common::{Backing, Reply, TestApp, eventually, media_state, queued_upload, unique};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// How soon the API must serve again once its dependency is back.
 const RECOVERY: Duration = Duration::from_secs(5);
@@ -118,5 +118,54 @@ async fn storage_and_queue_outages_make_completion_503_and_lose_no_photo() {
     // would on a real network.
     let _worker = TestApp::spawn(&backing, backing.env("worker")).await;
     let media = settled(&app, &token, id).await;
+    assert_eq!(media["status"], "ready", "{media}");
+}
+
+#[tokio::test]
+async fn a_storage_outage_during_a_job_is_retried_and_loses_nothing() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let s3_target = authority(&crate::common::s3_endpoint());
+    let s3 = Proxy::to(s3_target.clone()).await;
+    let mut env = backing.env("serverless-worker");
+    env.insert(
+        "S3_ENDPOINT",
+        crate::common::s3_endpoint().replace(&s3_target, &s3.addr.to_string()),
+    );
+    let worker = TestApp::spawn(&backing, env).await;
+    let token = api.access_token(&unique("sj")).await;
+    let (id, job) = queued_upload(&backing, &api, &token, PHOTO).await;
+    // The trigger's delivery, as the worker sees it.
+    let deliver = || async {
+        let response = worker
+            .client
+            .post(worker.url("/"))
+            .body(job.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+
+    s3.down();
+    let (status, _) = deliver().await;
+    // A status >= 300 makes the trigger (or the queue) deliver again.
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (state, code) = media_state(&backing, id).await;
+    assert!(
+        state == "queued" || state == "processing",
+        "{state} {code:?}"
+    );
+    assert_eq!(code, None);
+
+    s3.up();
+    let (status, body) = deliver().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["outcome"], "processed", "{body}");
+    let media = settled(&api, &token, id).await;
     assert_eq!(media["status"], "ready", "{media}");
 }
