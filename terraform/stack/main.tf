@@ -110,6 +110,9 @@ locals {
   mail_bounces   = local.mail_enabled && var.enable_mail_bounces
   sending_domain = var.dns_zone == null ? null : (var.mail_subdomain == "" ? var.dns_zone : "${var.mail_subdomain}.${var.dns_zone}")
   api_host       = var.dns_zone == null ? null : (var.api_subdomain == "" ? var.dns_zone : "${var.api_subdomain}.${var.dns_zone}")
+  # What every worker that sends mail gets (instances, container, pods).
+  mail_from         = local.mail_enabled ? "${var.mail_from_name} <no-reply@${local.sending_domain}>" : null
+  app_link_base_url = local.mail_enabled ? coalesce(var.app_link_base_url, "https://${local.api_host}/app") : null
 }
 
 module "mail" {
@@ -191,8 +194,8 @@ module "compute" {
 
   enable_mail       = local.mail_enabled
   smtp_url          = module.mail.smtp_url
-  mail_from         = local.mail_enabled ? "${var.mail_from_name} <no-reply@${local.sending_domain}>" : null
-  app_link_base_url = local.mail_enabled ? coalesce(var.app_link_base_url, "https://${local.api_host}/app") : null
+  mail_from         = local.mail_from
+  app_link_base_url = local.app_link_base_url
 
   # Bounces reach the API, which checks each message against Scaleway's CA.
   sns_topic_arn       = local.mail_bounces ? module.mail.events_topic_arn : null

@@ -124,7 +124,7 @@ output "kubernetes_env" {
     SNS_CERT_URL_PREFIX = local.mail_bounces && var.mail_sns_cert_url_prefix != null ? var.mail_sns_cert_url_prefix : ""
     # The in-cluster worker's account mail (empty: mail off).
     SMTP_URL          = local.mail_enabled ? module.mail.smtp_url : ""
-    MAIL_FROM         = local.mail_enabled ? "${var.mail_from_name} <no-reply@${local.sending_domain}>" : ""
-    APP_LINK_BASE_URL = local.mail_enabled ? coalesce(var.app_link_base_url, "https://${local.api_host}/app") : ""
+    MAIL_FROM         = local.mail_enabled ? local.mail_from : ""
+    APP_LINK_BASE_URL = local.mail_enabled ? local.app_link_base_url : ""
   }, module.database.database_read_url == null ? {} : { DATABASE_READ_URL = module.database.database_read_url }) : null
 }

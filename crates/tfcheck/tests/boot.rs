@@ -272,6 +272,14 @@ fn the_kubernetes_secret_evaluates_and_carries_the_bounce_settings() {
     assert_eq!(secret["SNS_TOPIC_ARN"], Value::from(FAKE_TOPIC_ARN));
     assert_eq!(secret["SNS_TRUST_CHAIN_PEM"], Value::from(SOME_PEM));
     assert_eq!(secret["SNS_CERT_URL_PREFIX"], Value::from(""));
+    assert_eq!(
+        secret["MAIL_FROM"],
+        Value::from("Ciel <no-reply@mail.example.com>")
+    );
+    assert_eq!(
+        secret["APP_LINK_BASE_URL"],
+        Value::from("https://api.example.com/app")
+    );
     assert!(
         secret["SMTP_URL"]
             .as_str()
