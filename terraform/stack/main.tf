@@ -118,13 +118,14 @@ locals {
 module "mail" {
   source = "../modules/mail"
 
-  enabled         = local.mail_enabled
-  name_prefix     = local.name_prefix
-  project_id      = var.project_id
-  region          = "fr-par" # Transactional Email's only region
-  tags            = local.tags
-  sending_domain  = local.sending_domain
-  bounce_endpoint = local.mail_bounces ? "https://${local.api_host}/v1/mail/sns" : null
+  enabled        = local.mail_enabled
+  name_prefix    = local.name_prefix
+  project_id     = var.project_id
+  region         = "fr-par" # Transactional Email's only region
+  tags           = local.tags
+  sending_domain = local.sending_domain
+  # The LB's own name: its certificate covers it whatever DNS says.
+  bounce_endpoint = local.mail_bounces ? "https://${module.networking.lb_hostname}/v1/mail/sns" : null
 }
 
 module "compute" {

@@ -119,14 +119,20 @@ fn bounces_overlay(dir: &Path, pem: &str) -> std::path::PathBuf {
 /// Stands in for a PEM where only its shape matters.
 const SOME_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
-/// dev (and dev with API instances behind the LB) with account mail and
-/// bounces on, as an operator's variables turn them on.
+/// The API behind the load balancer (bounces need its HTTPS), with account
+/// mail and bounces on as an operator's variables turn them on: scenario 3,
+/// and scenario 8, whose API hosts also get the managed Redis's CA.
 fn bounce_renders(scratch: &Path, pem: &str) -> Vec<Rendered> {
     let overlay = bounces_overlay(scratch, pem);
     let dev = terraform_root().join("environments/dev");
-    let lb = dev.join("scenarios/03-load-balancer-multi-api.tfvars");
-    let mut out = render_case(&dev, std::slice::from_ref(&overlay), KEY).unwrap();
-    out.extend(render_case(&dev, &[lb, overlay], KEY).unwrap());
+    let mut out = Vec::new();
+    for scenario in [
+        "03-load-balancer-multi-api.tfvars",
+        "08-production-ready.tfvars",
+    ] {
+        let tfvars = [dev.join("scenarios").join(scenario), overlay.clone()];
+        out.extend(render_case(&dev, &tfvars, KEY).unwrap());
+    }
     out
 }
 
@@ -213,8 +219,8 @@ fn the_trust_chain_lands_on_every_api_host_and_the_api_starts_with_it() {
         let err = ciel::config::Config::from_lookup(|v| env.get(v).cloned()).unwrap_err();
         assert_eq!(err.var, "SNS_TRUST_CHAIN");
     }
-    // dev's combined host, and the two API instances of scenario 3.
-    assert!(api_hosts >= 3, "{api_hosts} API hosts rendered");
+    // The two API instances of each scenario.
+    assert!(api_hosts >= 4, "{api_hosts} API hosts rendered");
 }
 
 #[test]
@@ -264,9 +270,15 @@ fn the_kubernetes_secret_evaluates_and_carries_the_bounce_settings() {
 
     let scratch = Scratch::new("k8s-bounces");
     let overlay = bounces_overlay(&scratch.0, SOME_PEM);
+    // Scenario 9 over scenario 8, as the migration runs it: the LB serves
+    // the bounces' HTTPS.
     let dev = root.join("environments/dev");
-    let k8s = dev.join("scenarios/09-kubernetes.tfvars");
-    let Value::Object(secret) = kubernetes_env(&dev, &[k8s, overlay], KEY).unwrap() else {
+    let tfvars = [
+        dev.join("scenarios/08-production-ready.tfvars"),
+        dev.join("scenarios/09-kubernetes.tfvars"),
+        overlay,
+    ];
+    let Value::Object(secret) = kubernetes_env(&dev, &tfvars, KEY).unwrap() else {
         panic!("scenario 9 has no Secret");
     };
     assert_eq!(secret["SNS_TOPIC_ARN"], Value::from(FAKE_TOPIC_ARN));
@@ -436,7 +448,9 @@ fn catches_a_trust_chain_the_app_container_does_not_get() {
     );
     let scratch = Scratch::new("broken-bounces");
     let overlay = bounces_overlay(&scratch.0, SOME_PEM);
-    let renders = render_case(&t.root.join("environments/dev"), &[overlay], KEY).unwrap();
+    let dev = t.root.join("environments/dev");
+    let lb = dev.join("scenarios/03-load-balancer-multi-api.tfvars");
+    let renders = render_case(&dev, &[lb, overlay], KEY).unwrap();
     assert_caught(
         "mounts",
         &check_mounts(&renders),

@@ -39,7 +39,7 @@ variable "enable_mail" {
 
 variable "enable_mail_bounces" {
   type        = bool
-  description = "Bounces and complaints reach the API (needs enable_mail and mail_sns_trust_chain_pem): the stack's enable_mail_bounces."
+  description = "Bounces and complaints reach the API (needs enable_mail, mail_sns_trust_chain_pem and the load balancer): the stack's enable_mail_bounces."
   default     = false
 }
 
