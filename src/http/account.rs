@@ -144,6 +144,17 @@ async fn limit(ctx: &ApiContext, policy: &Policy, subject: &str) -> Result<()> {
     }
 }
 
+/// Resends and email changes share one per-user budget
+/// (`RATE_LIMIT_ACCOUNT_MAIL`): both mail an address the user chose.
+async fn limit_account_mail(ctx: &ApiContext, user: &AuthUser) -> Result<()> {
+    limit(
+        ctx,
+        &ctx.rate_limits.account_mail,
+        &user.user_id.to_string(),
+    )
+    .await
+}
+
 /// Confirm an email address with the token of a mailed link: the
 /// verification sent at sign-up (or resent), or the link sent to a new
 /// address by `POST /v1/me/email`, which then becomes the account's.
@@ -181,12 +192,7 @@ pub async fn resend_verification(
     State(ctx): State<Arc<ApiContext>>,
     user: AuthUser,
 ) -> Result<(StatusCode, Json<Accepted>)> {
-    limit(
-        &ctx,
-        &ctx.rate_limits.account_mail,
-        &user.user_id.to_string(),
-    )
-    .await?;
+    limit_account_mail(&ctx, &user).await?;
     let mail_id = ctx.auth.request_verification(user.user_id).await?;
     mail::queue_mail(&ctx.db, &ctx.queue, mail_id).await;
     Ok(accepted("a new verification link is on its way"))
@@ -322,12 +328,7 @@ pub async fn change_email(
     user: AuthUser,
     JsonBody(body): JsonBody<ChangeEmailRequest>,
 ) -> Result<(StatusCode, Json<Accepted>)> {
-    limit(
-        &ctx,
-        &ctx.rate_limits.account_mail,
-        &user.user_id.to_string(),
-    )
-    .await?;
+    limit_account_mail(&ctx, &user).await?;
     let mails = ctx
         .auth
         .change_email(user.user_id, &body.current_password, &body.new_email)
@@ -371,13 +372,14 @@ pub async fn mail_events(
             code: "invalid_json",
             message: "the body is not an SNS message".into(),
         })?;
+    let cert_url = message.signing_cert_url();
     match sns.verify(&message).await {
         Err(reason) => {
-            tracing::warn!(%reason, "SNS message ignored: it does not verify");
+            tracing::warn!(%reason, cert_url, "SNS message ignored: it does not verify");
         }
         Ok(mail::bounces::Verified::Subscribe(url)) => match sns.confirm(&url).await {
-            Ok(()) => tracing::info!("SNS subscription confirmed"),
-            Err(reason) => tracing::warn!(%reason, "SNS subscription not confirmed"),
+            Ok(()) => tracing::info!(cert_url, "SNS subscription confirmed"),
+            Err(reason) => tracing::warn!(%reason, cert_url, "SNS subscription not confirmed"),
         },
         Ok(mail::bounces::Verified::Event(event)) => {
             if let Some(reason) = mail::bounces::record_event(&ctx.db, &event).await? {

@@ -102,6 +102,14 @@ pub struct SnsMessage {
     subscribe_url: Option<String>,
 }
 
+impl SnsMessage {
+    /// Where the signing certificate is: logged, since Scaleway does not
+    /// document the host that `SNS_CERT_URL_PREFIX` could be narrowed to.
+    pub fn signing_cert_url(&self) -> &str {
+        &self.signing_cert_url
+    }
+}
+
 /// The string SNS signs: `Key\nValue\n` for each field of the message's type.
 fn string_to_sign(m: &SnsMessage) -> Option<String> {
     let mut out = String::new();

@@ -107,20 +107,25 @@ module "observability" {
 
 locals {
   mail_enabled   = var.enable_mail && var.dns_zone != null
+  mail_bounces   = local.mail_enabled && var.enable_mail_bounces
   sending_domain = var.dns_zone == null ? null : (var.mail_subdomain == "" ? var.dns_zone : "${var.mail_subdomain}.${var.dns_zone}")
   api_host       = var.dns_zone == null ? null : (var.api_subdomain == "" ? var.dns_zone : "${var.api_subdomain}.${var.dns_zone}")
+  # What every worker that sends mail gets (instances, container, pods).
+  mail_from         = local.mail_enabled ? "${var.mail_from_name} <no-reply@${local.sending_domain}>" : null
+  app_link_base_url = local.mail_enabled ? coalesce(var.app_link_base_url, "https://${local.api_host}/app") : null
 }
 
 module "mail" {
   source = "../modules/mail"
 
-  enabled         = local.mail_enabled
-  name_prefix     = local.name_prefix
-  project_id      = var.project_id
-  region          = "fr-par" # Transactional Email's only region
-  tags            = local.tags
-  sending_domain  = local.sending_domain
-  bounce_endpoint = local.mail_enabled && var.enable_mail_bounces ? "https://${local.api_host}/v1/mail/sns" : null
+  enabled        = local.mail_enabled
+  name_prefix    = local.name_prefix
+  project_id     = var.project_id
+  region         = "fr-par" # Transactional Email's only region
+  tags           = local.tags
+  sending_domain = local.sending_domain
+  # The LB's own name: its certificate covers it whatever DNS says.
+  bounce_endpoint = local.mail_bounces ? "https://${module.networking.lb_hostname}/v1/mail/sns" : null
 }
 
 module "compute" {
@@ -190,8 +195,13 @@ module "compute" {
 
   enable_mail       = local.mail_enabled
   smtp_url          = module.mail.smtp_url
-  mail_from         = local.mail_enabled ? "${var.mail_from_name} <no-reply@${local.sending_domain}>" : null
-  app_link_base_url = local.mail_enabled ? coalesce(var.app_link_base_url, "https://${local.api_host}/app") : null
+  mail_from         = local.mail_from
+  app_link_base_url = local.app_link_base_url
+
+  # Bounces reach the API, which checks each message against Scaleway's CA.
+  sns_topic_arn       = local.mail_bounces ? module.mail.events_topic_arn : null
+  sns_trust_chain_pem = local.mail_bounces ? var.mail_sns_trust_chain_pem : null
+  sns_cert_url_prefix = local.mail_bounces ? var.mail_sns_cert_url_prefix : null
 }
 
 module "dns" {

@@ -95,7 +95,7 @@ output "kubernetes_env" {
     S3_ENDPOINT             = module.storage.s3_endpoint
     S3_REGION               = var.region
     S3_BUCKET               = module.storage.bucket_name
-    S3_PUBLIC_ENDPOINT      = coalesce(module.storage.s3_public_endpoint, "")
+    S3_PUBLIC_ENDPOINT      = module.storage.s3_public_endpoint == null ? "" : module.storage.s3_public_endpoint
     QUEUE_ENDPOINT          = module.messaging.queue_endpoint
     QUEUE_NAME              = module.messaging.queue_name
     QUEUE_DEAD_LETTER_NAME  = module.messaging.dlq_name
@@ -104,17 +104,27 @@ output "kubernetes_env" {
     # The optional in-cluster worker (deploy/k8s/components/worker) receives.
     QUEUE_RECEIVE_ACCESS_KEY_ID     = module.messaging.receive_access_key
     QUEUE_RECEIVE_SECRET_ACCESS_KEY = module.messaging.receive_secret_key
-    AWS_ACCESS_KEY_ID       = module.storage.s3_access_key
-    AWS_SECRET_ACCESS_KEY   = module.storage.s3_secret_key
-    PASETO_ACCESS_KEY       = module.secrets.paseto_access_key
-    PASETO_REFRESH_KEY      = module.secrets.paseto_refresh_key
-    ADMIN_TOKEN             = module.secrets.admin_token
+    AWS_ACCESS_KEY_ID               = module.storage.s3_access_key
+    AWS_SECRET_ACCESS_KEY           = module.storage.s3_secret_key
+    PASETO_ACCESS_KEY               = module.secrets.paseto_access_key
+    PASETO_REFRESH_KEY              = module.secrets.paseto_refresh_key
+    ADMIN_TOKEN                     = module.secrets.admin_token
     # The in-cluster Redis (deploy/k8s/base/redis.yaml) or the managed one.
     REDIS_PASSWORD = module.secrets.redis_password
     REDIS_URL = module.cache.enabled ? module.cache.redis_url : (
       "redis://:${urlencode(module.secrets.redis_password)}@redis:6379/"
     )
     # The managed Redis's certificate (deploy/k8s/components/managed-redis).
-    REDIS_CA_PEM = coalesce(module.cache.redis_ca_cert, "")
+    # Not coalesce(x, ""): Terraform's coalesce fails when every argument is
+    # null or empty. An empty value is an unset variable to the app.
+    REDIS_CA_PEM = module.cache.redis_ca_cert == null ? "" : module.cache.redis_ca_cert
+    # Bounces (enable_mail_bounces): empty leaves /v1/mail/sns off.
+    SNS_TOPIC_ARN       = local.mail_bounces ? module.mail.events_topic_arn : ""
+    SNS_TRUST_CHAIN_PEM = local.mail_bounces ? var.mail_sns_trust_chain_pem : ""
+    SNS_CERT_URL_PREFIX = local.mail_bounces && var.mail_sns_cert_url_prefix != null ? var.mail_sns_cert_url_prefix : ""
+    # The in-cluster worker's account mail (empty: mail off).
+    SMTP_URL          = local.mail_enabled ? module.mail.smtp_url : ""
+    MAIL_FROM         = local.mail_enabled ? local.mail_from : ""
+    APP_LINK_BASE_URL = local.mail_enabled ? local.app_link_base_url : ""
   }, module.database.database_read_url == null ? {} : { DATABASE_READ_URL = module.database.database_read_url }) : null
 }

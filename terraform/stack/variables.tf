@@ -391,7 +391,37 @@ variable "app_link_base_url" {
 
 variable "enable_mail_bounces" {
   type        = bool
-  description = "mail: TEM bounce/complaint webhook to a Topics and Events topic, subscribed by https://<api>.<dns_zone>/v1/mail/sns (the API must serve HTTPS there). The API needs SNS_TOPIC_ARN and SNS_TRUST_CHAIN for it, which this stack does not set yet."
+  description = "mail: TEM bounce/complaint webhook to a Topics and Events topic, subscribed by https://<the load balancer's hostname>/v1/mail/sns; the API hosts and pods get SNS_TOPIC_ARN and SNS_TRUST_CHAIN (a file written from mail_sns_trust_chain_pem). Needs enable_mail and enable_load_balancer."
   default     = false
   nullable    = false
+
+  validation {
+    condition     = !var.enable_mail_bounces || var.mail_sns_trust_chain_pem != null
+    error_message = "enable_mail_bounces needs mail_sns_trust_chain_pem: the PEM at https://messaging.s3.fr-par.scw.cloud/fr-par/sns/sns-trust-chain.pem (terraform/modules/mail/README.md)."
+  }
+
+  # The subscription is HTTPS: only the load balancer serves it, with a
+  # certificate for its own name. The combined instance and Kapsule's
+  # Service answer plain HTTP.
+  validation {
+    condition     = !var.enable_mail_bounces || var.enable_load_balancer
+    error_message = "enable_mail_bounces needs enable_load_balancer: Topics and Events posts to an HTTPS endpoint, and only the load balancer serves one."
+  }
+}
+
+variable "mail_sns_trust_chain_pem" {
+  type        = string
+  description = "mail: PEM of Scaleway's Topics and Events CA for fr-par (https://messaging.s3.fr-par.scw.cloud/fr-par/sns/sns-trust-chain.pem, valid until 2032), which must have issued every SigningCertURL certificate; written to the API as SNS_TRUST_CHAIN. E.g. TF_VAR_mail_sns_trust_chain_pem=\"$(curl -fsS <that URL>)\"."
+  default     = null
+
+  validation {
+    condition     = var.mail_sns_trust_chain_pem == null || can(regex("-----BEGIN CERTIFICATE-----", var.mail_sns_trust_chain_pem))
+    error_message = "mail_sns_trust_chain_pem must be PEM certificates (-----BEGIN CERTIFICATE-----)."
+  }
+}
+
+variable "mail_sns_cert_url_prefix" {
+  type        = string
+  description = "mail: SNS_CERT_URL_PREFIX, what every SigningCertURL must start with; null keeps the API's https://. Scaleway does not document the host (terraform/modules/mail/README.md)."
+  default     = null
 }

@@ -53,17 +53,27 @@ async fn login(app: &TestApp, login: &str, password: &str) -> crate::common::Rep
     .await
 }
 
+async fn verify_email(app: &TestApp, token: &str) -> crate::common::Reply {
+    app.post("/v1/auth/email/verify", None, json!({ "token": token }))
+        .await
+}
+
+async fn reset_password(app: &TestApp, token: &str, new_password: &str) -> crate::common::Reply {
+    app.post(
+        "/v1/auth/password/reset",
+        None,
+        json!({ "token": token, "new_password": new_password }),
+    )
+    .await
+}
+
 /// Registers and verifies, by the link of the sign-up mail.
 async fn verified_user(app: &TestApp, smtp: &SmtpServer, handle: &str) -> Value {
     let body = app.register(handle).await;
     let mail = smtp.mail(&email_of(handle), "Confirm your email").await;
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": mail.token() }),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
+    verify_email(app, &mail.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
     body
 }
 
@@ -103,24 +113,16 @@ async fn sign_up_mails_a_link_that_verifies_the_address_once() {
     .unwrap();
     assert!(hashed && !plain);
 
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": link_token }),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
+    verify_email(&app, &link_token)
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
     assert_eq!(me(&app, &token).await["email_verified"], json!(true));
     // Single use.
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": link_token }),
-    )
-    .await
-    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    verify_email(&app, &link_token)
+        .await
+        .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
     for bad in ["", "nonsense", &"x".repeat(300)] {
-        app.post("/v1/auth/email/verify", None, json!({ "token": bad }))
+        verify_email(&app, bad)
             .await
             .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
     }
@@ -162,22 +164,14 @@ async fn resend_mails_a_new_link_and_expired_links_fail() {
     .execute(&pool)
     .await
     .unwrap();
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": second.token() }),
-    )
-    .await
-    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    verify_email(&app, &second.token())
+        .await
+        .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
     assert_eq!(me(&app, &token).await["email_verified"], json!(false));
     // The first still works, once.
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": first.token() }),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
+    verify_email(&app, &first.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
     assert_eq!(me(&app, &token).await["email_verified"], json!(true));
 }
 
@@ -209,21 +203,13 @@ async fn a_reset_link_sets_the_password_ends_every_session_and_works_once() {
     let token = mail.token();
 
     // A password too short is refused without using the link.
-    app.post(
-        "/v1/auth/password/reset",
-        None,
-        json!({ "token": token, "new_password": "short" }),
-    )
-    .await
-    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    reset_password(&app, &token, "short")
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
     let new_password = "a brand new passphrase";
-    app.post(
-        "/v1/auth/password/reset",
-        None,
-        json!({ "token": token, "new_password": new_password }),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
+    reset_password(&app, &token, new_password)
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
 
     for access_token in &sessions {
         app.get("/v1/me", Some(access_token))
@@ -247,18 +233,17 @@ async fn a_reset_link_sets_the_password_ends_every_session_and_works_once() {
     assert!(!notice.text.contains("token="));
 
     // Used: the same link fails, with the one code.
-    app.post(
-        "/v1/auth/password/reset",
-        None,
-        json!({ "token": token, "new_password": "yet another passphrase" }),
-    )
-    .await
-    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    reset_password(&app, &token, "yet another passphrase")
+        .await
+        .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
     // A verification token is no reset token.
-    app.post(
-        "/v1/auth/password/reset",
-        None,
-        json!({ "token": smtp.mail(&email_of(&handle), "Confirm your email").await.token(), "new_password": "yet another passphrase" }),
+    reset_password(
+        &app,
+        &smtp
+            .mail(&email_of(&handle), "Confirm your email")
+            .await
+            .token(),
+        "yet another passphrase",
     )
     .await
     .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
@@ -298,13 +283,9 @@ async fn an_expired_reset_link_fails() {
     .execute(&pool)
     .await
     .unwrap();
-    app.post(
-        "/v1/auth/password/reset",
-        None,
-        json!({ "token": token, "new_password": "a brand new passphrase" }),
-    )
-    .await
-    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    reset_password(&app, &token, "a brand new passphrase")
+        .await
+        .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
     login(&app, &handle, PASSWORD)
         .await
         .expect(StatusCode::OK, None);
@@ -463,13 +444,9 @@ async fn an_email_change_waits_for_the_new_address_to_be_verified() {
         .await
         .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
 
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": link.token() }),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
+    verify_email(&app, &link.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
     let after = me(&app, &token).await;
     assert_eq!(after["email"], json!(new));
     assert_eq!(after["email_verified"], json!(true));
@@ -479,13 +456,9 @@ async fn an_email_change_waits_for_the_new_address_to_be_verified() {
     login(&app, &old, PASSWORD)
         .await
         .expect(StatusCode::UNAUTHORIZED, Some("invalid_credentials"));
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": link.token() }),
-    )
-    .await
-    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+    verify_email(&app, &link.token())
+        .await
+        .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
 }
 
 #[tokio::test]
@@ -531,7 +504,7 @@ async fn recovery_routes_are_rate_limited() {
     assert_eq!(limited.body["error"]["details"]["policy"], "account_mail");
 
     for _ in 0..3 {
-        app.post("/v1/auth/email/verify", None, json!({ "token": "guess" }))
+        verify_email(&app, "guess")
             .await
             .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
     }
@@ -576,13 +549,9 @@ async fn sign_up_succeeds_with_the_mail_server_down_and_the_mail_goes_out_later(
         .unwrap();
     assert_eq!(queued, 1);
     let mail = smtp.mail(&email_of(&handle), "Confirm your email").await;
-    app.post(
-        "/v1/auth/email/verify",
-        None,
-        json!({ "token": mail.token() }),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
+    verify_email(&app, &mail.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
     assert_eq!(me(&app, &token).await["email_verified"], json!(true));
     let status: String =
         sqlx::query_scalar("SELECT status::text FROM mail_outbox WHERE kind = 'verify_email'")

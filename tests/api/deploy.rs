@@ -269,6 +269,65 @@ fn compose_starts_in_order_with_health_checks_and_the_same_servers_as_scripts_de
     assert!(sqs.contains(&pinned("MOTO_SPEC")));
 }
 
+/// Account mail in the laptop stack: every service that sends it (the
+/// worker; the API only queues it) sends to the Mailpit service, whose web
+/// UI is published on loopback, so `docker compose up` delivers mail that
+/// can be read.
+#[test]
+fn compose_sends_account_mail_to_mailpit() {
+    let compose = yaml("compose.yaml");
+    let services = compose["services"].as_mapping().unwrap();
+    let mailpit = &compose["services"]["mailpit"];
+    let image = mailpit["image"].as_str().expect("a mailpit service");
+    let tag = image
+        .strip_prefix("axllent/mailpit:v")
+        .unwrap_or_else(|| panic!("mailpit image {image}: axllent/mailpit pinned by version"));
+    assert!(
+        tag.split('.').count() == 3 && tag.split('.').all(|n| n.parse::<u32>().is_ok()),
+        "mailpit image {image}: pinned to a release"
+    );
+    assert!(
+        list_of(&mailpit["ports"]).contains(&"127.0.0.1:8025:8025".to_string()),
+        "Mailpit's web UI on 127.0.0.1:8025"
+    );
+    let mut senders = Vec::new();
+    for (name, service) in services {
+        let name = str_of(name);
+        if service["image"].as_str() != Some("ciel:local") || !service["command"].is_null() {
+            continue;
+        }
+        let env: BTreeMap<String, String> = service["environment"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (str_of(k), str_of(v)))
+            .collect();
+        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let Some(mail) = config.mail else {
+            assert!(!env.contains_key("SMTP_URL"), "{name} never sends mail");
+            continue;
+        };
+        let smtp = mail
+            .smtp_url
+            .unwrap_or_else(|| panic!("{name} handles send_mail jobs but has no SMTP_URL"));
+        // Mailpit takes SMTP on 1025, without TLS or a login.
+        assert_eq!(smtp.expose(), "smtp://mailpit:1025", "{name}");
+        assert_eq!(
+            service["depends_on"]["mailpit"]["condition"].as_str(),
+            Some("service_healthy"),
+            "{name} starts once Mailpit answers"
+        );
+        // The links in the mails open the API compose publishes.
+        assert!(
+            mail.link_base_url.starts_with("http://127.0.0.1:8080/"),
+            "{name}: links to {}",
+            mail.link_base_url
+        );
+        senders.push(name);
+    }
+    assert_eq!(senders, ["worker"], "the services that send account mail");
+}
+
 /// Steps of a job by name, in order.
 fn step_names(job: &Value) -> Vec<String> {
     job["steps"]

@@ -355,9 +355,44 @@ fn sample_secret(key: &str, tls: bool, ca: &Path) -> String {
         "QUEUE_DEAD_LETTER_NAME" => "ciel-dev-media-jobs-dlq".into(),
         "PASETO_ACCESS_KEY" => crate::common::ACCESS_KEY.into(),
         "PASETO_REFRESH_KEY" => crate::common::REFRESH_KEY.into(),
-        "REDIS_CA_PEM" => std::fs::read_to_string(ca).unwrap(),
+        "REDIS_CA_PEM" | "SNS_TRUST_CHAIN_PEM" => std::fs::read_to_string(ca).unwrap(),
+        "SNS_TOPIC_ARN" => "arn:scw:sns:fr-par:project-0000:ciel-dev-mail-events".into(),
+        "SNS_CERT_URL_PREFIX" => "https://messaging.s3.fr-par.scw.cloud/".into(),
+        "SMTP_URL" => "smtps://0000:key@smtp.tem.scaleway.com:2465".into(),
+        "MAIL_FROM" => "Ciel <no-reply@mail.example.com>".into(),
+        "APP_LINK_BASE_URL" => "https://api.example.com/app".into(),
         _ => format!("sample-{}", key.to_lowercase()),
     }
+}
+
+/// The key of the Secret ciel-env that the container sees at `path`,
+/// through one of its volume mounts.
+fn mounted_secret_key(workload: &Value, container: &Value, path: &str) -> Result<String, String> {
+    let (dir, file) = path
+        .rsplit_once('/')
+        .ok_or_else(|| format!("{path} is not a path"))?;
+    let mount = container["volumeMounts"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|m| s(&m["mountPath"]) == dir)
+        .ok_or_else(|| format!("nothing is mounted at {dir}"))?;
+    let volume = workload["spec"]["template"]["spec"]["volumes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == mount["name"])
+        .ok_or_else(|| format!("no volume {}", s(&mount["name"])))?;
+    if s(&volume["secret"]["secretName"]) != "ciel-env" {
+        return Err(format!("{dir} is not the Secret ciel-env"));
+    }
+    volume["secret"]["items"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|i| s(&i["path"]) == file)
+        .map(|i| s(&i["key"]))
+        .ok_or_else(|| format!("ciel-env puts no key at {path}"))
 }
 
 /// The keys of Terraform's `kubernetes_env` output (terraform/stack).
@@ -428,8 +463,14 @@ fn the_manifests_environment_is_what_the_binary_reads() {
                             "{name}/{workload}: {var_name} reads ciel-env key {key}, which Terraform's kubernetes_env does not hold"
                         );
                         sample_secret(&key, uses_tls, &ca_path)
-                    } else if var_name == "REDIS_CA_CERT" {
-                        // Mounted from ciel-env's REDIS_CA_PEM; here, a real PEM.
+                    } else if var_name == "REDIS_CA_CERT" || var_name == "SNS_TRUST_CHAIN" {
+                        let key = mounted_secret_key(&doc, container, &s(&var["value"]))
+                            .unwrap_or_else(|e| panic!("{name}/{workload}/{var_name}: {e}"));
+                        assert!(
+                            terraform_keys.contains(&key),
+                            "{name}/{workload}: {var_name} is ciel-env key {key}, which Terraform's kubernetes_env does not hold"
+                        );
+                        // Mounted from ciel-env; here, a real PEM.
                         ca_path.display().to_string()
                     } else {
                         s(&var["value"])

@@ -33,6 +33,9 @@ impl Rendered {
     }
 }
 
+/// What the renders name the bounce topic (`scaleway_mnq_sns_topic.arn`).
+pub const FAKE_TOPIC_ARN: &str = "arn:scw:sns:fr-par:project-0000:ciel-mail-events";
+
 /// Stand-ins for the attributes only an apply knows.
 fn fake(secret: String) -> Unknowns {
     Box::new(move |address: &str| {
@@ -61,6 +64,11 @@ fn fake(secret: String) -> Unknowns {
             "endpoint" => Value::from("https://sqs.mnq.fr-par.scaleway.com"),
             "url" => Value::from("https://sqs.mnq.fr-par.scaleway.com/project/queue"),
             "name" => Value::from("ciel"),
+            "arn" => Value::from(FAKE_TOPIC_ARN),
+            "smtp_host" => Value::from("smtp.tem.scaleway.com"),
+            "smtps_port" => Value::from(465),
+            "smtps_port_alternative" => Value::from(2465),
+            "smtps_auth_user" => Value::from("00000000-0000-0000-0000-000000000000"),
             "result" | "secret_key" | "access_key" | "base64" | "password" => {
                 Value::from(secret.as_str())
             }
@@ -74,43 +82,64 @@ fn fake(secret: String) -> Unknowns {
 pub fn render_boot(tf_root: &Path, secret: &str) -> Result<Vec<Rendered>, String> {
     let mut out: Vec<Rendered> = Vec::new();
     for (env_dir, tfvars) in environment_cases(tf_root) {
-        let env = Env::load(&env_dir, &tfvars)?.with_unknowns(fake(secret.to_string()));
-        let case = env.label.clone();
-        let mut push = |host: String, v: Value| -> Result<(), String> {
-            match v {
-                Value::String(text) => {
-                    if !out.iter().any(|r| r.text == text) {
-                        out.push(Rendered {
-                            case: case.clone(),
-                            host,
-                            text,
-                        });
-                    }
-                    Ok(())
-                }
-                other => Err(format!(
-                    "{case}: {host}'s cloud-init is not a string: {other}"
-                )),
-            }
-        };
-        push(
-            "combined".into(),
-            env.module_local("compute", "combined_cloud_init")?,
-        )?;
-        if let Value::Array(apis) = env.module_local("compute", "api_cloud_init")? {
-            for (i, api) in apis.into_iter().enumerate() {
-                push(format!("api-{}", i + 1), api)?;
+        for r in render_case(&env_dir, &tfvars, secret)? {
+            if !out.iter().any(|o| o.text == r.text) {
+                out.push(r);
             }
         }
-        push(
-            "worker".into(),
-            env.module_local("compute", "worker_cloud_init")?,
-        )?;
-        push(
-            "redis".into(),
-            env.module_local("cache", "redis_cloud_init")?,
-        )?;
     }
+    Ok(out)
+}
+
+/// The stack's `kubernetes_env` output (the Secret `ciel-env` of
+/// deploy/k8s) in one environment, with the renders' stand-ins.
+pub fn kubernetes_env(env_dir: &Path, tfvars: &[PathBuf], secret: &str) -> Result<Value, String> {
+    Env::load(env_dir, tfvars)?
+        .with_unknowns(fake(secret.to_string()))
+        .module_output("stack", "kubernetes_env")
+}
+
+/// Renders every template of one environment with `tfvars` overlays.
+pub fn render_case(
+    env_dir: &Path,
+    tfvars: &[PathBuf],
+    secret: &str,
+) -> Result<Vec<Rendered>, String> {
+    let env = Env::load(env_dir, tfvars)?.with_unknowns(fake(secret.to_string()));
+    let case = env.label.clone();
+    let mut out = Vec::new();
+    let mut push = |host: String, v: Value| -> Result<(), String> {
+        match v {
+            Value::String(text) => {
+                out.push(Rendered {
+                    case: case.clone(),
+                    host,
+                    text,
+                });
+                Ok(())
+            }
+            other => Err(format!(
+                "{case}: {host}'s cloud-init is not a string: {other}"
+            )),
+        }
+    };
+    push(
+        "combined".into(),
+        env.module_local("compute", "combined_cloud_init")?,
+    )?;
+    if let Value::Array(apis) = env.module_local("compute", "api_cloud_init")? {
+        for (i, api) in apis.into_iter().enumerate() {
+            push(format!("api-{}", i + 1), api)?;
+        }
+    }
+    push(
+        "worker".into(),
+        env.module_local("compute", "worker_cloud_init")?,
+    )?;
+    push(
+        "redis".into(),
+        env.module_local("cache", "redis_cloud_init")?,
+    )?;
     Ok(out)
 }
 
@@ -217,6 +246,20 @@ pub fn parse_yaml(text: &str) -> Result<Json, String> {
     serde_json::from_str(&out).map_err(|e| e.to_string())
 }
 
+/// Each render with its YAML; one that does not parse is a problem.
+fn parsed<'a>(renders: &'a [Rendered], errs: &mut Vec<String>) -> Vec<(&'a Rendered, Json)> {
+    renders
+        .iter()
+        .filter_map(|r| match parse_yaml(&r.text) {
+            Ok(doc) => Some((r, doc)),
+            Err(e) => {
+                errs.push(format!("{}: {e}", r.name()));
+                None
+            }
+        })
+        .collect()
+}
+
 /// The content of the file cloud-init writes at `path`, with its entry.
 pub fn written_file(doc: &Json, path: &str) -> Option<(String, Json)> {
     doc["write_files"]
@@ -264,14 +307,7 @@ pub fn check_shell(renders: &[Rendered]) -> Vec<String> {
         return skipped;
     }
     let mut errs = Vec::new();
-    for r in renders {
-        let doc = match parse_yaml(&r.text) {
-            Ok(d) => d,
-            Err(e) => {
-                errs.push(format!("{}: {e}", r.name()));
-                continue;
-            }
-        };
+    for (r, doc) in parsed(renders, &mut errs) {
         let mut scripts = Vec::new();
         for f in doc["write_files"].as_array().into_iter().flatten() {
             let content = f["content"].as_str().unwrap_or_default();
@@ -340,14 +376,7 @@ pub fn check_redis(renders: &[Rendered], secret: &str) -> Vec<String> {
     }
     let mut errs = Vec::new();
     let mut seen = 0;
-    for r in renders {
-        let doc = match parse_yaml(&r.text) {
-            Ok(d) => d,
-            Err(e) => {
-                errs.push(format!("{}: {e}", r.name()));
-                continue;
-            }
-        };
+    for (r, doc) in parsed(renders, &mut errs) {
         let Some((conf, entry)) = written_file(&doc, "/etc/ciel/redis.conf") else {
             continue;
         };
@@ -505,14 +534,7 @@ fn free_port() -> u16 {
 /// strings with JSON-style escapes). Each must give back `secret` exactly.
 pub fn check_secrets(renders: &[Rendered], secret: &str) -> Vec<String> {
     let mut errs = Vec::new();
-    for r in renders {
-        let doc = match parse_yaml(&r.text) {
-            Ok(d) => d,
-            Err(e) => {
-                errs.push(format!("{}: {e}", r.name()));
-                continue;
-            }
-        };
+    for (r, doc) in parsed(renders, &mut errs) {
         if let Some((env, _)) = written_file(&doc, "/etc/ciel/ciel.env") {
             for line in env.lines() {
                 let Some((key, value)) = line.split_once('=') else {
@@ -642,6 +664,95 @@ pub fn check_alert_rules(tf_root: &Path) -> Vec<String> {
             Ok((true, _)) => {}
             Ok((false, out)) => errs.push(format!("promtool {}: {out}", args.join(" "))),
             Err(e) => errs.push(e),
+        }
+    }
+    errs
+}
+
+/// The variables that name a file the app reads at start-up.
+pub const FILE_VARS: &[&str] = &["REDIS_CA_CERT", "SNS_TRUST_CHAIN"];
+
+/// The `KEY=VALUE` lines of a rendered env file.
+pub fn env_file(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The `docker run` lines of the start scripts that run the app image, each
+/// with the `-v SOURCE:TARGET[:ro]` mounts it gives the container.
+pub fn app_runs(doc: &Json) -> Vec<(String, Vec<(String, String)>)> {
+    let mut runs = Vec::new();
+    for f in doc["write_files"].as_array().into_iter().flatten() {
+        let content = f["content"].as_str().unwrap_or_default();
+        if !content.starts_with("#!/bin/sh") {
+            continue;
+        }
+        for line in content.lines().map(str::trim) {
+            if !(line.starts_with("docker run") && line.contains("\"$image\"")) {
+                continue;
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let mounts = words
+                .windows(2)
+                .filter(|w| w[0] == "-v")
+                .filter_map(|w| {
+                    let mut parts = w[1].split(':');
+                    Some((parts.next()?.to_string(), parts.next()?.to_string()))
+                })
+                .collect();
+            runs.push((line.to_string(), mounts));
+        }
+    }
+    runs
+}
+
+/// Every file a variable of the env file names (`FILE_VARS`) is written by
+/// cloud-init as a PEM and mounted at that path into every container of the
+/// app image (the migration and the app), and every mount's source is a
+/// file cloud-init writes.
+pub fn check_mounts(renders: &[Rendered]) -> Vec<String> {
+    let mut errs = Vec::new();
+    for (r, doc) in parsed(renders, &mut errs) {
+        let Some((env, _)) = written_file(&doc, "/etc/ciel/ciel.env") else {
+            continue;
+        };
+        let env = env_file(&env);
+        let runs = app_runs(&doc);
+        if runs.is_empty() {
+            errs.push(format!("{}: no docker run of the app image", r.name()));
+        }
+        for var in FILE_VARS {
+            let Some(path) = env.get(*var).filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            match written_file(&doc, path) {
+                Some((pem, _)) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
+                Some(_) => errs.push(format!("{}: {var}: {path} is not a PEM", r.name())),
+                None => errs.push(format!(
+                    "{}: {var} names {path}, which cloud-init does not write",
+                    r.name()
+                )),
+            }
+            for (line, mounts) in &runs {
+                if !mounts.iter().any(|(s, t)| s == path && t == path) {
+                    errs.push(format!(
+                        "{}: {var}: {path} is not mounted into `{line}`",
+                        r.name()
+                    ));
+                }
+            }
+        }
+        for (line, mounts) in &runs {
+            for (source, _) in mounts {
+                if written_file(&doc, source).is_none() {
+                    errs.push(format!(
+                        "{}: `{line}` mounts {source}, which cloud-init does not write",
+                        r.name()
+                    ));
+                }
+            }
         }
     }
     errs

@@ -99,6 +99,12 @@ impl Env {
         eval_in(self, &chain, expr, 0)
     }
 
+    /// The value of output `output` of the module called `call`.
+    pub fn module_output(&self, call: &str, output: &str) -> Result<Value, String> {
+        let caller = self.caller_of(call)?;
+        module_output(self, caller, call, output, 0)
+    }
+
     /// The value of an environment variable: tfvars overlay, else default.
     pub fn var(&self, name: &str) -> Result<Value, String> {
         var_in(self, &self.frames[..1], name, 0)

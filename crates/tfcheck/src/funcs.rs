@@ -13,6 +13,7 @@ pub fn functions() -> Context<'static> {
     let fixed = |f, n| FuncDef::new(f, std::iter::repeat_n(ParamType::Any, n));
     ctx.declare_func("coalesce", variadic(coalesce));
     ctx.declare_func("concat", variadic(concat));
+    ctx.declare_func("format", variadic(format_));
     ctx.declare_func("merge", variadic(merge));
     ctx.declare_func("max", variadic(max));
     ctx.declare_func("min", variadic(min));
@@ -74,6 +75,33 @@ fn coalesce(args: FuncArgs) -> Result<Value, String> {
         .into_iter()
         .find(|v| !v.is_null() && v.as_str() != Some(""))
         .ok_or_else(|| "no non-null, non-empty argument".to_string())
+}
+
+/// `format` with the verbs the tree uses: `%s`, `%d` and `%%`.
+fn format_(args: FuncArgs) -> Result<Value, String> {
+    let mut args = args.into_values().into_iter();
+    let spec = string(&args.next().ok_or("format needs a format string")?)?;
+    let mut out = String::new();
+    let mut chars = spec.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('s') => out.push_str(&string(&args.next().ok_or("format: too few arguments")?)?),
+            Some('d') => {
+                let n = number(&args.next().ok_or("format: too few arguments")?)?;
+                if n.fract() != 0.0 {
+                    return Err(format!("format: %d of {n}"));
+                }
+                out.push_str(&(n as i64).to_string());
+            }
+            other => return Err(format!("format: unsupported verb %{other:?}")),
+        }
+    }
+    Ok(Value::String(out))
 }
 
 /// Arguments are evaluated before the call, so the first one is a value.

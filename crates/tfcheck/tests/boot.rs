@@ -65,6 +65,256 @@ fn secrets_with_special_characters_reach_every_consumer_intact() {
 }
 
 #[test]
+fn every_file_the_app_is_told_to_read_is_written_and_mounted() {
+    assert_clean("mounts", &check_mounts(real()));
+}
+
+// ------------------------------------------------------------ Bounces
+
+/// A secret every consumer of the rendered env takes as it is, including
+/// the PASETO keys (base64 of 32 bytes).
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A CA made by the openssl CLI, standing in for Scaleway's
+/// sns-trust-chain.pem (which cannot be downloaded here).
+fn test_ca(dir: &Path) -> String {
+    let key = dir.join("ca.key");
+    let pem = dir.join("ca.pem");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=Ciel test SNS CA"])
+        .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+        .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&pem)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(pem).unwrap()
+}
+
+/// The variables an operator sets to turn account mail and bounces on, as
+/// a tfvars file in `dir`.
+fn bounces_overlay(dir: &Path, pem: &str) -> std::path::PathBuf {
+    let overlay = dir.join("bounces.tfvars");
+    std::fs::write(
+        &overlay,
+        format!(
+            "dns_zone = \"example.com\"\nenable_mail = true\nenable_mail_bounces = true\nmail_sns_trust_chain_pem = {}\n",
+            serde_json::to_string(pem).unwrap()
+        ),
+    )
+    .unwrap();
+    overlay
+}
+
+/// Stands in for a PEM where only its shape matters.
+const SOME_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+/// The API behind the load balancer (bounces need its HTTPS), with account
+/// mail and bounces on as an operator's variables turn them on: scenario 3,
+/// and scenario 8, whose API hosts also get the managed Redis's CA.
+fn bounce_renders(scratch: &Path, pem: &str) -> Vec<Rendered> {
+    let overlay = bounces_overlay(scratch, pem);
+    let dev = terraform_root().join("environments/dev");
+    let mut out = Vec::new();
+    for scenario in [
+        "03-load-balancer-multi-api.tfvars",
+        "08-production-ready.tfvars",
+    ] {
+        let tfvars = [dev.join("scenarios").join(scenario), overlay.clone()];
+        out.extend(render_case(&dev, &tfvars, KEY).unwrap());
+    }
+    out
+}
+
+/// What the host holds once cloud-init ran: every written file under
+/// `root`, and the env file with each FILE_VARS path seen through the mount.
+fn materialise(doc: &serde_json::Value, root: &Path) -> std::collections::BTreeMap<String, String> {
+    for f in doc["write_files"].as_array().unwrap() {
+        let path = root.join(f["path"].as_str().unwrap().trim_start_matches('/'));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, f["content"].as_str().unwrap()).unwrap();
+    }
+    let (env, _) = written_file(doc, "/etc/ciel/ciel.env").unwrap();
+    let mut env = env_file(&env);
+    for var in FILE_VARS {
+        if let Some(p) = env.get_mut(*var) {
+            *p = root.join(p.trim_start_matches('/')).display().to_string();
+        }
+    }
+    env
+}
+
+#[test]
+fn the_trust_chain_lands_on_every_api_host_and_the_api_starts_with_it() {
+    if !tool("openssl", &["version"]).unwrap() {
+        return;
+    }
+    let scratch = Scratch::new("bounces");
+    let pem = test_ca(&scratch.0);
+    let renders = bounce_renders(&scratch.0, &pem);
+    assert_clean("mounts", &check_mounts(&renders));
+    assert_clean("cloud-init schema", &check_cloud_init_schema(&renders));
+    assert_clean("shellcheck", &check_shell(&renders));
+
+    let mut api_hosts = 0;
+    for r in &renders {
+        let doc = parse_yaml(&r.text).unwrap();
+        let Some((env, _)) = written_file(&doc, "/etc/ciel/ciel.env") else {
+            continue;
+        };
+        let env = env_file(&env);
+        if env["APP_MODE"] != "api" {
+            assert!(
+                !env.contains_key("SNS_TOPIC_ARN")
+                    && written_file(&doc, "/etc/ciel/sns-trust-chain.pem").is_none(),
+                "{}: a worker gets the bounce settings",
+                r.name()
+            );
+            continue;
+        }
+        api_hosts += 1;
+        assert_eq!(env["SNS_TOPIC_ARN"], FAKE_TOPIC_ARN, "{}", r.name());
+        let path = &env["SNS_TRUST_CHAIN"];
+        let (written, entry) = written_file(&doc, path)
+            .unwrap_or_else(|| panic!("{}: {path} is not written", r.name()));
+        assert_eq!(written, pem, "{}: the PEM changed on its way", r.name());
+        assert_eq!(entry["permissions"], "0644", "{}", r.name());
+
+        // The API's start-up, on the host's files: the configuration code,
+        // then the verifier Application::build makes from it.
+        let host = Scratch::new("host");
+        let mut env = materialise(&doc, &host.0);
+        // The renders give every generated key the one stand-in secret; the
+        // app wants its two PASETO keys distinct, as the secrets module makes them.
+        assert_eq!(env["PASETO_REFRESH_KEY"], KEY);
+        env.insert(
+            "PASETO_REFRESH_KEY".into(),
+            "HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=".into(),
+        );
+        let config = ciel::config::Config::from_lookup(|v| env.get(v).cloned())
+            .unwrap_or_else(|e| panic!("{}: the API does not start: {e}", r.name()));
+        let events = config.api.unwrap().mail_events.expect("bounces configured");
+        assert_eq!(events.topic_arn, FAKE_TOPIC_ARN);
+        assert_eq!(events.trust_chain_pem, pem.as_bytes());
+        assert_eq!(events.cert_url_prefix, "https://");
+        ciel::mail::bounces::SnsVerifier::new(
+            events.topic_arn,
+            &events.trust_chain_pem,
+            events.cert_url_prefix,
+        )
+        .unwrap_or_else(|e| panic!("{}: the API rejects the trust chain: {e}", r.name()));
+
+        // Without the file the API refuses to start, naming the variable.
+        std::fs::remove_file(&env["SNS_TRUST_CHAIN"]).unwrap();
+        let err = ciel::config::Config::from_lookup(|v| env.get(v).cloned()).unwrap_err();
+        assert_eq!(err.var, "SNS_TRUST_CHAIN");
+    }
+    // The two API instances of each scenario.
+    assert!(api_hosts >= 4, "{api_hosts} API hosts rendered");
+}
+
+#[test]
+fn workers_get_a_complete_smtp_configuration() {
+    let scratch = Scratch::new("smtp");
+    let renders = bounce_renders(&scratch.0, SOME_PEM);
+    let worker = renders
+        .iter()
+        .find(|r| r.host == "worker")
+        .expect("a worker render");
+    let doc = parse_yaml(&worker.text).unwrap();
+    let host = Scratch::new("worker");
+    let env = materialise(&doc, &host.0);
+    let smtp = &env["SMTP_URL"];
+    assert!(
+        smtp.starts_with("smtps://") && smtp.ends_with("@smtp.tem.scaleway.com:2465"),
+        "SMTP_URL {smtp:?}: TEM's TLS port that Scaleway does not block (2465)"
+    );
+    let config = ciel::config::Config::from_lookup(|v| env.get(v).cloned())
+        .unwrap_or_else(|e| panic!("the worker does not start: {e}"));
+    let mail = config.mail.expect("workers send mail");
+    assert_eq!(mail.smtp_url.unwrap().expose(), smtp);
+    assert_eq!(mail.from, "Ciel <no-reply@mail.example.com>");
+}
+
+/// Scenario 9's Secret evaluates in every environment and scenario it is
+/// on in (Terraform's coalesce fails when every argument is null or empty),
+/// and with bounces on carries the topic and the trust chain.
+#[test]
+fn the_kubernetes_secret_evaluates_and_carries_the_bounce_settings() {
+    let root = terraform_root();
+    let mut on = 0;
+    for (env_dir, tfvars) in tfcheck::checks::pitfalls::environment_cases(&root) {
+        match kubernetes_env(&env_dir, &tfvars, KEY) {
+            Ok(Value::Null) => {}
+            Ok(Value::Object(secret)) => {
+                on += 1;
+                assert_eq!(secret["SNS_TOPIC_ARN"], Value::from(""), "bounces are off");
+            }
+            other => panic!(
+                "{} {tfvars:?}: kubernetes_env is {other:?}",
+                env_dir.display()
+            ),
+        }
+    }
+    assert!(on >= 1, "no environment or scenario turns Kapsule on");
+
+    let scratch = Scratch::new("k8s-bounces");
+    let overlay = bounces_overlay(&scratch.0, SOME_PEM);
+    // Scenario 9 over scenario 8, as the migration runs it: the LB serves
+    // the bounces' HTTPS.
+    let dev = root.join("environments/dev");
+    let tfvars = [
+        dev.join("scenarios/08-production-ready.tfvars"),
+        dev.join("scenarios/09-kubernetes.tfvars"),
+        overlay,
+    ];
+    let Value::Object(secret) = kubernetes_env(&dev, &tfvars, KEY).unwrap() else {
+        panic!("scenario 9 has no Secret");
+    };
+    assert_eq!(secret["SNS_TOPIC_ARN"], Value::from(FAKE_TOPIC_ARN));
+    assert_eq!(secret["SNS_TRUST_CHAIN_PEM"], Value::from(SOME_PEM));
+    assert_eq!(secret["SNS_CERT_URL_PREFIX"], Value::from(""));
+    assert_eq!(
+        secret["MAIL_FROM"],
+        Value::from("Ciel <no-reply@mail.example.com>")
+    );
+    assert_eq!(
+        secret["APP_LINK_BASE_URL"],
+        Value::from("https://api.example.com/app")
+    );
+    assert!(
+        secret["SMTP_URL"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("@smtp.tem.scaleway.com:2465")),
+        "{:?}",
+        secret["SMTP_URL"]
+    );
+}
+
+#[test]
+fn catches_a_coalesce_that_fails_without_a_value() {
+    let t = BrokenTree::new();
+    t.replace(
+        "stack/outputs.tf",
+        "REDIS_CA_PEM = module.cache.redis_ca_cert == null ? \"\" : module.cache.redis_ca_cert",
+        "REDIS_CA_PEM = coalesce(module.cache.redis_ca_cert, \"\")",
+    );
+    let dev = t.root.join("environments/dev");
+    let err = kubernetes_env(&dev, &[dev.join("scenarios/09-kubernetes.tfvars")], KEY).unwrap_err();
+    assert!(err.contains("coalesce"), "{err}");
+}
+
+#[test]
 fn alert_rules_pass_promtool_and_their_unit_tests() {
     assert_clean("promtool", &check_alert_rules(&terraform_root()));
 }
@@ -185,6 +435,30 @@ fn catches_a_start_script_shellcheck_rejects() {
         "shellcheck",
         &check_shell(&renders(&t.root)),
         &["/usr/local/sbin/ciel-start", "SC2086"],
+    );
+}
+
+#[test]
+fn catches_a_trust_chain_the_app_container_does_not_get() {
+    let t = BrokenTree::new();
+    t.replace(
+        "modules/compute/templates/app-cloud-init.yaml.tftpl",
+        "--env-file /etc/ciel/ciel.env${join(\"\", [for path in sort(keys(pem_files)) : \" -v ${path}:${path}:ro\"])}${publish_port",
+        "--env-file /etc/ciel/ciel.env${publish_port",
+    );
+    let scratch = Scratch::new("broken-bounces");
+    let overlay = bounces_overlay(&scratch.0, SOME_PEM);
+    let dev = t.root.join("environments/dev");
+    let lb = dev.join("scenarios/03-load-balancer-multi-api.tfvars");
+    let renders = render_case(&dev, &[lb, overlay], KEY).unwrap();
+    assert_caught(
+        "mounts",
+        &check_mounts(&renders),
+        &[
+            "SNS_TRUST_CHAIN",
+            "/etc/ciel/sns-trust-chain.pem is not mounted",
+            "-d --name ciel",
+        ],
     );
 }
 

@@ -30,6 +30,11 @@ module "stack" {
   bastion_allowed_cidrs = var.bastion_allowed_cidrs
   alert_contact_emails  = var.alert_contact_emails
 
+  enable_mail              = var.enable_mail
+  enable_mail_bounces      = var.enable_mail_bounces
+  mail_sns_trust_chain_pem = var.mail_sns_trust_chain_pem
+  mail_sns_cert_url_prefix = var.mail_sns_cert_url_prefix
+
   # The seed's dev table, value for value (a scenario's value wins).
   enable_load_balancer        = coalesce(var.enable_load_balancer, false)
   enable_bastion              = coalesce(var.enable_bastion, true)

@@ -31,6 +31,30 @@ variable "alert_contact_emails" {
   default     = []
 }
 
+variable "enable_mail" {
+  type        = bool
+  description = "Account mail through Transactional Email (needs dns_zone): the stack's enable_mail."
+  default     = false
+}
+
+variable "enable_mail_bounces" {
+  type        = bool
+  description = "Bounces and complaints reach the API (needs enable_mail, mail_sns_trust_chain_pem and the load balancer): the stack's enable_mail_bounces."
+  default     = false
+}
+
+variable "mail_sns_trust_chain_pem" {
+  type        = string
+  description = "PEM of Scaleway's Topics and Events CA (the stack's mail_sns_trust_chain_pem), e.g. TF_VAR_mail_sns_trust_chain_pem=\"$(curl -fsS https://messaging.s3.fr-par.scw.cloud/fr-par/sns/sns-trust-chain.pem)\"."
+  default     = null
+}
+
+variable "mail_sns_cert_url_prefix" {
+  type        = string
+  description = "SNS_CERT_URL_PREFIX of the API (the stack's mail_sns_cert_url_prefix); null: https://."
+  default     = null
+}
+
 variable "enable_load_balancer" {
   type        = bool
   description = "Scenario override, networking: load balancer in front of the API instances."

@@ -15,9 +15,20 @@ locals {
 
   http_addr = "0.0.0.0:8080"
 
-  # Docker env files hold one line per variable, so the PEM goes in a file
-  # mounted into the container, and REDIS_CA_CERT names it.
-  redis_ca_cert_path = "/etc/ciel/redis-ca.pem"
+  # Docker env files hold one line per variable, so a PEM goes in a file
+  # mounted into the container, and the variable names it.
+  redis_ca_cert_path   = "/etc/ciel/redis-ca.pem"
+  sns_trust_chain_path = "/etc/ciel/sns-trust-chain.pem"
+  api_pem_files = merge(
+    var.redis_ca_cert != null ? { (local.redis_ca_cert_path) = var.redis_ca_cert } : {},
+    local.mail_bounces ? { (local.sns_trust_chain_path) = var.sns_trust_chain_pem } : {},
+  )
+
+  # Bounces: the API serves /v1/mail/sns for this topic only, and trusts
+  # signing certificates issued by Scaleway's Topics and Events CA. Keyed on
+  # the PEM, a variable, since the topic's ARN is only known after its
+  # creation: which files a host gets is then known at plan time.
+  mail_bounces = var.sns_trust_chain_pem != null
 
   # Environment of the API (combined and API instances): every row of the
   # seed's mapping marked "API only" or "Both", plus the optional settings.
@@ -45,6 +56,8 @@ locals {
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
     }, var.behind_load_balancer ? { TRUSTED_PROXIES = var.private_network_cidr } : {},
     var.redis_ca_cert != null ? { REDIS_CA_CERT = local.redis_ca_cert_path } : {},
+    local.mail_bounces ? { SNS_TOPIC_ARN = var.sns_topic_arn, SNS_TRUST_CHAIN = local.sns_trust_chain_path } : {},
+    local.mail_bounces && var.sns_cert_url_prefix != null ? { SNS_CERT_URL_PREFIX = var.sns_cert_url_prefix } : {},
   var.database_read_url != null ? { DATABASE_READ_URL = var.database_read_url } : {})
 
   # Long-polling worker instances: DB + S3 + SQS receive credentials.
@@ -88,8 +101,7 @@ locals {
     registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
     publish_port        = true
     redis_password      = var.redis_password
-    redis_ca_cert       = var.redis_ca_cert
-    redis_ca_cert_path  = local.redis_ca_cert_path
+    pem_files           = local.api_pem_files
     metrics_push_url    = var.metrics_push_url
     metrics_push_token  = var.metrics_push_token
     admin_token         = var.admin_token
@@ -113,7 +125,7 @@ locals {
     publish_port       = false
     embedded_redis     = false
     redis_maxmemory_mb = 0
-    redis_ca_cert      = null
+    pem_files          = {}
     metrics_push_url   = null
     metrics_push_token = null
   }))

@@ -491,3 +491,37 @@ variable "app_link_base_url" {
     error_message = "app_link_base_url must be an https:// URL without query or fragment."
   }
 }
+
+variable "sns_topic_arn" {
+  type        = string
+  description = "SNS_TOPIC_ARN of the API: the Topics and Events topic of TEM's bounce webhook (mail module's events_topic_arn); null: no /v1/mail/sns."
+  default     = null
+}
+
+variable "sns_trust_chain_pem" {
+  type        = string
+  description = "PEM of Scaleway's Topics and Events CA (sns-trust-chain.pem), written to the API hosts and named by SNS_TRUST_CHAIN; needed with sns_topic_arn."
+  default     = null
+
+  validation {
+    condition     = var.sns_trust_chain_pem == null || can(regex("-----BEGIN CERTIFICATE-----", var.sns_trust_chain_pem))
+    error_message = "sns_trust_chain_pem must be PEM certificates (-----BEGIN CERTIFICATE-----)."
+  }
+
+  # Both or neither: the API refuses to start with a topic and no trust chain.
+  validation {
+    condition     = (var.sns_topic_arn == null) == (var.sns_trust_chain_pem == null)
+    error_message = "sns_topic_arn and sns_trust_chain_pem go together: the API verifies every message of the topic against that CA."
+  }
+}
+
+variable "sns_cert_url_prefix" {
+  type        = string
+  description = "SNS_CERT_URL_PREFIX: a SigningCertURL must start with it; null keeps the API's default (https://)."
+  default     = null
+
+  validation {
+    condition     = var.sns_cert_url_prefix == null || can(regex("^https://[^/?#]+/", var.sns_cert_url_prefix))
+    error_message = "sns_cert_url_prefix must be an https:// URL prefix with a host and a path, e.g. https://messaging.s3.fr-par.scw.cloud/."
+  }
+}

@@ -9,12 +9,15 @@ locals {
   tags = concat(var.tags, ["ciel", var.name_prefix])
   # The SMTP user is the project id; the password is the key's secret. Both
   # URL-encoded: the URL is read by the binary's SMTP client as is.
+  # Port 2465, TEM's alternative TLS port: Scaleway blocks outgoing 25, 465
+  # and 587 from Instances (and through Public Gateways) unless SMTP is
+  # enabled on the security group or gateway, so 465 would time out.
   smtp_url = var.enabled ? format(
     "smtps://%s:%s@%s:%d",
     urlencode(scaleway_tem_domain.this[0].smtps_auth_user),
     urlencode(scaleway_iam_api_key.smtp[0].secret_key),
     scaleway_tem_domain.this[0].smtp_host,
-    scaleway_tem_domain.this[0].smtps_port,
+    scaleway_tem_domain.this[0].smtps_port_alternative,
   ) : null
   bounces = var.enabled && var.bounce_endpoint != null
 }

@@ -1,5 +1,5 @@
 output "smtp_url" {
-  description = "SMTP_URL of the workers (smtps://project:key@host:465), null when disabled."
+  description = "SMTP_URL of the workers (smtps://project:key@host:2465), null when disabled."
   value       = local.smtp_url
   sensitive   = true
 }
