@@ -61,6 +61,8 @@ impl Server {
             .env_clear()
             .envs(&env)
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            // glibc's allocator settings, to compare their effect on the RSS.
+            .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
             .stdout(Stdio::null())
             .spawn()
             .expect("the ciel binary");
@@ -121,9 +123,17 @@ struct World {
 }
 
 impl World {
+    /// A route of the mix, by weight; `SOAK_ONLY` keeps the routes whose
+    /// names contain it (to see what one kind of request costs).
     fn pick_route(rng: &mut impl Rng) -> &'static str {
-        let mut roll = rng.gen_range(0..100);
-        for (route, weight) in MIX {
+        let only = std::env::var("SOAK_ONLY").unwrap_or_default();
+        let mix: Vec<_> = MIX
+            .iter()
+            .filter(|(route, _)| route.contains(&only))
+            .collect();
+        let total: u32 = mix.iter().map(|(_, weight)| weight).sum();
+        let mut roll = rng.gen_range(0..total.max(1));
+        for (route, weight) in mix {
             if roll < *weight {
                 return route;
             }
