@@ -12,7 +12,7 @@
 # Release profile (thin LTO): the image is what production runs. A cold
 # build is long on 2 cores (README, "Containers and deployment"); later ones
 # reuse the dependency layer (cargo-chef) and rebuild only the ciel crates.
-# scripts/image-rootfs strips the line tables (145 MB -> 48 MB binary).
+# scripts/image-rootfs strips the line tables (160 MB -> 55 MB binary).
 
 ARG RUST_VERSION=1.95
 ARG TARGET=x86_64-unknown-linux-gnu
