@@ -115,9 +115,12 @@ def main():
               f"best of {a.runs}, taskset -c 0")
         print(f"{'':22}{'ours':>12}{'libvips':>12}{'ratio':>8}")
         t_ratio = o_ms / v_ms
-        t_ok = t_ratio <= TIME_TARGET
-        print(f"{'time (ms)':22}{o_ms:>12.1f}{v_ms:>12.1f}{t_ratio:>8.2f}  target <= {TIME_TARGET:.2f}x  "
-              f"{'OK' if t_ok else 'MISSED'}")
+        # The speed target is issue 3's, for JPEG and PNG; HEIC is reported against libvips only.
+        time_target = None if name.endswith(".heic") else TIME_TARGET
+        t_ok = time_target is None or t_ratio <= time_target
+        target_text = "no target" if time_target is None else f"target <= {time_target:.2f}x  " + (
+            "OK" if t_ok else "MISSED")
+        print(f"{'time (ms)':22}{o_ms:>12.1f}{v_ms:>12.1f}{t_ratio:>8.2f}  {target_text}")
         print(f"{'  all runs (ms)':22}{'':>12}{'':>12}          ours {[r['ms'] for r in ours_runs]} "
               f"libvips {[r['ms'] for r in vips_runs]}")
         r_ok = o_rss <= rss_target
