@@ -134,12 +134,14 @@ struct World {
 
 impl World {
     /// A route of the mix, by weight; `SOAK_ONLY` keeps the routes whose
-    /// names contain it (to see what one kind of request costs).
+    /// names contain it, `SOAK_EXCEPT` leaves out the one so named (to see
+    /// what one kind of request costs).
     fn pick_route(rng: &mut impl Rng) -> &'static str {
         let only = std::env::var("SOAK_ONLY").unwrap_or_default();
+        let except = std::env::var("SOAK_EXCEPT").unwrap_or_default();
         let mix: Vec<_> = MIX
             .iter()
-            .filter(|(route, _)| route.contains(&only))
+            .filter(|(route, _)| route.contains(&only) && *route != except)
             .collect();
         let total: u32 = mix.iter().map(|(_, weight)| weight).sum();
         let mut roll = rng.gen_range(0..total.max(1));
