@@ -358,6 +358,13 @@ async fn a_redis_restart_under_load_keeps_sign_ins_reads_and_revocations() {
     assert!(tally.broken.is_empty(), "not a 503: {:?}", tally.broken);
     // Redis is not required: sign-ins and reads never answered 503 for it.
     assert_eq!(tally.unavailable(), 0, "{:?}", tally.statuses);
+    let signed_in_and_read = tally
+        .statuses
+        .iter()
+        .filter(|((operation, _), _)| matches!(*operation, "login" | "me" | "feed"));
+    for ((operation, status), n) in signed_in_and_read {
+        assert_eq!(*status, 200, "{n} {operation} answered {status}");
+    }
     let pool = backing.pool().await;
     assert_acknowledged_writes_kept(&pool, &tally).await;
     drop(app);
