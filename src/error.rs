@@ -156,6 +156,13 @@ impl From<sqlx::Error> for Error {
             return Error::service_unavailable();
         }
         if let Some(db) = e.as_database_error() {
+            // A deadlock or serialization failure aborted the transaction:
+            // nothing was written, and the same request would succeed. Logged
+            // as an error all the same: a deadlock is a lock-order bug of ours.
+            if matches!(db.code().as_deref(), Some("40P01" | "40001")) {
+                tracing::error!(error = %e, "transaction aborted by the database; answered 503");
+                return Error::service_unavailable();
+            }
             // Text the database cannot hold (a NUL): the client sent it.
             if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
                 return Error::unprocessable(

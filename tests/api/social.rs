@@ -1279,3 +1279,69 @@ async fn the_openapi_document_covers_the_social_routes_with_their_constraints() 
     );
     assert!(doc["components"]["securitySchemes"]["admin_token"].is_object());
 }
+
+/// Two follows in opposite directions at once lock the same two users'
+/// counters: the rows are locked in id order, so neither is aborted as a
+/// deadlock. The test holds the lower id's row until both wait behind it,
+/// which interleaves them the way a deadlock needs.
+#[tokio::test]
+async fn follows_each_way_at_once_do_not_deadlock() {
+    let app = TestApp::api().await;
+    let (a, b) = (
+        user(&app, &unique("dl")).await,
+        user(&app, &unique("dl")).await,
+    );
+    let (low, high) = if a.id < b.id {
+        (a.id, b.id)
+    } else {
+        (b.id, a.id)
+    };
+    let pool = app.backing.pool().await;
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(low)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let follow = |follower: Uuid, followee: Uuid| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            sqlx::query("INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)")
+                .bind(follower)
+                .bind(followee)
+                .execute(&pool)
+                .await
+        })
+    };
+    let up = follow(low, high);
+    waiting_on_locks(&pool, 1).await;
+    let down = follow(high, low);
+    waiting_on_locks(&pool, 2).await;
+    holder.rollback().await.unwrap();
+    up.await.unwrap().expect("the first follow");
+    down.await.unwrap().expect("the follow the other way");
+    let counts: Vec<(i32, i32)> =
+        sqlx::query_as("SELECT followers_count, following_count FROM users WHERE id = ANY($1)")
+            .bind(vec![low, high])
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(counts, vec![(1, 1), (1, 1)]);
+}
+
+async fn waiting_on_locks(pool: &sqlx::PgPool, sessions: i64) {
+    crate::common::eventually(
+        std::time::Duration::from_secs(30),
+        "sessions to wait on the lock",
+        || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            (waiting >= sessions).then_some(())
+        },
+    )
+    .await;
+}
