@@ -1314,9 +1314,9 @@ async fn follows_each_way_at_once_do_not_deadlock() {
         })
     };
     let up = follow(low, high);
-    waiting_on_locks(&pool, 1).await;
+    crate::common::until_queries_wait_on_locks(&pool, 1).await;
     let down = follow(high, low);
-    waiting_on_locks(&pool, 2).await;
+    crate::common::until_queries_wait_on_locks(&pool, 2).await;
     holder.rollback().await.unwrap();
     up.await.unwrap().expect("the first follow");
     down.await.unwrap().expect("the follow the other way");
@@ -1327,21 +1327,4 @@ async fn follows_each_way_at_once_do_not_deadlock() {
             .await
             .unwrap();
     assert_eq!(counts, vec![(1, 1), (1, 1)]);
-}
-
-async fn waiting_on_locks(pool: &sqlx::PgPool, sessions: i64) {
-    crate::common::eventually(
-        std::time::Duration::from_secs(30),
-        "sessions to wait on the lock",
-        || async {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            (waiting >= sessions).then_some(())
-        },
-    )
-    .await;
 }

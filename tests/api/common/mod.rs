@@ -484,14 +484,20 @@ pub fn unique(prefix: &str) -> String {
 /// Waits until some session of this test's database waits on a lock: the
 /// deterministic way to know a request is in flight inside the server.
 pub async fn until_a_query_waits_on_a_lock(pool: &PgPool) {
-    eventually(Duration::from_secs(60), "a query to wait on the lock", || async {
+    until_queries_wait_on_locks(pool, 1).await;
+}
+
+/// Waits until at least `sessions` sessions of this test's database wait on
+/// locks.
+pub async fn until_queries_wait_on_locks(pool: &PgPool, sessions: i64) {
+    eventually(Duration::from_secs(60), "queries to wait on locks", || async {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
         )
         .fetch_one(pool)
         .await
         .unwrap();
-        (waiting > 0).then_some(())
+        (waiting >= sessions).then_some(())
     })
     .await;
 }
