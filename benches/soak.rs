@@ -130,23 +130,29 @@ struct World {
     users: Vec<User>,
     posts: Vec<Uuid>,
     pool: PgPool,
+    /// The routes this run sends, with their weights (see [`chosen_mix`]).
+    mix: Vec<(&'static str, u32)>,
+}
+
+/// The routes of [`MIX`] this run sends: `SOAK_ONLY` keeps the routes whose
+/// names contain it, `SOAK_EXCEPT` leaves out the one so named (to see what
+/// one kind of request costs).
+fn chosen_mix() -> Vec<(&'static str, u32)> {
+    let only = std::env::var("SOAK_ONLY").unwrap_or_default();
+    let except = std::env::var("SOAK_EXCEPT").unwrap_or_default();
+    MIX.iter()
+        .copied()
+        .filter(|(route, _)| route.contains(&only) && *route != except)
+        .collect()
 }
 
 impl World {
-    /// A route of the mix, by weight; `SOAK_ONLY` keeps the routes whose
-    /// names contain it, `SOAK_EXCEPT` leaves out the one so named (to see
-    /// what one kind of request costs).
-    fn pick_route(rng: &mut impl Rng) -> &'static str {
-        let only = std::env::var("SOAK_ONLY").unwrap_or_default();
-        let except = std::env::var("SOAK_EXCEPT").unwrap_or_default();
-        let mix: Vec<_> = MIX
-            .iter()
-            .filter(|(route, _)| route.contains(&only) && *route != except)
-            .collect();
-        let total: u32 = mix.iter().map(|(_, weight)| weight).sum();
+    /// A route of this run's mix, by weight.
+    fn pick_route(&self, rng: &mut impl Rng) -> &'static str {
+        let total: u32 = self.mix.iter().map(|(_, weight)| weight).sum();
         let mut roll = rng.gen_range(0..total.max(1));
-        for (route, weight) in mix {
-            if roll < *weight {
+        for &(route, weight) in &self.mix {
+            if roll < weight {
                 return route;
             }
             roll -= weight;
@@ -376,6 +382,7 @@ async fn seed(backing: &Backing, server: &Server) -> World {
         users,
         posts,
         pool,
+        mix: chosen_mix(),
     }
 }
 
@@ -388,7 +395,7 @@ async fn peak(world: &Arc<World>) -> f64 {
         tasks.push(tokio::spawn(async move {
             let mut done = 0usize;
             while started.elapsed() < PEAK_FOR {
-                let route = World::pick_route(&mut rand::thread_rng());
+                let route = world.pick_route(&mut rand::thread_rng());
                 world.request(route).await;
                 done += 1;
             }
@@ -433,7 +440,7 @@ async fn main() {
             Ok(permit) => {
                 let (world, window) = (world.clone(), window.clone());
                 tokio::spawn(async move {
-                    let route = World::pick_route(&mut rand::thread_rng());
+                    let route = world.pick_route(&mut rand::thread_rng());
                     let t = Instant::now();
                     let ok = world.request(route).await;
                     window.lock().unwrap().record(route, t.elapsed(), ok);
