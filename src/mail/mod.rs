@@ -100,6 +100,9 @@ pub enum MailStatus {
 pub const MAIL_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// A pending mail whose job was queued this long ago is queued again.
 pub const MAIL_RETRY_AFTER: Duration = Duration::from_secs(5 * 60);
+/// How long a delivery holds a mail while it talks to the mail server;
+/// longer than the SMTP exchange can take, so two never send one mail.
+const SENDING_LEASE: Duration = Duration::from_secs(120);
 
 /// A token as mailed: 32 random bytes, base64url without padding (43
 /// characters).
@@ -167,8 +170,10 @@ pub async fn send_later(db: &PgPool, queue: &Queue, mail: NewMail<'_>) -> Result
 }
 
 /// Queues again the mails still pending whose job was queued `retry_after`
-/// ago or never (the job was lost, dead-lettered, or the mail server was
-/// down through its retries), and gives up those older than a day. The API
+/// ago, or never queued though written that long ago (the job was lost,
+/// dead-lettered, or the mail server was down through its retries), and
+/// gives up those older than a day. A mail just written is left to the
+/// request that wrote it, which queues it itself. The API
 /// runs it every minute; tests call it directly.
 pub async fn requeue_pending(db: &PgPool, queue: &Queue, retry_after: Duration) -> Result<usize> {
     sqlx::query(
@@ -183,7 +188,7 @@ pub async fn requeue_pending(db: &PgPool, queue: &Queue, retry_after: Duration) 
          WHERE id IN (
              SELECT id FROM mail_outbox
              WHERE status = 'pending'
-               AND (queued_at IS NULL OR queued_at <= now() - make_interval(secs => $1))
+               AND COALESCE(queued_at, created_at) <= now() - make_interval(secs => $1)
              ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED)
          RETURNING id",
     )
@@ -281,8 +286,24 @@ pub struct Rendering<'a> {
 }
 
 /// Sends one outbox mail: the worker's `send_mail` job. Idempotent: a mail
-/// already sent, or no longer worth sending, is skipped.
+/// already sent, no longer worth sending, or being sent by another delivery
+/// is skipped.
 pub async fn deliver(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outcome, Transient> {
+    if !take_sending_lease(db, mail_id).await? {
+        // Sent, settled, or in another delivery's hands: if that one fails,
+        // its own message is redelivered, and the sweep re-queues a mail
+        // whose delivery died with the lease held.
+        return Ok(Outcome::Skipped);
+    }
+    let outcome = deliver_leased(db, mailer, mail_id).await;
+    if outcome.is_err() {
+        release_sending_lease(db, mail_id).await;
+    }
+    outcome
+}
+
+/// [`deliver`], once this delivery holds the mail.
+async fn deliver_leased(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outcome, Transient> {
     let row: Option<OutboxRow> = sqlx::query_as(
         "SELECT o.user_id, o.kind, o.recipient, o.new_email, o.status, o.created_at,
                 u.handle, u.email AS account_email, u.email_verified_at IS NOT NULL AS email_verified
@@ -327,13 +348,11 @@ pub async fn deliver(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outc
                 TokenPurpose::EmailChange => row.new_email.as_deref().unwrap_or(&row.recipient),
                 _ => &row.recipient,
             };
-            // One token per mail: a retry replaces the one minted by the
-            // attempt that did not reach the mail server.
+            // A token per attempt: an attempt that reached the recipient
+            // though it was not recorded as sent keeps a working link.
             sqlx::query(
                 "INSERT INTO account_tokens (token_hash, mail_id, user_id, purpose, email, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
-                 ON CONFLICT (mail_id) DO UPDATE
-                 SET token_hash = EXCLUDED.token_hash, created_at = now(), expires_at = EXCLUDED.expires_at",
+                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
             )
             .bind(token_hash(&token))
             .bind(mail_id)
@@ -380,6 +399,32 @@ pub async fn deliver(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outc
             record_attempt(db, mail_id, &reason).await?;
             Err(Transient(anyhow::anyhow!("mail not sent: {reason}")))
         }
+    }
+}
+
+/// Claims a pending mail for one delivery, unless another holds it.
+async fn take_sending_lease(db: &PgPool, mail_id: Uuid) -> Result<bool, Transient> {
+    let claimed = sqlx::query(
+        "UPDATE mail_outbox SET sending_until = now() + make_interval(secs => $2)
+         WHERE id = $1 AND status = 'pending' AND (sending_until IS NULL OR sending_until < now())",
+    )
+    .bind(mail_id)
+    .bind(SENDING_LEASE.as_secs_f64())
+    .execute(db)
+    .await
+    .map_err(crate::error::Error::from)?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+/// Lets the queue's redelivery of a failed attempt send at once. If this
+/// fails too, the lease runs out by itself.
+async fn release_sending_lease(db: &PgPool, mail_id: Uuid) {
+    if let Err(e) = sqlx::query("UPDATE mail_outbox SET sending_until = NULL WHERE id = $1")
+        .bind(mail_id)
+        .execute(db)
+        .await
+    {
+        tracing::warn!(error = %e, %mail_id, "could not release a mail's sending lease");
     }
 }
 

@@ -13,7 +13,13 @@ use serde_json::{Value, json};
 const LINKS: &str = "https://links.example.org/app";
 
 fn mail_env(backing: &Backing, smtp_url: &str) -> HashMap<&'static str, String> {
-    let mut env = backing.env("dev");
+    with_mail(backing.env("dev"), smtp_url)
+}
+
+fn with_mail(
+    mut env: HashMap<&'static str, String>,
+    smtp_url: &str,
+) -> HashMap<&'static str, String> {
     env.insert("SMTP_URL", smtp_url.to_string());
     env.insert("MAIL_FROM", "Ciel <no-reply@mail.example.org>".into());
     env.insert("APP_LINK_BASE_URL", LINKS.into());
@@ -581,11 +587,7 @@ async fn the_serverless_worker_sends_mail_jobs_and_keeps_them_without_smtp() {
     let reply = bare.post("/", None, body.clone()).await;
     reply.expect(StatusCode::SERVICE_UNAVAILABLE, Some("transient_failure"));
 
-    let mut env = backing.env("serverless-worker");
-    env.insert("SMTP_URL", smtp.url());
-    env.insert("MAIL_FROM", "Ciel <no-reply@mail.example.org>".into());
-    env.insert("APP_LINK_BASE_URL", LINKS.into());
-    let worker = TestApp::spawn(&backing, env).await;
+    let worker = TestApp::spawn(&backing, mail_worker_env(&backing, &smtp)).await;
     let reply = worker.post("/", None, body.clone()).await;
     reply.expect(StatusCode::OK, None);
     assert_eq!(reply.body["outcome"], "processed");
@@ -594,6 +596,131 @@ async fn the_serverless_worker_sends_mail_jobs_and_keeps_them_without_smtp() {
     let reply = worker.post("/", None, body).await;
     assert_eq!(reply.body["outcome"], "skipped");
     assert_eq!(smtp.mails_to(&email_of(&handle), "").len(), 1);
+}
+
+/// A serverless worker that sends through `smtp`: mail jobs are posted to
+/// it by hand, so a test decides when and how often each is delivered.
+fn mail_worker_env(backing: &Backing, smtp: &SmtpServer) -> HashMap<&'static str, String> {
+    with_mail(backing.env("serverless-worker"), &smtp.url())
+}
+
+/// Registers through an API without a worker; returns the access token and
+/// the sign-up mail's job, still undelivered.
+async fn signed_up_with_mail_pending(api: &TestApp, handle: &str) -> (String, Value) {
+    let token = access(&api.register(handle).await);
+    let pool = api.backing.pool().await;
+    let mail_id: uuid::Uuid = sqlx::query_scalar(
+        "SELECT o.id FROM mail_outbox o JOIN users u ON u.id = o.user_id
+         WHERE u.handle = $1 AND o.kind = 'verify_email'",
+    )
+    .bind(handle)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    (token, json!({ "type": "send_mail", "mail_id": mail_id }))
+}
+
+#[tokio::test]
+async fn two_deliveries_of_one_mail_at_once_send_it_once_with_a_working_link() {
+    let smtp = SmtpServer::start().await;
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let worker = TestApp::spawn(&backing, mail_worker_env(&backing, &smtp)).await;
+    for _ in 0..5 {
+        let handle = unique("tw");
+        let (token, job) = signed_up_with_mail_pending(&api, &handle).await;
+        let (a, b) = tokio::join!(
+            worker.post("/", None, job.clone()),
+            worker.post("/", None, job)
+        );
+        let mut outcomes = [a.body["outcome"].clone(), b.body["outcome"].clone()];
+        outcomes.sort_by_key(|o| o.to_string());
+        assert_eq!(outcomes, [json!("processed"), json!("skipped")]);
+        let mails = smtp.mails_to(&email_of(&handle), "Confirm your email");
+        assert_eq!(mails.len(), 1);
+        verify_email(&api, &mails[0].token())
+            .await
+            .expect(StatusCode::NO_CONTENT, None);
+        assert_eq!(me(&api, &token).await["email_verified"], json!(true));
+    }
+}
+
+#[tokio::test]
+async fn a_mail_sent_again_after_its_send_went_unrecorded_keeps_the_first_link_working() {
+    let smtp = SmtpServer::start().await;
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let worker = TestApp::spawn(&backing, mail_worker_env(&backing, &smtp)).await;
+    let handle = unique("ag");
+    let (token, job) = signed_up_with_mail_pending(&api, &handle).await;
+    worker
+        .post("/", None, job.clone())
+        .await
+        .expect(StatusCode::OK, None);
+    let first = smtp.mail(&email_of(&handle), "Confirm your email").await;
+    // The mail server took it, but the worker died before recording that:
+    // the row is still pending and the queue delivers the job again.
+    let pool = backing.pool().await;
+    sqlx::query(
+        "UPDATE mail_outbox SET status = 'pending', sent_at = NULL, sending_until = NULL
+         WHERE id = $1",
+    )
+    .bind(
+        job["mail_id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap(),
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let reply = worker.post("/", None, job).await;
+    assert_eq!(reply.body["outcome"], "processed");
+    let second = smtp
+        .nth_mail(2, &email_of(&handle), "Confirm your email")
+        .await;
+    assert_ne!(first.token(), second.token());
+    // The user follows the link of the mail that came first.
+    verify_email(&api, &first.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    assert_eq!(me(&api, &token).await["email_verified"], json!(true));
+    // Using one link spent the other.
+    verify_email(&api, &second.token())
+        .await
+        .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+}
+
+#[tokio::test]
+async fn the_sweep_leaves_a_mail_just_written_to_the_request_that_queues_it() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let handle = unique("sw");
+    let (_, job) = signed_up_with_mail_pending(&api, &handle).await;
+    let mail_id: uuid::Uuid = job["mail_id"].as_str().unwrap().parse().unwrap();
+    let pool = backing.pool().await;
+    // As if the request that wrote it had not queued it yet.
+    sqlx::query("UPDATE mail_outbox SET queued_at = NULL WHERE id = $1")
+        .bind(mail_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let queue = backing.queue();
+    let requeued = ciel::mail::requeue_pending(&pool, &queue, ciel::mail::MAIL_RETRY_AFTER)
+        .await
+        .unwrap();
+    assert_eq!(requeued, 0);
+    // Written long ago and never queued: the job was lost.
+    sqlx::query("UPDATE mail_outbox SET created_at = now() - interval '10 minutes' WHERE id = $1")
+        .bind(mail_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let requeued = ciel::mail::requeue_pending(&pool, &queue, ciel::mail::MAIL_RETRY_AFTER)
+        .await
+        .unwrap();
+    assert_eq!(requeued, 1);
 }
 
 #[tokio::test]
