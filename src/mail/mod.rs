@@ -268,7 +268,6 @@ struct OutboxRow {
     kind: MailKind,
     recipient: String,
     new_email: Option<String>,
-    status: MailStatus,
     created_at: OffsetDateTime,
     handle: Option<String>,
     account_email: Option<String>,
@@ -289,13 +288,13 @@ pub struct Rendering<'a> {
 /// already sent, no longer worth sending, or being sent by another delivery
 /// is skipped.
 pub async fn deliver(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outcome, Transient> {
-    if !take_sending_lease(db, mail_id).await? {
-        // Sent, settled, or in another delivery's hands: if that one fails,
-        // its own message is redelivered, and the sweep re-queues a mail
-        // whose delivery died with the lease held.
+    let Some(row) = take_sending_lease(db, mail_id).await? else {
+        // Gone, sent, settled, or in another delivery's hands: if that one
+        // fails, its own message is redelivered, and the sweep re-queues a
+        // mail whose delivery died with the lease held.
         return Ok(Outcome::Skipped);
-    }
-    let outcome = deliver_leased(db, mailer, mail_id).await;
+    };
+    let outcome = deliver_leased(db, mailer, mail_id, row).await;
     if outcome.is_err() {
         release_sending_lease(db, mail_id).await;
     }
@@ -303,23 +302,12 @@ pub async fn deliver(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outc
 }
 
 /// [`deliver`], once this delivery holds the mail.
-async fn deliver_leased(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outcome, Transient> {
-    let row: Option<OutboxRow> = sqlx::query_as(
-        "SELECT o.user_id, o.kind, o.recipient, o.new_email, o.status, o.created_at,
-                u.handle, u.email AS account_email, u.email_verified_at IS NOT NULL AS email_verified
-         FROM mail_outbox o LEFT JOIN users u ON u.id = o.user_id AND u.deleted_at IS NULL
-         WHERE o.id = $1",
-    )
-    .bind(mail_id)
-    .fetch_optional(db)
-    .await
-    .map_err(crate::error::Error::from)?;
-    let Some(row) = row else {
-        return Ok(Outcome::Skipped);
-    };
-    if row.status != MailStatus::Pending {
-        return Ok(Outcome::Skipped);
-    }
+async fn deliver_leased(
+    db: &PgPool,
+    mailer: &Mailer,
+    mail_id: Uuid,
+    row: OutboxRow,
+) -> Result<Outcome, Transient> {
     let (Some(handle), Some(account_email)) = (row.handle.as_deref(), row.account_email.as_deref())
     else {
         return settle(db, mail_id, MailStatus::Expired, "the account is gone").await;
@@ -402,18 +390,23 @@ async fn deliver_leased(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<O
     }
 }
 
-/// Claims a pending mail for one delivery, unless another holds it.
-async fn take_sending_lease(db: &PgPool, mail_id: Uuid) -> Result<bool, Transient> {
-    let claimed = sqlx::query(
-        "UPDATE mail_outbox SET sending_until = now() + make_interval(secs => $2)
-         WHERE id = $1 AND status = 'pending' AND (sending_until IS NULL OR sending_until < now())",
+/// Claims a pending mail for one delivery, unless another holds it, and
+/// reads what the mail needs.
+async fn take_sending_lease(db: &PgPool, mail_id: Uuid) -> Result<Option<OutboxRow>, Transient> {
+    Ok(sqlx::query_as(
+        "WITH claimed AS (
+             UPDATE mail_outbox SET sending_until = now() + make_interval(secs => $2)
+             WHERE id = $1 AND status = 'pending' AND (sending_until IS NULL OR sending_until < now())
+             RETURNING user_id, kind, recipient, new_email, created_at)
+         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.created_at,
+                u.handle, u.email AS account_email, u.email_verified_at IS NOT NULL AS email_verified
+         FROM claimed c LEFT JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL",
     )
     .bind(mail_id)
     .bind(SENDING_LEASE.as_secs_f64())
-    .execute(db)
+    .fetch_optional(db)
     .await
-    .map_err(crate::error::Error::from)?;
-    Ok(claimed.rows_affected() == 1)
+    .map_err(crate::error::Error::from)?)
 }
 
 /// Lets the queue's redelivery of a failed attempt send at once. If this
