@@ -104,13 +104,7 @@ async fn client(
         tally.lock().await.record("feed", &feed);
 
         let handle = unique("su");
-        let signup = app
-            .post(
-                "/v1/auth/register",
-                None,
-                json!({ "handle": handle, "email": format!("{handle}@example.org"), "password": PASSWORD }),
-            )
-            .await;
+        let signup = app.try_register(&handle).await;
         let mut t = tally.lock().await;
         t.record("register", &signup);
         if signup.status.is_success() {

@@ -330,15 +330,19 @@ impl TestApp {
         self.request(Method::DELETE, path, token, None).await
     }
 
+    /// Asks to register a user, whatever the answer.
+    pub async fn try_register(&self, handle: &str) -> Reply {
+        self.post(
+            "/v1/auth/register",
+            None,
+            json!({ "handle": handle, "email": format!("{handle}@example.org"), "password": PASSWORD }),
+        )
+        .await
+    }
+
     /// Registers a user and returns the 201 body.
     pub async fn register(&self, handle: &str) -> Value {
-        let reply = self
-            .post(
-                "/v1/auth/register",
-                None,
-                json!({ "handle": handle, "email": format!("{handle}@example.org"), "password": PASSWORD }),
-            )
-            .await;
+        let reply = self.try_register(handle).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         reply.body
     }
