@@ -11,10 +11,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::Auth;
 use crate::auth::password::Hasher;
 use crate::auth::revocations::Revocations;
 use crate::auth::tokens::Tokens;
+use crate::auth::{AccountLimits, Auth};
 use crate::config::{Config, Mode};
 use crate::http::ops::OpsContext;
 use crate::http::{self, ApiContext};
@@ -28,8 +28,8 @@ use crate::social::Db;
 use crate::social::feed::{Feed, Timelines};
 use crate::social::render::Photos;
 use crate::telemetry;
+use crate::worker::Worker;
 use crate::worker::poller::{self, Deliveries};
-use crate::worker::{Worker, serverless};
 
 pub struct Application {
     listener: TcpListener,
@@ -81,13 +81,23 @@ impl Application {
                     social.clone(),
                     Timelines::new(redis.clone(), &config.redis_key_prefix),
                 );
+                let api_queue = queue.clone().context("the API needs the queue")?;
+                let limiter = Arc::new(RateLimiter::new(redis.clone(), &config.redis_key_prefix));
+                let account_limits = AccountLimits::new(limiter.clone(), &api.rate_limits);
                 let ctx = Arc::new(ApiContext {
                     db: pool.clone(),
-                    auth: Auth::new(pool.clone(), hasher, tokens, revocations),
-                    limiter: RateLimiter::new(redis.clone(), &config.redis_key_prefix),
+                    auth: Arc::new(Auth::new(
+                        pool.clone(),
+                        hasher,
+                        tokens,
+                        revocations,
+                        api_queue.clone(),
+                        account_limits,
+                    )),
+                    limiter,
                     rate_limits: api.rate_limits.clone(),
                     storage: storage.clone(),
-                    queue: queue.clone().context("the API needs the queue")?,
+                    queue: api_queue,
                     upload_max_bytes: api.upload_max_bytes,
                     social,
                     urls: Photos::new(storage.clone()),
@@ -131,7 +141,7 @@ impl Application {
                 let (ops_router, _) = http::ops_routes(ops).split_for_parts();
                 let ops_router = http::with_request_timeout(ops_router);
                 let router = if config.mode == Mode::ServerlessWorker {
-                    ops_router.merge(serverless::trigger_router(
+                    ops_router.merge(http::trigger::trigger_router(
                         worker.clone(),
                         &config.worker.trigger_path,
                         &config.worker.dead_letter_path,
@@ -186,17 +196,10 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        });
+        let stop = Stop::on(shutdown);
         tracing::info!(addr = %self.local_addr(), "listening");
         if let Some(signals) = self.signals {
-            tokio::spawn(signals.run(SAMPLE_INTERVAL, stopped(stop_rx.clone())));
+            tokio::spawn(signals.run(SAMPLE_INTERVAL, stop.stopped()));
         }
         let polls = self.polls;
         let pollers: Vec<_> = self
@@ -208,7 +211,7 @@ impl Application {
                     queue,
                     deliveries,
                     polls,
-                    stopped(stop_rx.clone()),
+                    stop.stopped(),
                 ))
             })
             .collect();
@@ -216,7 +219,7 @@ impl Application {
             self.listener,
             self.router,
             &self.http_limits,
-            stopped(stop_rx),
+            stop.stopped(),
         )
         .await;
         for poller in pollers {
@@ -314,4 +317,27 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown requested; draining");
+}
+
+/// One shutdown, seen by every task that must stop with it.
+#[derive(Clone)]
+pub struct Stop(watch::Receiver<bool>);
+
+impl Stop {
+    /// Every [`Stop::stopped`] resolves once `shutdown` does.
+    pub fn on(shutdown: impl Future<Output = ()> + Send + 'static) -> Self {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        Stop(rx)
+    }
+
+    pub fn stopped(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.0.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    }
 }

@@ -6,7 +6,7 @@ use ciel::infra::db;
 use ciel::trigger_bridge::TriggerBridge;
 use ciel::{healthcheck, telemetry};
 
-const HELP: &str = "\
+const USAGE: &str = "\
 ciel: the Ciel photo-sharing backend
 
 USAGE:
@@ -34,82 +34,7 @@ MODES (APP_MODE):
     worker             long-polls SQS and processes media jobs
     dev                api and worker in one process, migrating on start (local work)
 
-VARIABLES (required by the modes in brackets; others optional):
-    APP_MODE                    api | serverless-worker | worker | dev            [all]
-    DATABASE_URL                postgres://user:pass@host:5432/db                 [all]
-    DATABASE_MAX_CONNECTIONS    pool size (default 10)
-    DATABASE_READ_URL           optional read replica for reads that may lag        [api]
-    S3_ENDPOINT                 object storage endpoint, http(s)://...            [all]
-    S3_REGION                   e.g. fr-par                                       [all]
-    S3_BUCKET                   media bucket                                      [all]
-    S3_PUBLIC_ENDPOINT          public base URL of the bucket (CDN); variants are
-                                then served from it instead of presigned GETs
-    AWS_ACCESS_KEY_ID           storage (and, by default, queue) access key       [all]
-    AWS_SECRET_ACCESS_KEY       its secret                                        [all]
-    QUEUE_ENDPOINT              SQS endpoint, http(s)://...                       [api, worker, dev]
-    QUEUE_NAME                  media jobs queue name                             [api, worker, dev]
-    QUEUE_REGION                SQS signing region (default: S3_REGION)
-    QUEUE_DEAD_LETTER_NAME      dead-letter queue to poll; its jobs' photos are marked failed
-                                [worker; dev default: QUEUE_NAME-dlq]
-    QUEUE_ACCESS_KEY_ID         SQS credentials when they differ from AWS_*
-    QUEUE_SECRET_ACCESS_KEY     their secret
-    REDIS_URL                   redis:// or rediss:// URL                         [api, dev]
-    REDIS_CA_CERT               rediss:// only: path of a PEM file whose certificates are
-                                trusted instead of the system's (managed Redis's certificate)
-    PASETO_ACCESS_KEY           base64 of exactly 32 random bytes                 [api, dev]
-    PASETO_REFRESH_KEY          base64 of exactly 32 random bytes, another key    [api, dev]
-    PASETO_ACCESS_KEY_PREVIOUS  previous access key, still verified (rotation)
-    PASETO_REFRESH_KEY_PREVIOUS previous refresh key, still verified (rotation)
-    ACCESS_TOKEN_TTL_SECS       access token lifetime (default 900)
-    REFRESH_TOKEN_TTL_SECS      refresh token lifetime (default 2592000, 30 days)
-    UPLOAD_MAX_BYTES            largest accepted upload (default 26214400, 25 MiB)
-    RATE_LIMIT_REGISTER         sign-ups per client network (IPv4 address or IPv6 /64),
-                                QUOTA/WINDOW (default 5/30m)
-    RATE_LIMIT_LOGIN            sign-ins per client network (default 10/5m)
-    RATE_LIMIT_WRITES           writes per user (default 60/1m)
-    RATE_LIMIT_REFRESH          token refreshes per client network (default 60/1m)
-    RATE_LIMIT_REFRESH_SESSION  token refreshes per session (default 10/10m)
-    RATE_LIMIT_LOGIN_ACCOUNT    failed sign-ins to one account, from anywhere, past which
-                                networks that never signed in to it get one try per 10 s
-                                (default 50/1h; each account+network pair also backs off
-                                from 15 s to 15 min after 5 failures)
-    RATE_LIMIT_FORGOT           password reset requests per client network (default 10/1h)
-    RATE_LIMIT_FORGOT_ADDRESS   password reset requests per address asked about (default 3/1h)
-    RATE_LIMIT_ACCOUNT_TOKEN    mailed tokens presented (verify, reset) per network (default 30/1h)
-    RATE_LIMIT_ACCOUNT_MAIL     verification resends and email changes per user (default 5/1h)
-    SMTP_URL                    account mail: smtps://user:pass@host:465 (TLS) or
-                                smtp://host:587?tls=required (STARTTLS)      [optional; worker, dev]
-                                without it, dev logs each mail's link and workers keep mails pending
-    MAIL_FROM                   sender, `Name <address>`; needed with SMTP_URL
-    APP_LINK_BASE_URL           base of the mailed links, e.g. https://ciel.example.com/app;
-                                links are BASE/verify-email, /reset-password, /confirm-email ?token=
-    SNS_TOPIC_ARN               topic of Transactional Email's bounce webhook; enables
-                                POST /v1/mail/sns (signed SNS messages only)          [api]
-    SNS_TRUST_CHAIN             with SNS_TOPIC_ARN: PEM file of Scaleway's SNS CA
-    SNS_CERT_URL_PREFIX         SigningCertURL must start with it (default https://)
-    TRUSTED_PROXIES             comma-separated IPs/CIDRs whose X-Forwarded-For is believed
-    ADMIN_TOKEN                 when set, GET /metrics needs `Authorization: Bearer <it>`
-    WORKER_CONCURRENCY          media jobs at once per process (default 2)
-    WORKER_MEMORY_BUDGET_MB     MiB the jobs may use at once; each waits for its estimated
-                                peak (default 384, for a 512 MB container)
-    WORKER_TRIGGER_PATH         path the SQS trigger POSTs to (default /)
-    WORKER_DEAD_LETTER_PATH     path the dead-letter queue's trigger POSTs to (default /dead-letters)
-    WORKER_VISIBILITY_TIMEOUT_SECS  how long a long-polled job stays hidden, extended while it
-                                runs (default 60; keep it below the queue's own setting)
-    WORKER_JOB_TIME_LIMIT_SECS  processing time of a 50 MP photo, fractions allowed; a smaller
-                                one gets its share by pixels, at least a tenth (default 30);
-                                past it the photo fails with processing_timed_out
-    WORKER_REQUEST_TIMEOUT_SECS longest a job takes from arrival to answer, waiting for a slot
-                                included: set it to the serverless container's timeout
-                                (default 300); the worker stops extending visibility past it
-    TRIGGER_URL                 trigger-bridge: where each message body is POSTed,
-                                http://host:port/path                             [trigger-bridge]
-    TRIGGER_RETRY_DELAY_MS      trigger-bridge: pause before the 2nd attempt; the 3rd waits
-                                twice as long (default 1000)
-    HTTP_ADDR                   listen address; when unset 0.0.0.0:$PORT, else 0.0.0.0:8080
-    PORT                        listen port when HTTP_ADDR is unset
-    RUST_LOG                    log filter, e.g. info or debug,tower_http=debug
-    LOG_FORMAT                  json (default) or text
+VARIABLES (required by the modes or commands in brackets; others optional):
 ";
 
 /// Blocks this large or larger are mmapped, and unmapped when freed.
@@ -134,7 +59,7 @@ fn main() -> ExitCode {
     let command = std::env::args().nth(1);
     match command.as_deref() {
         Some("-h" | "--help" | "help") => {
-            print!("{HELP}");
+            print!("{USAGE}{}", ciel::config::variables_help());
             ExitCode::SUCCESS
         }
         Some("-V" | "--version") => {

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, OnConstraint, Result};
 
 /// 3 to 30 of `[a-z0-9_]`. Input is lower-cased first, so `Alice` and
 /// `alice` are the same handle.
@@ -148,7 +148,11 @@ pub async fn insert(db: &mut sqlx::PgConnection, new: NewUser) -> Result<User> {
     .bind(new.display_name.map(|d| d.0))
     .bind(new.password_hash)
     .fetch_one(db)
-    .await?;
+    .await
+    .on_constraint(&[
+        ("users_handle_key", Code::HandleTaken),
+        ("users_email_key", Code::EmailTaken),
+    ])?;
     Ok(user)
 }
 
@@ -160,7 +164,7 @@ pub async fn find(db: &PgPool, id: Uuid) -> Result<User> {
     .bind(id)
     .fetch_optional(db)
     .await?
-    .ok_or_else(|| Error::not_found("user_not_found", "this user does not exist"))
+    .ok_or_else(|| Code::UserNotFound.with_message("this user does not exist"))
 }
 
 /// Looks a login up by email or by handle, both case-insensitively.

@@ -9,7 +9,12 @@ pub mod tokens;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::error::{Error, FieldErrors, Result};
+use std::sync::Arc;
+
+use crate::config::{Policy, RateLimitConfig, SignInThrottle};
+use crate::error::{Code, Error, FieldErrors, Result};
+use crate::infra::queue::Queue;
+use crate::ratelimit::{RateLimiter, sign_in_policy};
 use crate::users::{self, DisplayName, Email, Handle, NewUser, Password, User};
 use password::Hasher;
 use revocations::Revocations;
@@ -63,14 +68,11 @@ impl Registration {
 }
 
 fn invalid_credentials() -> Error {
-    Error::unauthorized("invalid_credentials", "the login or the password is wrong")
+    Error::from(Code::InvalidCredentials)
 }
 
 fn invalid_refresh_token() -> Error {
-    Error::unauthorized(
-        "invalid_refresh_token",
-        "this refresh token is not valid; sign in again",
-    )
+    Error::from(Code::InvalidRefreshToken)
 }
 
 pub struct Auth {
@@ -78,25 +80,66 @@ pub struct Auth {
     hasher: Hasher,
     tokens: Tokens,
     revocations: Revocations,
+    /// Where the account mails' send jobs go.
+    outbox: Queue,
+    limits: AccountLimits,
+}
+
+/// The budgets of the account operations, counted by the shared limiter.
+pub struct AccountLimits {
+    pub limiter: Arc<RateLimiter>,
+    pub sign_in: SignInThrottle,
+    /// Refreshes per session.
+    pub refresh_session: Policy,
+    /// Reset requests per address asked about.
+    pub forgot_address: Policy,
+    /// Verification resends and email changes per user.
+    pub account_mail: Policy,
+}
+
+impl AccountLimits {
+    pub fn new(limiter: Arc<RateLimiter>, limits: &RateLimitConfig) -> Self {
+        Self {
+            limiter,
+            sign_in: limits.sign_in.clone(),
+            refresh_session: limits.refresh_session.clone(),
+            forgot_address: limits.forgot_address.clone(),
+            account_mail: limits.account_mail.clone(),
+        }
+    }
 }
 
 impl Auth {
-    pub fn new(db: PgPool, hasher: Hasher, tokens: Tokens, revocations: Revocations) -> Self {
+    pub fn new(
+        db: PgPool,
+        hasher: Hasher,
+        tokens: Tokens,
+        revocations: Revocations,
+        outbox: Queue,
+        limits: AccountLimits,
+    ) -> Self {
         Self {
             db,
             hasher,
             tokens,
             revocations,
+            outbox,
+            limits,
         }
     }
 
-    /// Creates the account and its first session, with its verification
-    /// mail in the outbox (the returned id, to queue once this returns).
+    /// Queues the send job of a mail written to the outbox.
+    async fn send(&self, mail_id: Uuid) {
+        crate::mail::queue_mail(&self.db, &self.outbox, mail_id).await;
+    }
+
+    /// Creates the account and its first session, and mails the
+    /// verification link.
     pub async fn register(
         &self,
         registration: Registration,
         user_agent: Option<&str>,
-    ) -> Result<(User, TokenPair, Uuid)> {
+    ) -> Result<(User, TokenPair)> {
         let password_hash = self.hasher.hash(&registration.password).await?;
         let mut tx = self.db.begin().await?;
         let user = users::insert(
@@ -121,10 +164,39 @@ impl Auth {
         )
         .await?;
         tx.commit().await?;
-        Ok((user, pair, mail_id))
+        self.send(mail_id).await;
+        Ok((user, pair))
     }
 
+    /// Signs in, within the sign-in throttle of the account and the
+    /// client's network (see `ratelimit::SignInThrottle`).
     pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        user_agent: Option<&str>,
+        network: &str,
+    ) -> Result<(User, TokenPair)> {
+        let account = self.sign_in_subject(login).await?;
+        let (limiter, throttle) = (&self.limits.limiter, &self.limits.sign_in);
+        if let Some(wait) = limiter.sign_in_wait(throttle, &account, network).await {
+            return Err(Error::RateLimited {
+                policy: sign_in_policy(wait),
+                retry_after: wait,
+            });
+        }
+        let result = self.check_credentials(login, password, user_agent).await;
+        match &result {
+            Ok(_) => limiter.sign_in_succeeded(&account, network).await,
+            Err(e) if e.code() == Code::InvalidCredentials => {
+                limiter.sign_in_failed(throttle, &account, network).await
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn check_credentials(
         &self,
         login: &str,
         password: &str,
@@ -142,10 +214,7 @@ impl Auth {
             return Err(invalid_credentials());
         };
         if credentials.suspended {
-            return Err(Error::forbidden(
-                "account_suspended",
-                "this account is suspended",
-            ));
+            return Err(Error::from(Code::AccountSuspended));
         }
         let mut tx = self.db.begin().await?;
         let pair = self
@@ -182,15 +251,20 @@ impl Auth {
 
     /// Rotates a refresh token. A token presented twice ends its session,
     /// so the thief's and the victim's newest tokens both stop working.
+    /// Limited per session: each refresh leaves a row for the refresh lifetime.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        if let Some(session_id) = self.peek_refresh_session(refresh_token) {
+            let policy = &self.limits.refresh_session;
+            self.limits
+                .limiter
+                .enforce(policy, &session_id.to_string())
+                .await?;
+        }
         let claims = self
             .tokens
             .verify_refresh(refresh_token)
             .map_err(|e| match e {
-                TokenError::Expired => Error::unauthorized(
-                    "refresh_token_expired",
-                    "this refresh token has expired; sign in again",
-                ),
+                TokenError::Expired => Error::from(Code::RefreshTokenExpired),
                 TokenError::Malformed | TokenError::Invalid => invalid_refresh_token(),
             })?;
         let mut tx = self.db.begin().await?;
@@ -207,10 +281,7 @@ impl Auth {
                 tracing::warn!(%session_id, user_id = %claims.user_id, "refresh token reused; revoking the session");
                 self.end_session(session_id, None, Revocation::RefreshTokenReuse)
                     .await?;
-                Err(Error::unauthorized(
-                    "refresh_token_reused",
-                    "this refresh token was already used; the session has been ended, sign in again",
-                ))
+                Err(Error::from(Code::RefreshTokenReused))
             }
             Redemption::Redeemed { .. } | Redemption::Unknown => Err(invalid_refresh_token()),
         }
@@ -234,10 +305,7 @@ impl Auth {
         {
             Ok(())
         } else {
-            Err(Error::not_found(
-                "session_not_found",
-                "no active session with this id",
-            ))
+            Err(Error::from(Code::SessionNotFound))
         }
     }
 
@@ -288,25 +356,18 @@ impl Auth {
             .tokens
             .verify_access(access_token)
             .map_err(|e| match e {
-                TokenError::Expired => {
-                    Error::unauthorized("token_expired", "the access token has expired; refresh it")
-                }
-                TokenError::Malformed | TokenError::Invalid => {
-                    Error::unauthorized("invalid_token", "the access token is not valid")
-                }
+                TokenError::Expired => Error::from(Code::TokenExpired),
+                TokenError::Malformed | TokenError::Invalid => Error::from(Code::InvalidToken),
             })?;
         if self.revocations.is_revoked(claims.session_id).await? {
-            return Err(Error::unauthorized(
-                "session_revoked",
-                "this session has ended; sign in again",
-            ));
+            return Err(Error::from(Code::SessionRevoked));
         }
         Ok(claims)
     }
 
     /// The session of a well-sealed refresh token, unchecked otherwise:
     /// enough to key a rate limit.
-    pub fn peek_refresh_session(&self, refresh_token: &str) -> Option<Uuid> {
+    fn peek_refresh_session(&self, refresh_token: &str) -> Option<Uuid> {
         self.tokens
             .verify_refresh(refresh_token)
             .ok()
@@ -317,20 +378,10 @@ impl Auth {
     /// id when it exists (its email and handle are one account), else a
     /// digest of the login as typed, so that unknown logins are throttled
     /// alike and no address is written to Redis.
-    pub async fn sign_in_subject(&self, login: &str) -> Result<String> {
+    async fn sign_in_subject(&self, login: &str) -> Result<String> {
         Ok(match users::credentials_for_login(&self.db, login).await? {
             Some(credentials) => credentials.id.to_string(),
-            None => {
-                use sha2::Digest as _;
-                let digest = sha2::Sha256::digest(login.trim().to_lowercase().as_bytes());
-                format!(
-                    "unknown-{}",
-                    digest[..16]
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<String>()
-                )
-            }
+            None => format!("unknown-{}", private_subject(login.trim())),
         })
     }
 
@@ -342,4 +393,12 @@ impl Auth {
             .ok()
             .map(|c| c.user_id)
     }
+}
+
+/// A rate-limit subject for text that must not reach Redis (an address, a
+/// login): 16 bytes of its SHA-256, case folded, in hex.
+fn private_subject(text: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(text.to_lowercase().as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

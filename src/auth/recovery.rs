@@ -1,32 +1,26 @@
 //! Recovering and changing credentials by email: verification, forgotten
 //! passwords, and password and email changes while signed in. Each change
-//! writes its mails to the outbox in the same transaction; the caller
-//! queues the returned mail ids once it has committed.
+//! writes its mails to the outbox in the same transaction, and queues
+//! their send jobs once it has committed.
+
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{Auth, Revocation, sessions};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, OnConstraint, Result};
 use crate::mail::{self, MailKind, NewMail, TokenPurpose};
 use crate::users::{Email, Password};
 
 /// The one answer to a token that is unknown, used, expired, or meant for
 /// another route.
 pub fn invalid_token() -> Error {
-    Error::BadRequest {
-        code: "invalid_or_expired_token",
-        message: "this link is not valid: it was already used, it expired, or a newer one \
-                  replaced it; ask for a new one"
-            .into(),
-    }
+    Error::from(Code::InvalidOrExpiredToken)
 }
 
 fn wrong_password() -> Error {
-    Error::forbidden(
-        "wrong_password",
-        "the current password is not right; nothing was changed",
-    )
+    Error::from(Code::WrongPassword)
 }
 
 /// What a verification link did.
@@ -82,7 +76,8 @@ impl Auth {
         .bind(redeemed.user_id)
         .bind(&redeemed.email)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .on_constraint(&[("users_email_key", Code::EmailTaken)])?;
         if updated.rows_affected() == 0 {
             return Err(invalid_token());
         }
@@ -94,7 +89,10 @@ impl Auth {
     }
 
     /// Another verification mail; 409 once the address is verified.
-    pub async fn request_verification(&self, user_id: Uuid) -> Result<Uuid> {
+    /// Shares the per-user budget of email changes: both mail an address
+    /// the user chose.
+    pub async fn request_verification(&self, user_id: Uuid) -> Result<()> {
+        self.limit_account_mail(user_id).await?;
         let account: Option<(String, bool)> = sqlx::query_as(
             "SELECT email, email_verified_at IS NOT NULL FROM users WHERE id = $1 AND deleted_at IS NULL",
         )
@@ -102,19 +100,13 @@ impl Auth {
         .fetch_optional(&self.db)
         .await?;
         let Some((email, verified)) = account else {
-            return Err(Error::not_found(
-                "user_not_found",
-                "this user does not exist",
-            ));
+            return Err(Error::from(Code::UserNotFound));
         };
         if verified {
-            return Err(Error::Conflict {
-                code: "email_already_verified",
-                message: "this account's email address is already verified",
-            });
+            return Err(Error::from(Code::EmailAlreadyVerified));
         }
         let mut conn = self.db.acquire().await?;
-        mail::insert(
+        let mail_id = mail::insert(
             &mut conn,
             NewMail {
                 user_id,
@@ -123,12 +115,60 @@ impl Auth {
                 new_email: None,
             },
         )
-        .await
+        .await?;
+        self.send(mail_id).await;
+        Ok(())
+    }
+
+    async fn limit_account_mail(&self, user_id: Uuid) -> Result<()> {
+        let policy = &self.limits.account_mail;
+        self.limits
+            .limiter
+            .enforce(policy, &user_id.to_string())
+            .await?;
+        Ok(())
+    }
+
+    /// Mails a reset link if a verified account uses `email`. The answer
+    /// must not tell whether one does, in what it says or in how long it
+    /// takes: the lookup and the mail happen after it returns. Limited per
+    /// address asked about.
+    pub async fn forgot_password(self: &Arc<Self>, email: Email) -> Result<()> {
+        let subject = super::private_subject(email.as_str());
+        self.limits
+            .limiter
+            .enforce(&self.limits.forgot_address, &subject)
+            .await?;
+        let auth = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = auth.mail_reset_link(&email).await {
+                tracing::warn!(error = %e, "could not write a password reset mail");
+            }
+        });
+        Ok(())
+    }
+
+    async fn mail_reset_link(&self, email: &Email) -> Result<()> {
+        let Some((user_id, address)) = forgot_target(&self.db, email).await? else {
+            return Ok(());
+        };
+        mail::send_later(
+            &self.db,
+            &self.outbox,
+            NewMail {
+                user_id,
+                kind: MailKind::PasswordReset,
+                recipient: &address,
+                new_email: None,
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     /// Sets a new password from a reset link: every session ends, and a
     /// notice goes to the account's address (the returned mail).
-    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<Uuid> {
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<()> {
         let password =
             Password::parse(new_password).map_err(|e| Error::invalid_field("new_password", e))?;
         // Hash before the transaction, so no row stays locked meanwhile.
@@ -167,7 +207,8 @@ impl Auth {
         tx.commit().await?;
         self.publish_ended(&ended).await;
         tracing::info!(user_id = %redeemed.user_id, sessions_ended = ended.len(), "password reset");
-        Ok(notice)
+        self.send(notice).await;
+        Ok(())
     }
 
     /// Changes the password of a signed-in user: every other session ends,
@@ -178,7 +219,7 @@ impl Auth {
         session_id: Uuid,
         current_password: &str,
         new_password: &str,
-    ) -> Result<Uuid> {
+    ) -> Result<()> {
         let password =
             Password::parse(new_password).map_err(|e| Error::invalid_field("new_password", e))?;
         if !self.check_password(user_id, current_password).await? {
@@ -195,10 +236,7 @@ impl Auth {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(email) = email else {
-            return Err(Error::not_found(
-                "user_not_found",
-                "this user does not exist",
-            ));
+            return Err(Error::from(Code::UserNotFound));
         };
         let ended =
             sessions::revoke_all_but(&mut tx, user_id, session_id, Revocation::PasswordChanged)
@@ -216,7 +254,8 @@ impl Auth {
         .await?;
         tx.commit().await?;
         self.publish_ended(&ended).await;
-        Ok(notice)
+        self.send(notice).await;
+        Ok(())
     }
 
     /// Asks for a new email address: a link goes to it, a notice to the
@@ -226,7 +265,8 @@ impl Auth {
         user_id: Uuid,
         current_password: &str,
         new_email: &str,
-    ) -> Result<[Uuid; 2]> {
+    ) -> Result<()> {
+        self.limit_account_mail(user_id).await?;
         let new_email =
             Email::parse(new_email).map_err(|e| Error::invalid_field("new_email", e))?;
         if !self.check_password(user_id, current_password).await? {
@@ -238,16 +278,10 @@ impl Auth {
                 .fetch_optional(&self.db)
                 .await?;
         let Some(current) = current else {
-            return Err(Error::not_found(
-                "user_not_found",
-                "this user does not exist",
-            ));
+            return Err(Error::from(Code::UserNotFound));
         };
         if current.eq_ignore_ascii_case(new_email.as_str()) {
-            return Err(Error::unprocessable(
-                "email_unchanged",
-                "this is already the account's address",
-            ));
+            return Err(Error::from(Code::EmailUnchanged));
         }
         let taken: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2)",
@@ -257,10 +291,7 @@ impl Auth {
         .fetch_one(&self.db)
         .await?;
         if taken {
-            return Err(Error::Conflict {
-                code: "email_taken",
-                message: "an account already uses this email",
-            });
+            return Err(Error::from(Code::EmailTaken));
         }
         let mut tx = self.db.begin().await?;
         // Only the newest request counts.
@@ -286,6 +317,8 @@ impl Auth {
         )
         .await?;
         tx.commit().await?;
-        Ok([link, notice])
+        self.send(link).await;
+        self.send(notice).await;
+        Ok(())
     }
 }

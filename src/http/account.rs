@@ -8,16 +8,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 use utoipa::ToSchema;
 
 use crate::auth::recovery;
-use crate::error::{Error, Result};
-use crate::http::ApiContext;
+use crate::error::{Code, Error, Result};
+use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody};
-use crate::mail::{self, MailKind, NewMail};
-use crate::ratelimit::Policy;
+use crate::mail::{self};
 use crate::users::Email;
 
 #[derive(Deserialize, ToSchema)]
@@ -132,29 +130,6 @@ fn token_of(raw: &str) -> Result<&str> {
     Ok(token)
 }
 
-async fn limit(ctx: &ApiContext, policy: &Policy, subject: &str) -> Result<()> {
-    let decision = ctx.limiter.check(policy, subject).await;
-    if decision.allowed {
-        Ok(())
-    } else {
-        Err(Error::RateLimited {
-            policy: policy.clone(),
-            retry_after: decision.reset_after,
-        })
-    }
-}
-
-/// Resends and email changes share one per-user budget
-/// (`RATE_LIMIT_ACCOUNT_MAIL`): both mail an address the user chose.
-async fn limit_account_mail(ctx: &ApiContext, user: &AuthUser) -> Result<()> {
-    limit(
-        ctx,
-        &ctx.rate_limits.account_mail,
-        &user.user_id.to_string(),
-    )
-    .await
-}
-
 /// Confirm an email address with the token of a mailed link: the
 /// verification sent at sign-up (or resent), or the link sent to a new
 /// address by `POST /v1/me/email`, which then becomes the account's.
@@ -192,9 +167,7 @@ pub async fn resend_verification(
     State(ctx): State<Arc<ApiContext>>,
     user: AuthUser,
 ) -> Result<(StatusCode, Json<Accepted>)> {
-    limit_account_mail(&ctx, &user).await?;
-    let mail_id = ctx.auth.request_verification(user.user_id).await?;
-    mail::queue_mail(&ctx.db, &ctx.queue, mail_id).await;
+    ctx.auth.request_verification(user.user_id).await?;
     Ok(accepted("a new verification link is on its way"))
 }
 
@@ -220,33 +193,7 @@ pub async fn forgot_password(
     JsonBody(body): JsonBody<ForgotRequest>,
 ) -> Result<(StatusCode, Json<Accepted>)> {
     let email = Email::parse(&body.email).map_err(|e| Error::invalid_field("email", e))?;
-    // Counted by a digest, so no address is written to Redis.
-    let digest = sha2::Sha256::digest(email.as_str().to_lowercase().as_bytes());
-    let subject: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    limit(&ctx, &ctx.rate_limits.forgot_address, &subject).await?;
-    let task_ctx = ctx.clone();
-    tokio::spawn(async move {
-        let ctx = task_ctx;
-        let sent = async {
-            if let Some((user_id, address)) = recovery::forgot_target(&ctx.db, &email).await? {
-                mail::send_later(
-                    &ctx.db,
-                    &ctx.queue,
-                    NewMail {
-                        user_id,
-                        kind: MailKind::PasswordReset,
-                        recipient: &address,
-                        new_email: None,
-                    },
-                )
-                .await?;
-            }
-            Ok::<_, Error>(())
-        };
-        if let Err(e) = sent.await {
-            tracing::warn!(error = %e, "could not write a password reset mail");
-        }
-    });
+    ctx.auth.forgot_password(email).await?;
     Ok(accepted(FORGOT_MESSAGE))
 }
 
@@ -267,8 +214,7 @@ pub async fn reset_password(
     JsonBody(body): JsonBody<ResetRequest>,
 ) -> Result<StatusCode> {
     let token = token_of(&body.token)?;
-    let notice = ctx.auth.reset_password(token, &body.new_password).await?;
-    mail::queue_mail(&ctx.db, &ctx.queue, notice).await;
+    ctx.auth.reset_password(token, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,8 +238,7 @@ pub async fn change_password(
     user: AuthUser,
     JsonBody(body): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
-    let notice = ctx
-        .auth
+    ctx.auth
         .change_password(
             user.user_id,
             user.session_id,
@@ -301,7 +246,6 @@ pub async fn change_password(
             &body.new_password,
         )
         .await?;
-    mail::queue_mail(&ctx.db, &ctx.queue, notice).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -328,14 +272,9 @@ pub async fn change_email(
     user: AuthUser,
     JsonBody(body): JsonBody<ChangeEmailRequest>,
 ) -> Result<(StatusCode, Json<Accepted>)> {
-    limit_account_mail(&ctx, &user).await?;
-    let mails = ctx
-        .auth
+    ctx.auth
         .change_email(user.user_id, &body.current_password, &body.new_email)
         .await?;
-    for mail_id in mails {
-        mail::queue_mail(&ctx.db, &ctx.queue, mail_id).await;
-    }
     Ok(accepted(
         "a confirmation link is on its way to the new address; the current address stays until it is followed",
     ))
@@ -365,13 +304,10 @@ pub async fn mail_events(
     body: axum::body::Bytes,
 ) -> Result<StatusCode> {
     let Some(sns) = &ctx.sns else {
-        return Err(Error::not_found("not_found", "no such endpoint"));
+        return Err(Error::from(Code::NotFound));
     };
-    let message: mail::bounces::SnsMessage =
-        serde_json::from_slice(&body).map_err(|_| Error::BadRequest {
-            code: "invalid_json",
-            message: "the body is not an SNS message".into(),
-        })?;
+    let message: mail::bounces::SnsMessage = serde_json::from_slice(&body)
+        .map_err(|_| Code::InvalidJson.with_message("the body is not an SNS message"))?;
     let cert_url = message.signing_cert_url();
     match sns.verify(&message).await {
         Err(reason) => {

@@ -11,12 +11,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{Registration, TokenPair};
-use crate::error::{Error, Result};
-use crate::http::ApiContext;
+use crate::error::Result;
+use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam, UserAgent};
 use crate::http::rate_limit::ClientNetwork;
-use crate::ratelimit::sign_in_policy;
 use crate::users::{self, User};
 
 #[derive(Deserialize, ToSchema)]
@@ -155,11 +154,10 @@ pub async fn register(
         &body.password,
         body.display_name.as_deref(),
     )?;
-    let (user, pair, verification) = ctx
+    let (user, pair) = ctx
         .auth
         .register(registration, user_agent.as_deref())
         .await?;
-    crate::mail::queue_mail(&ctx.db, &ctx.queue, verification).await;
     Ok((StatusCode::CREATED, Json(signed_in(user, pair))))
 }
 
@@ -172,6 +170,7 @@ pub async fn register(
     responses(
         (status = 200, body = AuthResponse),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+        (status = 403, description = "`account_suspended`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn login(
@@ -180,28 +179,10 @@ pub async fn login(
     UserAgent(user_agent): UserAgent,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<AuthResponse>> {
-    let account = ctx.auth.sign_in_subject(&body.login).await?;
-    let throttle = &ctx.rate_limits.sign_in;
-    if let Some(wait) = ctx.limiter.sign_in_wait(throttle, &account, &network).await {
-        return Err(Error::RateLimited {
-            policy: sign_in_policy(wait),
-            retry_after: wait,
-        });
-    }
-    let result = ctx
+    let (user, pair) = ctx
         .auth
-        .login(&body.login, &body.password, user_agent.as_deref())
-        .await;
-    match &result {
-        Ok(_) => ctx.limiter.sign_in_succeeded(&account, &network).await,
-        Err(Error::Unauthorized { .. }) => {
-            ctx.limiter
-                .sign_in_failed(throttle, &account, &network)
-                .await
-        }
-        Err(_) => {}
-    }
-    let (user, pair) = result?;
+        .login(&body.login, &body.password, user_agent.as_deref(), &network)
+        .await?;
     Ok(Json(signed_in(user, pair)))
 }
 
@@ -218,16 +199,6 @@ pub async fn refresh(
     State(ctx): State<Arc<ApiContext>>,
     JsonBody(body): JsonBody<RefreshRequest>,
 ) -> Result<Json<TokenResponse>> {
-    if let Some(session_id) = ctx.auth.peek_refresh_session(&body.refresh_token) {
-        let policy = &ctx.rate_limits.refresh_session;
-        let decision = ctx.limiter.check(policy, &session_id.to_string()).await;
-        if !decision.allowed {
-            return Err(Error::RateLimited {
-                policy: policy.clone(),
-                retry_after: decision.reset_after,
-            });
-        }
-    }
     let pair = ctx.auth.refresh(&body.refresh_token).await?;
     Ok(Json(pair.into()))
 }

@@ -7,14 +7,17 @@ use std::sync::Arc;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::error::Error;
-use crate::http::ApiContext;
+use axum::response::IntoResponse as _;
+
+use crate::config::Secret;
+use crate::error::{Code, Error};
+use crate::http::context::ApiContext;
 use crate::http::error::error_response;
 
 /// A request with a valid access token of a live session. A missing or bad
@@ -29,19 +32,17 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, Error> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| {
-        Error::unauthorized("invalid_token", "the Authorization header is not valid")
-    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| Code::InvalidToken.with_message("the Authorization header is not valid"))?;
     match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             Ok(Some(token.trim()))
         }
-        _ => Err(Error::unauthorized(
-            "invalid_token",
-            "the Authorization header must be `Bearer <access token>`",
-        )),
+        _ => Err(Code::InvalidToken
+            .with_message("the Authorization header must be `Bearer <access token>`")),
     }
 }
 
@@ -52,9 +53,7 @@ impl FromRequestParts<Arc<ApiContext>> for AuthUser {
         parts: &mut Parts,
         ctx: &Arc<ApiContext>,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)?.ok_or_else(|| {
-            Error::unauthorized("missing_token", "this endpoint needs an access token")
-        })?;
+        let token = bearer_token(parts)?.ok_or_else(|| Error::from(Code::MissingToken))?;
         let claims = ctx.auth.authenticate(token).await?;
         Ok(AuthUser {
             user_id: claims.user_id,
@@ -124,47 +123,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             Err(rejection) => return Err(json_rejection(rejection)),
         };
         if !value.is_object() {
-            return Err(error_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "the body must be a JSON object",
-            ));
+            return Err(Code::ValidationFailed
+                .with_message("the body must be a JSON object")
+                .into_response());
         }
         T::deserialize(value).map(JsonBody).map_err(|e| {
-            error_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                format!("the body does not fit this request: {e}"),
-            )
+            Code::ValidationFailed
+                .with_message(format!("the body does not fit this request: {e}"))
+                .into_response()
         })
     }
 }
 
 fn json_rejection(rejection: JsonRejection) -> Response {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => error_response(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with `Content-Type: application/json`",
-        ),
-        JsonRejection::JsonDataError(e) => error_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            e.body_text(),
-        ),
-        JsonRejection::JsonSyntaxError(_) => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            "the body is not valid JSON",
-        ),
+        JsonRejection::MissingJsonContentType(_) => error_response(Code::UnsupportedMediaType),
+        JsonRejection::JsonDataError(e) => Code::ValidationFailed
+            .with_message(e.body_text())
+            .into_response(),
+        JsonRejection::JsonSyntaxError(_) => error_response(Code::InvalidJson),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is too large",
-            )
+            error_response(Code::PayloadTooLarge)
         }
-        other => error_response(other.status(), "invalid_body", other.body_text()),
+        other => Code::InvalidBody
+            .with_message(other.body_text())
+            .into_response(),
     }
 }
 
@@ -177,11 +160,35 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(PathParam(value)),
-            Err(_) => Err(error_response(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such resource: the id in the path is not valid",
-            )),
+            Err(_) => Err(Code::NotFound
+                .with_message("no such resource: the id in the path is not valid")
+                .into_response()),
         }
     }
+}
+
+/// Whether the request carries `ADMIN_TOKEN`, as `X-Admin-Token` or as
+/// `Authorization: Bearer` (the moderation routes and `/metrics` take
+/// either), compared in constant time.
+pub fn presents_admin_token(headers: &HeaderMap, expected: &Secret<String>) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let header = headers.get("x-admin-token").and_then(|v| v.to_str().ok());
+    [bearer, header]
+        .into_iter()
+        .flatten()
+        .any(|presented| constant_time_eq(presented.as_bytes(), expected.expose().as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    // Comparing digests keeps the time independent of where they differ
+    // and of the lengths.
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }

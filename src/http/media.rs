@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -13,15 +12,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
-use crate::http::ApiContext;
+use crate::error::{Code, Error, Result};
+use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
-use crate::infra::s3::ObjectError;
-use crate::media::jobs::JobMessage;
-use crate::media::{self, Media, MediaStatus, UPLOAD_URL_LIFETIME, UploadType};
-
-const VARIANT_URL_LIFETIME: Duration = Duration::from_secs(60 * 60);
+use crate::media::{self, MediaStatus, UPLOAD_URL_LIFETIME, UploadType};
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUploadRequest {
@@ -121,11 +116,12 @@ pub async fn create_upload(
     user: AuthUser,
     JsonBody(body): JsonBody<CreateUploadRequest>,
 ) -> Result<(StatusCode, Json<CreateUploadResponse>)> {
-    let upload_type =
-        UploadType::parse(&body.content_type).ok_or_else(|| Error::Unprocessable {
-            code: "unsupported_content_type",
-            message: format!("content_type must be one of {}", UploadType::ACCEPTED),
-        })?;
+    let upload_type = UploadType::parse(&body.content_type).ok_or_else(|| {
+        Code::UnsupportedContentType.with_message(format!(
+            "content_type must be one of {}",
+            UploadType::ACCEPTED
+        ))
+    })?;
     let byte_size = u64::try_from(body.byte_size)
         .ok()
         .filter(|&n| n > 0)
@@ -135,10 +131,10 @@ pub async fn create_upload(
             Error::Validation(fields)
         })?;
     if byte_size > ctx.upload_max_bytes {
-        return Err(Error::Unprocessable {
-            code: "file_too_large",
-            message: format!("files may be at most {} bytes", ctx.upload_max_bytes),
-        });
+        return Err(Code::FileTooLarge.with_message(format!(
+            "files may be at most {} bytes",
+            ctx.upload_max_bytes
+        )));
     }
     let media = media::create(&ctx.db, user.user_id, upload_type, byte_size).await?;
     let presigned = ctx
@@ -180,71 +176,9 @@ pub async fn complete_upload(
     user: AuthUser,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<(StatusCode, Json<CompleteResponse>)> {
-    let media = media::find_owned(&ctx.db, user.user_id, id).await?;
-    if media.status != MediaStatus::Pending {
-        return Ok(accepted(&media, media.status));
-    }
-    check_uploaded_object(&ctx, &media).await?;
-    // Committed before the message goes out: a worker that gets it at once
-    // must find the media queued. Of two concurrent completions, one moves
-    // it; the other finds it queued and sends nothing.
-    if !media::mark_queued(&ctx.db, media.id).await? {
-        return Ok(accepted(&media, MediaStatus::Queued));
-    }
-    if let Err(e) = ctx
-        .queue
-        .send(JobMessage { media_id: media.id }.to_body())
-        .await
-    {
-        tracing::error!(error = ?e, media_id = %media.id, "could not enqueue media job");
-        // Back to pending, so that the app's retry of this call sends it.
-        media::unmark_queued(&ctx.db, media.id).await?;
-        return Err(Error::Unavailable {
-            code: "queue_unavailable",
-            message: "processing cannot be started right now; retry shortly",
-        });
-    }
-    Ok(accepted(&media, MediaStatus::Queued))
-}
-
-fn accepted(media: &Media, status: MediaStatus) -> (StatusCode, Json<CompleteResponse>) {
-    (
-        StatusCode::ACCEPTED,
-        Json(CompleteResponse {
-            id: media.id,
-            status,
-        }),
-    )
-}
-
-async fn check_uploaded_object(ctx: &ApiContext, media: &Media) -> Result<()> {
-    let size = match ctx.storage.size_of(&media.original_key).await {
-        Ok(size) => size,
-        Err(ObjectError::NotFound) => {
-            return Err(Error::Unprocessable {
-                code: "upload_missing",
-                message: "the file has not been uploaded yet".into(),
-            });
-        }
-        Err(ObjectError::Unavailable(e)) => {
-            tracing::error!(error = ?e, "storage unavailable");
-            return Err(Error::Unavailable {
-                code: "storage_unavailable",
-                message: "storage cannot be reached right now; retry shortly",
-            });
-        }
-    };
-    if size != media.declared_bytes as u64 {
-        ctx.storage.delete(&media.original_key).await?;
-        return Err(Error::Unprocessable {
-            code: "upload_size_mismatch",
-            message: format!(
-                "the uploaded file has {size} bytes, but {} were declared; upload it again",
-                media.declared_bytes
-            ),
-        });
-    }
-    Ok(())
+    let status =
+        media::complete_upload(&ctx.db, &ctx.storage, &ctx.queue, user.user_id, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(CompleteResponse { id, status })))
 }
 
 /// A media, its processing state and, once ready, its variants.
@@ -269,10 +203,8 @@ pub async fn get_media(
     let mut variants = Vec::with_capacity(stored.len());
     for v in stored {
         variants.push(VariantResponse {
-            url: ctx
-                .storage
-                .variant_url(&v.key, VARIANT_URL_LIFETIME)
-                .await?,
+            // The one URL policy of every photo the API shows.
+            url: ctx.urls.url(&v.key).await?,
             name: v.name,
             width: v.width,
             height: v.height,
@@ -311,9 +243,6 @@ pub async fn delete_media(
     user: AuthUser,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
-    let media = media::find_owned(&ctx.db, user.user_id, id).await?;
-    // Objects first: if storage fails the row stays, and a retry finishes.
-    media::delete_objects(&ctx.storage, &[(media.id, media.original_key.clone())]).await?;
-    media::delete(&ctx.db, media.id).await?;
+    media::delete_owned(&ctx.db, &ctx.storage, user.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

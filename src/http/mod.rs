@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod context;
 pub mod error;
 pub mod extract;
 pub mod media;
@@ -13,17 +14,18 @@ pub mod pagination;
 pub mod posts;
 pub mod rate_limit;
 pub mod serve;
+pub mod trigger;
 pub mod users;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -35,37 +37,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::Auth;
-use crate::config::RateLimitConfig;
-use crate::config::Secret;
+use crate::error::Code;
+pub use crate::http::context::ApiContext;
 use crate::http::error::error_response;
 use crate::http::ops::OpsContext;
 use crate::http::rate_limit::Limit;
-use crate::infra::queue::Queue;
-use crate::infra::s3::Storage;
-use crate::ratelimit::RateLimiter;
-use crate::social::Db;
-use crate::social::feed::Feed;
-use crate::social::render::Photos;
-
-/// Everything the API handlers share.
-pub struct ApiContext {
-    pub db: PgPool,
-    pub auth: Auth,
-    pub limiter: RateLimiter,
-    pub rate_limits: RateLimitConfig,
-    pub storage: Storage,
-    pub queue: Queue,
-    pub upload_max_bytes: u64,
-    /// The primary and the read pool, for the social routes.
-    pub social: Db,
-    pub urls: Photos,
-    pub feed: Feed,
-    /// Guards `/v1/admin/*`; without it those routes do not exist.
-    pub admin_token: Option<Arc<Secret<String>>>,
-    /// Checks `/v1/mail/sns`; without it that route answers 404.
-    pub sns: Option<Arc<crate::mail::bounces::SnsVerifier>>,
-}
 
 const JSON_BODY_LIMIT: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,19 +51,72 @@ pub fn api_router(ctx: Arc<ApiContext>, ops: OpsContext) -> Router {
     let admin = ctx.admin_token.is_some();
     let (router, openapi) = api_routes(ctx, ops).split_for_parts();
     let openapi = openapi::contract(openapi, admin);
+    let documented = Arc::new(openapi::codes_by_operation(&openapi));
+    let router = router.route_layer(middleware::from_fn_with_state(
+        documented,
+        answer_documented_codes,
+    ));
     with_common_layers(with_request_timeout(
         router.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi)),
     ))
+}
+
+/// The codes each operation may answer, as `/openapi.json` lists them.
+type Documented = Arc<HashMap<(String, String), Vec<Code>>>;
+
+/// Holds every error answer to the document: a code the operation does not
+/// list is a broken promise to generated clients. Logged and counted in
+/// production; in debug builds (the tests, the fuzz run) it panics, which
+/// answers 500 and fails whatever test met it.
+async fn answer_documented_codes(
+    State(documented): State<Documented>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let operation = request.extensions().get::<MatchedPath>().map(|path| {
+        (
+            request.method().as_str().to_string(),
+            path.as_str().to_string(),
+        )
+    });
+    let response = next.run(request).await;
+    let (Some(code), Some(operation)) = (response.extensions().get::<Code>(), operation) else {
+        return response;
+    };
+    if let Some(codes) = documented.get(&operation)
+        && !codes.contains(code)
+    {
+        metrics::counter!("http_undocumented_error_codes_total").increment(1);
+        tracing::error!(method = %operation.0, route = %operation.1, %code, "answered a code the OpenAPI document does not list");
+        debug_assert!(
+            false,
+            "{} {} answered `{code}`, which its OpenAPI operation does not list",
+            operation.0, operation.1
+        );
+    }
+    response
 }
 
 /// The 30 s limit of ordinary requests. Not for the serverless trigger's
 /// routes: a media job has its own time limit, and a request dropped by a
 /// timeout would only make the trigger send the job again.
 pub fn with_request_timeout(router: Router) -> Router {
-    router.layer(TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        REQUEST_TIMEOUT,
-    ))
+    router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(middleware::map_response(timeout_in_the_error_format))
+}
+
+/// The timeout layer answers a bare 408; clients get the error body.
+async fn timeout_in_the_error_format(response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT
+        && response.extensions().get::<Code>().is_none()
+    {
+        return error_response(Code::RequestTimeout);
+    }
+    response
 }
 
 /// The OpenAPI document, for `ciel openapi` and tests.
@@ -284,22 +313,14 @@ pub fn ops_routes(ops: OpsContext) -> OpenApiRouter {
 pub fn with_common_layers(router: Router) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
-        .fallback(|| async { error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+        .fallback(|| async { error_response(Code::NotFound) })
         .method_not_allowed_fallback(|| async {
-            error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this endpoint does not take this method",
-            )
+            error_response(Code::MethodNotAllowed)
         })
         .route_layer(middleware::from_fn(record_request_metrics))
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| {
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "something went wrong on our side",
-            )
+            error_response(Code::InternalError)
         }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(

@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::Result;
-use crate::http::ApiContext;
+use crate::error::{Code, Result};
+use crate::http::context::ApiContext;
 use crate::http::error::{ErrorBody, error_response};
+use crate::http::extract::presents_admin_token;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
-use crate::http::ops::constant_time_eq;
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::social::moderation::{self, NewReport, Report, TargetType};
 
@@ -72,19 +72,10 @@ pub async fn require_admin(
     next: Next,
 ) -> Response {
     let Some(expected) = &ctx.admin_token else {
-        return error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint");
+        return error_response(Code::NotFound);
     };
-    let presented = request
-        .headers()
-        .get("x-admin-token")
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if !constant_time_eq(presented, expected.expose().as_bytes()) {
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "admin_token_required",
-            "this endpoint needs the X-Admin-Token header",
-        );
+    if !presents_admin_token(request.headers(), expected) {
+        return error_response(Code::AdminTokenRequired);
     }
     next.run(request).await
 }

@@ -1,4 +1,6 @@
 use serde_json::{Map, Value, json};
+
+use crate::error::Code;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -57,7 +59,7 @@ impl Modify for BearerAuth {
 /// `/metrics` is open.
 pub fn contract(document: utoipa::openapi::OpenApi, admin: bool) -> utoipa::openapi::OpenApi {
     let mut doc = serde_json::to_value(document).expect("the document serializes");
-    add_shared_errors(&mut doc);
+    type_error_details(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         if !admin {
             paths.retain(|path, _| !path.starts_with("/v1/admin/"));
@@ -76,54 +78,129 @@ pub fn contract(document: utoipa::openapi::OpenApi, admin: bool) -> utoipa::open
     serde_json::from_value(doc).expect("the completed document is still a document")
 }
 
-/// The shared error answers, by status.
-const ERRORS: &[(&str, &str, &str)] = &[
-    (
-        "400",
-        "BadRequest",
-        "`invalid_json`, `invalid_cursor` or another malformed request",
-    ),
-    (
-        "401",
-        "Unauthorized",
-        "`missing_token`, `invalid_token`, `token_expired` or `session_revoked`",
-    ),
+/// The shared error answers, by status: what any operation of the kind
+/// may answer besides its own codes.
+const ERRORS: &[(&str, &str)] = &[
+    ("400", "The request is malformed"),
+    ("401", "The credentials are missing, not valid, or ended"),
     (
         "404",
-        "NotFound",
-        "`not_found` (the id in the path is malformed) or the resource's own `*_not_found`",
+        "The resource does not exist (or the id in the path is malformed)",
     ),
-    (
-        "408",
-        "RequestTimeout",
-        "`request_timeout`: the request took longer than 30 s",
-    ),
-    (
-        "413",
-        "PayloadTooLarge",
-        "`payload_too_large`: a JSON body is at most 64 KiB",
-    ),
-    (
-        "415",
-        "UnsupportedMediaType",
-        "`unsupported_media_type`: send `Content-Type: application/json`",
-    ),
+    ("408", "The request took longer than 30 s"),
+    ("413", "A JSON body is at most 64 KiB"),
+    ("415", "Send `Content-Type: application/json`"),
     (
         "422",
-        "Unprocessable",
-        "`validation_failed`, with a message per field in `details.fields`",
+        "The request is well formed but cannot be done; `validation_failed` has a message per field in `details.fields`",
     ),
     (
         "429",
-        "TooManyRequests",
-        "`rate_limited`; `Retry-After` says when to try again",
+        "Too many requests; `Retry-After` says when to try again",
     ),
     (
         "503",
-        "Unavailable",
-        "`service_unavailable`: a dependency is down; retry after `Retry-After` seconds",
+        "A dependency is down; retry after `Retry-After` seconds",
     ),
 ];
+
+/// Codes answered outside any operation of the document: by the router
+/// (no such path or method, a panic), by the connection bound, and by the
+/// serverless worker's trigger routes.
+pub const ANSWERED_OUTSIDE_OPERATIONS: &[Code] = &[
+    Code::MethodNotAllowed,
+    Code::InternalError,
+    Code::TooManyConnections,
+    Code::WorkerBusy,
+    Code::TransientFailure,
+];
+
+/// What an operation is, as far as its shared answers go.
+struct Shape {
+    has_body: bool,
+    has_cursor: bool,
+    bearer: bool,
+    admin: bool,
+    has_path_parameter: bool,
+}
+
+impl Shape {
+    fn of(path: &str, operation: &Map<String, Value>) -> Shape {
+        let parameters = operation.get("parameters").and_then(Value::as_array);
+        Shape {
+            has_body: operation.contains_key("requestBody"),
+            has_cursor: parameters.is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["in"] == "query" && p["name"] == "cursor")
+            }),
+            bearer: operation
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|reqs| reqs.iter().any(|r| r.get("bearer").is_some())),
+            admin: path.starts_with("/v1/admin/"),
+            has_path_parameter: path.contains('{'),
+        }
+    }
+
+    fn has_query(operation: &Map<String, Value>) -> bool {
+        operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"))
+    }
+
+    /// The codes every operation of this shape may answer with `status`.
+    fn shared_codes(&self, status: &str) -> Vec<Code> {
+        match status {
+            "400" => {
+                let mut codes = Vec::new();
+                if self.has_body {
+                    codes.extend([Code::InvalidJson, Code::InvalidBody]);
+                }
+                if self.has_cursor {
+                    codes.push(Code::InvalidCursor);
+                }
+                codes
+            }
+            "401" if self.admin => vec![Code::AdminTokenRequired],
+            "401" if self.bearer => vec![
+                Code::MissingToken,
+                Code::InvalidToken,
+                Code::TokenExpired,
+                Code::SessionRevoked,
+            ],
+            "404" if self.has_path_parameter || self.admin => vec![Code::NotFound],
+            "408" => vec![Code::RequestTimeout],
+            "413" => vec![Code::PayloadTooLarge],
+            "415" => vec![Code::UnsupportedMediaType],
+            "422" if self.has_body => vec![Code::ValidationFailed, Code::InvalidText],
+            "422" => vec![Code::ValidationFailed],
+            "429" => vec![Code::RateLimited],
+            "503" => vec![Code::ServiceUnavailable],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The codes an operation's own response description names in backticks.
+/// A named code of another status is a mistake of the document: it would
+/// promise clients an answer the API cannot give.
+fn codes_named(description: &str, status: &str, path: &str) -> Vec<Code> {
+    description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(|word| serde_json::from_value::<Code>(json!(word)).ok())
+        .inspect(|code| {
+            assert_eq!(
+                code.status().to_string(),
+                status,
+                "{path}: `{code}` is documented under {status}, but answers {}",
+                code.status()
+            );
+        })
+        .collect()
+}
 
 /// `details` in the shapes clients meet, so that generated clients type them.
 fn type_error_details(doc: &mut Value) {
@@ -141,9 +218,17 @@ fn type_error_details(doc: &mut Value) {
     }
 }
 
-/// The body of every error answer.
-fn error_content() -> Value {
-    json!({ "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } })
+/// The error body, its `code` narrowed to what this answer can carry.
+fn error_content(codes: &[Code]) -> Value {
+    let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+    json!({ "application/json": { "schema": {
+        "type": "object",
+        "required": ["error"],
+        "properties": { "error": { "allOf": [
+            { "$ref": "#/components/schemas/ErrorDetail" },
+            { "type": "object", "properties": { "code": { "type": "string", "enum": codes } } }
+        ] } }
+    } } })
 }
 
 fn retry_after_header() -> Value {
@@ -157,39 +242,10 @@ fn says_when_to_retry(status: &str) -> bool {
     matches!(status, "429" | "503")
 }
 
-fn add_shared_errors(doc: &mut Value) {
-    type_error_details(doc);
-    let components = doc
-        .as_object_mut()
-        .expect("a document is an object")
-        .entry("components")
-        .or_insert_with(|| json!({}));
-    let responses = components
-        .as_object_mut()
-        .expect("components is an object")
-        .entry("responses")
-        .or_insert_with(|| json!({}));
-    for (status, name, description) in ERRORS {
-        let mut response = json!({ "description": description, "content": error_content() });
-        if says_when_to_retry(status) {
-            response["headers"] = retry_after_header();
-        }
-        responses[*name] = response;
-    }
-}
-
 fn complete_operation(path: &str, operation: &mut Map<String, Value>, admin: bool) {
     let is_ops = !path.starts_with("/v1/");
-    let has_body = operation.contains_key("requestBody");
-    let has_query = operation
-        .get("parameters")
-        .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
-    let bearer = operation
-        .get("security")
-        .and_then(Value::as_array)
-        .is_some_and(|reqs| reqs.iter().any(|r| r.get("bearer").is_some()));
-    let admin_route = path.starts_with("/v1/admin/");
+    let shape = Shape::of(path, operation);
+    let has_query = Shape::has_query(operation);
     if path == "/metrics" {
         if !admin {
             operation.insert("security".into(), json!([]));
@@ -197,68 +253,186 @@ fn complete_operation(path: &str, operation: &mut Map<String, Value>, admin: boo
                 .get_mut("responses")
                 .and_then(Value::as_object_mut)
                 .map(|r| r.remove("401"));
+        } else {
+            document_errors(path, operation, &shape, &[]);
         }
         return;
     }
-    if !bearer && !admin_route && !operation.contains_key("security") {
+    if !shape.bearer && !shape.admin && !operation.contains_key("security") {
         operation.insert("security".into(), json!([]));
     }
     if is_ops {
         return;
     }
     let mut statuses = vec!["408", "503"];
-    if has_body || has_query {
-        statuses.extend(["400", "422"]);
+    if shape.has_body || has_query {
+        statuses.push("422");
     }
-    if has_body {
+    if shape.has_body || shape.has_cursor {
+        statuses.push("400");
+    }
+    if shape.has_body {
         statuses.extend(["413", "415"]);
     }
-    if bearer || admin_route {
+    if shape.bearer || shape.admin {
         statuses.push("401");
     }
-    if path.contains('{') || admin_route {
+    if shape.has_path_parameter || shape.admin {
         statuses.push("404");
     }
-    // The router's guards mark the operations they limit (`http::Guard`).
-    let rate_limited = operation
-        .get("responses")
-        .is_some_and(|responses| responses.get("429").is_some());
-    if rate_limited {
-        statuses.push("429");
-    }
+    document_errors(path, operation, &shape, &statuses);
+}
+
+/// Every error answer of the operation, its own and the shared ones, with
+/// the codes each can carry.
+fn document_errors(path: &str, operation: &mut Map<String, Value>, shape: &Shape, shared: &[&str]) {
     let responses = operation
         .entry("responses")
         .or_insert_with(|| json!({}))
         .as_object_mut()
         .expect("responses is an object");
+    let mut statuses: Vec<String> = shared.iter().map(|s| s.to_string()).collect();
+    // The router's guards add 429 (`http::Guard`); handlers list their own.
+    statuses.extend(
+        responses
+            .keys()
+            .filter(|status| status.as_str() >= "400")
+            .cloned(),
+    );
+    statuses.sort();
+    statuses.dedup();
     for status in statuses {
-        let (name, description) = ERRORS
+        let own = responses.get(&status).cloned().unwrap_or_else(|| json!({}));
+        let own_description = own
+            .get("description")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty());
+        let mut codes = shape.shared_codes(&status);
+        codes.extend(own_description.map_or_else(Vec::new, |d| codes_named(d, &status, path)));
+        codes.sort();
+        codes.dedup();
+        assert!(
+            !codes.is_empty(),
+            "{path}: answers {status}, but no code is documented for it"
+        );
+        let shared_description = ERRORS
             .iter()
-            .find(|(s, _, _)| *s == status)
-            .map(|(_, name, description)| (*name, *description))
-            .expect("every status used has a shared answer");
-        match responses.get_mut(status) {
-            // The operation's own description names its specific codes;
-            // the shared one adds the body and headers.
-            Some(own) => {
-                let own = own.as_object_mut().expect("a response is an object");
-                if own.contains_key("$ref") {
+            .find(|(s, _)| *s == status)
+            .map(|(_, d)| *d)
+            .unwrap_or("An error");
+        let mut response = json!({
+            "description": own_description.unwrap_or(shared_description),
+            "content": error_content(&codes),
+        });
+        if says_when_to_retry(&status) {
+            response["headers"] = retry_after_header();
+        }
+        responses.insert(status, response);
+    }
+}
+
+/// The codes each operation can answer, keyed by method and path template
+/// (`GET /v1/users/{handle}`), as the document lists them.
+pub fn codes_by_operation(
+    document: &utoipa::openapi::OpenApi,
+) -> std::collections::HashMap<(String, String), Vec<Code>> {
+    let doc = serde_json::to_value(document).expect("the document serializes");
+    let mut found = std::collections::HashMap::new();
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return found;
+    };
+    for (path, item) in paths {
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for (method, operation) in item {
+            let Some(responses) = operation.get("responses").and_then(Value::as_object) else {
+                continue;
+            };
+            let codes: Vec<Code> = responses
+                .values()
+                .filter_map(|r| {
+                    r.pointer("/content/application~1json/schema/properties/error/allOf/1/properties/code/enum")
+                })
+                .filter_map(Value::as_array)
+                .flatten()
+                .filter_map(|code| serde_json::from_value(code.clone()).ok())
+                .collect();
+            found.insert((method.to_uppercase(), path.clone()), codes);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_code_of_the_catalogue_is_answered_by_an_operation_or_outside_them() {
+        let documented: BTreeSet<Code> = codes_by_operation(&crate::http::openapi_document())
+            .into_values()
+            .flatten()
+            .collect();
+        for code in Code::ALL {
+            let outside = ANSWERED_OUTSIDE_OPERATIONS.contains(code);
+            assert!(
+                documented.contains(code) != outside,
+                "`{code}`: {}",
+                if outside {
+                    "listed as answered outside operations, yet an operation lists it"
+                } else {
+                    "no operation of the document can answer it"
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn the_document_enumerates_every_code_once() {
+        let doc = serde_json::to_value(crate::http::openapi_document()).unwrap();
+        let listed: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .expect("ErrorCode is an enum")
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, all);
+        let unique: BTreeSet<&str> = all.iter().copied().collect();
+        assert_eq!(unique.len(), all.len(), "a code is spelt twice");
+    }
+
+    #[test]
+    fn every_code_is_raised_somewhere_in_src() {
+        let mut sources = String::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.ends_with("error.rs") && path.parent().unwrap().ends_with("src") {
                     continue;
+                } else {
+                    sources.push_str(&std::fs::read_to_string(&path).unwrap());
                 }
-                if own.get("description").and_then(Value::as_str) == Some("") {
-                    own.insert("description".into(), json!(description));
-                }
-                own.entry("content").or_insert_with(error_content);
-                if says_when_to_retry(status) {
-                    own.entry("headers").or_insert_with(retry_after_header);
-                }
-            }
-            None => {
-                responses.insert(
-                    status.into(),
-                    json!({ "$ref": format!("#/components/responses/{name}") }),
-                );
             }
         }
+        for code in Code::ALL {
+            let name = format!("Code::{code:?}");
+            assert!(sources.contains(&name), "`{code}` ({name}) is never raised");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "is documented under 404, but answers 409")]
+    fn a_code_documented_under_another_status_stops_the_document() {
+        codes_named("`handle_taken` or `user_not_found`", "404", "/v1/test");
     }
 }

@@ -13,7 +13,9 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 
 use crate::config::Secret;
+use crate::error::Code;
 use crate::http::error::error_response;
+use crate::http::extract::presents_admin_token;
 use crate::infra::db::record_pool_metrics;
 use crate::infra::redis::RedisHandle;
 
@@ -88,19 +90,10 @@ pub async fn ready(State(ctx): State<OpsContext>) -> (StatusCode, Json<Readiness
     (status = 200, description = "Prometheus text format", content_type = "text/plain"),
     (status = 401, description = "`admin_token_required`")))]
 pub async fn metrics(State(ctx): State<OpsContext>, headers: HeaderMap) -> Response {
-    if let Some(expected) = &ctx.admin_token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.expose().as_bytes()))
-        {
-            return error_response(
-                StatusCode::UNAUTHORIZED,
-                "admin_token_required",
-                "metrics need the admin token",
-            );
-        }
+    if let Some(expected) = &ctx.admin_token
+        && !presents_admin_token(&headers, expected)
+    {
+        return error_response(Code::AdminTokenRequired);
     }
     record_pool_metrics(&ctx.db);
     if let Some(redis) = &ctx.redis {
@@ -111,15 +104,4 @@ pub async fn metrics(State(ctx): State<OpsContext>, headers: HeaderMap) -> Respo
         ctx.metrics.render(),
     )
         .into_response()
-}
-
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    // Comparing digests keeps the time independent of where they differ
-    // and of the lengths.
-    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }

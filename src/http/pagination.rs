@@ -1,15 +1,15 @@
 //! List requests and answers: `?cursor=&limit=` in, `{items, next_cursor}` out.
 
 use axum::extract::{FromRequestParts, Query};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::Result;
-use crate::http::error::error_response;
+use axum::response::IntoResponse as _;
+
+use crate::error::{Code, Result};
 use crate::social::page::{CursorKey, Page, PageRequest};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -38,11 +38,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(QueryParams(value)),
-            Err(rejection) => Err(error_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                rejection.body_text(),
-            )),
+            Err(rejection) => Err(Code::ValidationFailed
+                .with_message(rejection.body_text())
+                .into_response()),
         }
     }
 }

@@ -10,15 +10,15 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
-use crate::http::ApiContext;
+use crate::error::{Code, Error, Result};
+use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::social::comments::{self, Comment, CommentText};
 use crate::social::idempotency::IdempotencyKey;
 use crate::social::likes;
-use crate::social::posts::{self, NewPost, Post};
+use crate::social::posts::{self, Answer, NewPost, Post};
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePostRequest {
@@ -38,10 +38,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let raw = value.to_str().map_err(|_| Error::BadRequest {
-        code: "invalid_idempotency_key",
-        message: "Idempotency-Key must be visible ASCII".into(),
-    })?;
+    let raw = value
+        .to_str()
+        .map_err(|_| Error::from(Code::InvalidIdempotencyKey))?;
     IdempotencyKey::parse(raw).map(Some)
 }
 
@@ -68,24 +67,20 @@ pub async fn create_post(
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
     let new = NewPost::parse(body.caption.as_deref(), &body.media_ids)?;
-    let created = posts::create(&ctx.social, user.user_id, &new, key.as_ref()).await?;
-    let status = StatusCode::from_u16(created.status).unwrap_or(StatusCode::CREATED);
-    match posts::get(&ctx.social, &ctx.urls, user.user_id, created.post_id).await {
-        Ok(post) => {
-            if created.stored_response.is_none() {
-                ctx.feed.fan_out(user.user_id, post.id).await;
-                if let Some(key) = &key {
-                    posts::remember_response(&ctx.social, user.user_id, key, &post).await?;
-                }
-            }
-            Ok((status, Json(post)).into_response())
-        }
-        // A replay of a post deleted since: the first answer, as it was.
-        Err(Error::NotFound { .. }) if created.stored_response.is_some() => {
-            Ok((status, Json(created.stored_response)).into_response())
-        }
-        Err(e) => Err(e),
-    }
+    let published = posts::publish(
+        &ctx.social,
+        &ctx.urls,
+        &ctx.feed,
+        user.user_id,
+        &new,
+        key.as_ref(),
+    )
+    .await?;
+    let status = StatusCode::from_u16(published.status).unwrap_or(StatusCode::CREATED);
+    Ok(match published.answer {
+        Answer::Post(post) => (status, Json(post)).into_response(),
+        Answer::Stored(first) => (status, Json(first)).into_response(),
+    })
 }
 
 /// A post.

@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, Method};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;
-use crate::http::ApiContext;
+use crate::http::context::ApiContext;
+use crate::http::error::policy_headers;
 use crate::http::extract::{bearer_token, client_ip};
 use crate::ratelimit::{Decision, Policy, ip_subject};
 
@@ -30,30 +31,6 @@ pub enum Limit {
 /// limit further (sign-in per account, refresh per session).
 #[derive(Debug, Clone)]
 pub struct ClientNetwork(pub String);
-
-pub fn policy_headers(
-    policy: &Policy,
-    remaining: u64,
-    reset_secs: u64,
-) -> [(HeaderName, HeaderValue); 2] {
-    let policy_value = format!(
-        "\"{}\";q={};w={}",
-        policy.name,
-        policy.quota,
-        policy.window.as_secs()
-    );
-    let state_value = format!("\"{}\";r={};t={}", policy.name, remaining, reset_secs);
-    [
-        (
-            HeaderName::from_static("ratelimit-policy"),
-            HeaderValue::from_str(&policy_value).expect("ascii header"),
-        ),
-        (
-            HeaderName::from_static("ratelimit"),
-            HeaderValue::from_str(&state_value).expect("ascii header"),
-        ),
-    ]
-}
 
 async fn enforce(policy: &Policy, decision: Decision, request: Request, next: Next) -> Response {
     if !decision.allowed {

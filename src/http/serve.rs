@@ -116,6 +116,9 @@ mod tests {
             .unwrap();
         assert_eq!(declared, body.len());
         let parsed: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(parsed["error"]["code"], "too_many_connections");
+        let code = crate::error::Code::TooManyConnections;
+        assert_eq!(parsed["error"]["code"], code.as_str());
+        assert_eq!(parsed["error"]["message"], code.message());
+        assert!(head.starts_with(&format!("HTTP/1.1 {} ", code.status())));
     }
 }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::http::ApiContext;
+use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
@@ -120,8 +120,16 @@ pub async fn delete_me(
     user: AuthUser,
     JsonBody(body): JsonBody<DeleteAccountRequest>,
 ) -> Result<StatusCode> {
-    accounts::delete(&ctx.db, &ctx.auth, &ctx.queue, user.user_id, &body.password).await?;
-    ctx.feed.timelines().invalidate(user.user_id).await;
+    let timelines = ctx.feed.timelines();
+    accounts::delete(
+        &ctx.db,
+        &ctx.auth,
+        &ctx.queue,
+        timelines,
+        user.user_id,
+        &body.password,
+    )
+    .await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -140,11 +148,7 @@ pub async fn follow(
     user: AuthUser,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    let (_, followed) = graph::follow(&ctx.social, user.user_id, &handle).await?;
-    if followed {
-        // The new followee's recent posts come in with the rebuild.
-        ctx.feed.timelines().invalidate(user.user_id).await;
-    }
+    graph::follow(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,10 +166,7 @@ pub async fn unfollow(
     user: AuthUser,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    let (_, unfollowed) = graph::unfollow(&ctx.social, user.user_id, &handle).await?;
-    if unfollowed {
-        ctx.feed.timelines().invalidate(user.user_id).await;
-    }
+    graph::unfollow(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -185,9 +186,7 @@ pub async fn block(
     user: AuthUser,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    let blocked = graph::block(&ctx.social, user.user_id, &handle).await?;
-    ctx.feed.timelines().invalidate(user.user_id).await;
-    ctx.feed.timelines().invalidate(blocked).await;
+    graph::block(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,16 +6,7 @@ pub mod redis;
 pub mod s3;
 pub mod signals;
 
-/// A dependency that could not be reached, or failed on its side. It marks
-/// an error chain, so that the HTTP edge answers 503 (retry), not 500 (bug).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the {0} is unavailable")]
-pub struct Outage(pub &'static str);
-
-impl Outage {
-    pub const STORAGE: Outage = Outage("object storage");
-    pub const QUEUE: Outage = Outage("queue");
-}
+pub use crate::error::Outage;
 
 /// Wraps an SDK failure of `what` as an outage of `service`.
 pub fn outage<E>(service: Outage, what: &'static str) -> impl FnOnce(E) -> anyhow::Error

@@ -93,22 +93,6 @@ impl Storage {
         })
     }
 
-    /// The URL a client downloads a variant from.
-    pub async fn variant_url(&self, key: &str, expires_in: Duration) -> anyhow::Result<String> {
-        if let Some(base) = &self.public_endpoint {
-            return Ok(format!("{base}/{key}"));
-        }
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(PresigningConfig::expires_in(expires_in)?)
-            .await
-            .context("presign GET")?;
-        Ok(request.uri().to_string())
-    }
-
     /// A presigned GET valid from `start` for `lifetime`. Signing with a
     /// start shared by many requests gives the same URL to all of them, so
     /// URLs can be cached, here and in the apps' image caches.

@@ -11,19 +11,6 @@ use crate::config::MailConfig;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Checks an `SMTP_URL` at start-up, without echoing it (it holds the password).
-pub fn check_smtp_url(url: &str) -> Result<(), String> {
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map(|_| ())
-        .map_err(|_| "expected smtp[s]://user:password@host:port".to_string())
-}
-
-pub fn check_mailbox(raw: &str) -> Result<(), String> {
-    raw.parse::<Mailbox>()
-        .map(|_| ())
-        .map_err(|_| "expected `Name <address@domain>` or an address".to_string())
-}
-
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// Dev without `SMTP_URL`: the link goes to the log.
@@ -61,10 +48,7 @@ impl Mailer {
         };
         Ok(Self {
             transport,
-            from: config
-                .from
-                .parse()
-                .map_err(|_| anyhow::anyhow!("MAIL_FROM is malformed"))?,
+            from: config.from.clone(),
             link_base_url: config.link_base_url.clone(),
         })
     }

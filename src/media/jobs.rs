@@ -1,56 +1,14 @@
-//! The media job: its queue message and the state changes it makes.
+//! The state changes a media job makes (its message is `crate::jobs::Job`).
 
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::Result;
 
-/// The body of a media job as the first releases wrote it, before job
-/// types: still written for media jobs, and always understood.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobMessage {
-    pub media_id: Uuid,
-}
-
-/// Every job the queue carries. Tagged by `type`; a body without one is a
-/// media job of the first format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Job {
-    Media {
-        media_id: Uuid,
-    },
-    PurgeAccount {
-        user_id: Uuid,
-    },
-    /// One account mail of the outbox (`mail::deliver`).
-    SendMail {
-        mail_id: Uuid,
-    },
-}
-
-impl Job {
-    pub fn to_body(self) -> String {
-        serde_json::to_string(&self).expect("a job serialises")
-    }
-
-    pub fn parse(body: &str) -> Option<Self> {
-        serde_json::from_str::<Job>(body).ok().or_else(|| {
-            JobMessage::parse(body).map(|JobMessage { media_id }| Job::Media { media_id })
-        })
-    }
-}
-
-impl JobMessage {
-    pub fn to_body(self) -> String {
-        serde_json::to_string(&self).expect("a job message serialises")
-    }
-
-    pub fn parse(body: &str) -> Option<Self> {
-        serde_json::from_str(body).ok()
-    }
-}
+/// The failure code of a media whose job reached the dead-letter queue, or
+/// that the reconciler gave up on.
+pub const ABANDONED: &str = "processing_abandoned";
+pub const ABANDONED_MESSAGE: &str = "processing kept failing; upload the photo again";
 
 /// A variant written to storage, to be recorded.
 pub struct NewVariant {
@@ -69,20 +27,21 @@ pub struct Finished {
     pub variants: Vec<NewVariant>,
 }
 
-/// Marks the media as being processed. False when there is nothing to do:
-/// it is gone, ready, or failed (a duplicate or late message), or still
-/// `pending`: its upload was never completed, so no real job names it (the
-/// trigger endpoints are unauthenticated; a forged message must not start,
-/// and then fail, a photo whose file is still on its way).
-pub async fn claim(db: &PgPool, media_id: Uuid) -> Result<bool> {
-    let result = sqlx::query(
+/// Marks the media as being processed, and answers the key of its
+/// original. `None` when there is nothing to do: it is gone, ready, or
+/// failed (a duplicate or late message), or still `pending`: its upload was
+/// never completed, so no real job names it (the trigger endpoints are
+/// unauthenticated; a forged message must not start, and then fail, a photo
+/// whose file is still on its way).
+pub async fn claim(db: &PgPool, media_id: Uuid) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
         "UPDATE media SET status = 'processing', attempts = attempts + 1, updated_at = now()
-         WHERE id = $1 AND status IN ('queued', 'processing')",
+         WHERE id = $1 AND status IN ('queued', 'processing')
+         RETURNING original_key",
     )
     .bind(media_id)
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Records the variants and marks the media ready, in one transaction.
@@ -173,37 +132,4 @@ pub async fn record_unreadable(db: &PgPool, body: &str, code: &str, message: &st
     .execute(db)
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_message_formats_parse() {
-        let id = Uuid::now_v7();
-        let legacy = JobMessage { media_id: id }.to_body();
-        assert_eq!(Job::parse(&legacy), Some(Job::Media { media_id: id }));
-        for job in [
-            Job::Media { media_id: id },
-            Job::PurgeAccount { user_id: id },
-            Job::SendMail { mail_id: id },
-        ] {
-            assert_eq!(Job::parse(&job.to_body()), Some(job));
-        }
-        // A tagged media job is still a legacy message to an older worker.
-        assert_eq!(
-            JobMessage::parse(&Job::Media { media_id: id }.to_body()),
-            Some(JobMessage { media_id: id })
-        );
-        for bad in [
-            "",
-            "{}",
-            r#"{"type":"nope","media_id":"x"}"#,
-            r#"{"type":"purge_account"}"#,
-            r#"{"type":"send_mail"}"#,
-        ] {
-            assert_eq!(Job::parse(bad), None, "{bad}");
-        }
-    }
 }

@@ -2,6 +2,7 @@
 //! The pixels themselves are `ciel_imaging`'s business.
 
 pub mod jobs;
+pub mod process;
 pub mod reconcile;
 pub mod sweep;
 
@@ -10,7 +11,10 @@ use std::time::Duration;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
+use crate::infra::queue::Queue;
+use crate::infra::s3::{ObjectError, Storage};
+use crate::jobs::{Job, enqueue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize, utoipa::ToSchema)]
 #[sqlx(type_name = "media_status", rename_all = "snake_case")]
@@ -127,7 +131,7 @@ pub struct StoredVariant {
 const MEDIA_COLUMNS: &str = "id, owner_id, status, declared_bytes, original_key, width, height, blurhash, error_code, error_message";
 
 fn media_not_found() -> Error {
-    Error::not_found("media_not_found", "no media with this id")
+    Error::from(Code::MediaNotFound)
 }
 
 /// How long a presigned upload URL works.
@@ -197,15 +201,6 @@ pub async fn find_owned(db: &PgPool, owner_id: Uuid, id: Uuid) -> Result<Media> 
     .ok_or_else(media_not_found)
 }
 
-pub async fn find(db: &PgPool, id: Uuid) -> Result<Option<Media>> {
-    let media =
-        sqlx::query_as::<_, Media>(&format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
-    Ok(media)
-}
-
 pub async fn variants(db: &PgPool, media_id: Uuid) -> Result<Vec<StoredVariant>> {
     let variants = sqlx::query_as::<_, StoredVariant>(
         "SELECT name, format, width, height, bytes, key FROM media_variants WHERE media_id = $1
@@ -245,16 +240,22 @@ pub async fn unmark_queued(db: &PgPool, id: Uuid) -> Result<()> {
 /// key is kept as a tombstone: a PUT after the DELETE would recreate an
 /// object no row names, and the sweeper deletes it once the URL is dead.
 pub async fn delete(db: &PgPool, id: Uuid) -> Result<()> {
+    delete_many(&mut *db.acquire().await?, &[id]).await
+}
+
+/// [`delete`] for several media, within the caller's transaction (a
+/// post's photos go with the post).
+pub async fn delete_many(conn: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<()> {
     sqlx::query(
-        "WITH gone AS (DELETE FROM media WHERE id = $1 RETURNING original_key, created_at)
+        "WITH gone AS (DELETE FROM media WHERE id = ANY($1) RETURNING original_key, created_at)
          INSERT INTO media_object_tombstones (key, purge_after)
          SELECT original_key, created_at + make_interval(secs => $2) FROM gone
          WHERE created_at + make_interval(secs => $2) > now()
          ON CONFLICT (key) DO UPDATE SET purge_after = GREATEST(media_object_tombstones.purge_after, EXCLUDED.purge_after)",
     )
-    .bind(id)
+    .bind(ids)
     .bind(sweep::URL_DEAD_AFTER.as_secs_f64())
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -276,4 +277,63 @@ pub async fn delete_objects(
         result.map_err(anyhow::Error::from)??;
     }
     Ok(())
+}
+
+/// Completes an upload: checks the object the app PUT, marks the media
+/// queued and queues its job. Repeating it is harmless; the answer is the
+/// media's status.
+pub async fn complete_upload(
+    db: &PgPool,
+    storage: &Storage,
+    queue: &Queue,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<MediaStatus> {
+    let media = find_owned(db, owner, id).await?;
+    if media.status != MediaStatus::Pending {
+        return Ok(media.status);
+    }
+    check_uploaded_object(storage, &media).await?;
+    // Committed before the message goes out: a worker that gets it at once
+    // must find the media queued. Of two concurrent completions, one moves
+    // it; the other finds it queued and sends nothing.
+    if !mark_queued(db, media.id).await? {
+        return Ok(MediaStatus::Queued);
+    }
+    if let Err(e) = enqueue(queue, Job::Media { media_id: media.id }).await {
+        tracing::error!(error = ?e, media_id = %media.id, "could not enqueue media job");
+        // Back to pending, so that the app's retry of this call sends it.
+        unmark_queued(db, media.id).await?;
+        return Err(Error::from(Code::QueueUnavailable));
+    }
+    Ok(MediaStatus::Queued)
+}
+
+async fn check_uploaded_object(storage: &Storage, media: &Media) -> Result<()> {
+    let size = match storage.size_of(&media.original_key).await {
+        Ok(size) => size,
+        Err(ObjectError::NotFound) => {
+            return Err(Error::from(Code::UploadMissing));
+        }
+        Err(ObjectError::Unavailable(e)) => {
+            tracing::error!(error = ?e, "storage unavailable");
+            return Err(Error::from(Code::StorageUnavailable));
+        }
+    };
+    if size != media.declared_bytes as u64 {
+        storage.delete(&media.original_key).await?;
+        return Err(Code::UploadSizeMismatch.with_message(format!(
+            "the uploaded file has {size} bytes, but {} were declared; upload it again",
+            media.declared_bytes
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes one of the owner's media, objects first: if storage fails the
+/// row stays, and a retry finishes.
+pub async fn delete_owned(db: &PgPool, storage: &Storage, owner: Uuid, id: Uuid) -> Result<()> {
+    let media = find_owned(db, owner, id).await?;
+    delete_objects(storage, &[(media.id, media.original_key.clone())]).await?;
+    delete(db, media.id).await
 }

@@ -11,8 +11,7 @@ use uuid::Uuid;
 use crate::config::ReconcileConfig;
 use crate::error::Result;
 use crate::infra::queue::Queue;
-use crate::media::jobs::Job;
-use crate::worker::ABANDONED;
+use crate::jobs::{self, Job};
 
 /// One reconciler at a time across the API instances: the transaction-level
 /// advisory lock of this key ("cielreco").
@@ -50,8 +49,8 @@ pub async fn run_once(
     )
     .bind(stuck_secs)
     .bind(config.max_requeues as i32)
-    .bind(ABANDONED)
-    .bind("processing kept failing; upload the photo again")
+    .bind(super::jobs::ABANDONED)
+    .bind(super::jobs::ABANDONED_MESSAGE)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -76,15 +75,10 @@ pub async fn run_once(
     // must find the media as the round left it.
     tx.commit().await?;
     for media_id in &requeued {
-        if let Err(e) = queue
-            .send(
-                Job::Media {
-                    media_id: *media_id,
-                }
-                .to_body(),
-            )
-            .await
-        {
+        let job = Job::Media {
+            media_id: *media_id,
+        };
+        if let Err(e) = jobs::enqueue(queue, job).await {
             // Still stuck: the next round after the deadline tries again.
             tracing::warn!(error = ?e, %media_id, "could not queue a stuck media again");
         }

@@ -8,11 +8,12 @@ use std::time::Duration;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::feed::Timelines;
 use crate::auth::{Auth, Revocation};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::infra::queue::Queue;
 use crate::infra::s3::Storage;
-use crate::media::jobs::Job;
+use crate::jobs::{self, Job};
 
 /// A deleted account whose purge has not run after this long is queued
 /// again (the first message was lost, or dead-lettered).
@@ -24,14 +25,13 @@ pub async fn delete(
     db: &PgPool,
     auth: &Auth,
     queue: &Queue,
+    timelines: &Timelines,
     user: Uuid,
     password: &str,
 ) -> Result<()> {
     if !auth.check_password(user, password).await? {
-        return Err(Error::forbidden(
-            "wrong_password",
-            "the password is not right; the account was not deleted",
-        ));
+        return Err(Code::WrongPassword
+            .with_message("the password is not right; the account was not deleted"));
     }
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET deleted_at = COALESCE(deleted_at, now()) WHERE id = $1")
@@ -43,10 +43,8 @@ pub async fn delete(
         .await?;
     tx.commit().await?;
     auth.publish_ended(&ended).await;
-    if let Err(e) = queue
-        .send(Job::PurgeAccount { user_id: user }.to_body())
-        .await
-    {
+    timelines.invalidate(user).await;
+    if let Err(e) = jobs::enqueue(queue, Job::PurgeAccount { user_id: user }).await {
         // The account is already invisible; the sweep queues the purge again.
         tracing::warn!(error = ?e, %user, "could not queue an account purge; the sweep will");
     }
@@ -63,8 +61,7 @@ pub async fn requeue_stalled_purges(db: &PgPool, queue: &Queue) -> Result<usize>
     .fetch_all(db)
     .await?;
     for user_id in &stalled {
-        queue
-            .send(Job::PurgeAccount { user_id: *user_id }.to_body())
+        jobs::enqueue(queue, Job::PurgeAccount { user_id: *user_id })
             .await
             .map_err(Error::Internal)?;
     }

@@ -11,7 +11,7 @@ use super::page::{Page, PageRequest};
 use super::posts::visible_author;
 use super::render::{self, CardRow, Photos, UserCard};
 use super::{Db, USER_VISIBLE, no_block};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 pub const TEXT_MAX_CHARS: usize = 1000;
 
@@ -50,7 +50,7 @@ impl CommentText {
 }
 
 fn comment_not_found() -> Error {
-    Error::not_found("comment_not_found", "no comment with this id")
+    Error::from(Code::CommentNotFound)
 }
 
 #[derive(sqlx::FromRow)]
@@ -183,10 +183,7 @@ pub async fn delete(db: &Db, user: Uuid, comment_id: Uuid) -> Result<()> {
         visible_author(&mut tx, user, post_id)
             .await
             .map_err(|_| comment_not_found())?;
-        return Err(Error::forbidden(
-            "not_comment_author",
-            "only the comment's author or the post's author can delete it",
-        ));
+        return Err(Error::from(Code::NotCommentAuthor));
     }
     sqlx::query("DELETE FROM comments WHERE id = $1")
         .bind(comment_id)

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::page::{NEWEST, Page, PageRequest};
-use super::posts::{self, Post, Scope};
+use super::post_view::{self, Post, Scope};
 use super::render::Photos;
 use crate::error::Result;
 use crate::infra::redis::RedisHandle;
@@ -339,8 +339,14 @@ impl Feed {
             }
         };
         let ids = Page::from_rows(ids, request, |id| *id);
-        let posts =
-            posts::hydrate(&self.db.primary, urls, viewer, &ids.items, Scope::HomeFeed).await?;
+        let posts = post_view::hydrate(
+            &mut *self.db.primary.acquire().await?,
+            urls,
+            viewer,
+            &ids.items,
+            Scope::HomeFeed,
+        )
+        .await?;
         Ok(Page {
             items: posts,
             next_cursor: ids.next_cursor,

@@ -4,11 +4,12 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::feed::Timelines;
 use super::notifications::{self, Kind};
 use super::page::{Page, PageRequest, TimeKey};
 use super::render::{self, CardRow, Photos, UserCard};
 use super::{Db, USER_VISIBLE, no_block, user_not_found};
-use crate::error::{Error, Result};
+use crate::error::{Code, Result};
 use crate::users::Handle;
 
 /// The id of the user `viewer` may interact with under `handle`: visible,
@@ -43,20 +44,18 @@ async fn existing_user_id(db: &mut sqlx::PgConnection, handle: &str) -> Result<U
     .ok_or_else(user_not_found)
 }
 
-fn not_yourself(code: &'static str, message: &'static str) -> Error {
-    Error::forbidden(code, message)
-}
-
 /// Follows `handle`. Following twice is the same as once. Returns the
 /// followee's id and whether a new follow was made.
-pub async fn follow(db: &Db, follower: Uuid, handle: &str) -> Result<(Uuid, bool)> {
+pub async fn follow(
+    db: &Db,
+    timelines: &Timelines,
+    follower: Uuid,
+    handle: &str,
+) -> Result<(Uuid, bool)> {
     let mut tx = db.primary.begin().await?;
     let followee = visible_user_id(&mut tx, follower, handle).await?;
     if followee == follower {
-        return Err(not_yourself(
-            "cannot_follow_self",
-            "you cannot follow yourself",
-        ));
+        return Err(Code::CannotFollowSelf.into());
     }
     let inserted = sqlx::query(
         "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -71,17 +70,29 @@ pub async fn follow(db: &Db, follower: Uuid, handle: &str) -> Result<(Uuid, bool
         notifications::notify(&mut tx, followee, follower, Kind::Follow).await?;
     }
     tx.commit().await?;
+    if inserted {
+        // The new followee's recent posts come in with the rebuild.
+        timelines.invalidate(follower).await;
+    }
     Ok((followee, inserted))
 }
 
 /// Stops following `handle`; not following is fine. Returns the user's id
 /// and whether a follow was removed.
-pub async fn unfollow(db: &Db, follower: Uuid, handle: &str) -> Result<(Uuid, bool)> {
+pub async fn unfollow(
+    db: &Db,
+    timelines: &Timelines,
+    follower: Uuid,
+    handle: &str,
+) -> Result<(Uuid, bool)> {
     let mut tx = db.primary.begin().await?;
     // Yourself included: you never follow yourself, so there is nothing to undo.
     let followee = existing_user_id(&mut tx, handle).await?;
     let removed = remove_follow(&mut tx, follower, followee).await?;
     tx.commit().await?;
+    if removed {
+        timelines.invalidate(follower).await;
+    }
     Ok((followee, removed))
 }
 
@@ -105,14 +116,11 @@ async fn remove_follow(
 
 /// Blocks `handle`: both follows end, and so do the notifications between
 /// them. Returns the blocked user's id.
-pub async fn block(db: &Db, blocker: Uuid, handle: &str) -> Result<Uuid> {
+pub async fn block(db: &Db, timelines: &Timelines, blocker: Uuid, handle: &str) -> Result<Uuid> {
     let mut tx = db.primary.begin().await?;
     let blocked = existing_user_id(&mut tx, handle).await?;
     if blocked == blocker {
-        return Err(not_yourself(
-            "cannot_block_self",
-            "you cannot block yourself",
-        ));
+        return Err(Code::CannotBlockSelf.into());
     }
     sqlx::query(
         "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -125,6 +133,9 @@ pub async fn block(db: &Db, blocker: Uuid, handle: &str) -> Result<Uuid> {
     remove_follow(&mut tx, blocked, blocker).await?;
     notifications::forget_between(&mut tx, blocker, blocked).await?;
     tx.commit().await?;
+    // Each loses the other's posts from their home feed.
+    timelines.invalidate(blocker).await;
+    timelines.invalidate(blocked).await;
     Ok(blocked)
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 pub const KEY_MAX_CHARS: usize = 255;
 
@@ -21,12 +21,7 @@ impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self> {
         if raw.is_empty() || raw.len() > KEY_MAX_CHARS || !raw.bytes().all(|b| b.is_ascii_graphic())
         {
-            return Err(Error::BadRequest {
-                code: "invalid_idempotency_key",
-                message: format!(
-                    "Idempotency-Key must be 1 to {KEY_MAX_CHARS} visible ASCII characters"
-                ),
-            });
+            return Err(Code::InvalidIdempotencyKey.into());
         }
         Ok(IdempotencyKey(raw.to_string()))
     }
@@ -91,10 +86,7 @@ pub async fn claim(
         .fetch_one(&mut *tx)
         .await?;
     if hash != fingerprint {
-        return Err(Error::unprocessable(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request",
-        ));
+        return Err(Error::from(Code::IdempotencyKeyReused));
     }
     Ok(Claim::Replay(Stored {
         status: status as u16,

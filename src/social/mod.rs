@@ -15,13 +15,14 @@ pub mod likes;
 pub mod moderation;
 pub mod notifications;
 pub mod page;
+pub mod post_view;
 pub mod posts;
 pub mod profiles;
 pub mod render;
 
 use sqlx::PgPool;
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 
 /// The primary, and the pool for reads that may lag by a second (a read
 /// replica when `DATABASE_READ_URL` is set, the primary otherwise). Your own
@@ -45,9 +46,9 @@ pub(crate) fn no_block(viewer: &str, other: &str) -> String {
 }
 
 pub(crate) fn user_not_found() -> Error {
-    Error::not_found("user_not_found", "no user with this handle")
+    Error::from(Code::UserNotFound)
 }
 
 pub(crate) fn post_not_found() -> Error {
-    Error::not_found("post_not_found", "no post with this id")
+    Error::from(Code::PostNotFound)
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::page::{NEWEST, Page, PageRequest};
 use super::{Db, post_not_found, user_not_found};
 use crate::auth::{Auth, Revocation};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::users::Handle;
 
 pub const REASON_MAX_CHARS: usize = 1000;
@@ -77,10 +77,7 @@ pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
         .fetch_one(&mut *tx)
         .await?;
     if !visible {
-        return Err(Error::not_found(
-            "report_target_not_found",
-            "nothing to report with this id",
-        ));
+        return Err(Error::from(Code::ReportTargetNotFound));
     }
     let id = Uuid::now_v7();
     sqlx::query(

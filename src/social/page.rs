@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 50;
@@ -80,10 +80,7 @@ impl<K: CursorKey> PageRequest<K> {
         }
         let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,
-            Some(raw) => Some(decode(raw).ok_or_else(|| Error::BadRequest {
-                code: "invalid_cursor",
-                message: "the cursor is not one this API gave out".into(),
-            })?),
+            Some(raw) => Some(decode(raw).ok_or_else(|| Error::from(Code::InvalidCursor))?),
         };
         Ok(PageRequest { after, limit })
     }
@@ -159,8 +156,8 @@ mod tests {
         for bad in ["!!", "bm90LWEtdXVpZA", "MTIzLm5vcGU"] {
             assert!(matches!(
                 PageRequest::<Uuid>::parse(Some(bad), None),
-                Err(Error::BadRequest {
-                    code: "invalid_cursor",
+                Err(Error::Api {
+                    code: Code::InvalidCursor,
                     ..
                 })
             ));

@@ -1,38 +1,20 @@
 //! Posts: up to ten ready photos of the author's and a caption.
 
-use std::collections::HashMap;
-
-use serde::Serialize;
-use sqlx::PgPool;
-use time::OffsetDateTime;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::feed::Feed;
 use super::graph;
 use super::idempotency::{self, Claim, IdempotencyKey, Stored};
 use super::page::{NEWEST, Page, PageRequest};
-use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
+pub use super::post_view::{Post, Scope, hydrate};
+use super::render::Photos;
 use super::{Db, USER_VISIBLE, no_block, post_not_found};
-use crate::error::{Error, FieldErrors, Result};
+use crate::error::{Code, Error, FieldErrors, OnConstraint, Result};
 use crate::infra::s3::Storage;
 use crate::media::MediaStatus;
 
 pub const CAPTION_MAX_CHARS: usize = 2200;
 pub const MEDIA_PER_POST_MAX: usize = 10;
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Post {
-    pub id: Uuid,
-    pub author: UserCard,
-    pub caption: String,
-    /// The photos, in the order the author gave them.
-    pub media: Vec<MediaView>,
-    pub like_count: i32,
-    pub comment_count: i32,
-    pub liked_by_me: bool,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
 
 /// A post to create, checked.
 #[derive(Debug, Clone)]
@@ -88,25 +70,18 @@ pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) ->
     .fetch_all(&mut *tx)
     .await?;
     if found.len() != new.media_ids.len() {
-        return Err(Error::not_found(
-            "media_not_found",
-            "a photo in media_ids does not exist or is not yours",
-        ));
+        return Err(
+            Code::MediaNotFound.with_message("a photo in media_ids does not exist or is not yours")
+        );
     }
     if found
         .iter()
         .any(|(_, status, _)| *status != MediaStatus::Ready)
     {
-        return Err(Error::unprocessable(
-            "media_not_ready",
-            "every photo must have finished processing (status `ready`)",
-        ));
+        return Err(Error::from(Code::MediaNotReady));
     }
     if found.iter().any(|(_, _, used)| *used) {
-        return Err(Error::unprocessable(
-            "media_in_use",
-            "a photo in media_ids already belongs to another post",
-        ));
+        return Err(Error::from(Code::MediaInUse));
     }
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO posts (id, author_id, caption) VALUES ($1, $2, $3)")
@@ -124,125 +99,24 @@ pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) ->
     .bind(&new.media_ids)
     .bind(&positions)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .on_constraint(&[("post_media_media_key", Code::MediaInUse)])?;
     Ok(id)
-}
-
-/// Which posts a hydration may return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Any post the viewer may see.
-    Visible,
-    /// Only the viewer's own posts and those of people they follow.
-    HomeFeed,
-}
-
-#[derive(sqlx::FromRow)]
-struct PostRow {
-    post_id: Uuid,
-    caption: String,
-    like_count: i32,
-    comment_count: i32,
-    created_at: OffsetDateTime,
-    liked_by_me: bool,
-    media_ids: Vec<Uuid>,
-    #[sqlx(flatten)]
-    author: CardRow,
-}
-
-/// The posts among `ids` that `viewer` may see in `scope`, in the order of
-/// `ids`. Ids of posts deleted, taken down, hidden or blocked since they
-/// were listed are dropped here, so a stale list is never worse than the
-/// next write would show.
-pub async fn hydrate(
-    db: &PgPool,
-    urls: &Photos,
-    viewer: Uuid,
-    ids: &[Uuid],
-    scope: Scope,
-) -> Result<Vec<Post>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // A follow implies that no block stands between the two (a block ends
-    // follows in its own transaction), so the feed's filter covers blocks.
-    let scope_filter = match scope {
-        Scope::Visible => no_block("$2", "u.id"),
-        Scope::HomeFeed => {
-            "(p.author_id = $2 OR EXISTS (
-                 SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id))"
-                .to_string()
-        }
-    };
-    let rows = sqlx::query_as::<_, PostRow>(&format!(
-        "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
-                EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2) AS liked_by_me,
-                ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
-                u.id, u.handle, u.display_name, u.avatar_media_id
-         FROM posts p JOIN users u ON u.id = p.author_id
-         WHERE p.id = ANY($1) AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {scope_filter}"
-    ))
-    .bind(ids)
-    .bind(viewer)
-    .fetch_all(db)
-    .await?;
-    let media_ids: Vec<Uuid> = rows
-        .iter()
-        .flat_map(|row| {
-            row.media_ids
-                .iter()
-                .copied()
-                .chain(row.author.avatar_media_id)
-        })
-        .collect();
-    let views = render::media_views(db, urls, &media_ids, None).await?;
-    let mut by_id: HashMap<Uuid, Post> = rows
-        .into_iter()
-        .map(|row| (row.post_id, assemble(row, &views)))
-        .collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
-}
-
-fn assemble(row: PostRow, views: &HashMap<Uuid, MediaView>) -> Post {
-    let avatar = row.author.avatar_media_id.and_then(|id| {
-        views.get(&id).map(|view| MediaView {
-            variants: view
-                .variants
-                .iter()
-                .filter(|v| AVATAR_VARIANTS.contains(&v.name.as_str()))
-                .cloned()
-                .collect(),
-            ..view.clone()
-        })
-    });
-    Post {
-        id: row.post_id,
-        author: UserCard {
-            id: row.author.id,
-            handle: row.author.handle,
-            display_name: row.author.display_name,
-            avatar,
-        },
-        caption: row.caption,
-        media: row
-            .media_ids
-            .iter()
-            .filter_map(|id| views.get(id).cloned())
-            .collect(),
-        like_count: row.like_count,
-        comment_count: row.comment_count,
-        liked_by_me: row.liked_by_me,
-        created_at: row.created_at,
-    }
 }
 
 /// One post as `viewer` sees it, from the primary: it may be one they just
 /// made or liked.
 pub async fn get(db: &Db, urls: &Photos, viewer: Uuid, id: Uuid) -> Result<Post> {
-    hydrate(&db.primary, urls, viewer, &[id], Scope::Visible)
-        .await?
-        .pop()
-        .ok_or_else(post_not_found)
+    hydrate(
+        &mut *db.primary.acquire().await?,
+        urls,
+        viewer,
+        &[id],
+        Scope::Visible,
+    )
+    .await?
+    .pop()
+    .ok_or_else(post_not_found)
 }
 
 /// The author of a post `viewer` may see (and so interact with).
@@ -280,7 +154,14 @@ pub async fn by_author(
     .await?;
     drop(conn);
     let ids = Page::from_rows(ids, page, |id| *id);
-    let posts = hydrate(&db.replica, urls, viewer, &ids.items, Scope::Visible).await?;
+    let posts = hydrate(
+        &mut *db.replica.acquire().await?,
+        urls,
+        viewer,
+        &ids.items,
+        Scope::Visible,
+    )
+    .await?;
     Ok(Page {
         items: posts,
         next_cursor: ids.next_cursor,
@@ -299,10 +180,7 @@ pub async fn delete(db: &Db, storage: &Storage, viewer: Uuid, id: Uuid) -> Resul
         Some(_) => {
             let mut conn = db.primary.acquire().await?;
             visible_author(&mut conn, viewer, id).await?;
-            return Err(Error::forbidden(
-                "not_post_author",
-                "only the author can delete a post",
-            ));
+            return Err(Error::from(Code::NotPostAuthor));
         }
         None => return Err(post_not_found()),
     }
@@ -317,10 +195,7 @@ pub async fn delete(db: &Db, storage: &Storage, viewer: Uuid, id: Uuid) -> Resul
         .await
         .map_err(|e| {
             tracing::warn!(error = ?e, post = %id, "could not delete a post's objects");
-            Error::Unavailable {
-                code: "storage_unavailable",
-                message: "storage cannot be reached right now; retry shortly",
-            }
+            Error::from(Code::StorageUnavailable)
         })?;
     let media_ids: Vec<Uuid> = media.iter().map(|(id, _)| *id).collect();
     let mut tx = db.primary.begin().await?;
@@ -328,29 +203,36 @@ pub async fn delete(db: &Db, storage: &Storage, viewer: Uuid, id: Uuid) -> Resul
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM media WHERE id = ANY($1)")
-        .bind(&media_ids)
-        .execute(&mut *tx)
-        .await?;
+    crate::media::delete_many(&mut tx, &media_ids).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// The outcome of a create, first or replayed.
-pub struct Created {
+/// What publishing answered: the post, or on a replay the first answer.
+pub struct Published {
     pub status: u16,
-    pub post_id: Uuid,
-    /// Set on a replay whose post can no longer be shown: the first answer.
-    pub stored_response: Option<serde_json::Value>,
+    pub answer: Answer,
+    /// A replay of a keyed publish: nothing new was written.
+    pub replayed: bool,
 }
 
-/// Creates a post, once per idempotency key.
-pub async fn create(
+pub enum Answer {
+    Post(Box<Post>),
+    /// A replay of a post deleted since: the first answer, as it was.
+    Stored(serde_json::Value),
+}
+
+/// Publishes a post, once per idempotency key: the post, its idempotency
+/// row with the whole answer, in one transaction; then the fan-out to the
+/// followers' timelines. A replay answers what the first request did.
+pub async fn publish(
     db: &Db,
+    urls: &Photos,
+    feed: &Feed,
     author: Uuid,
     new: &NewPost,
     idempotency: Option<&IdempotencyKey>,
-) -> Result<Created> {
+) -> Result<Published> {
     let fingerprint = idempotency::fingerprint(&serde_json::json!({
         "caption": new.caption,
         "media_ids": new.media_ids,
@@ -361,43 +243,42 @@ pub async fn create(
             idempotency::claim(&mut tx, author, key, &fingerprint).await?
     {
         tx.rollback().await?;
-        let post_id = stored.resource_id.ok_or_else(post_not_found)?;
-        return Ok(Created {
-            status: stored.status,
-            post_id,
-            stored_response: Some(stored.response),
-        });
+        return replay(db, urls, author, stored).await;
     }
     let post_id = insert(&mut tx, author, new).await?;
+    let post = hydrate(&mut tx, urls, author, &[post_id], Scope::Visible)
+        .await?
+        .pop()
+        .ok_or_else(post_not_found)?;
     if let Some(key) = idempotency {
         let stored = Stored {
             status: 201,
             resource_id: Some(post_id),
-            response: serde_json::json!({ "id": post_id }),
+            response: serde_json::to_value(&post).map_err(anyhow::Error::from)?,
         };
         idempotency::complete(&mut tx, author, key, &stored).await?;
     }
     tx.commit().await?;
-    Ok(Created {
+    feed.fan_out(author, post_id).await;
+    Ok(Published {
         status: 201,
-        post_id,
-        stored_response: None,
+        answer: Answer::Post(Box::new(post)),
+        replayed: false,
     })
 }
 
-/// Keeps the full first answer of a keyed create, for a replay after the
-/// post is gone.
-pub async fn remember_response(
-    db: &Db,
-    author: Uuid,
-    key: &IdempotencyKey,
-    post: &Post,
-) -> Result<()> {
-    let stored = Stored {
-        status: 201,
-        resource_id: Some(post.id),
-        response: serde_json::to_value(post).map_err(anyhow::Error::from)?,
+/// The answer to a replayed key: the post as it is now, or the first
+/// answer if it is gone.
+async fn replay(db: &Db, urls: &Photos, viewer: Uuid, stored: Stored) -> Result<Published> {
+    let post_id = stored.resource_id.ok_or_else(post_not_found)?;
+    let answer = match get(db, urls, viewer, post_id).await {
+        Ok(post) => Answer::Post(Box::new(post)),
+        Err(e) if e.code() == Code::PostNotFound => Answer::Stored(stored.response),
+        Err(e) => return Err(e),
     };
-    let mut conn = db.primary.acquire().await?;
-    idempotency::complete(&mut conn, author, key, &stored).await
+    Ok(Published {
+        status: stored.status,
+        answer,
+        replayed: true,
+    })
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::render::{self, MediaView, Photos};
 use super::{Db, USER_VISIBLE, user_not_found};
-use crate::error::{Error, FieldErrors, Result};
+use crate::error::{Code, Error, FieldErrors, Result};
 use crate::users::{DisplayName, Handle};
 
 pub const BIO_MAX_CHARS: usize = 300;
@@ -70,9 +70,14 @@ pub async fn by_handle(db: &Db, urls: &Photos, viewer: Uuid, handle: &str) -> Re
     .await?
     .ok_or_else(user_not_found)?;
     let avatar = match row.avatar_media_id {
-        Some(id) => render::media_views(&db.replica, urls, &[id], Some(render::AVATAR_VARIANTS))
-            .await?
-            .remove(&id),
+        Some(id) => render::media_views(
+            &mut *db.replica.acquire().await?,
+            urls,
+            &[id],
+            Some(render::AVATAR_VARIANTS),
+        )
+        .await?
+        .remove(&id),
         None => None,
     };
     Ok(Profile {
@@ -150,12 +155,10 @@ pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()>
         .fetch_optional(&mut *tx)
         .await?;
         match ready {
-            None => return Err(Error::not_found("media_not_found", "no media with this id")),
+            None => return Err(Error::from(Code::MediaNotFound)),
             Some(false) => {
-                return Err(Error::unprocessable(
-                    "media_not_ready",
-                    "the avatar photo has not finished processing",
-                ));
+                return Err(Code::MediaNotReady
+                    .with_message("the avatar photo has not finished processing"));
             }
             Some(true) => {}
         }

@@ -4,7 +4,7 @@
 use crate::common::media::{DEADLINE, PHOTO, completed_photo, settled, upload};
 use crate::common::social::{User, delete_with, id_of, patch, post, user};
 use crate::common::{Backing, TestApp, eventually, unique};
-use ciel::media::jobs::Job;
+use ciel::jobs::Job;
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;

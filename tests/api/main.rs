@@ -14,6 +14,7 @@ mod deploy;
 mod faults;
 mod feed;
 mod k8s;
+mod layering;
 mod limits;
 mod media;
 mod media_heif;

@@ -51,13 +51,17 @@ async fn the_api_exports_queue_database_and_redis_signals() {
         Some(1.0)
     );
 
-    // The server's connections, against its max_connections: at least the
-    // pool's own connection, and exactly what PostgreSQL says its limit is.
-    let max: i64 = sqlx::query("SELECT current_setting('max_connections')::int8")
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-        .get(0);
+    // The server's connections, against the tightest limit: here the
+    // server's max_connections less its superuser reserve (the test database
+    // and role have no CONNECTION LIMIT), as `ciel advise` measures it too.
+    let max: i64 = sqlx::query(
+        "SELECT current_setting('max_connections')::int8
+                - current_setting('superuser_reserved_connections')::int8",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get(0);
     assert_eq!(
         sample(&text, "ciel_database_max_connections"),
         Some(max as f64)

@@ -243,7 +243,7 @@ fn workers_get_a_complete_smtp_configuration() {
         .unwrap_or_else(|e| panic!("the worker does not start: {e}"));
     let mail = config.mail.expect("workers send mail");
     assert_eq!(mail.smtp_url.unwrap().expose(), smtp);
-    assert_eq!(mail.from, "Ciel <no-reply@mail.example.com>");
+    assert_eq!(mail.from.to_string(), "Ciel <no-reply@mail.example.com>");
 }
 
 /// Scenario 9's Secret evaluates in every environment and scenario it is

@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
 
+use crate::error::Code;
 use crate::http::error::error_response;
 use crate::worker::{NotRun, Outcome, Transient, Worker};
 
@@ -44,11 +45,7 @@ async fn receive(State(worker): State<Worker>, body: Bytes) -> Response {
         Ok(outcome) => respond(Ok(outcome)),
         Err(NotRun::Transient(e)) => respond(Err(e)),
         Err(NotRun::Busy) => {
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "worker_busy",
-                "no job slot of this instance became free in time; retry later",
-            );
+            let mut response = error_response(Code::WorkerBusy);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -66,11 +63,7 @@ fn respond(result: Result<Outcome, Transient>) -> Response {
             .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "media job will be retried");
-            error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "transient_failure",
-                "the job could not finish now and will be retried",
-            )
+            error_response(Code::TransientFailure)
         }
     }
 }

@@ -29,9 +29,10 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::app::Stop;
 use crate::config::{OnGiveUp, TriggerBridgeConfig};
 use crate::infra::queue::{Queue, Received};
 
@@ -104,14 +105,7 @@ impl TriggerBridge {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let stopped = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        });
+        let stop = Stop::on(shutdown);
         tracing::info!(
             addr = %self.local_addr(),
             target = %self.target,
@@ -120,7 +114,7 @@ impl TriggerBridge {
         );
         let router = Router::new().route("/health", get(crate::http::ops::health));
         let server = axum::serve(self.listener, router)
-            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .with_graceful_shutdown(stop.stopped())
             .into_future();
         let deliver = Deliverer {
             queue: self.queue,
@@ -130,7 +124,7 @@ impl TriggerBridge {
             on_give_up: self.on_give_up,
             visibility: self.visibility,
         };
-        let (served, ()) = tokio::join!(server, deliver.run(stopped(stop_rx)));
+        let (served, ()) = tokio::join!(server, deliver.run(stop.stopped()));
         served.context("serve /health")?;
         tracing::info!("trigger bridge stopped");
         Ok(())

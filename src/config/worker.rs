@@ -1,0 +1,81 @@
+//! The job-handling modes' settings: slots, memory, time limits, and how
+//! the two delivery paths (the serverless trigger and the long poll) meet
+//! the queue.
+
+use std::time::Duration;
+
+use super::ConfigError;
+use super::env::{Env, fractional_seconds};
+
+/// Time allowed beyond the processing limit for a job's downloads and
+/// uploads: the request timeout must leave at least this much.
+pub const IO_ALLOWANCE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    /// Memory the jobs of this process may use at once, in MiB: each job
+    /// reserves the imaging crate's estimate of its peak before decoding.
+    pub memory_budget_mb: u32,
+    pub trigger_path: String,
+    /// Where a second trigger, on the dead-letter queue, POSTs.
+    pub dead_letter_path: String,
+    /// How long a received job stays invisible to other consumers; the
+    /// long-polling worker extends it while a job runs.
+    pub visibility_timeout: Duration,
+    /// How long one receive of the long-polling worker waits for messages.
+    pub long_poll: Duration,
+    /// Processing time allowed to the largest photo accepted (50 MP); a
+    /// smaller one gets its share by pixel count, at least a tenth of it.
+    pub job_time_limit: Duration,
+    /// The longest a job may take from its arrival to its answer, waiting
+    /// for a slot included: the serverless container's timeout. The
+    /// long-polling worker stops extending a message's visibility past it.
+    pub request_timeout: Duration,
+}
+
+pub(super) fn worker(env: &Env) -> Result<WorkerConfig, ConfigError> {
+    let concurrency: usize = env.positive("WORKER_CONCURRENCY", 2)?;
+    let memory_budget_mb: u32 = env.positive("WORKER_MEMORY_BUDGET_MB", 384)?;
+    let trigger_path = env.path("WORKER_TRIGGER_PATH", "/")?;
+    let dead_letter_path = env.path("WORKER_DEAD_LETTER_PATH", "/dead-letters")?;
+    if dead_letter_path == trigger_path {
+        return Err(ConfigError {
+            var: "WORKER_DEAD_LETTER_PATH",
+            problem: "must differ from WORKER_TRIGGER_PATH".into(),
+        });
+    }
+    let job_time_limit = fractional_seconds(env, "WORKER_JOB_TIME_LIMIT_SECS", 30.0)?;
+    let request_timeout = env.seconds("WORKER_REQUEST_TIMEOUT_SECS", 300)?;
+    if request_timeout < job_time_limit + IO_ALLOWANCE {
+        return Err(ConfigError {
+            var: "WORKER_REQUEST_TIMEOUT_SECS",
+            problem: format!(
+                "must exceed WORKER_JOB_TIME_LIMIT_SECS by at least {} s (downloads and uploads)",
+                IO_ALLOWANCE.as_secs()
+            ),
+        });
+    }
+    Ok(WorkerConfig {
+        concurrency,
+        memory_budget_mb,
+        trigger_path,
+        dead_letter_path,
+        visibility_timeout: env.seconds("WORKER_VISIBILITY_TIMEOUT_SECS", 60)?,
+        long_poll: long_poll(env)?,
+        job_time_limit,
+        request_timeout,
+    })
+}
+
+/// 1 to 20 s: SQS's longest receive wait.
+fn long_poll(env: &Env) -> Result<Duration, ConfigError> {
+    let poll = env.seconds("WORKER_LONG_POLL_SECS", 20)?;
+    if poll > Duration::from_secs(20) {
+        return Err(ConfigError {
+            var: "WORKER_LONG_POLL_SECS",
+            problem: "must be at most 20 (SQS's longest wait)".into(),
+        });
+    }
+    Ok(poll)
+}

@@ -1,0 +1,33 @@
+//! The state the API's handlers share.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::auth::Auth;
+use crate::config::{RateLimitConfig, Secret};
+use crate::infra::queue::Queue;
+use crate::infra::s3::Storage;
+use crate::ratelimit::RateLimiter;
+use crate::social::Db;
+use crate::social::feed::Feed;
+use crate::social::render::Photos;
+
+/// Everything the API handlers share.
+pub struct ApiContext {
+    pub db: PgPool,
+    pub auth: Arc<Auth>,
+    pub limiter: Arc<RateLimiter>,
+    pub rate_limits: RateLimitConfig,
+    pub storage: Storage,
+    pub queue: Queue,
+    pub upload_max_bytes: u64,
+    /// The primary and the read pool, for the social routes.
+    pub social: Db,
+    pub urls: Photos,
+    pub feed: Feed,
+    /// Guards `/v1/admin/*`; without it those routes do not exist.
+    pub admin_token: Option<Arc<Secret<String>>>,
+    /// Checks `/v1/mail/sns`; without it that route answers 404.
+    pub sns: Option<Arc<crate::mail::bounces::SnsVerifier>>,
+}

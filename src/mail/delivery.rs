@@ -1,0 +1,202 @@
+//! The worker's side of account mail: one delivery at a time per mail
+//! (a lease on its outbox row), the token minted at sending time, the
+//! outcome recorded.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::tokens::{new_token, token_hash};
+use super::{
+    MAIL_MAX_AGE, MailKind, MailStatus, Mailer, Rendering, TokenPurpose, is_suppressed, sender,
+};
+use crate::jobs::{Outcome, Transient};
+
+/// How long a delivery holds a mail while it talks to the mail server;
+/// longer than the SMTP exchange can take, so two never send one mail.
+const SENDING_LEASE: Duration = Duration::from_secs(120);
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    user_id: Uuid,
+    kind: MailKind,
+    recipient: String,
+    new_email: Option<String>,
+    created_at: OffsetDateTime,
+    handle: Option<String>,
+    account_email: Option<String>,
+    email_verified: Option<bool>,
+}
+
+/// Sends one outbox mail: the worker's `send_mail` job. Idempotent: a mail
+/// already sent, no longer worth sending, or being sent by another delivery
+/// is skipped.
+pub async fn deliver(db: &PgPool, mailer: &Mailer, mail_id: Uuid) -> Result<Outcome, Transient> {
+    let Some(row) = take_sending_lease(db, mail_id).await? else {
+        // Gone, sent, settled, or in another delivery's hands: if that one
+        // fails, its own message is redelivered, and the sweep re-queues a
+        // mail whose delivery died with the lease held.
+        return Ok(Outcome::Skipped);
+    };
+    let outcome = deliver_leased(db, mailer, mail_id, row).await;
+    if outcome.is_err() {
+        release_sending_lease(db, mail_id).await;
+    }
+    outcome
+}
+
+/// [`deliver`], once this delivery holds the mail.
+async fn deliver_leased(
+    db: &PgPool,
+    mailer: &Mailer,
+    mail_id: Uuid,
+    row: OutboxRow,
+) -> Result<Outcome, Transient> {
+    let (Some(handle), Some(account_email)) = (row.handle.as_deref(), row.account_email.as_deref())
+    else {
+        return settle(db, mail_id, MailStatus::Expired, "the account is gone").await;
+    };
+    let too_old = OffsetDateTime::now_utc() - row.created_at > MAIL_MAX_AGE;
+    // A link for an address the account no longer has, or a verification
+    // of an address already verified, is no use.
+    let stale = match row.kind {
+        MailKind::VerifyEmail => {
+            row.email_verified == Some(true) || !same_address(account_email, &row.recipient)
+        }
+        MailKind::PasswordReset => !same_address(account_email, &row.recipient),
+        _ => false,
+    };
+    if too_old || stale {
+        return settle(db, mail_id, MailStatus::Expired, "no longer relevant").await;
+    }
+    if is_suppressed(db, &row.recipient).await? {
+        tracing::info!(%mail_id, kind = row.kind.as_str(), "address bounced or complained; mail not sent");
+        return settle(db, mail_id, MailStatus::Suppressed, "address suppressed").await;
+    }
+    let link = match row.kind.purpose() {
+        Some(purpose) => {
+            let token = new_token();
+            let email = match purpose {
+                TokenPurpose::EmailChange => row.new_email.as_deref().unwrap_or(&row.recipient),
+                _ => &row.recipient,
+            };
+            // A token per attempt: an attempt that reached the recipient
+            // though it was not recorded as sent keeps a working link.
+            sqlx::query(
+                "INSERT INTO account_tokens (token_hash, mail_id, user_id, purpose, email, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
+            )
+            .bind(token_hash(&token))
+            .bind(mail_id)
+            .bind(row.user_id)
+            .bind(purpose)
+            .bind(email)
+            .bind(purpose.lifetime().as_secs_f64())
+            .execute(db)
+            .await?;
+            Some(mailer.link(purpose, &token))
+        }
+        None => None,
+    };
+    let rendering = Rendering {
+        kind: row.kind,
+        handle,
+        recipient: &row.recipient,
+        new_email: row.new_email.as_deref(),
+        link,
+    };
+    match mailer.send(&rendering).await {
+        Ok(()) => {
+            sqlx::query(
+                "UPDATE mail_outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(mail_id)
+            .execute(db)
+            .await?;
+            tracing::info!(%mail_id, kind = row.kind.as_str(), "mail sent");
+            Ok(Outcome::Processed)
+        }
+        Err(sender::SendError::Permanent(reason)) => {
+            tracing::warn!(%mail_id, kind = row.kind.as_str(), %reason, "the mail server refused a mail for good");
+            record_attempt(db, mail_id, &reason).await?;
+            settle(db, mail_id, MailStatus::Failed, &reason).await?;
+            Ok(Outcome::Failed {
+                code: "mail_rejected",
+            })
+        }
+        Err(sender::SendError::Transient(reason)) => {
+            record_attempt(db, mail_id, &reason).await?;
+            Err(Transient(anyhow::anyhow!("mail not sent: {reason}")))
+        }
+    }
+}
+
+/// Claims a pending mail for one delivery, unless another holds it, and
+/// reads what the mail needs.
+async fn take_sending_lease(db: &PgPool, mail_id: Uuid) -> Result<Option<OutboxRow>, Transient> {
+    Ok(sqlx::query_as(
+        "WITH claimed AS (
+             UPDATE mail_outbox SET sending_until = now() + make_interval(secs => $2)
+             WHERE id = $1 AND status = 'pending' AND (sending_until IS NULL OR sending_until < now())
+             RETURNING user_id, kind, recipient, new_email, created_at)
+         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.created_at,
+                u.handle, u.email AS account_email, u.email_verified_at IS NOT NULL AS email_verified
+         FROM claimed c LEFT JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL",
+    )
+    .bind(mail_id)
+    .bind(SENDING_LEASE.as_secs_f64())
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Lets the queue's redelivery of a failed attempt send at once. If this
+/// fails too, the lease runs out by itself.
+async fn release_sending_lease(db: &PgPool, mail_id: Uuid) {
+    if let Err(e) = sqlx::query("UPDATE mail_outbox SET sending_until = NULL WHERE id = $1")
+        .bind(mail_id)
+        .execute(db)
+        .await
+    {
+        tracing::warn!(error = %e, %mail_id, "could not release a mail's sending lease");
+    }
+}
+
+fn same_address(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+async fn record_attempt(db: &PgPool, mail_id: Uuid, reason: &str) -> Result<(), Transient> {
+    let reason: String = reason.chars().take(500).collect();
+    sqlx::query("UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1")
+        .bind(mail_id)
+        .bind(reason)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+async fn settle(
+    db: &PgPool,
+    mail_id: Uuid,
+    status: MailStatus,
+    reason: &str,
+) -> Result<Outcome, Transient> {
+    sqlx::query(
+        "UPDATE mail_outbox SET status = $2, last_error = COALESCE(last_error, $3)
+         WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(mail_id)
+    .bind(status)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(match status {
+        MailStatus::Failed => Outcome::Failed {
+            code: "mail_rejected",
+        },
+        _ => Outcome::Skipped,
+    })
+}

@@ -1,0 +1,232 @@
+//! Processing one photo: claim the media, fetch its original, reserve the
+//! memory its decode will take, decode within its time limit, store the
+//! variants and record them. Every step is idempotent: a redelivered job
+//! finds the work done, or does it again with the same keys.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use ciel_imaging::{ImageError, MAX_PIXELS, Processed, SourceFormat};
+use sqlx::PgPool;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use uuid::Uuid;
+
+use super::jobs::{self, ABANDONED, ABANDONED_MESSAGE, Finished, NewVariant};
+use super::keys;
+use crate::config::WorkerConfig;
+use crate::infra::s3::{ObjectError, Storage};
+use crate::jobs::{Outcome, Transient};
+
+/// Variants never change once written: their keys are derived from the
+/// media id, and a new photo gets a new id.
+const VARIANT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+
+/// How much longer a HEIC/AVIF pixel takes than a JPEG one (see `time_limit_of`).
+const HEIF_TIME_FACTOR: f64 = 4.0;
+
+#[derive(Clone)]
+pub struct Processor {
+    db: PgPool,
+    storage: Storage,
+    /// One permit per MiB of the memory budget: a 48 MP progressive JPEG
+    /// needs several times what a 12 MP one does, so a count alone would
+    /// either waste the container or let two large photos overrun it.
+    memory: Arc<Semaphore>,
+    memory_budget_mb: u32,
+    /// Processing time of a 50 MP photo; smaller ones get their share.
+    job_time_limit: Duration,
+}
+
+impl Processor {
+    pub fn new(db: PgPool, storage: Storage, config: &WorkerConfig) -> Self {
+        Self {
+            db,
+            storage,
+            memory: Arc::new(Semaphore::new(config.memory_budget_mb as usize)),
+            memory_budget_mb: config.memory_budget_mb,
+            job_time_limit: config.job_time_limit,
+        }
+    }
+
+    pub fn job_time_limit(&self) -> Duration {
+        self.job_time_limit
+    }
+
+    /// The processing time limit of a photo of `width` x `height`: its
+    /// share of the limit of the largest photo, by pixel count, and at least
+    /// a tenth of it (the fixed costs of a small photo dominate).
+    pub fn time_limit(&self, width: u32, height: u32) -> Duration {
+        let share = (u64::from(width) * u64::from(height)) as f64 / MAX_PIXELS as f64;
+        self.job_time_limit.mul_f64(share.clamp(0.1, 1.0))
+    }
+
+    /// [`Self::time_limit`] for a photo of this format. HEIC/AVIF have no
+    /// shrink-on-load: libheif decodes every pixel (about four times a JPEG's
+    /// DCT-scaled decode), so their share counts four times, never past the
+    /// limit of the largest photo.
+    pub fn time_limit_of(&self, format: SourceFormat, width: u32, height: u32) -> Duration {
+        let limit = self.time_limit(width, height);
+        match format {
+            SourceFormat::Heic | SourceFormat::Avif => {
+                limit.mul_f64(HEIF_TIME_FACTOR).min(self.job_time_limit)
+            }
+            _ => limit,
+        }
+    }
+
+    /// Fails the photo of a job the dead-letter queue got: the queue
+    /// delivered it its maximum number of times without a final outcome.
+    pub async fn abandon(&self, media_id: Uuid) -> Result<Outcome, Transient> {
+        let abandoned = jobs::abandon(&self.db, media_id, ABANDONED, ABANDONED_MESSAGE).await?;
+        metrics::counter!("media_jobs_abandoned_total").increment(u64::from(abandoned));
+        Ok(if abandoned {
+            tracing::warn!(%media_id, "media job dead-lettered; media marked failed");
+            Outcome::Failed { code: ABANDONED }
+        } else {
+            Outcome::Skipped
+        })
+    }
+
+    pub async fn process(&self, media_id: Uuid, wait_until: Instant) -> Result<Outcome, Transient> {
+        // Only a completed upload has a job: a message naming a media still
+        // pending (its upload not completed) is forged or stale.
+        let Some(original_key) = jobs::claim(&self.db, media_id).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        let original = match self.storage.get(&original_key).await {
+            Ok(bytes) => bytes,
+            Err(ObjectError::NotFound) => {
+                return self
+                    .fail(media_id, "original_missing", "the uploaded file is gone")
+                    .await;
+            }
+            Err(ObjectError::Unavailable(e)) => return Err(Transient(e)),
+        };
+        // A header the probe cannot read has no trustworthy memory estimate:
+        // the photo fails before anything is decoded.
+        let probe = match ciel_imaging::probe(&original) {
+            Ok(probe) => probe,
+            Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
+        };
+        // Held until the variants are stored: their bytes count too.
+        let _memory = self
+            .reserve_memory(media_id, probe.peak_memory_bytes, wait_until)
+            .await?;
+        let deadline = Instant::now() + self.time_limit_of(probe.format, probe.width, probe.height);
+        let processed = match process_off_thread(original, deadline).await? {
+            Ok(processed) => processed,
+            Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
+        };
+        let finished = self.store_variants(media_id, processed).await?;
+        if jobs::finish(&self.db, media_id, &finished).await? {
+            tracing::info!(%media_id, variants = finished.variants.len(), "media processed");
+            Ok(Outcome::Processed)
+        } else {
+            // Deleted (or failed) while we worked: leave no orphans behind.
+            for variant in &finished.variants {
+                self.storage.delete(&variant.key).await?;
+            }
+            Ok(Outcome::Skipped)
+        }
+    }
+
+    /// Waits until the estimated peak of processing fits in the budget. An
+    /// estimate above the whole budget takes all of it: the photo then runs
+    /// alone, the best this process can do. Waiting past `wait_until` is a
+    /// transient failure: the job is delivered again later.
+    async fn reserve_memory(
+        &self,
+        media_id: Uuid,
+        estimate: u64,
+        wait_until: Instant,
+    ) -> Result<OwnedSemaphorePermit, Transient> {
+        let needed_mb = estimate.div_ceil(1 << 20);
+        if needed_mb > u64::from(self.memory_budget_mb) {
+            tracing::warn!(%media_id, needed_mb, budget_mb = self.memory_budget_mb, "media job needs more than the memory budget; running it alone");
+        }
+        let reserved = needed_mb.clamp(1, u64::from(self.memory_budget_mb)) as u32;
+        let waiting = metrics::gauge!("media_jobs_waiting_for_memory");
+        waiting.increment(1.0);
+        let permit = tokio::time::timeout_at(
+            wait_until.into(),
+            self.memory.clone().acquire_many_owned(reserved),
+        )
+        .await;
+        waiting.decrement(1.0);
+        match permit {
+            Ok(permit) => Ok(permit.expect("the memory semaphore is never closed")),
+            Err(_) => Err(Transient(anyhow::anyhow!(
+                "the memory budget stayed taken; the job will come again"
+            ))),
+        }
+    }
+
+    async fn fail(
+        &self,
+        media_id: Uuid,
+        code: &'static str,
+        message: &str,
+    ) -> Result<Outcome, Transient> {
+        tracing::info!(%media_id, code, message, "media cannot be processed");
+        jobs::fail(&self.db, media_id, code, message).await?;
+        Ok(Outcome::Failed { code })
+    }
+
+    async fn store_variants(
+        &self,
+        media_id: Uuid,
+        processed: Processed,
+    ) -> Result<Finished, Transient> {
+        let mut uploads = tokio::task::JoinSet::new();
+        let mut variants = Vec::with_capacity(processed.variants.len());
+        for variant in processed.variants {
+            let key = keys::variant(media_id, variant.name, variant.format);
+            variants.push(NewVariant {
+                name: variant.name.as_str(),
+                format: variant.format.as_str(),
+                width: variant.width,
+                height: variant.height,
+                bytes: variant.bytes.len() as u64,
+                key: key.clone(),
+            });
+            let storage = self.storage.clone();
+            uploads.spawn(async move {
+                storage
+                    .put(
+                        &key,
+                        variant.bytes,
+                        variant.format.mime(),
+                        VARIANT_CACHE_CONTROL,
+                    )
+                    .await
+            });
+        }
+        while let Some(result) = uploads.join_next().await {
+            result.context("variant upload task")??;
+        }
+        Ok(Finished {
+            width: processed.width,
+            height: processed.height,
+            blurhash: processed.blurhash,
+            variants,
+        })
+    }
+}
+
+/// Decoding is CPU-bound: keep it off the async threads. It stops by itself
+/// at `deadline` (`processing_timed_out`). A decoder that panics on a file
+/// would panic on every retry, so that file has failed.
+async fn process_off_thread(
+    original: Vec<u8>,
+    deadline: Instant,
+) -> Result<Result<Processed, ImageError>, Transient> {
+    let task = move || ciel_imaging::process_within(&original, deadline);
+    match tokio::task::spawn_blocking(task).await {
+        Ok(result) => Ok(result),
+        Err(e) if e.is_panic() => Ok(Err(ImageError::Corrupt(
+            "the decoder could not read this file".into(),
+        ))),
+        Err(e) => Err(Transient(anyhow::Error::new(e).context("image task"))),
+    }
+}

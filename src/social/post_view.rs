@@ -1,0 +1,136 @@
+//! Posts as a viewer sees them: one read for any list of ids, with what
+//! the viewer may see of each (the feed, a profile, a single post).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
+use super::{USER_VISIBLE, no_block};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Post {
+    pub id: Uuid,
+    pub author: UserCard,
+    pub caption: String,
+    /// The photos, in the order the author gave them.
+    pub media: Vec<MediaView>,
+    pub like_count: i32,
+    pub comment_count: i32,
+    pub liked_by_me: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Which posts a hydration may return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Any post the viewer may see.
+    Visible,
+    /// Only the viewer's own posts and those of people they follow.
+    HomeFeed,
+}
+
+#[derive(sqlx::FromRow)]
+struct PostRow {
+    post_id: Uuid,
+    caption: String,
+    like_count: i32,
+    comment_count: i32,
+    created_at: OffsetDateTime,
+    liked_by_me: bool,
+    media_ids: Vec<Uuid>,
+    #[sqlx(flatten)]
+    author: CardRow,
+}
+
+/// The posts among `ids` that `viewer` may see in `scope`, in the order of
+/// `ids`. Ids of posts deleted, taken down, hidden or blocked since they
+/// were listed are dropped here, so a stale list is never worse than the
+/// next write would show.
+pub async fn hydrate(
+    conn: &mut PgConnection,
+    urls: &Photos,
+    viewer: Uuid,
+    ids: &[Uuid],
+    scope: Scope,
+) -> Result<Vec<Post>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A follow implies that no block stands between the two (a block ends
+    // follows in its own transaction), so the feed's filter covers blocks.
+    let scope_filter = match scope {
+        Scope::Visible => no_block("$2", "u.id"),
+        Scope::HomeFeed => {
+            "(p.author_id = $2 OR EXISTS (
+                 SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id))"
+                .to_string()
+        }
+    };
+    let rows = sqlx::query_as::<_, PostRow>(&format!(
+        "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
+                EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2) AS liked_by_me,
+                ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
+                u.id, u.handle, u.display_name, u.avatar_media_id
+         FROM posts p JOIN users u ON u.id = p.author_id
+         WHERE p.id = ANY($1) AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {scope_filter}"
+    ))
+    .bind(ids)
+    .bind(viewer)
+    .fetch_all(&mut *conn)
+    .await?;
+    let media_ids: Vec<Uuid> = rows
+        .iter()
+        .flat_map(|row| {
+            row.media_ids
+                .iter()
+                .copied()
+                .chain(row.author.avatar_media_id)
+        })
+        .collect();
+    let views = render::media_views(&mut *conn, urls, &media_ids, None).await?;
+    let mut by_id: HashMap<Uuid, Post> = rows
+        .into_iter()
+        .map(|row| (row.post_id, assemble(row, &views)))
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+fn assemble(row: PostRow, views: &HashMap<Uuid, MediaView>) -> Post {
+    let avatar = row.author.avatar_media_id.and_then(|id| {
+        views.get(&id).map(|view| MediaView {
+            variants: view
+                .variants
+                .iter()
+                .filter(|v| AVATAR_VARIANTS.contains(&v.name.as_str()))
+                .cloned()
+                .collect(),
+            ..view.clone()
+        })
+    });
+    Post {
+        id: row.post_id,
+        author: UserCard {
+            id: row.author.id,
+            handle: row.author.handle,
+            display_name: row.author.display_name,
+            avatar,
+        },
+        caption: row.caption,
+        media: row
+            .media_ids
+            .iter()
+            .filter_map(|id| views.get(id).cloned())
+            .collect(),
+        like_count: row.like_count,
+        comment_count: row.comment_count,
+        liked_by_me: row.liked_by_me,
+        created_at: row.created_at,
+    }
+}
