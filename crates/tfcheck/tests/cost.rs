@@ -116,7 +116,7 @@ fn scenarios_reproduce_the_seed_deltas() {
     let (s6, d6) = delta(&[6]);
     assert_eq!(d6, 0.0);
     let worker = s6.serverless.expect("a serverless model");
-    assert_eq!((worker.cpu_mvcpu, worker.memory_mb), (2000.0, 1024.0));
+    assert_eq!((worker.cpu_mvcpu, worker.memory_mb), (2000, 1024));
 
     // 9: the nodes and the Service's LB instead of the combined instance.
     let (s9, d9) = delta(&[9]);
@@ -167,15 +167,18 @@ fn the_free_tier_covers_photos_by_container_size() {
     assert!((dev.vcpu_s_per_photo - seconds).abs() < 1e-9);
     assert!((dev.gb_s_per_photo - seconds * 0.5).abs() < 1e-9);
     // 1 vCPU / 512 MB: vCPU-s run out first (200K vCPU-s vs 400K GB-s).
-    assert_eq!(dev.free_tier_photos, (200_000.0 / seconds).floor());
+    assert_eq!(dev.free_tier_photos, (200_000.0 / seconds).floor() as u64);
     // Twice the vCPUs bill twice the vCPU-s for the same single-threaded
     // pipeline: half the photos are free.
     let s6 = cost("dev", &[6], "dev").serverless.unwrap();
-    assert_eq!(s6.free_tier_photos, (200_000.0 / (2.0 * seconds)).floor());
+    assert_eq!(
+        s6.free_tier_photos,
+        (200_000.0 / (2.0 * seconds)).floor() as u64
+    );
     // Past the free tier, it costs.
     let knobs = Knobs::default();
     let mut usage = prices.usage("dev").unwrap();
-    usage.photos_per_month = 2.0 * dev.free_tier_photos;
+    usage.photos_per_month = 2.0 * dev.free_tier_photos as f64;
     let paid = ciel_cost::serverless(&knobs, &usage, &prices).unwrap();
     assert!(paid.eur > 0.0);
 }
