@@ -1,7 +1,9 @@
 //! The monthly cost of a Ciel deployment on Scaleway, component by
 //! component, from the stack's knobs (the variables `terraform/stack`
 //! receives), one dated prices file (`prices.json`, each price with its
-//! source) and a usage profile (stored GB, photos a month, ...).
+//! source) and a usage profile (stored GB, photos a month, ...); and its
+//! projection month by month, with storage growing, for issue 30's media
+//! choices ([`projection`]).
 //!
 //! `scripts/cost` (the `cost` binary of `crates/tfcheck`) reads the knobs of
 //! an environment and its scenario files from the Terraform tree itself;
@@ -12,13 +14,15 @@
 pub mod estimate;
 pub mod knobs;
 pub mod prices;
+pub mod projection;
 pub mod render;
 pub mod scenarios;
 
 pub use estimate::{Estimate, Line, Serverless, component, estimate, serverless};
 pub use knobs::{Knobs, MODULE_KNOBS, SECRET_COUNT};
 pub use prices::{PRICES_JSON, PerPhoto, Price, Prices, Usage};
-pub use render::{render, signed_eur};
+pub use projection::{Choices, Driver, OriginalsClass, Projection, compare, project};
+pub use render::{render, render_comparison, render_projection, signed_eur};
 pub use scenarios::{SCENARIOS, Scenario, scenario, scenario_delta, scenario_overlay};
 
 #[cfg(test)]
@@ -36,5 +40,11 @@ mod tests {
         for s in SCENARIOS {
             assert!(scenario_overlay(s.number).is_some(), "{}", s.file);
         }
+        // A projection prices its fixed part with the usage profile of the
+        // same name.
+        for name in prices.profiles.keys() {
+            assert!(prices.usage(name).is_ok(), "profile {name} has no usage");
+        }
+        assert!(!prices.profiles.is_empty());
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::projection::{Media, Profile};
+
 /// The prices file, bundled: `crates/cost/prices.json`.
 pub const PRICES_JSON: &str = include_str!("../prices.json");
 
@@ -14,6 +16,9 @@ pub struct Prices {
     pub prices: BTreeMap<String, Price>,
     pub usage: BTreeMap<String, Usage>,
     pub serverless_per_photo: PerPhoto,
+    /// Usage profiles of the projection, named as the `usage` ones.
+    pub profiles: BTreeMap<String, Profile>,
+    pub media: Media,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,6 +28,10 @@ pub struct Price {
     pub source: String,
     #[serde(default = "yes")]
     pub verified: bool,
+    /// The day the price was read at its source, when it was re-read after
+    /// the file's first version.
+    #[serde(default)]
+    pub checked: Option<String>,
 }
 
 fn yes() -> bool {
@@ -71,6 +80,15 @@ impl Prices {
             format!(
                 "no usage profile \"{profile}\" (known: {})",
                 self.usage.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
+    pub fn profile(&self, name: &str) -> Result<Profile, String> {
+        self.profiles.get(name).cloned().ok_or_else(|| {
+            format!(
+                "no projection profile \"{name}\" (known: {})",
+                self.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })
     }

@@ -353,3 +353,51 @@ fn scenario_9_moves_only_the_api_and_redis() {
         .and_then(|a| literal(a.expr()));
     assert_eq!(autoscaling, Some(b(true)));
 }
+
+/// `--months`: today's and the new choices month by month, the comparison,
+/// JSON, and a clear error for a bad number.
+#[test]
+fn the_command_projects_months_of_each_choice() {
+    let (code, out, err) = run_cost(&["dev", "--months", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3-month projection"), "{out}");
+    assert!(
+        out.contains("Today: WebP+JPEG, originals Standard, views via bucket"),
+        "{out}"
+    );
+    assert!(
+        out.contains("New: WebP, originals Glacier, views via CDN"),
+        "{out}"
+    );
+    assert!(out.contains("+ originals in Glacier"), "{out}");
+
+    let (code, out, err) = run_cost(&[
+        "dev",
+        "8",
+        "--usage",
+        "production",
+        "--months",
+        "12",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["tfvars"][0], "08-production-ready.tfvars");
+    let rows = doc["projections"].as_array().unwrap();
+    let (today, new) = (&rows[0], &rows[rows.len() - 1]);
+    assert_eq!(today["months"].as_array().unwrap().len(), 12);
+    assert_eq!(today["choices"]["cdn"], true, "scenario 8 has the CDN");
+    let total = |row: &serde_json::Value| row["total_eur"].as_f64().unwrap();
+    assert!(
+        total(new) < total(today),
+        "{} vs {}",
+        total(new),
+        total(today)
+    );
+
+    for bad in ["0", "x", "121"] {
+        let (code, _, err) = run_cost(&["dev", "--months", bad]);
+        assert_eq!(code, 2);
+        assert!(err.contains("from 1 to 120"), "{err}");
+    }
+}
