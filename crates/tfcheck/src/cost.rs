@@ -4,7 +4,7 @@
 //! checks evaluate module inputs. `scripts/cost` prints their price.
 
 use crate::*;
-use ciel_cost::{Knobs, MODULE_KNOBS};
+use ciel_cost::{Knobs, MODULE_KNOBS, SECRET_COUNT};
 
 /// The directory of environment `name`.
 pub fn env_dir(name: &str) -> PathBuf {
@@ -66,20 +66,20 @@ pub fn tfvars_files(env: &str, scenarios: &[String]) -> Result<Vec<PathBuf>, Str
     Ok(files)
 }
 
-/// The cost knobs of `env` with the tfvars `files` applied.
+/// The cost knobs of `env` with the tfvars `files` applied: the stack's
+/// inputs, the few module inputs that carry a price, and the secrets count.
 pub fn knobs(env: &str, files: &[PathBuf]) -> Result<Knobs, String> {
     let env = Env::load(&env_dir(env), files)?;
-    let mut knobs = Knobs::default();
-    for name in ciel_cost::KNOBS {
-        let value = env.module_input("stack", name)?;
-        knobs.set(name, &to_json(&value)?)?;
+    let mut values = Vec::new();
+    for name in Knobs::stack_names() {
+        let value = to_json(&env.module_input("stack", &name)?)?;
+        values.push((name, value));
     }
     for (knob, call, input) in MODULE_KNOBS {
-        let value = env.module_input(call, input)?;
-        knobs.set(knob, &to_json(&value)?)?;
+        let value = to_json(&env.module_input(call, input)?)?;
+        values.push((knob.to_string(), value));
     }
-    let secrets = env.module_local("secrets", "descriptions")?;
-    let count = match secrets {
+    let count = match env.module_local("secrets", "descriptions")? {
         Value::Object(map) => map.len(),
         other => {
             return Err(format!(
@@ -87,8 +87,8 @@ pub fn knobs(env: &str, files: &[PathBuf]) -> Result<Knobs, String> {
             ));
         }
     };
-    knobs.set("secret_count", &serde_json::json!(count))?;
-    Ok(knobs)
+    values.push((SECRET_COUNT.to_string(), serde_json::json!(count)));
+    Knobs::default().with(&values)
 }
 
 fn to_json(value: &Value) -> Result<Json, String> {

@@ -116,7 +116,7 @@ fn scenarios_reproduce_the_seed_deltas() {
     let (s6, d6) = delta(&[6]);
     assert_eq!(d6, 0.0);
     let worker = s6.serverless.expect("a serverless model");
-    assert_eq!((worker.cpu_mvcpu, worker.memory_mb), (2000.0, 1024.0));
+    assert_eq!((worker.cpu_mvcpu, worker.memory_mb), (2000, 1024));
 
     // 9: the nodes and the Service's LB instead of the combined instance.
     let (s9, d9) = delta(&[9]);
@@ -167,15 +167,18 @@ fn the_free_tier_covers_photos_by_container_size() {
     assert!((dev.vcpu_s_per_photo - seconds).abs() < 1e-9);
     assert!((dev.gb_s_per_photo - seconds * 0.5).abs() < 1e-9);
     // 1 vCPU / 512 MB: vCPU-s run out first (200K vCPU-s vs 400K GB-s).
-    assert_eq!(dev.free_tier_photos, (200_000.0 / seconds).floor());
+    assert_eq!(dev.free_tier_photos, (200_000.0 / seconds).floor() as u64);
     // Twice the vCPUs bill twice the vCPU-s for the same single-threaded
     // pipeline: half the photos are free.
     let s6 = cost("dev", &[6], "dev").serverless.unwrap();
-    assert_eq!(s6.free_tier_photos, (200_000.0 / (2.0 * seconds)).floor());
+    assert_eq!(
+        s6.free_tier_photos,
+        (200_000.0 / (2.0 * seconds)).floor() as u64
+    );
     // Past the free tier, it costs.
     let knobs = Knobs::default();
     let mut usage = prices.usage("dev").unwrap();
-    usage.photos_per_month = 2.0 * dev.free_tier_photos;
+    usage.photos_per_month = 2.0 * dev.free_tier_photos as f64;
     let paid = ciel_cost::serverless(&knobs, &usage, &prices).unwrap();
     assert!(paid.eur > 0.0);
 }
@@ -349,4 +352,52 @@ fn scenario_9_moves_only_the_api_and_redis() {
         .find(|a| a.key() == "autoscaling")
         .and_then(|a| literal(a.expr()));
     assert_eq!(autoscaling, Some(b(true)));
+}
+
+/// `--months`: today's and the new choices month by month, the comparison,
+/// JSON, and a clear error for a bad number.
+#[test]
+fn the_command_projects_months_of_each_choice() {
+    let (code, out, err) = run_cost(&["dev", "--months", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3-month projection"), "{out}");
+    assert!(
+        out.contains("Today: WebP+JPEG, originals Standard, views via bucket"),
+        "{out}"
+    );
+    assert!(
+        out.contains("New: WebP, originals Glacier, views via CDN"),
+        "{out}"
+    );
+    assert!(out.contains("+ originals in Glacier"), "{out}");
+
+    let (code, out, err) = run_cost(&[
+        "dev",
+        "8",
+        "--usage",
+        "production",
+        "--months",
+        "12",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["tfvars"][0], "08-production-ready.tfvars");
+    let rows = doc["projections"].as_array().unwrap();
+    let (today, new) = (&rows[0], &rows[rows.len() - 1]);
+    assert_eq!(today["months"].as_array().unwrap().len(), 12);
+    assert_eq!(today["choices"]["cdn"], true, "scenario 8 has the CDN");
+    let total = |row: &serde_json::Value| row["total_eur"].as_f64().unwrap();
+    assert!(
+        total(new) < total(today),
+        "{} vs {}",
+        total(new),
+        total(today)
+    );
+
+    for bad in ["0", "x", "121"] {
+        let (code, _, err) = run_cost(&["dev", "--months", bad]);
+        assert_eq!(code, 2);
+        assert!(err.contains("from 1 to 120"), "{err}");
+    }
 }
