@@ -149,8 +149,8 @@ variable "bastion_port" {
   default     = 61000
 
   validation {
-    condition     = var.bastion_port >= 1024 && var.bastion_port <= 59999 || var.bastion_port >= 61000 && var.bastion_port <= 61999
-    error_message = "bastion_port must be in 1024-59999 or 61000-61999 (the gateway keeps the rest)."
+    condition     = var.bastion_port >= 1024 && var.bastion_port <= 59999 || var.bastion_port == 61000
+    error_message = "bastion_port must be 1024-59999 or the default 61000 (the provider's validation, vpcgw/public_gateway.go)."
   }
 }
 
