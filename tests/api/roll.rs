@@ -58,6 +58,9 @@ setsid "$image" >>"$host/log" 2>&1 </dev/null &
 echo $! > "$host/pid"
 "#;
 
+/// What a host runs, which a failed host is put back on.
+const CURRENT: &str = r#"cat "$ROLL_DIR/$ROLL_HOST/image""#;
+
 const HEALTH: &str = r#"curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$(cat "$ROLL_DIR/$ROLL_HOST/port")/ready""#;
 
 /// haproxy's admin socket: out of the backend, and back only once up.
@@ -215,6 +218,7 @@ async fn run_roll(
     image: &Path,
     hosts: &Path,
     drain: bool,
+    health_timeout: &str,
     limit: Duration,
 ) -> (bool, String) {
     let (out, err) = (dir.join("roll.out"), dir.join("roll.err"));
@@ -227,7 +231,8 @@ async fn run_roll(
         .env("CIEL_HEALTH", HEALTH)
         .env("LB_DRAIN", if drain { DRAIN } else { "true" })
         .env("LB_RESTORE", if drain { RESTORE } else { "true" })
-        .env("HEALTH_TIMEOUT", "30")
+        .env("CIEL_CURRENT", CURRENT)
+        .env("HEALTH_TIMEOUT", health_timeout)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
@@ -267,7 +272,18 @@ struct Report {
 
 /// Two hosts on v1 behind haproxy, the load, `scripts/roll` to v2 (with the
 /// LB drain, or with none), the load stopped: both hosts must run v2.
-async fn rehearse(drain: bool) -> Option<Report> {
+/// Two API hosts on v1 behind haproxy, both serving through it.
+struct Hosts {
+    rehearsal: Rehearsal,
+    backing: Backing,
+    dir: PathBuf,
+    v1: PathBuf,
+    v2: PathBuf,
+    base: String,
+    client: reqwest::Client,
+}
+
+async fn two_hosts_behind_haproxy() -> Option<Hosts> {
     let (Some(haproxy), Some(_), Some(_)) = (tool("haproxy"), tool("socat"), tool("curl")) else {
         return None;
     };
@@ -310,7 +326,7 @@ async fn rehearse(drain: bool) -> Option<Report> {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap();
-    // Both hosts up behind the LB before the load starts.
+    // Both hosts up behind the LB before anything else.
     for port in &ports {
         let url = format!("http://127.0.0.1:{port}/ready");
         eventually(Duration::from_secs(30), "an API host's /ready", || {
@@ -326,6 +342,27 @@ async fn rehearse(drain: bool) -> Option<Report> {
         async move { (client.get(&url).send().await.ok()?.status() == StatusCode::OK).then_some(()) }
     })
     .await;
+    Some(Hosts {
+        rehearsal,
+        backing,
+        dir,
+        v1,
+        v2,
+        base,
+        client,
+    })
+}
+
+async fn rehearse(drain: bool) -> Option<Report> {
+    let Hosts {
+        rehearsal,
+        backing,
+        dir,
+        v1: _,
+        v2,
+        base,
+        client,
+    } = two_hosts_behind_haproxy().await?;
 
     let reader_handle = unique("reader");
     let registered: Value = client
@@ -373,7 +410,8 @@ async fn rehearse(drain: bool) -> Option<Report> {
 
     let hosts = dir.join("hosts");
     std::fs::write(&hosts, "api a\napi b\n").unwrap();
-    let (rolled, roll_output) = run_roll(&dir, &v2, &hosts, drain, Duration::from_secs(120)).await;
+    let (rolled, roll_output) =
+        run_roll(&dir, &v2, &hosts, drain, "30", Duration::from_secs(120)).await;
     let during_roll = load.ok.load(Ordering::Relaxed) - before_roll;
     // A few more requests on the new binary before the load stops.
     let after = load.ok.load(Ordering::Relaxed);
@@ -462,4 +500,71 @@ async fn the_same_roll_without_the_drain_fails_requests() {
         !report.failed.is_empty(),
         "no request failed although the LB kept sending to stopping hosts"
     );
+}
+
+/// A new binary that never becomes healthy: the first host goes back to
+/// the binary it ran, rejoins the LB, and the roll stops before the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_fails_its_health_gate_goes_back_and_the_roll_stops() {
+    let Some(hosts) = two_hosts_behind_haproxy().await else {
+        return;
+    };
+    let dir = &hosts.dir;
+    let broken = dir.join("broken");
+    write_exec(&broken, "#!/bin/sh\necho 'refusing to start' >&2\nexit 1\n");
+    let b_pid = std::fs::read_to_string(dir.join("b/pid")).unwrap();
+    let hosts_file = dir.join("hosts");
+    std::fs::write(&hosts_file, "api a\napi b\n").unwrap();
+    let (rolled, output) = run_roll(
+        dir,
+        &broken,
+        &hosts_file,
+        true,
+        "3",
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(
+        !rolled,
+        "the roll went on past a host that never became healthy:\n{output}"
+    );
+    assert!(output.contains("putting back"), "{output}");
+    assert!(output.contains("stopping the roll"), "{output}");
+    let image = |h: &str| std::fs::read_to_string(dir.join(h).join("image")).unwrap();
+    assert_eq!(
+        image("a").trim(),
+        hosts.v1.display().to_string(),
+        "a is back on v1"
+    );
+    assert_eq!(
+        image("b").trim(),
+        hosts.v1.display().to_string(),
+        "b was not touched"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("b/pid")).unwrap(), b_pid);
+    // a serves again, through the LB too (it rejoined).
+    let stat = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf 'show stat\\n' | socat - UNIX-CONNECT:{}/admin.sock",
+            dir.display()
+        ))
+        .output()
+        .unwrap();
+    let stat = String::from_utf8_lossy(&stat.stdout);
+    let a_status = stat
+        .lines()
+        .find(|l| l.starts_with("ciel,a,"))
+        .and_then(|l| l.split(',').nth(17))
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(a_status, "UP", "{stat}");
+    let ready = hosts
+        .client
+        .get(format!("{}/ready", hosts.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    drop(hosts.rehearsal);
 }
