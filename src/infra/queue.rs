@@ -117,6 +117,18 @@ impl Queue {
         wait: Duration,
         visibility: Duration,
     ) -> anyhow::Result<Vec<Received>> {
+        self.receive_hidden_for(max, wait, Some(visibility)).await
+    }
+
+    /// Receives with `visibility`, or with the queue's own when `None`:
+    /// Scaleway Queues does not support VisibilityTimeout on ReceiveMessage
+    /// (queues-support reference), so there the parameter is left out.
+    pub async fn receive_hidden_for(
+        &self,
+        max: i32,
+        wait: Duration,
+        visibility: Option<Duration>,
+    ) -> anyhow::Result<Vec<Received>> {
         let url = self.url().await?;
         let output = self
             .client
@@ -124,7 +136,7 @@ impl Queue {
             .queue_url(url)
             .max_number_of_messages(max)
             .wait_time_seconds(wait.as_secs() as i32)
-            .visibility_timeout(visibility.as_secs() as i32)
+            .set_visibility_timeout(visibility.map(|v| v.as_secs() as i32))
             .message_system_attribute_names(
                 aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
             )

@@ -29,7 +29,7 @@ pub async fn run(
     polls: Polls,
     shutdown: impl Future<Output = ()>,
 ) {
-    let visibility = polls.visibility;
+    let (visibility, receive_visibility) = visibility_for(&queue, polls.visibility).await;
     tokio::pin!(shutdown);
     let mut jobs = JoinSet::new();
     loop {
@@ -41,7 +41,11 @@ pub async fn run(
                 _ = jobs.join_next() => continue,
             }
         }
-        let receive = queue.receive(free.clamp(1, 10) as i32, polls.long_poll, visibility);
+        let receive = queue.receive_hidden_for(
+            free.clamp(1, 10) as i32,
+            polls.long_poll,
+            receive_visibility,
+        );
         tokio::pin!(receive);
         let (received, stopping) = tokio::select! {
             received = &mut receive => (received, false),
@@ -90,6 +94,23 @@ pub async fn run(
         "worker stopping; finishing in-flight jobs"
     );
     while jobs.join_next().await.is_some() {}
+}
+
+/// The visibility a job's message keeps, and what the receive asks for.
+/// Scaleway Queues takes no VisibilityTimeout on ReceiveMessage and extends
+/// only with 0 or the queue's own timeout (queues-support reference), so
+/// when the configured value is the queue's (as Terraform sets it) the
+/// receive leaves it out and extensions use exactly that value. Another
+/// value (local SQS servers, the tests) is asked for explicitly.
+async fn visibility_for(queue: &Queue, configured: Duration) -> (Duration, Option<Duration>) {
+    match queue.visibility_timeout().await {
+        Ok(own) if own == configured => (own, None),
+        Ok(_) => (configured, Some(configured)),
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not read the queue's visibility timeout");
+            (configured, Some(configured))
+        }
+    }
 }
 
 /// How the poller asks the queue.

@@ -25,6 +25,9 @@ module "secrets" {
   name_prefix = local.name_prefix
   region      = var.region
   tags        = local.tags
+
+  paseto_access_key  = var.paseto_access_key
+  paseto_refresh_key = var.paseto_refresh_key
 }
 
 module "networking" {
@@ -40,6 +43,45 @@ module "networking" {
   enable_load_balancer  = var.enable_load_balancer
   lb_type               = var.lb_type
   lb_backend_server_ips = module.compute.api_private_ips
+
+  # Without an LB (and off Kapsule), the gateway forwards the API port to
+  # the one host that serves it.
+  enable_api_port_forward = local.api_port_forward
+  api_port_forward_ip     = module.compute.api_port_forward_ip
+  enable_kubernetes_lb    = var.enable_kubernetes
+}
+
+locals {
+  api_port_forward = var.enable_public_gateway && !var.enable_load_balancer && (var.enable_combined_mode || var.api_instance_count > 0)
+  # Known at plan time: whether some address serves the API (the DNS
+  # record's count cannot wait for the address itself).
+  api_reachable = var.enable_load_balancer || var.enable_kubernetes || var.enable_combined_mode || var.api_instance_count > 0
+  # The instances' LB while it exists (scenario 9's migration keeps it
+  # serving until the cluster does), then the cluster's.
+  api_ip = var.enable_load_balancer ? module.networking.lb_ip : (
+    var.enable_kubernetes ? module.networking.kubernetes_lb.ip : (
+      local.api_port_forward ? module.networking.public_gateway_ip_address : module.compute.api_public_ip
+    )
+  )
+  # The HTTPS name that answers once its certificate and frontend exist.
+  https_hostname = var.enable_load_balancer ? module.networking.lb_https_hostname : (
+    var.enable_kubernetes ? module.networking.kubernetes_lb.hostname : null
+  )
+}
+
+# Without an LB, clients reach one host: more API instances would be idle.
+check "one_api_host_without_a_load_balancer" {
+  assert {
+    condition     = var.enable_load_balancer || var.enable_kubernetes || var.api_instance_count <= 1
+    error_message = "api_instance_count > 1 without enable_load_balancer: only the first API instance is reachable."
+  }
+}
+
+check "cdn_record_needs_a_zone" {
+  assert {
+    condition     = !var.enable_cdn_dns || var.dns_zone != null
+    error_message = "enable_cdn_dns does nothing without dns_zone: no media record is written."
+  }
 }
 
 module "database" {
@@ -70,6 +112,7 @@ module "cache" {
   private_network_id      = module.networking.private_network_id
   security_group_id       = module.networking.worker_security_group_id
   redis_password          = module.secrets.redis_password
+  gateway_network_id      = module.networking.gateway_network_id
 }
 
 module "storage" {
@@ -124,8 +167,11 @@ module "mail" {
   region         = "fr-par" # Transactional Email's only region
   tags           = local.tags
   sending_domain = local.sending_domain
-  # The LB's own name: its certificate covers it whatever DNS says.
-  bounce_endpoint = local.mail_bounces ? "https://${module.networking.lb_hostname}/v1/mail/sns" : null
+  # The LB's own name: its certificate covers it whatever DNS says. Read
+  # from the certificate and frontend, so the subscription comes after them
+  # (and after /ready answers there: the mail module waits for it).
+  bounce_endpoint = local.mail_bounces ? "https://${local.https_hostname}/v1/mail/sns" : null
+  ready_url       = local.mail_bounces ? "https://${local.https_hostname}/ready" : null
 }
 
 module "compute" {
@@ -145,6 +191,8 @@ module "compute" {
   api_security_group_id    = module.networking.api_security_group_id
   worker_security_group_id = module.networking.worker_security_group_id
   behind_load_balancer     = var.enable_load_balancer
+  enable_public_gateway    = var.enable_public_gateway
+  gateway_network_id       = module.networking.gateway_network_id
 
   enable_combined_mode        = var.enable_combined_mode
   combined_instance_type      = var.combined_instance_type
@@ -189,6 +237,8 @@ module "compute" {
   queue_receive_secret_key         = module.messaging.receive_secret_key
   paseto_access_key                = module.secrets.paseto_access_key
   paseto_refresh_key               = module.secrets.paseto_refresh_key
+  paseto_access_key_previous       = var.paseto_access_key_previous
+  paseto_refresh_key_previous      = var.paseto_refresh_key_previous
   admin_token                      = module.secrets.admin_token
   metrics_push_url                 = module.observability.metrics_push_url
   metrics_push_token               = module.observability.metrics_push_token
@@ -210,7 +260,8 @@ module "dns" {
 
   dns_zone       = var.dns_zone
   api_subdomain  = var.api_subdomain
-  api_ip         = var.enable_load_balancer ? module.networking.lb_ip : module.compute.api_public_ip
+  api_record     = local.api_reachable
+  api_ip         = local.api_ip
   enable_cdn_dns = var.enable_cdn_dns && var.enable_cdn
   cdn_subdomain  = var.cdn_subdomain
   cdn_target     = module.storage.cdn_default_hostname
@@ -237,6 +288,7 @@ module "kubernetes" {
   tags               = local.tags
   enabled            = var.enable_kubernetes
   private_network_id = module.networking.private_network_id
+  gateway_network_id = module.networking.gateway_network_id
   node_type          = var.kubernetes_node_type
   min_nodes          = var.kubernetes_min_nodes
   max_nodes          = var.kubernetes_max_nodes

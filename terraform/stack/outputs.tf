@@ -1,7 +1,11 @@
 output "api_url" {
-  description = "Base URL of the API."
+  description = "Base URL of the API: the instances' LB's HTTPS name, else the cluster's (scenario 9), else the gateway's forwarded port or the combined instance's IP."
   value = var.enable_load_balancer ? "https://${module.networking.lb_hostname}" : (
-    module.compute.api_public_ip == null ? null : "http://${module.compute.api_public_ip}:8080"
+    var.enable_kubernetes ? "https://${module.networking.kubernetes_lb.hostname}" : (
+      local.api_port_forward ? module.networking.api_port_forward_url : (
+        module.compute.api_public_ip == null ? null : "http://${module.compute.api_public_ip}:8080"
+      )
+    )
   )
 }
 
@@ -16,8 +20,39 @@ output "registry_endpoint" {
 }
 
 output "bastion_public_ip" {
-  description = "SSH bastion (ssh root@<ip>, then the instances' private IPs)."
+  description = "Public IP of the SSH bastion (the gateway's), or null."
   value       = module.networking.bastion_public_ip
+}
+
+output "ssh_jump" {
+  description = "ssh -J value reaching the hosts' private IPs (bastion@<gateway ip>:61000), or null without a bastion."
+  value       = module.networking.ssh_jump
+}
+
+output "kubernetes_lb" {
+  description = "Scenario 9: the LB handed to the cloud controller (id, certificate_id: the Service's annotations; ip, hostname), or null."
+  value       = module.networking.kubernetes_lb
+}
+
+# Scenario 9: the image pull secret (type kubernetes.io/dockerconfigjson,
+# name ciel-registry) with the read-only registry key.
+output "kubernetes_registry_auth" {
+  description = "Scenario 9: .dockerconfigjson of the Secret ciel-registry (the read-only registry key), or null."
+  sensitive   = true
+  value = var.enable_kubernetes ? jsonencode({
+    auths = {
+      (split("/", module.compute.registry_endpoint)[0]) = {
+        username = "nologin"
+        password = module.compute.registry_pull_secret_key
+        auth     = base64encode("nologin:${module.compute.registry_pull_secret_key}")
+      }
+    }
+  }) : null
+}
+
+output "lb_backend_id" {
+  description = "The LB's API backend (<zone>/<id>), which scripts/roll drains each host from (LB_BACKEND); null without the LB."
+  value       = module.networking.lb_backend_id
 }
 
 output "lb_ip" {
@@ -104,11 +139,21 @@ output "kubernetes_env" {
     # The optional in-cluster worker (deploy/k8s/components/worker) receives.
     QUEUE_RECEIVE_ACCESS_KEY_ID     = module.messaging.receive_access_key
     QUEUE_RECEIVE_SECRET_ACCESS_KEY = module.messaging.receive_secret_key
+    # The queue's visibility timeout, the only extension Scaleway allows.
+    WORKER_VISIBILITY_TIMEOUT_SECS = tostring(module.messaging.visibility_timeout_seconds)
     AWS_ACCESS_KEY_ID               = module.storage.s3_access_key
     AWS_SECRET_ACCESS_KEY           = module.storage.s3_secret_key
     PASETO_ACCESS_KEY               = module.secrets.paseto_access_key
     PASETO_REFRESH_KEY              = module.secrets.paseto_refresh_key
+    PASETO_ACCESS_KEY_PREVIOUS      = var.paseto_access_key_previous == null ? "" : var.paseto_access_key_previous
+    PASETO_REFRESH_KEY_PREVIOUS     = var.paseto_refresh_key_previous == null ? "" : var.paseto_refresh_key_previous
     ADMIN_TOKEN                     = module.secrets.admin_token
+    # The LB reaches the pods from the nodes (the private network) or the
+    # pod network (Kapsule's default pod CIDR): who may set X-Forwarded-For.
+    TRUSTED_PROXIES = "${module.networking.private_network_cidr},100.64.0.0/15"
+    # The in-cluster Alloy (deploy/k8s/base/alloy.yaml) pushes to Cockpit.
+    METRICS_PUSH_URL   = module.observability.metrics_push_url
+    METRICS_PUSH_TOKEN = module.observability.metrics_push_token
     # The in-cluster Redis (deploy/k8s/base/redis.yaml) or the managed one.
     REDIS_PASSWORD = module.secrets.redis_password
     REDIS_URL = module.cache.enabled ? module.cache.redis_url : (

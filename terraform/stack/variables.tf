@@ -50,9 +50,36 @@ variable "registry_namespace_name" {
 
 variable "image_tag" {
   type        = string
-  description = "Tag of the ciel image to deploy."
-  default     = "latest"
+  description = "Tag of the ciel image to deploy: an immutable one (CD passes the git sha). A new tag redeploys the serverless container and is rolled onto the hosts by scripts/roll; it replaces no host."
   nullable    = false
+}
+
+variable "paseto_access_key" {
+  type        = string
+  description = "secrets: PASETO_ACCESS_KEY (base64 of 32 bytes); null keeps the generated one. Set during a rotation (docs/operations.md)."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_refresh_key" {
+  type        = string
+  description = "secrets: PASETO_REFRESH_KEY (base64 of 32 bytes); null keeps the generated one."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_access_key_previous" {
+  type        = string
+  description = "compute: PASETO_ACCESS_KEY_PREVIOUS, still accepted during a rotation; null: none."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_refresh_key_previous" {
+  type        = string
+  description = "compute: PASETO_REFRESH_KEY_PREVIOUS, still accepted during a rotation; null: none."
+  default     = null
+  sensitive   = true
 }
 
 variable "rust_log" {
@@ -400,12 +427,12 @@ variable "enable_mail_bounces" {
     error_message = "enable_mail_bounces needs mail_sns_trust_chain_pem: the PEM at https://messaging.s3.fr-par.scw.cloud/fr-par/sns/sns-trust-chain.pem (terraform/modules/mail/README.md)."
   }
 
-  # The subscription is HTTPS: only the load balancer serves it, with a
-  # certificate for its own name. The combined instance and Kapsule's
-  # Service answer plain HTTP.
+  # The subscription is HTTPS: only a load balancer with its certificate
+  # serves it (the instances' LB, or scenario 9's); the combined instance
+  # answers plain HTTP.
   validation {
-    condition     = !var.enable_mail_bounces || var.enable_load_balancer
-    error_message = "enable_mail_bounces needs enable_load_balancer: Topics and Events posts to an HTTPS endpoint, and only the load balancer serves one."
+    condition     = !var.enable_mail_bounces || var.enable_load_balancer || var.enable_kubernetes
+    error_message = "enable_mail_bounces needs enable_load_balancer or enable_kubernetes: Topics and Events posts to an HTTPS endpoint, and only a load balancer with its certificate serves one."
   }
 }
 

@@ -568,3 +568,74 @@ async fn ciel_healthcheck_exits_0_only_when_health_answers() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HTTP_ADDR"), "{stderr}");
 }
+
+fn step_run<'a>(job: &'a Value, needle: &str) -> &'a str {
+    let steps = step_names(job);
+    job["steps"][position(&steps, needle)]["run"]
+        .as_str()
+        .unwrap_or_else(|| panic!("step {needle:?} has no run"))
+}
+
+#[test]
+fn a_deploy_changes_the_image_only_with_or_without_a_bastion_and_on_kapsule() {
+    let workflow = yaml(".github/workflows/deploy.yml");
+    let environments =
+        list_of(&workflow["on"]["workflow_dispatch"]["inputs"]["environment"]["options"]);
+    assert_eq!(environments, ["dev", "staging", "prod"]);
+
+    let migrate = &workflow["jobs"]["migrate"];
+    let targets = step_run(migrate, "Deployment targets");
+    // Null outputs are absent from the state: read with a default.
+    assert!(targets.contains(".ssh_jump.value // empty"), "{targets}");
+    assert!(!targets.contains("output -raw bastion"), "{targets}");
+    assert!(
+        targets.contains("has hosts but no SSH bastion"),
+        "{targets}"
+    );
+    let steps = step_names(migrate);
+    let k8s = position(&steps, "Kubernetes rollout");
+    assert!(position(&steps, "Deployment targets") < k8s);
+    assert_eq!(
+        migrate["steps"][k8s]["if"].as_str(),
+        Some("env.KUBERNETES == 'true'")
+    );
+    let rollout = step_run(migrate, "Kubernetes rollout");
+    assert!(
+        rollout.contains("deploy/k8s/rollout --secrets"),
+        "{rollout}"
+    );
+    assert!(
+        rollout.contains("ciel-registry") && rollout.contains("kubernetes.io/dockerconfigjson")
+    );
+    let migrate_step = &migrate["steps"][position(&steps, "ciel migrate")];
+    assert_eq!(
+        migrate_step["if"].as_str(),
+        Some("env.KUBERNETES != 'true'")
+    );
+    assert!(
+        migrate_step["run"]
+            .as_str()
+            .unwrap()
+            .contains("-J \"$SSH_JUMP\"")
+    );
+
+    // The plan carries the new tag and refuses to replace a host.
+    let plan = step_run(&workflow["jobs"]["terraform"], "plan");
+    assert!(plan.contains("-var \"image_tag=$IMAGE_TAG\""), "{plan}");
+    assert!(
+        plan.contains("scaleway_instance_server") && plan.contains("delete"),
+        "{plan}"
+    );
+    assert!(plan.contains("exit 1"), "{plan}");
+
+    let roll = &workflow["jobs"]["roll"];
+    let steps = step_names(roll);
+    assert!(position(&steps, "Deployment targets") < position(&steps, "Roll"));
+    assert!(step_run(roll, "Deployment targets").contains("LB_BACKEND="));
+    // The image tag is immutable: the commit, never latest.
+    assert_eq!(
+        workflow["env"]["IMAGE_TAG"].as_str(),
+        Some("${{ github.sha }}")
+    );
+    assert!(!repo_file(".github/workflows/deploy.yml").contains(":latest"));
+}

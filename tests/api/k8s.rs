@@ -355,6 +355,10 @@ fn sample_secret(key: &str, tls: bool, ca: &Path) -> String {
         "QUEUE_DEAD_LETTER_NAME" => "ciel-dev-media-jobs-dlq".into(),
         "PASETO_ACCESS_KEY" => crate::common::ACCESS_KEY.into(),
         "PASETO_REFRESH_KEY" => crate::common::REFRESH_KEY.into(),
+        // Outside a rotation Terraform writes them empty: unset to the app.
+        "PASETO_ACCESS_KEY_PREVIOUS" | "PASETO_REFRESH_KEY_PREVIOUS" => String::new(),
+        "TRUSTED_PROXIES" => "172.16.0.0/22,100.64.0.0/15".into(),
+        "WORKER_VISIBILITY_TIMEOUT_SECS" => "960".into(),
         "REDIS_CA_PEM" | "SNS_TRUST_CHAIN_PEM" => std::fs::read_to_string(ca).unwrap(),
         "SNS_TOPIC_ARN" => "arn:scw:sns:fr-par:project-0000:ciel-dev-mail-events".into(),
         "SNS_CERT_URL_PREFIX" => "https://messaging.s3.fr-par.scw.cloud/".into(),
@@ -441,6 +445,9 @@ fn the_manifests_environment_is_what_the_binary_reads() {
             for container in doc["spec"]["template"]["spec"]["containers"]
                 .as_sequence()
                 .unwrap()
+                .iter()
+                // The app's containers; the agents read their own variables.
+                .filter(|c| s(&c["image"]).contains("/ciel:"))
             {
                 let mut env = BTreeMap::new();
                 let uses_tls = container["env"]
@@ -522,4 +529,192 @@ fn the_manifests_environment_is_what_the_binary_reads() {
     }
     let expected: BTreeSet<String> = ["api", "migrate", "worker"].map(String::from).into();
     assert_eq!(seen, expected);
+}
+
+/// Kinds that live outside a namespace.
+const CLUSTER_SCOPED: &[&str] = &["Namespace", "ClusterRole", "ClusterRoleBinding"];
+
+fn pod_spec(doc: &Value) -> Option<&Value> {
+    match s(&doc["kind"]).as_str() {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" => {
+            Some(&doc["spec"]["template"]["spec"])
+        }
+        _ => None,
+    }
+}
+
+fn pod_labels(doc: &Value) -> Option<&yaml_serde::Mapping> {
+    doc["spec"]["template"]["metadata"]["labels"].as_mapping()
+}
+
+/// The rules a rendered overlay must keep (review 2, items 3, 7, 13, 21):
+/// every namespaced object in `namespace`, no bare image name, an image
+/// pull secret on every pod, no `replicas` on a Deployment an HPA scales,
+/// and a `preStop` on every pod a Service sends traffic to.
+fn rendered_rules(all: &[Value], namespace: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    let id = |d: &Value| format!("{} {}", s(&d["kind"]), s(&d["metadata"]["name"]));
+    let hpa_targets: BTreeSet<String> = all
+        .iter()
+        .filter(|d| s(&d["kind"]) == "HorizontalPodAutoscaler")
+        .map(|d| s(&d["spec"]["scaleTargetRef"]["name"]))
+        .collect();
+    let selectors: Vec<&yaml_serde::Mapping> = all
+        .iter()
+        .filter(|d| s(&d["kind"]) == "Service")
+        .filter_map(|d| d["spec"]["selector"].as_mapping())
+        .collect();
+    for doc in all {
+        let kind = s(&doc["kind"]);
+        if !CLUSTER_SCOPED.contains(&kind.as_str())
+            && doc["metadata"]["namespace"].as_str() != Some(namespace)
+        {
+            errs.push(format!("{} is not in namespace {namespace}", id(doc)));
+        }
+        if kind == "Deployment"
+            && hpa_targets.contains(&s(&doc["metadata"]["name"]))
+            && !doc["spec"]["replicas"].is_null()
+        {
+            errs.push(format!("{} sets replicas, which its HPA owns", id(doc)));
+        }
+        let Some(pod) = pod_spec(doc) else {
+            continue;
+        };
+        if pod["imagePullSecrets"]
+            .as_sequence()
+            .is_none_or(|s| s.is_empty())
+        {
+            errs.push(format!("{} has no imagePullSecrets", id(doc)));
+        }
+        let containers = pod["containers"].as_sequence().cloned().unwrap_or_default();
+        for c in &containers {
+            let image = s(&c["image"]);
+            let name = image.rsplit_once(':').map_or(image.as_str(), |(n, _)| n);
+            if !name.contains('/') {
+                errs.push(format!("{} runs the bare image {image}", id(doc)));
+            }
+        }
+        let served = pod_labels(doc).is_some_and(|labels| {
+            selectors
+                .iter()
+                .any(|sel| sel.iter().all(|(k, v)| labels.get(k) == Some(v)))
+        });
+        if served
+            && containers
+                .iter()
+                .any(|c| c["lifecycle"]["preStop"].is_null())
+        {
+            errs.push(format!(
+                "{} is served by a Service but has no preStop",
+                id(doc)
+            ));
+        }
+    }
+    errs
+}
+
+#[test]
+fn every_overlay_keeps_the_rendered_rules() {
+    let Some((kubectl, _)) = tools() else {
+        return;
+    };
+    for overlay in overlays() {
+        let all = docs(&render(&kubectl, &overlay));
+        let errs = rendered_rules(&all, "ciel");
+        assert!(errs.is_empty(), "{}: {errs:#?}", overlay.display());
+        let api = get(&all, "Deployment", "ciel-api");
+        let env = api["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_sequence()
+            .unwrap();
+        let proxies = env
+            .iter()
+            .find(|e| s(&e["name"]) == "TRUSTED_PROXIES")
+            .unwrap();
+        assert_eq!(
+            s(&proxies["valueFrom"]["secretKeyRef"]["key"]),
+            "TRUSTED_PROXIES",
+            "the private network's CIDR comes from Terraform"
+        );
+        let service = get(&all, "Service", "ciel-api");
+        let annotations = &service["metadata"]["annotations"];
+        assert_eq!(
+            s(&annotations["service.beta.kubernetes.io/scw-loadbalancer-id"]),
+            "CIEL_LB_ID",
+            "deploy/k8s/rollout fills in Terraform's LB"
+        );
+        assert!(
+            s(&annotations["service.beta.kubernetes.io/scw-loadbalancer-certificate-ids"])
+                .starts_with("443:")
+        );
+        let ports: Vec<String> = service["spec"]["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| s(&p["port"]))
+            .collect();
+        assert_eq!(ports, ["443"], "HTTPS only");
+    }
+}
+
+#[test]
+fn the_rendered_rules_catch_each_broken_manifest() {
+    let good = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ciel-api, namespace: ciel }
+spec:
+  template:
+    metadata: { labels: { app: api } }
+    spec:
+      imagePullSecrets: [{ name: ciel-registry }]
+      containers:
+        - name: api
+          image: rg.fr-par.scw.cloud/ns/ciel:1
+          lifecycle: { preStop: { sleep: { seconds: 10 } } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ciel-api, namespace: ciel }
+spec: { selector: { app: api } }
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: ciel-api, namespace: ciel }
+spec: { scaleTargetRef: { name: ciel-api } }
+"#;
+    assert_eq!(rendered_rules(&docs(good), "ciel"), Vec::<String>::new());
+    for (from, to, needle) in [
+        (
+            "metadata: { name: ciel-api, namespace: ciel }\nspec:\n  template",
+            "metadata: { name: ciel-api }\nspec:\n  template",
+            "Deployment ciel-api is not in namespace ciel",
+        ),
+        (
+            "image: rg.fr-par.scw.cloud/ns/ciel:1",
+            "image: ciel",
+            "runs the bare image ciel",
+        ),
+        (
+            "      imagePullSecrets: [{ name: ciel-registry }]\n",
+            "",
+            "has no imagePullSecrets",
+        ),
+        (
+            "spec:\n  template:",
+            "spec:\n  replicas: 2\n  template:",
+            "sets replicas, which its HPA owns",
+        ),
+        (
+            "          lifecycle: { preStop: { sleep: { seconds: 10 } } }\n",
+            "",
+            "served by a Service but has no preStop",
+        ),
+    ] {
+        assert!(good.contains(from), "{from}");
+        let errs = rendered_rules(&docs(&good.replacen(from, to, 1)), "ciel");
+        assert!(
+            errs.iter().any(|e| e.contains(needle)),
+            "{needle}: {errs:?}"
+        );
+    }
 }

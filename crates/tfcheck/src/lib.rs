@@ -31,20 +31,29 @@
 //!    `SMTP_URL` is in Secret Manager and a secret of the serverless
 //!    container, the DNS module writes SPF, DKIM, MX and DMARC and validates
 //!    the TEM domain after them.
+//! 9. `checks::deploy`: what blocks an apply or breaks a deploy though
+//!    well-typed: fully qualified names used as returned, workflow `-var`s
+//!    declared, no possibly-null variable in a required argument, the image
+//!    tag out of every host's replacement, private hosts and node pools
+//!    waiting for the gateway network.
 //!
 //! The crate is laid out the same way: [`load`] parses directories,
 //! [`refs`] reads references and literals out of expressions, [`eval`]
 //! resolves the value a module receives in an environment, and
 //! `checks/` holds one module per check.
 
-pub mod boot;
 pub mod checks;
+pub use checks::boot;
 pub mod cost;
 pub mod eval;
 pub mod funcs;
 pub mod load;
 pub mod refs;
 
+pub use checks::deploy::{
+    FQDN_ATTRIBUTES, check_fqdn_names, check_gateway_dependencies, check_image_not_in_triggers,
+    check_nullable_required, check_workflow_vars, cli_vars,
+};
 pub use checks::env_values::{Row, check_env_values};
 pub use checks::env_wiring::check_env_wiring;
 pub use checks::mail::check_mail;

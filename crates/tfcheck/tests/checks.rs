@@ -1084,8 +1084,8 @@ mod check8_mail {
         let t = BrokenTree::new();
         t.replace(
             "modules/dns/main.tf",
-            "  name     = \"${var.mail_dkim_name}${local.mail_suffix}\"",
-            "  name     = \"${var.mail_dmarc_name}-x${local.mail_suffix}\"",
+            "  name     = var.mail_dkim_name",
+            "  name     = \"${var.mail_dmarc_name}-x\"",
         );
         t.replace(
             "modules/dns/main.tf",
@@ -1113,6 +1113,215 @@ mod check8_mail {
             "check 8",
             &check_mail(&t.root),
             &["is not stored in a scaleway_secret_version"],
+        );
+    }
+}
+
+mod check9_deploy {
+    use super::*;
+
+    fn workflows(root: &Path) -> Vec<std::path::PathBuf> {
+        files_with_ext(&root.join(".github/workflows"), ".yml")
+    }
+
+    #[test]
+    fn real_tree_passes_the_deploy_rules() {
+        assert_clean("check 9 (fqdn names)", &check_fqdn_names(&tf()));
+        assert_clean(
+            "check 9 (workflow -var)",
+            &check_workflow_vars(&tf(), &workflows(&repo_root())),
+        );
+        assert_clean(
+            "check 9 (nullable required)",
+            &check_nullable_required(&tf(), &bundled_schema()),
+        );
+        assert_clean("check 9 (image tag)", &check_image_not_in_triggers(&tf()));
+        assert_clean("check 9 (gateway)", &check_gateway_dependencies(&tf()));
+    }
+
+    #[test]
+    fn the_workflow_passes_vars_the_rule_sees() {
+        let vars: Vec<String> = workflows(&repo_root())
+            .iter()
+            .flat_map(|w| cli_vars(&std::fs::read_to_string(w).unwrap()))
+            .map(|(_, v)| v)
+            .collect();
+        assert!(vars.contains(&"image_tag".to_string()), "{vars:?}");
+        assert_eq!(
+            cli_vars("terraform plan -var \"a=1\" -var b=2 -var='c=3' -var-file=x.tfvars"),
+            vec![(1, "a".into()), (1, "b".into()), (1, "c".into())]
+        );
+    }
+
+    #[test]
+    fn catches_a_dkim_name_glued_to_a_suffix() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/dns/main.tf",
+            "  name     = var.mail_dkim_name",
+            "  name     = \"${var.mail_dkim_name}.${var.mail_subdomain}\"",
+        );
+        assert_caught(
+            "check 9",
+            &check_fqdn_names(&t.root),
+            &[
+                "scaleway_domain_record.mail_dkim",
+                "var.mail_dkim_name",
+                "fully qualified",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_dmarc_name_rewritten_on_the_way() {
+        let t = BrokenTree::new();
+        t.replace(
+            "stack/main.tf",
+            "  mail_dmarc_name  = module.mail.dmarc_name",
+            "  mail_dmarc_name  = trimsuffix(module.mail.dmarc_name, \".\")",
+        );
+        assert_caught(
+            "check 9",
+            &check_fqdn_names(&t.root),
+            &["mail_dmarc_name", "dmarc_name is returned fully qualified"],
+        );
+    }
+
+    #[test]
+    fn catches_a_workflow_var_an_environment_does_not_declare() {
+        let t = BrokenTree::new();
+        t.replace(
+            "environments/staging/variables.tf",
+            "variable \"image_tag\" {",
+            "variable \"image_tag_renamed\" {",
+        );
+        t.replace(
+            "environments/staging/main.tf",
+            "var.image_tag",
+            "var.image_tag_renamed",
+        );
+        assert_caught(
+            "check 9",
+            &check_workflow_vars(&t.root, &workflows(&repo_root())),
+            &["-var image_tag", "terraform/environments/staging"],
+        );
+    }
+
+    #[test]
+    fn catches_a_possibly_null_address_in_an_uncounted_record() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/dns/main.tf",
+            "  count = var.api_record ? 1 : 0\n",
+            "",
+        );
+        t.replace(
+            "modules/dns/outputs.tf",
+            "scaleway_domain_record.api[0].fqdn",
+            "scaleway_domain_record.api.fqdn",
+        );
+        assert_caught(
+            "check 9",
+            &check_nullable_required(&t.root, &bundled_schema()),
+            &[
+                "scaleway_domain_record.api needs data",
+                "var.api_ip",
+                "may be null",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_possibly_null_value_passed_to_a_variable_without_default() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/dns/main.tf",
+            "  count = var.api_record ? 1 : 0\n",
+            "",
+        );
+        t.replace(
+            "modules/dns/variables.tf",
+            "  type        = string\n  description = \"IPv4 the API record points at: the LB's (instances' or scenario 9's), the gateway's when it forwards the API port, or the combined/API instance's.\"\n  default     = null\n",
+            "  type        = string\n  description = \"IPv4 the API record points at.\"\n",
+        );
+        assert_caught(
+            "check 9",
+            &check_nullable_required(&t.root, &bundled_schema()),
+            &["var.api_ip", "terraform/stack passes a possibly-null value"],
+        );
+    }
+
+    #[test]
+    fn catches_the_image_in_a_hosts_replacement_hash() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "  input = local.api_config_hash[count.index]",
+            "  input = sha256(local.api_cloud_init[count.index])",
+        );
+        assert_caught(
+            "check 9",
+            &check_image_not_in_triggers(&t.root),
+            &[
+                "scaleway_instance_server.api",
+                "terraform_data.api_cloud_init",
+                "image tag",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_the_image_tag_in_a_replacing_argument() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "  tags              = concat(local.tags, [\"worker\"])",
+            "  tags              = concat(local.tags, [\"worker\", var.image_tag])",
+        );
+        let errs = check_image_not_in_triggers(&t.root);
+        assert!(errs.is_empty(), "tags change in place: {errs:?}");
+        t.replace(
+            "modules/compute/main.tf",
+            "  type              = var.worker_instance_type\n",
+            "  type              = var.worker_instance_type\n  placement_group_id = local.image\n",
+        );
+        assert_caught(
+            "check 9",
+            &check_image_not_in_triggers(&t.root),
+            &[
+                "scaleway_instance_server.worker's placement_group_id",
+                "image tag",
+            ],
+        );
+    }
+
+    #[test]
+    fn catches_a_private_host_that_does_not_wait_for_the_gateway() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/cache/main.tf",
+            "  depends_on = [terraform_data.gateway_network]\n",
+            "",
+        );
+        assert_caught(
+            "check 9",
+            &check_gateway_dependencies(&t.root),
+            &["scaleway_instance_server.redis", "gateway network"],
+        );
+    }
+
+    #[test]
+    fn catches_a_node_pool_whose_gateway_input_is_not_wired() {
+        let t = BrokenTree::new();
+        t.replace(
+            "stack/main.tf",
+            "  gateway_network_id = module.networking.gateway_network_id\n  node_type",
+            "  node_type",
+        );
+        assert_caught(
+            "check 9",
+            &check_gateway_dependencies(&t.root),
+            &["scaleway_k8s_pool.app", "gateway network"],
         );
     }
 }

@@ -24,11 +24,18 @@ module "stack" {
 
   environment           = "dev"
   project_id            = var.project_id
-  image_tag             = var.image_tag
   rust_log              = "debug,tower_http=debug"
   dns_zone              = var.dns_zone
   bastion_allowed_cidrs = var.bastion_allowed_cidrs
   alert_contact_emails  = var.alert_contact_emails
+
+  image_tag                   = var.image_tag
+  bucket_name                 = var.bucket_name
+  registry_namespace_name     = var.registry_namespace_name
+  paseto_access_key           = var.paseto_access_key
+  paseto_refresh_key          = var.paseto_refresh_key
+  paseto_access_key_previous  = var.paseto_access_key_previous
+  paseto_refresh_key_previous = var.paseto_refresh_key_previous
 
   enable_mail              = var.enable_mail
   enable_mail_bounces      = var.enable_mail_bounces

@@ -9,8 +9,52 @@ variable "project_id" {
 
 variable "image_tag" {
   type        = string
-  description = "Tag of the ciel image to deploy."
-  default     = "latest"
+  description = "Tag of the ciel image to deploy: immutable (the deploy workflow passes the git sha with -var), never latest."
+
+  validation {
+    condition     = var.image_tag != "latest"
+    error_message = "image_tag must be an immutable tag (the git sha), not latest: the serverless container redeploys only when the image reference changes."
+  }
+}
+
+variable "bucket_name" {
+  type        = string
+  description = "Media bucket name (globally unique on Scaleway); null: ciel-media-<environment>. Set it when another project already holds that name."
+  default     = null
+}
+
+variable "registry_namespace_name" {
+  type        = string
+  description = "Registry namespace (unique per region on Scaleway); null: ciel-<environment>."
+  default     = null
+}
+
+variable "paseto_access_key" {
+  type        = string
+  description = "PASETO_ACCESS_KEY during and after a rotation (docs/operations.md); null keeps the generated key."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_refresh_key" {
+  type        = string
+  description = "PASETO_REFRESH_KEY during and after a rotation; null keeps the generated key."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_access_key_previous" {
+  type        = string
+  description = "PASETO_ACCESS_KEY_PREVIOUS during a rotation; null: none."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_refresh_key_previous" {
+  type        = string
+  description = "PASETO_REFRESH_KEY_PREVIOUS during a rotation; null: none."
+  default     = null
+  sensitive   = true
 }
 
 variable "dns_zone" {
@@ -21,7 +65,7 @@ variable "dns_zone" {
 
 variable "bastion_allowed_cidrs" {
   type        = list(string)
-  description = "Public CIDRs allowed to SSH into the bastion."
+  description = "Public CIDRs allowed to SSH through the gateway's bastion."
   default     = ["0.0.0.0/0"]
 }
 
@@ -69,7 +113,7 @@ variable "lb_type" {
 
 variable "enable_bastion" {
   type        = bool
-  description = "Scenario override, networking: SSH bastion instance."
+  description = "Scenario override, networking: SSH bastion (the public gateway's)."
   default     = null
 }
 

@@ -1,6 +1,6 @@
-# prod: the seed's scenario 8 (production-ready, full split), with the image
-# tag pinned here so that what runs is in version control. The modules are
-# composed in terraform/stack.
+# prod: the seed's scenario 8 (production-ready, full split). The image tag
+# is an input with no default: the deploy workflow passes the commit's sha,
+# an immutable tag. The modules are composed in terraform/stack.
 
 terraform {
   required_version = ">= 1.9, < 2.0"
@@ -24,13 +24,27 @@ module "stack" {
 
   environment = "prod"
   project_id  = var.project_id
-  image_tag   = "latest"
 
   alert_contact_emails = var.alert_contact_emails
 
+  image_tag                   = var.image_tag
+  bucket_name                 = var.bucket_name
+  registry_namespace_name     = var.registry_namespace_name
+  paseto_access_key           = var.paseto_access_key
+  paseto_refresh_key          = var.paseto_refresh_key
+  paseto_access_key_previous  = var.paseto_access_key_previous
+  paseto_refresh_key_previous = var.paseto_refresh_key_previous
+
+  dns_zone                 = var.dns_zone
+  bastion_allowed_cidrs    = var.bastion_allowed_cidrs
+  enable_mail              = var.enable_mail
+  enable_mail_bounces      = var.enable_mail_bounces
+  mail_sns_trust_chain_pem = var.mail_sns_trust_chain_pem
+  mail_sns_cert_url_prefix = var.mail_sns_cert_url_prefix
+
   # Scenario 8, value for value.
   enable_load_balancer        = true
-  enable_bastion              = false
+  enable_bastion              = var.enable_bastion # false, as scenario 8
   enable_combined_mode        = false
   api_instance_count          = 2
   api_instance_type           = "DEV1-M"

@@ -18,8 +18,13 @@ output "registry_endpoint" {
 }
 
 output "bastion_public_ip" {
-  description = "SSH bastion (ssh root@<ip>, then the instances' private IPs)."
+  description = "Public IP of the SSH bastion (the gateway's), or null."
   value       = module.stack.bastion_public_ip
+}
+
+output "ssh_jump" {
+  description = "ssh -J value for the hosts' private IPs (bastion@<gateway ip>:61000); absent without a bastion."
+  value       = module.stack.ssh_jump
 }
 
 output "lb_ip" {

@@ -21,6 +21,22 @@ provider "scaleway" {
 module "stack" {
   source = "../../stack"
 
-  environment = "staging"
-  project_id  = var.project_id
+  environment          = "staging"
+  project_id           = var.project_id
+  alert_contact_emails = var.alert_contact_emails
+
+  image_tag                   = var.image_tag
+  bucket_name                 = var.bucket_name
+  registry_namespace_name     = var.registry_namespace_name
+  paseto_access_key           = var.paseto_access_key
+  paseto_refresh_key          = var.paseto_refresh_key
+  paseto_access_key_previous  = var.paseto_access_key_previous
+  paseto_refresh_key_previous = var.paseto_refresh_key_previous
+
+  dns_zone                 = var.dns_zone
+  bastion_allowed_cidrs    = var.bastion_allowed_cidrs
+  enable_mail              = var.enable_mail
+  enable_mail_bounces      = var.enable_mail_bounces
+  mail_sns_trust_chain_pem = var.mail_sns_trust_chain_pem
+  mail_sns_cert_url_prefix = var.mail_sns_cert_url_prefix
 }

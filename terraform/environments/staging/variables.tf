@@ -2,3 +2,95 @@ variable "project_id" {
   type        = string
   description = "Scaleway project ID everything is created in (terraform.tfvars)."
 }
+
+variable "image_tag" {
+  type        = string
+  description = "Tag of the ciel image to deploy: immutable (the deploy workflow passes the git sha with -var), never latest."
+
+  validation {
+    condition     = var.image_tag != "latest"
+    error_message = "image_tag must be an immutable tag (the git sha), not latest: the serverless container redeploys only when the image reference changes."
+  }
+}
+
+variable "bucket_name" {
+  type        = string
+  description = "Media bucket name (globally unique on Scaleway); null: ciel-media-<environment>. Set it when another project already holds that name."
+  default     = null
+}
+
+variable "registry_namespace_name" {
+  type        = string
+  description = "Registry namespace (unique per region on Scaleway); null: ciel-<environment>."
+  default     = null
+}
+
+variable "paseto_access_key" {
+  type        = string
+  description = "PASETO_ACCESS_KEY during and after a rotation (docs/operations.md); null keeps the generated key."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_refresh_key" {
+  type        = string
+  description = "PASETO_REFRESH_KEY during and after a rotation; null keeps the generated key."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_access_key_previous" {
+  type        = string
+  description = "PASETO_ACCESS_KEY_PREVIOUS during a rotation; null: none."
+  default     = null
+  sensitive   = true
+}
+
+variable "paseto_refresh_key_previous" {
+  type        = string
+  description = "PASETO_REFRESH_KEY_PREVIOUS during a rotation; null: none."
+  default     = null
+  sensitive   = true
+}
+
+variable "dns_zone" {
+  type        = string
+  description = "Scaleway-managed DNS zone (e.g. example.com); null: no DNS records and no mail."
+  default     = null
+}
+
+variable "bastion_allowed_cidrs" {
+  type        = list(string)
+  description = "Public CIDRs allowed to SSH through the gateway's bastion."
+  default     = ["0.0.0.0/0"]
+}
+
+variable "enable_mail" {
+  type        = bool
+  description = "Account mail through Transactional Email (needs dns_zone): the stack's enable_mail."
+  default     = false
+}
+
+variable "enable_mail_bounces" {
+  type        = bool
+  description = "Bounces and complaints reach the API (needs enable_mail, mail_sns_trust_chain_pem and a load balancer): the stack's enable_mail_bounces."
+  default     = false
+}
+
+variable "mail_sns_trust_chain_pem" {
+  type        = string
+  description = "PEM of Scaleway's Topics and Events CA (the stack's mail_sns_trust_chain_pem), e.g. TF_VAR_mail_sns_trust_chain_pem=\"$(curl -fsS https://messaging.s3.fr-par.scw.cloud/fr-par/sns/sns-trust-chain.pem)\"."
+  default     = null
+}
+
+variable "mail_sns_cert_url_prefix" {
+  type        = string
+  description = "SNS_CERT_URL_PREFIX of the API (the stack's mail_sns_cert_url_prefix); null: https://."
+  default     = null
+}
+
+variable "alert_contact_emails" {
+  type        = list(string)
+  description = "E-mail contact points of the alert manager."
+  default     = []
+}

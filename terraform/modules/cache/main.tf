@@ -65,6 +65,13 @@ resource "scaleway_instance_server" "redis" {
   lifecycle {
     replace_triggered_by = [terraform_data.redis_cloud_init[count.index]]
   }
+
+  # cloud-init's one-shot apt install needs the gateway's NAT in place.
+  depends_on = [terraform_data.gateway_network]
+}
+
+resource "terraform_data" "gateway_network" {
+  input = var.gateway_network_id
 }
 
 locals {

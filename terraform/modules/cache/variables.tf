@@ -97,3 +97,9 @@ variable "redis_password" {
   description = "Redis password (from the secrets module)."
   sensitive   = true
 }
+
+variable "gateway_network_id" {
+  type        = string
+  description = "The gateway network (networking output) the self-hosted Redis waits for: its egress goes through it. Null without a gateway."
+  default     = null
+}

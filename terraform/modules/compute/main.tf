@@ -58,7 +58,9 @@ locals {
     var.redis_ca_cert != null ? { REDIS_CA_CERT = local.redis_ca_cert_path } : {},
     local.mail_bounces ? { SNS_TOPIC_ARN = var.sns_topic_arn, SNS_TRUST_CHAIN = local.sns_trust_chain_path } : {},
     local.mail_bounces && var.sns_cert_url_prefix != null ? { SNS_CERT_URL_PREFIX = var.sns_cert_url_prefix } : {},
-  var.database_read_url != null ? { DATABASE_READ_URL = var.database_read_url } : {})
+    var.database_read_url != null ? { DATABASE_READ_URL = var.database_read_url } : {},
+    var.paseto_access_key_previous != null ? { PASETO_ACCESS_KEY_PREVIOUS = var.paseto_access_key_previous } : {},
+  var.paseto_refresh_key_previous != null ? { PASETO_REFRESH_KEY_PREVIOUS = var.paseto_refresh_key_previous } : {})
 
   # Long-polling worker instances: DB + S3 + SQS receive credentials.
   worker_env = merge({
@@ -80,6 +82,9 @@ locals {
     WORKER_CONCURRENCY       = tostring(var.worker_concurrency)
     WORKER_MEMORY_BUDGET_MB  = tostring(var.worker_memory_budget_mb)
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
+    # The queue's own: Scaleway extends a message's visibility only by 0 or
+    # that value, and the worker then leaves it out of its receives.
+    WORKER_VISIBILITY_TIMEOUT_SECS = tostring(var.queue_visibility_timeout_seconds)
   }, local.mail_env)
 
   # Account mail: only the workers send it (the API queues send_mail jobs).
@@ -92,11 +97,15 @@ locals {
 
 # What each kind of host runs at boot. templatefile() sees exactly these
 # values; the tests render the template with them for every environment.
+# The image is not among the host values: a host is replaced when its
+# configuration changes, never for a new image, which scripts/roll deploys
+# onto the running hosts one at a time (each drained first).
 locals {
   app_template = "${path.module}/templates/app-cloud-init.yaml.tftpl"
-  api_template_vars = {
+  # Stands for the image in the render whose hash triggers a replacement.
+  image_placeholder = "IMAGE"
+  api_host_vars = {
     env                 = local.api_env
-    image               = local.image
     registry_host       = local.registry_host
     registry_secret_key = scaleway_iam_api_key.registry_pull.secret_key
     publish_port        = true
@@ -108,18 +117,18 @@ locals {
     redis_image         = var.redis_image
     alloy_image         = var.alloy_image
   }
-  combined_cloud_init = templatefile(local.app_template, merge(local.api_template_vars, {
+  combined_host_vars = merge(local.api_host_vars, {
     run_migrations     = true
     embedded_redis     = local.embedded_redis
     redis_maxmemory_mb = var.embedded_redis_maxmemory_mb
-  }))
+  })
   # Only the first API instance migrates.
-  api_cloud_init = [for i in range(local.api_count) : templatefile(local.app_template, merge(local.api_template_vars, {
+  api_host_vars_each = [for i in range(local.api_count) : merge(local.api_host_vars, {
     run_migrations     = i == 0
     embedded_redis     = false
     redis_maxmemory_mb = 0
-  }))]
-  worker_cloud_init = templatefile(local.app_template, merge(local.api_template_vars, {
+  })]
+  worker_host_vars = merge(local.api_host_vars, {
     env                = local.worker_env
     run_migrations     = false
     publish_port       = false
@@ -128,7 +137,16 @@ locals {
     pem_files          = {}
     metrics_push_url   = null
     metrics_push_token = null
-  }))
+  })
+
+  combined_cloud_init = templatefile(local.app_template, merge(local.combined_host_vars, { image = local.image }))
+  api_cloud_init      = [for i in range(local.api_count) : templatefile(local.app_template, merge(local.api_host_vars_each[i], { image = local.image }))]
+  worker_cloud_init   = templatefile(local.app_template, merge(local.worker_host_vars, { image = local.image }))
+
+  # What replaces a host: its configuration, rendered with a fixed image.
+  combined_config_hash = sha256(templatefile(local.app_template, merge(local.combined_host_vars, { image = local.image_placeholder })))
+  api_config_hash      = [for i in range(local.api_count) : sha256(templatefile(local.app_template, merge(local.api_host_vars_each[i], { image = local.image_placeholder })))]
+  worker_config_hash   = sha256(templatefile(local.app_template, merge(local.worker_host_vars, { image = local.image_placeholder })))
 }
 
 # ---------------------------------------------------------------- Registry
@@ -165,8 +183,17 @@ resource "scaleway_iam_api_key" "registry_pull" {
 
 # -------------------------------------------------------- Combined instance
 
+# Hosts boot into cloud-init's one-shot `apt install docker.io`, which needs
+# the gateway's NAT in place (a module-level depends_on would make a cycle
+# with the LB, which takes the hosts' IPs).
+resource "terraform_data" "gateway_network" {
+  input = var.gateway_network_id
+}
+
+# A public IP only without the gateway: with it, the gateway's default route
+# would carry the replies away from that IP (the gateway forwards the port).
 resource "scaleway_instance_ip" "combined" {
-  count = var.enable_combined_mode && !var.behind_load_balancer ? 1 : 0
+  count = var.enable_combined_mode && !var.behind_load_balancer && !var.enable_public_gateway ? 1 : 0
 
   zone = var.zone
   tags = local.tags
@@ -174,12 +201,13 @@ resource "scaleway_instance_ip" "combined" {
 
 # The provider reads `cloud_init` only at create and updates `user_data` in
 # place without re-running it, so an instance is replaced whenever its
-# rendered cloud-init changes: nothing but the embedded Redis (a cache) lives
-# on it, and its flexible IP is kept.
+# configuration changes (nothing but the embedded Redis, a cache, lives on
+# it). user_data's later changes are ignored: they are image changes, which
+# scripts/roll deploys, or configuration changes, which the hash replaces.
 resource "terraform_data" "combined_cloud_init" {
   count = var.enable_combined_mode ? 1 : 0
 
-  input = sha256(local.combined_cloud_init)
+  input = local.combined_config_hash
 }
 
 resource "scaleway_instance_server" "combined" {
@@ -203,13 +231,16 @@ resource "scaleway_instance_server" "combined" {
 
   lifecycle {
     replace_triggered_by = [terraform_data.combined_cloud_init[count.index]]
+    ignore_changes       = [user_data]
   }
+
+  depends_on = [terraform_data.gateway_network]
 }
 
 # ------------------------------------------------------------ API instances
 
 resource "scaleway_instance_ip" "api" {
-  count = var.behind_load_balancer ? 0 : local.api_count
+  count = var.behind_load_balancer || var.enable_public_gateway ? 0 : local.api_count
 
   zone = var.zone
   tags = local.tags
@@ -218,7 +249,7 @@ resource "scaleway_instance_ip" "api" {
 resource "terraform_data" "api_cloud_init" {
   count = local.api_count
 
-  input = sha256(local.api_cloud_init[count.index])
+  input = local.api_config_hash[count.index]
 }
 
 resource "scaleway_instance_server" "api" {
@@ -242,12 +273,18 @@ resource "scaleway_instance_server" "api" {
 
   lifecycle {
     replace_triggered_by = [terraform_data.api_cloud_init[count.index]]
+    ignore_changes       = [user_data]
+    # Behind the LB, the successor joins the backend before the old host
+    # goes (scripts/roll --replace takes them one at a time).
+    create_before_destroy = true
 
     precondition {
       condition     = var.redis_host != null
       error_message = "Split mode (enable_combined_mode = false) needs a separate Redis: set enabled = true (cache module) so redis_host/redis_port are wired."
     }
   }
+
+  depends_on = [terraform_data.gateway_network]
 }
 
 # --------------------------------------------------------- Worker instances
@@ -255,7 +292,7 @@ resource "scaleway_instance_server" "api" {
 resource "terraform_data" "worker_cloud_init" {
   count = var.worker_instance_count
 
-  input = sha256(local.worker_cloud_init)
+  input = local.worker_config_hash
 }
 
 resource "scaleway_instance_server" "worker" {
@@ -279,7 +316,11 @@ resource "scaleway_instance_server" "worker" {
 
   lifecycle {
     replace_triggered_by = [terraform_data.worker_cloud_init[count.index]]
+    ignore_changes       = [user_data]
   }
+
+  # No public IP: cloud-init's apt install needs the gateway's NAT.
+  depends_on = [terraform_data.gateway_network]
 }
 
 # -------------------------------------------------------- Serverless worker

@@ -23,6 +23,14 @@ output "api_public_ip" {
   value       = try(coalesce(try(scaleway_instance_ip.combined[0].address, null), try(scaleway_instance_ip.api[0].address, null)), null)
 }
 
+output "api_port_forward_ip" {
+  description = "Private IPv4 of the host that serves the API without an LB (combined or first API instance), for the gateway's PAT rule; null if none."
+  value = try([
+    for s in concat(scaleway_instance_server.combined, scaleway_instance_server.api) :
+    [for ip in s.private_ips : ip.address if !strcontains(ip.address, ":")][0]
+  ][0], null)
+}
+
 output "api_private_ips" {
   description = "Private IPs of the instances serving the API (LB backend servers)."
   # IPAM lists a server's IPv6 address first: pick the IPv4 one, which the
@@ -51,4 +59,10 @@ output "serverless_container_timeout_seconds" {
 output "serverless_worker_concurrency" {
   description = "WORKER_CONCURRENCY of the serverless container (max_scale x this <= the trigger's 10 in-flight requests)."
   value       = local.serverless_concurrency
+}
+
+output "registry_pull_secret_key" {
+  description = "Secret key of the read-only registry application (docker login -u nologin), for Kapsule's image pull secret."
+  value       = scaleway_iam_api_key.registry_pull.secret_key
+  sensitive   = true
 }

@@ -61,8 +61,7 @@ variable "image_name" {
 
 variable "image_tag" {
   type        = string
-  description = "Tag of the application image to deploy."
-  default     = "latest"
+  description = "Tag of the application image to deploy (an immutable one: the git sha in CD)."
 }
 
 variable "rust_log" {
@@ -118,6 +117,18 @@ variable "api_security_group_id" {
 variable "worker_security_group_id" {
   type        = string
   description = "Security group of the worker instances (outbound only)."
+}
+
+variable "enable_public_gateway" {
+  type        = bool
+  description = "The private network has the public gateway (and its default route): no host takes a public IP, the gateway forwards the API port."
+  default     = true
+}
+
+variable "gateway_network_id" {
+  type        = string
+  description = "The gateway network (networking output), which hosts wait for: their egress goes through it. Null without a gateway."
+  default     = null
 }
 
 variable "behind_load_balancer" {
@@ -441,6 +452,20 @@ variable "paseto_refresh_key" {
   type        = string
   description = "PASETO_REFRESH_KEY (secrets module output)."
   sensitive   = true
+}
+
+variable "paseto_access_key_previous" {
+  type        = string
+  description = "PASETO_ACCESS_KEY_PREVIOUS during a rotation (docs/operations.md), else null."
+  sensitive   = true
+  default     = null
+}
+
+variable "paseto_refresh_key_previous" {
+  type        = string
+  description = "PASETO_REFRESH_KEY_PREVIOUS during a rotation (docs/operations.md), else null."
+  sensitive   = true
+  default     = null
 }
 
 variable "admin_token" {

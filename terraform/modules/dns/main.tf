@@ -1,4 +1,7 @@
+# Counted on a plan-time flag: the address itself is known only after apply.
 resource "scaleway_domain_record" "api" {
+  count = var.api_record ? 1 : 0
+
   dns_zone = var.dns_zone
   name     = var.api_subdomain
   type     = "A"
@@ -27,9 +30,7 @@ check "records_have_targets" {
 # ------------------------------------------ Transactional Email (mail module)
 
 locals {
-  # Record names of the sending domain, relative to the zone ("" = apex).
-  mail_suffix = var.mail_subdomain == "" ? "" : ".${var.mail_subdomain}"
-  mail_dns    = var.enable_mail_dns ? 1 : 0
+  mail_dns = var.enable_mail_dns ? 1 : 0
 }
 
 resource "scaleway_domain_record" "mail_spf" {
@@ -46,7 +47,9 @@ resource "scaleway_domain_record" "mail_dkim" {
   count = local.mail_dns
 
   dns_zone = var.dns_zone
-  name     = "${var.mail_dkim_name}${local.mail_suffix}"
+  # TEM returns the fully qualified name (<id>._domainkey.<domain>.); the
+  # provider strips ".<zone>." itself (domain/helpers.go normalizeRecordName).
+  name     = var.mail_dkim_name
   type     = "TXT"
   data     = var.mail_dkim_value
   ttl      = var.ttl
@@ -68,7 +71,7 @@ resource "scaleway_domain_record" "mail_dmarc" {
   count = local.mail_dns
 
   dns_zone = var.dns_zone
-  name     = "${var.mail_dmarc_name}${local.mail_suffix}"
+  name     = var.mail_dmarc_name
   type     = "TXT"
   data     = var.mail_dmarc_value
   ttl      = var.ttl
@@ -88,6 +91,13 @@ resource "scaleway_tem_domain_validation" "mail" {
     scaleway_domain_record.mail_mx,
     scaleway_domain_record.mail_dmarc,
   ]
+}
+
+check "api_record_has_an_address" {
+  assert {
+    condition     = !var.api_record || var.api_ip != null
+    error_message = "api_record is on but nothing gave the API an address."
+  }
 }
 
 check "mail_records_have_values" {

@@ -1,6 +1,6 @@
 output "api_fqdn" {
   description = "FQDN of the API record, if any."
-  value       = scaleway_domain_record.api.fqdn
+  value       = try(scaleway_domain_record.api[0].fqdn, null)
 }
 
 output "cdn_fqdn" {

@@ -14,9 +14,16 @@ variable "api_subdomain" {
   default     = "api"
 }
 
+variable "api_record" {
+  type        = bool
+  description = "Write the API's A record (known at plan time; false when nothing serves the API)."
+  default     = true
+}
+
 variable "api_ip" {
   type        = string
-  description = "IPv4 the API record points at: the LB IP, or the combined/API instance IP without a LB."
+  description = "IPv4 the API record points at: the LB's (instances' or scenario 9's), the gateway's when it forwards the API port, or the combined/API instance's."
+  default     = null
 }
 
 variable "ttl" {
@@ -90,7 +97,7 @@ variable "mail_spf_include" {
 
 variable "mail_dkim_name" {
   type        = string
-  description = "DKIM record name relative to the sending domain (mail module dkim_name)."
+  description = "DKIM record name as TEM returns it, fully qualified with a trailing dot (mail module dkim_name); used as is."
   default     = null
 }
 
@@ -102,7 +109,7 @@ variable "mail_dkim_value" {
 
 variable "mail_dmarc_name" {
   type        = string
-  description = "DMARC record name relative to the sending domain (mail module dmarc_name)."
+  description = "DMARC record name as TEM returns it, fully qualified with a trailing dot (mail module dmarc_name); used as is."
   default     = null
 }
 

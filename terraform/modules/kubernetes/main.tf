@@ -60,4 +60,11 @@ resource "scaleway_k8s_pool" "app" {
     max_surge       = 1
     max_unavailable = 0
   }
+
+  # Nodes without a public IP need the gateway's NAT to join the cluster.
+  depends_on = [terraform_data.gateway_network]
+}
+
+resource "terraform_data" "gateway_network" {
+  input = var.gateway_network_id
 }

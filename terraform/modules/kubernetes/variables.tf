@@ -85,3 +85,9 @@ variable "max_nodes" {
     error_message = "max_nodes must be a whole number between 2 and 20."
   }
 }
+
+variable "gateway_network_id" {
+  type        = string
+  description = "The gateway network (networking output) the pool waits for: nodes without public IPs reach the internet through it (provider docs, k8s_pool public_ip_disabled). Null without a gateway."
+  default     = null
+}

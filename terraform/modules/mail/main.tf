@@ -114,8 +114,27 @@ resource "scaleway_mnq_sns_topic" "events" {
   secret_key = scaleway_mnq_sns_credentials.manage[0].secret_key
 }
 
+# Topics and Events sends its one SubscriptionConfirmation when the
+# subscription is created, and the provider does not wait for it
+# (mnq/sns_topic_subscription.go): the endpoint must answer by then. This
+# waits, from the machine running terraform, for the API's /ready behind the
+# HTTPS frontend (up to 20 minutes: a first boot installs Docker).
+resource "terraform_data" "api_ready" {
+  count = local.bounces ? 1 : 0
+
+  input = var.ready_url
+
+  provisioner "local-exec" {
+    command = "for i in $(seq 1 120); do curl -fsS --max-time 5 -o /dev/null \"$READY_URL\" && exit 0; sleep 10; done; echo \"$READY_URL never answered\" >&2; exit 1"
+    environment = {
+      READY_URL = var.ready_url
+    }
+  }
+}
+
 # The API confirms the subscription itself (it fetches the SubscribeURL of
-# the signed SubscriptionConfirmation message).
+# the signed SubscriptionConfirmation message). A subscription left Pending
+# is retried with terraform apply -replace (terraform/README.md).
 resource "scaleway_mnq_sns_topic_subscription" "api" {
   count = local.bounces ? 1 : 0
 
@@ -126,6 +145,8 @@ resource "scaleway_mnq_sns_topic_subscription" "api" {
   topic_id   = scaleway_mnq_sns_topic.events[0].id
   protocol   = "https"
   endpoint   = var.bounce_endpoint
+
+  depends_on = [terraform_data.api_ready]
 }
 
 resource "scaleway_tem_webhook" "events" {

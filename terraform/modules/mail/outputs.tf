@@ -20,7 +20,7 @@ output "spf_include" {
 }
 
 output "dkim_name" {
-  description = "Name of the DKIM TXT record, relative to the sending domain."
+  description = "Name of the DKIM TXT record as TEM returns it: fully qualified, trailing dot (<id>._domainkey.<domain>.)."
   value       = try(scaleway_tem_domain.this[0].dkim_name, null)
 }
 
@@ -30,7 +30,7 @@ output "dkim_value" {
 }
 
 output "dmarc_name" {
-  description = "Name of the DMARC TXT record, relative to the sending domain."
+  description = "Name of the DMARC TXT record as TEM returns it: fully qualified, trailing dot (_dmarc.<domain>.)."
   value       = try(scaleway_tem_domain.this[0].dmarc_name, null)
 }
 

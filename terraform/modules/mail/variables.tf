@@ -71,3 +71,9 @@ variable "webhook_event_types" {
     error_message = "webhook_event_types must be TEM webhook event types (email_mailbox_not_found, email_spam, ...)."
   }
 }
+
+variable "ready_url" {
+  type        = string
+  description = "https://<bounce endpoint's host>/ready: the subscription is created once it answers (null without bounces)."
+  default     = null
+}

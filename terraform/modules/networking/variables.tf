@@ -77,13 +77,13 @@ variable "public_gateway_type" {
 
 variable "enable_bastion" {
   type        = bool
-  description = "Create a small SSH bastion instance (DEV1-S) with a public IP on the private network."
+  description = "SSH access for operators and the deploy workflow: the public gateway's SSH bastion (bastion@<gateway ip>:bastion_port); without a gateway, a small bastion instance with a public IP."
   default     = true
 }
 
 variable "bastion_instance_type" {
   type        = string
-  description = "Commercial type of the bastion instance."
+  description = "Commercial type of the bastion instance (only without a public gateway)."
   default     = "DEV1-S"
 
   validation {
@@ -141,4 +141,33 @@ variable "lb_certificate_extra_domains" {
   type        = list(string)
   description = "Extra names (e.g. api.example.com) added to the Let's Encrypt certificate. Their DNS must already point at the LB IP."
   default     = []
+}
+
+variable "bastion_port" {
+  type        = number
+  description = "Port of the public gateway's SSH bastion."
+  default     = 61000
+
+  validation {
+    condition     = var.bastion_port >= 1024 && var.bastion_port <= 59999 || var.bastion_port == 61000
+    error_message = "bastion_port must be 1024-59999 or the default 61000 (the provider's validation, vpcgw/public_gateway.go)."
+  }
+}
+
+variable "enable_api_port_forward" {
+  type        = bool
+  description = "Forward app_port of the gateway's IP to api_port_forward_ip (the API host when there is no load balancer). Known at plan time, unlike the IP."
+  default     = false
+}
+
+variable "api_port_forward_ip" {
+  type        = string
+  description = "Private IPv4 of the host that serves the API without a load balancer (null: none)."
+  default     = null
+}
+
+variable "enable_kubernetes_lb" {
+  type        = bool
+  description = "Scenario 9: a load balancer, its IP and a Let's Encrypt certificate made here, with no frontend or backend, handed to Kapsule's cloud controller (Service annotations)."
+  default     = false
 }

@@ -55,8 +55,10 @@ resource "random_bytes" "paseto_refresh" {
 
 locals {
   values = {
-    "paseto-access-key"  = random_bytes.paseto_access.base64
-    "paseto-refresh-key" = random_bytes.paseto_refresh.base64
+    # A key given as an input wins, so a rotation made in the tfvars is what
+    # every host and Secret Manager get, and no later apply reverts it.
+    "paseto-access-key"  = coalesce(var.paseto_access_key, random_bytes.paseto_access.base64)
+    "paseto-refresh-key" = coalesce(var.paseto_refresh_key, random_bytes.paseto_refresh.base64)
     "admin-token"        = coalesce(var.admin_token, try(random_password.admin_token[0].result, null))
     "db-admin-password"  = coalesce(var.db_admin_password, try(random_password.db_admin[0].result, null))
     "db-password"        = coalesce(var.db_password, try(random_password.db_app[0].result, null))

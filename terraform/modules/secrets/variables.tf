@@ -47,3 +47,27 @@ variable "admin_token" {
   default     = null
   sensitive   = true
 }
+
+variable "paseto_access_key" {
+  type        = string
+  description = "PASETO_ACCESS_KEY (base64 of 32 bytes). Generated when null; set it to rotate (docs/operations.md)."
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.paseto_access_key == null || try(length(base64decode(var.paseto_access_key)) == 32, false)
+    error_message = "paseto_access_key must be the base64 of exactly 32 bytes."
+  }
+}
+
+variable "paseto_refresh_key" {
+  type        = string
+  description = "PASETO_REFRESH_KEY (base64 of 32 bytes). Generated when null; set it to rotate (docs/operations.md)."
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.paseto_refresh_key == null || try(length(base64decode(var.paseto_refresh_key)) == 32, false)
+    error_message = "paseto_refresh_key must be the base64 of exactly 32 bytes."
+  }
+}

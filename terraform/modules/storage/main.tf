@@ -45,6 +45,17 @@ resource "scaleway_object_bucket_policy" "public_variants" {
     Version = "2023-04-17"
     Id      = "ciel-media"
     Statement = [
+      # The documented principal forms are user_id and application_id
+      # (object-storage/api-cli/bucket-policy): the media key is named as
+      # such, so it keeps its access even if project_id: (the provider's
+      # docs' form) is not honoured (terraform/README.md, first apply).
+      {
+        Sid       = "MediaApplication"
+        Effect    = "Allow"
+        Principal = { SCW = "application_id:${scaleway_iam_application.media.id}" }
+        Action    = ["*"]
+        Resource  = [scaleway_object_bucket.media.name, "${scaleway_object_bucket.media.name}/*"]
+      },
       {
         Sid       = "ProjectKeepsItsIamAccess"
         Effect    = "Allow"
