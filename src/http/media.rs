@@ -16,6 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::media::variants::{VariantFormat, VariantName};
 use crate::media::{self, MediaStatus, UPLOAD_URL_LIFETIME, UploadType};
 
 #[derive(Deserialize, ToSchema)]
@@ -68,12 +69,10 @@ pub struct CreateUploadResponse {
 
 #[derive(Serialize, ToSchema)]
 pub struct VariantResponse {
-    /// `thumb` (320), `small` (640), `medium` (1080) or `large` (2048 px on the longest edge).
-    name: String,
+    name: VariantName,
     width: i32,
     height: i32,
-    /// `webp` or `jpeg`.
-    format: String,
+    format: VariantFormat,
     url: String,
     bytes: i64,
 }

@@ -378,3 +378,44 @@ fn method_label(method: &Method) -> &'static str {
 fn status_label(status: StatusCode) -> String {
     status.as_u16().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// A route answering `code`, held to a document that lists `listed`.
+    async fn answer(code: Code, listed: Vec<Code>) -> StatusCode {
+        let documented: Documented = Arc::new(HashMap::from([(
+            ("GET".to_string(), "/things/{id}".to_string()),
+            listed,
+        )]));
+        let router = Router::new()
+            .route(
+                "/things/{id}",
+                get(move || async move { error_response(code) }),
+            )
+            .route_layer(middleware::from_fn_with_state(
+                documented,
+                answer_documented_codes,
+            ))
+            .layer(CatchPanicLayer::new());
+        let request = Request::get("/things/1").body(Body::empty()).unwrap();
+        router.oneshot(request).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn an_answer_the_document_lists_goes_through() {
+        let status = answer(Code::PostNotFound, vec![Code::NotFound, Code::PostNotFound]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn an_answer_the_document_does_not_list_fails_in_debug_builds() {
+        let status = answer(Code::UserNotFound, vec![Code::NotFound, Code::PostNotFound]).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

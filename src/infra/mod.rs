@@ -27,3 +27,12 @@ fn sdk_credentials(credentials: &crate::config::AwsCredentials) -> aws_sdk_s3::c
         "ciel-environment",
     )
 }
+
+/// The SDK clients' deadlines: a connection within 3 s, an attempt within
+/// 30 s (a long poll holds its request for up to 20 s).
+fn sdk_timeouts() -> aws_sdk_s3::config::timeout::TimeoutConfig {
+    aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .build()
+}

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use aws_sdk_sqs::config::timeout::TimeoutConfig;
 use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::sync::OnceCell;
@@ -33,13 +32,8 @@ impl Queue {
             .region(Region::new(config.region.clone()))
             .endpoint_url(&config.endpoint)
             .credentials_provider(credentials)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    // Long polls hold the request for up to 20 s.
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .build(),
-            )
+            // Long polls hold the request for up to 20 s.
+            .timeout_config(super::sdk_timeouts())
             .build();
         Self {
             client: aws_sdk_sqs::Client::from_conf(sdk_config),

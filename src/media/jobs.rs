@@ -3,6 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::variants::{VariantFormat, VariantName};
 use crate::error::Result;
 
 /// The failure code of a media whose job reached the dead-letter queue, or
@@ -12,8 +13,8 @@ pub const ABANDONED_MESSAGE: &str = "processing kept failing; upload the photo a
 
 /// A variant written to storage, to be recorded.
 pub struct NewVariant {
-    pub name: &'static str,
-    pub format: &'static str,
+    pub name: VariantName,
+    pub format: VariantFormat,
     pub width: u32,
     pub height: u32,
     pub bytes: u64,
@@ -63,8 +64,12 @@ pub async fn finish(db: &PgPool, media_id: Uuid, finished: &Finished) -> Result<
     if updated.rows_affected() == 0 {
         return Ok(false);
     }
-    let names: Vec<&str> = finished.variants.iter().map(|v| v.name).collect();
-    let formats: Vec<&str> = finished.variants.iter().map(|v| v.format).collect();
+    let names: Vec<&str> = finished.variants.iter().map(|v| v.name.as_str()).collect();
+    let formats: Vec<&str> = finished
+        .variants
+        .iter()
+        .map(|v| v.format.as_str())
+        .collect();
     let widths: Vec<i32> = finished.variants.iter().map(|v| v.width as i32).collect();
     let heights: Vec<i32> = finished.variants.iter().map(|v| v.height as i32).collect();
     let bytes: Vec<i64> = finished.variants.iter().map(|v| v.bytes as i64).collect();

@@ -5,6 +5,7 @@ pub mod jobs;
 pub mod process;
 pub mod reconcile;
 pub mod sweep;
+pub mod variants;
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::infra::queue::Queue;
 use crate::infra::s3::{ObjectError, Storage};
 use crate::jobs::{Job, enqueue};
+use variants::{VariantFormat, VariantName};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize, utoipa::ToSchema)]
 #[sqlx(type_name = "media_status", rename_all = "snake_case")]
@@ -120,8 +122,8 @@ pub struct Media {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredVariant {
-    pub name: String,
-    pub format: String,
+    pub name: VariantName,
+    pub format: VariantFormat,
     pub width: i32,
     pub height: i32,
     pub bytes: i64,

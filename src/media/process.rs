@@ -183,8 +183,8 @@ impl Processor {
         for variant in processed.variants {
             let key = keys::variant(media_id, variant.name, variant.format);
             variants.push(NewVariant {
-                name: variant.name.as_str(),
-                format: variant.format.as_str(),
+                name: variant.name.into(),
+                format: variant.format.into(),
                 width: variant.width,
                 height: variant.height,
                 bytes: variant.bytes.len() as u64,

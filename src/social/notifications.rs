@@ -11,6 +11,7 @@ use super::page::{NEWEST, Page, PageRequest};
 use super::render::{self, CardRow, MediaView, Photos, UserCard};
 use super::{Db, USER_VISIBLE};
 use crate::error::Result;
+use crate::media::variants::VariantName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, ToSchema)]
 #[sqlx(type_name = "notification_type", rename_all = "snake_case")]
@@ -178,7 +179,7 @@ pub async fn list(
         &mut *db.primary.acquire().await?,
         urls,
         &cover_ids,
-        Some(&["thumb"]),
+        Some(&[VariantName::Thumb]),
     )
     .await?;
     let cover_of = |post: Uuid| {

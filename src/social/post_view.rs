@@ -108,7 +108,7 @@ fn assemble(row: PostRow, views: &HashMap<Uuid, MediaView>) -> Post {
             variants: view
                 .variants
                 .iter()
-                .filter(|v| AVATAR_VARIANTS.contains(&v.name.as_str()))
+                .filter(|v| AVATAR_VARIANTS.contains(&v.name))
                 .cloned()
                 .collect(),
             ..view.clone()

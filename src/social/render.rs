@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::infra::s3::Storage;
+use crate::media::variants::{VariantFormat, VariantName};
 
 /// Presigned URLs are signed from the start of the current window and live
 /// two windows, so any URL handed out stays valid for at least one window.
@@ -22,7 +23,7 @@ const URL_WINDOW: Duration = Duration::from_secs(3600);
 /// A bound on the cache, far above the variants a process serves in a window.
 const URL_CACHE_MAX: usize = 200_000;
 /// Avatars are drawn small: only these variants go out with a user card.
-pub const AVATAR_VARIANTS: &[&str] = &["thumb", "small"];
+pub const AVATAR_VARIANTS: &[VariantName] = &[VariantName::Thumb, VariantName::Small];
 
 /// Photos as the apps see them. Two process-local caches keep a feed page
 /// off the database and the signer:
@@ -54,8 +55,8 @@ struct StoredPhoto {
 }
 
 struct StoredVariant {
-    name: String,
-    format: String,
+    name: VariantName,
+    format: VariantFormat,
     width: i32,
     height: i32,
     key: String,
@@ -172,12 +173,8 @@ impl Photos {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VariantView {
-    /// `thumb` (320), `small` (640), `medium` (1080) or `large` (2048 px on the longest edge).
-    #[schema(example = "medium")]
-    pub name: String,
-    /// `webp` or `jpeg`.
-    #[schema(example = "webp")]
-    pub format: String,
+    pub name: VariantName,
+    pub format: VariantFormat,
     pub width: i32,
     pub height: i32,
     pub url: String,
@@ -220,8 +217,8 @@ struct VariantRow {
     media_width: i32,
     media_height: i32,
     blurhash: Option<String>,
-    name: String,
-    format: String,
+    name: VariantName,
+    format: VariantFormat,
     width: i32,
     height: i32,
     key: String,
@@ -233,7 +230,7 @@ pub async fn media_views(
     conn: &mut PgConnection,
     photos: &Photos,
     ids: &[Uuid],
-    names: Option<&[&str]>,
+    names: Option<&[VariantName]>,
 ) -> Result<HashMap<Uuid, MediaView>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -243,12 +240,12 @@ pub async fn media_views(
     for (id, photo) in stored {
         let mut variants = Vec::with_capacity(photo.variants.len());
         for v in &photo.variants {
-            if names.is_some_and(|names| !names.contains(&v.name.as_str())) {
+            if names.is_some_and(|names| !names.contains(&v.name)) {
                 continue;
             }
             variants.push(VariantView {
-                name: v.name.clone(),
-                format: v.format.clone(),
+                name: v.name,
+                format: v.format,
                 width: v.width,
                 height: v.height,
                 url: photos.url(&v.key).await?,
