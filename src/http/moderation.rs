@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::error::{Code, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::{ErrorBody, error_response};
-use crate::http::extract::presents_admin_token;
+use crate::http::extract::{AdminHeader, presents_admin_token};
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::social::moderation::{self, NewReport, Report, TargetType};
@@ -74,7 +74,7 @@ pub async fn require_admin(
     let Some(expected) = &ctx.admin_token else {
         return error_response(Code::NotFound);
     };
-    if !presents_admin_token(request.headers(), expected) {
+    if !presents_admin_token(request.headers(), AdminHeader::XAdminToken, expected) {
         return error_response(Code::AdminTokenRequired);
     }
     next.run(request).await

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::config::Secret;
 use crate::error::Code;
 use crate::http::error::error_response;
-use crate::http::extract::presents_admin_token;
+use crate::http::extract::{AdminHeader, presents_admin_token};
 use crate::infra::db::record_pool_metrics;
 use crate::infra::redis::RedisHandle;
 
@@ -91,7 +91,7 @@ pub async fn ready(State(ctx): State<OpsContext>) -> (StatusCode, Json<Readiness
     (status = 401, description = "`admin_token_required`")))]
 pub async fn metrics(State(ctx): State<OpsContext>, headers: HeaderMap) -> Response {
     if let Some(expected) = &ctx.admin_token
-        && !presents_admin_token(&headers, expected)
+        && !presents_admin_token(&headers, AdminHeader::Bearer, expected)
     {
         return error_response(Code::AdminTokenRequired);
     }
