@@ -8,6 +8,7 @@
 //! Decoders never allocate from an unchecked header: the dimensions are read and checked against
 //! [`MAX_PIXELS`] / [`MAX_SIDE`] before any pixel buffer exists.
 
+mod bitstream;
 mod color;
 mod deadline;
 mod heif;
@@ -19,6 +20,7 @@ mod probe;
 mod stages;
 mod webp;
 
+pub use heif::{AV1_SIZE_SLACK, HEVC_SIZE_SLACK, MAX_GRID_TILES};
 pub use metadata::has_metadata;
 pub use probe::{Probe, probe};
 
