@@ -351,6 +351,8 @@ impl<'a> Container<'a> {
         let (w, h) = self
             .ispe(id)?
             .ok_or_else(|| corrupt(&format!("item {id} has no size (ispe)")))?;
+        // Tiles, thumbnails and alpha planes pass the pixel-flood guard on their own too.
+        check_dimensions(u64::from(w), u64::from(h))?;
         let (sizes, pictures, slack) = if kind == b"hvc1" {
             let hvcc = self
                 .single(id, b"hvcC")?
@@ -425,9 +427,15 @@ impl<'a> Container<'a> {
             }
         }
         let (tw, th) = tile_size.map_or((0, 0), |(w, h)| (u64::from(w), u64::from(h)));
-        // The tiles cover the output, and no row or column of them lies wholly outside it.
-        let covers =
-            |tiles: u64, tile: u64, side: u64| tiles * tile >= side && (tiles - 1) * tile < side;
+        // The tiles cover the output, no row or column of them lies wholly outside it, and a
+        // tile is less than one coding block wider than the output (a 1x1 grid of a large
+        // tile would decode all of it for a small output): the tiles decode fewer than 4 times
+        // the output's pixels.
+        let covers = |tiles: u64, tile: u64, side: u64| {
+            tiles * tile >= side
+                && (tiles - 1) * tile < side
+                && tile < side + u64::from(HEVC_SIZE_SLACK)
+        };
         if !covers(columns, tw, gw) || !covers(rows, th, gh) {
             return Err(corrupt(&format!(
                 "{rows}x{columns} tiles of {tw}x{th} for a {gw}x{gh} grid"

@@ -248,6 +248,10 @@ fn a_grid_may_not_name_a_tile_twice() {
     assert_eq!(code(process(&attack)), "corrupt_image");
     let honest_tile = craft_heif::grid_of_one_tile(CODED_8K, (8192, 4320), 1, 2, (8192, 4320));
     assert!(corrupt_message(probe(&honest_tile)).contains("twice"));
+    // one honestly declared 8192x4320 tile as a 1x1 grid of 64x48: its pixels would all be
+    // decoded for a 64x48 output
+    let big_tile = craft_heif::grid_of_one_tile(CODED_8K, (8192, 4320), 1, 1, (64, 48));
+    assert!(corrupt_message(probe(&big_tile)).contains("for a 64x48 grid"));
 }
 
 #[test]

@@ -130,6 +130,10 @@ fn crafted_heif_files_fail_before_their_pixels_exist() {
             "heic-grid-of-48-lying-tiles",
             craft_heif::grid_of_one_tile(coded_8k, (64, 48), 6, 8, (512, 288)),
         ),
+        (
+            "heic-1x1-grid-of-an-8k-tile",
+            craft_heif::grid_of_one_tile(coded_8k, (8192, 4320), 1, 1, (64, 48)),
+        ),
     ];
     for (name, bytes) in &cases {
         let refused = ciel_imaging::probe(bytes).map_err(|e| e.code());
