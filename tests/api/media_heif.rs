@@ -178,7 +178,8 @@ async fn bad_heif_files_fail_each_with_its_own_code() {
 }
 
 /// The audit's files: a HEIC declaring 64x48 that codes 8192x4320, a grid of
-/// 48 references to it, and the iPhone grid naming one tile everywhere. Each
+/// 48 references to it, the iPhone grid naming one tile everywhere, a 1x1
+/// grid of 64x48 whose tile is 8192x4320, the same lie in an AVIF. Each
 /// fails from its header, before a pixel exists, and the worker goes on.
 #[tokio::test]
 async fn crafted_heif_files_fail_before_any_decode() {
@@ -186,7 +187,7 @@ async fn crafted_heif_files_fail_before_any_decode() {
     let backing = Backing::new().await;
     let app = TestApp::spawn(&backing, backing.env("dev")).await;
     let token = app.access_token(&unique("hc")).await;
-    let cases: [(&str, Vec<u8>); 4] = [
+    let cases: [(&str, Vec<u8>); 5] = [
         (
             "ispe 64x48, coded 8192x4320",
             craft_heif::with_ispe(CODED_8K, 64, 48),
@@ -198,6 +199,10 @@ async fn crafted_heif_files_fail_before_any_decode() {
         (
             "one tile everywhere",
             craft_heif::with_first_tile_everywhere(IPHONE),
+        ),
+        (
+            "a 1x1 grid of 64x48 made of an 8192x4320 tile",
+            craft_heif::grid_of_one_tile(CODED_8K, (8192, 4320), 1, 1, (64, 48)),
         ),
         (
             "AVIF ispe 120x90, coded 1200x900",
