@@ -396,8 +396,17 @@ impl<'a> Container<'a> {
         let columns = r.u8().ok_or_else(short)? as u64 + 1;
         let n = if flags & 1 == 1 { 4 } else { 2 };
         let (gw, gh) = r.uint(n).zip(r.uint(n)).ok_or_else(short)?;
-        // The grid's own output size is what libheif allocates: it must pass the guard too.
+        // The grid's own output size is what libheif allocates: it must pass the guard too,
+        // and be the size its `ispe` declares, which the memory estimate is made from.
         check_dimensions(gw, gh)?;
+        if let Some(declared) = self.ispe(id)?
+            && (u64::from(declared.0), u64::from(declared.1)) != (gw, gh)
+        {
+            return Err(corrupt(&format!(
+                "a grid of {gw}x{gh} declares {}x{} (ispe)",
+                declared.0, declared.1
+            )));
+        }
         if rows * columns > MAX_GRID_TILES {
             return Err(corrupt(&format!(
                 "a grid of {rows}x{columns} tiles (at most {MAX_GRID_TILES})"

@@ -250,6 +250,12 @@ fn a_grid_may_not_name_a_tile_twice() {
     assert!(corrupt_message(probe(&honest_tile)).contains("twice"));
     // one honestly declared 8192x4320 tile as a 1x1 grid of 64x48: its pixels would all be
     // decoded for a 64x48 output
+    // the grid's own ispe (what the memory estimate is made from) smaller than its output
+    let mut small_ispe = IPHONE.to_vec();
+    let grid_ispe = b"ispe\0\0\0\0\0\0\x0F\xC0\0\0\x0B\xD0";
+    let at = IPHONE.windows(16).position(|w| w == grid_ispe).unwrap();
+    small_ispe[at + 8..at + 16].copy_from_slice(&[0, 0, 0, 64, 0, 0, 0, 48]);
+    assert!(corrupt_message(probe(&small_ispe)).contains("declares 64x48"));
     let big_tile = craft_heif::grid_of_one_tile(CODED_8K, (8192, 4320), 1, 1, (64, 48));
     assert!(corrupt_message(probe(&big_tile)).contains("for a 64x48 grid"));
 }
