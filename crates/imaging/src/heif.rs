@@ -3,7 +3,9 @@
 //! Before libheif sees the file, [`header`] reads the ISO-BMFF boxes itself (bounded, no
 //! allocation from a field): the primary item must be a coded image (`hvc1`, `av01`) or a
 //! `grid` of them, and its `ispe` (and a grid's own output size) must pass the pixel-flood
-//! guard. libheif is then told the same limit, decodes the primary image only (thumbnails,
+//! guard, and every item libheif could decode must code (HEVC SPS, AV1 sequence header, read by
+//! [`bitstream`]) the size its `ispe` declares, every grid a bounded number of distinct tiles
+//! that cover it (README, "Guards"). libheif is then told the same limit, decodes the primary image only (thumbnails,
 //! depth, auxiliary and gain-map items are never decoded), and applies `irot`/`imir`/`clap`
 //! itself, so the EXIF Orientation an iPhone also keeps in its Exif item is never applied on
 //! top (that would rotate twice). No metadata leaves this module: only pixels and the colour

@@ -162,6 +162,19 @@ fn damaged_heif_never_panics() {
         let _ = process(&IPHONE[..cut]);
         let _ = probe(&IPHONE[..cut]);
     }
+    // byte flips in the boxes and codec headers the checks read (probe only: no decode)
+    let mut x = 0x9E37_79B9_u32;
+    for _ in 0..400 {
+        let mut damaged = IPHONE.to_vec();
+        for _ in 0..3 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let i = x as usize % 6000;
+            damaged[i] ^= (x >> 8) as u8 | 1;
+        }
+        let _ = probe(&damaged);
+    }
     for source in [AVIF, SMALL] {
         for cut in (0..source.len()).step_by(source.len() / 40 + 1) {
             let _ = process(&source[..cut]);
