@@ -3,7 +3,8 @@
 //! has no way to cancel a decode (`cancel_decoding` came in 1.19), and a codec's allocations are
 //! not ours to refuse. The child is the application's own executable started with
 //! [`CHILD_ARG`]: it reads the file on stdin, caps its data segment (`RLIMIT_DATA`) at the
-//! file's [`probe`](crate::probe) estimate, runs the whole pipeline and writes the variants on
+//! file's [`probe`](crate::probe) estimate, keeps to one CPU (so dav1d starts no thread per
+//! core), runs the whole pipeline and writes the variants on
 //! stdout; the parent kills it at the deadline.
 //!
 //! Wiring: the binary calls [`init`] first thing in `main`. Tests of other binaries point
@@ -66,6 +67,7 @@ pub fn child_main_with(process: impl FnOnce(&[u8], Instant) -> Result<Processed,
     if limit_data_segment(memory_limit).is_err() {
         std::process::exit(3);
     }
+    run_on_one_cpu();
     let result = process(bytes, Instant::now() + time_left);
     let answer = encode_answer(&result);
     let mut stdout = std::io::stdout().lock();
@@ -105,6 +107,23 @@ fn limit_data_segment(bytes: u64) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Keeps this process on the CPU it runs on. dav1d starts one thread per CPU it may use (two
+/// here, dozens on a large host), each with its own stack and scratch buffers that count against
+/// the data limit; a job gets one thread, as libheif's own tile decoding does
+/// (`heif_context_set_max_decoding_threads(1)`). Best effort: on failure the limit still holds.
+fn run_on_one_cpu() {
+    // SAFETY: plain syscalls on this process, with a cpu_set_t we own and zeroed.
+    unsafe {
+        let cpu = libc::sched_getcpu();
+        if cpu < 0 {
+            return;
+        }
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu as usize, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
 }
 
 /// Why a child could not be used at all (the caller then decodes in process).
