@@ -56,6 +56,9 @@ fn return_large_blocks_to_the_system() {
 
 fn main() -> ExitCode {
     return_large_blocks_to_the_system();
+    // `ciel __ciel-imaging-child` serves one HEIC/AVIF decode and exits; any other run
+    // processes its HEIC/AVIF files in such children (crates/imaging/README.md, "Isolation").
+    ciel_imaging::isolation::init();
     let command = std::env::args().nth(1);
     match command.as_deref() {
         Some("-h" | "--help" | "help") => {

@@ -2,12 +2,17 @@
 //! P3, GPS) and an AVIF upload and come out right through each of the three
 //! worker paths; the bad-HEIF corpus fails, each file with its own code.
 //! The files are the committed corpus of
-//! crates/imaging/tests/fixtures/make-heif-fixtures.py.
+//! crates/imaging/tests/fixtures/make-heif-fixtures.py; the crafted ones are
+//! made from it by crates/imaging/tests/craft/heif.rs. HEIC/AVIF are decoded
+//! in children of the `ciel` binary, as in production (`isolation::init`).
+
+#[path = "../../crates/imaging/tests/craft/heif.rs"]
+mod craft_heif;
 
 use std::time::Duration;
 
 use crate::common::media::{complete, settled, upload};
-use crate::common::{Backing, MediaJobs, TestApp, unique};
+use crate::common::{Backing, MediaJobs, TestApp, media_state, queued_upload, unique};
 use reqwest::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
@@ -17,6 +22,13 @@ const AVIF: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/photo.av
 const TRUNCATED: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/truncated.heic");
 const ISPE_HUGE: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/ispe-huge.heic");
 const GARBAGE: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/garbage.heic");
+const CODED_8K: &[u8] = include_bytes!("../../crates/imaging/tests/fixtures/coded-8k.heic");
+
+/// HEIC/AVIF decodes of this test process run in children of the `ciel`
+/// binary, started with its hidden decode argument, as `main` sets it up.
+fn isolate() {
+    ciel_imaging::isolation::use_program(env!("CARGO_BIN_EXE_ciel"));
+}
 
 /// (bytes, declared type, displayed width and height)
 const PHOTOS: [(&[u8], &str, (i64, i64)); 2] = [
@@ -79,6 +91,7 @@ async fn assert_ready(app: &TestApp, media: &Value, (width, height): (i64, i64))
 
 #[tokio::test]
 async fn dev_mode_processes_heic_and_avif_even_when_declared_as_jpeg() {
+    isolate();
     let backing = Backing::new().await;
     let app = TestApp::spawn(&backing, backing.env("dev")).await;
     let token = app.access_token(&unique("hd")).await;
@@ -93,6 +106,7 @@ async fn dev_mode_processes_heic_and_avif_even_when_declared_as_jpeg() {
 
 #[tokio::test]
 async fn the_long_polling_worker_processes_heic_and_avif() {
+    isolate();
     let backing = Backing::new().await;
     let api = TestApp::spawn(&backing, backing.env("api")).await;
     let _worker = TestApp::spawn(&backing, backing.env("worker")).await;
@@ -105,6 +119,7 @@ async fn the_long_polling_worker_processes_heic_and_avif() {
 
 #[tokio::test]
 async fn the_serverless_worker_processes_heic_and_avif() {
+    isolate();
     let backing = Backing::new().await;
     let api = TestApp::spawn(&backing, backing.env("api")).await;
     let worker = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
@@ -133,6 +148,7 @@ async fn the_serverless_worker_processes_heic_and_avif() {
 
 #[tokio::test]
 async fn bad_heif_files_fail_each_with_its_own_code() {
+    isolate();
     let backing = Backing::new().await;
     let app = TestApp::spawn(&backing, backing.env("dev")).await;
     let token = app.access_token(&unique("hb")).await;
@@ -159,4 +175,76 @@ async fn bad_heif_files_fail_each_with_its_own_code() {
     // and the worker is still fine
     let id = upload_completed(&app, &token, AVIF, "image/avif").await;
     assert_eq!(settled(&app, &token, id).await["status"], "ready");
+}
+
+/// The audit's files: a HEIC declaring 64x48 that codes 8192x4320, a grid of
+/// 48 references to it, the iPhone grid naming one tile everywhere, a 1x1
+/// grid of 64x48 whose tile is 8192x4320, the same lie in an AVIF. Each
+/// fails from its header, before a pixel exists, and the worker goes on.
+#[tokio::test]
+async fn crafted_heif_files_fail_before_any_decode() {
+    isolate();
+    let backing = Backing::new().await;
+    let app = TestApp::spawn(&backing, backing.env("dev")).await;
+    let token = app.access_token(&unique("hc")).await;
+    let cases: [(&str, Vec<u8>); 5] = [
+        (
+            "ispe 64x48, coded 8192x4320",
+            craft_heif::with_ispe(CODED_8K, 64, 48),
+        ),
+        (
+            "48 references to that tile",
+            craft_heif::grid_of_one_tile(CODED_8K, (64, 48), 6, 8, (512, 288)),
+        ),
+        (
+            "one tile everywhere",
+            craft_heif::with_first_tile_everywhere(IPHONE),
+        ),
+        (
+            "a 1x1 grid of 64x48 made of an 8192x4320 tile",
+            craft_heif::grid_of_one_tile(CODED_8K, (8192, 4320), 1, 1, (64, 48)),
+        ),
+        (
+            "AVIF ispe 120x90, coded 1200x900",
+            craft_heif::with_ispe(AVIF, 120, 90),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (_, bytes) in &cases {
+        ids.push(upload_completed(&app, &token, bytes, "image/heic").await);
+    }
+    for (id, (what, _)) in ids.into_iter().zip(cases) {
+        let media = settled(&app, &token, id).await;
+        assert_eq!(media["status"], "failed", "{what}: {media}");
+        assert_eq!(media["error"]["code"], "corrupt_image", "{what}: {media}");
+    }
+    let id = upload_completed(&app, &token, IPHONE, "image/heic").await;
+    assert_eq!(settled(&app, &token, id).await["status"], "ready");
+}
+
+/// A decode that outlasts the job's time limit is killed with its child
+/// (libheif 1.15 cannot be interrupted): the photo fails with its own code.
+#[tokio::test]
+async fn a_heif_decode_past_its_time_limit_is_stopped() {
+    isolate();
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let mut env = backing.env("serverless-worker");
+    // HEIC gets four times a JPEG's share, at most this: 50 ms for 12 MP
+    env.insert("WORKER_JOB_TIME_LIMIT_SECS", "0.05".into());
+    let worker = TestApp::spawn(&backing, env).await;
+    let token = api.access_token(&unique("ht")).await;
+    let (id, job) = queued_upload(&backing, &api, &token, IPHONE).await;
+    let response = worker
+        .client
+        .post(worker.url("/"))
+        .body(job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        media_state(&backing, id).await,
+        ("failed".into(), Some("processing_timed_out".into()))
+    );
 }

@@ -3,20 +3,24 @@
 //! Before libheif sees the file, [`header`] reads the ISO-BMFF boxes itself (bounded, no
 //! allocation from a field): the primary item must be a coded image (`hvc1`, `av01`) or a
 //! `grid` of them, and its `ispe` (and a grid's own output size) must pass the pixel-flood
-//! guard. libheif is then told the same limit, decodes the primary image only (thumbnails,
+//! guard, and every item libheif could decode must code (HEVC SPS, AV1 sequence header, read by
+//! [`bitstream`]) the size its `ispe` declares, every grid a bounded number of distinct tiles
+//! that cover it (README, "Guards"). libheif is then told the same limit, decodes the primary image only (thumbnails,
 //! depth, auxiliary and gain-map items are never decoded), and applies `irot`/`imir`/`clap`
 //! itself, so the EXIF Orientation an iPhone also keeps in its Exif item is never applied on
 //! top (that would rotate twice). No metadata leaves this module: only pixels and the colour
 //! profile (ICC, or the `nclx` primaries and transfer) for the conversion to sRGB.
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::os::raw::c_int;
 use std::sync::Once;
 
 use libheif_sys as lh;
 
 use crate::{
-    Decoded, ImageError, MAX_ICC_BYTES, MAX_SIDE, SourceFormat, check_dimensions, deadline,
-    largest_target, ops,
+    Decoded, ImageError, MAX_ICC_BYTES, MAX_SIDE, SourceFormat, bitstream, check_dimensions,
+    deadline, largest_target, ops,
 };
 
 /// `ftyp` brands of HEIF still images coded with HEVC.
@@ -138,7 +142,19 @@ fn corrupt(what: &str) -> ImageError {
     ImageError::Corrupt(format!("HEIF: {what}"))
 }
 
-/// Reads the boxes and applies the guard to the primary image, without decoding.
+/// Most tiles a grid may have. An iPhone's 48 MP photo is a grid of 16x12 = 192 tiles of 512 px;
+/// 1024 still allows 50 MP in tiles of 224 px, while a crafted grid can no longer name 65,536.
+pub const MAX_GRID_TILES: u64 = 1024;
+/// How far an HEVC picture's coded size may differ from its `ispe`: one coding tree block
+/// (64 px at most), the padding an encoder adds to reach whole blocks.
+pub const HEVC_SIZE_SLACK: u32 = 64;
+/// The same for AV1: one superblock (128 px at most).
+pub const AV1_SIZE_SLACK: u32 = 128;
+
+/// Reads the boxes and applies the guard, without decoding: to the primary image's `ispe`,
+/// and to every item libheif could decode (coded items and grids, not just the primary one,
+/// since an alpha or tile item is decoded along with it), whose bitstream must code the size
+/// its `ispe` declares.
 pub(crate) fn header(bytes: &[u8]) -> Result<Header, ImageError> {
     let meta = find(bytes, b"meta").ok_or_else(|| corrupt("no meta box"))?;
     let meta = meta.get(4..).ok_or_else(|| corrupt("short meta box"))?;
@@ -149,56 +165,434 @@ pub(crate) fn header(bytes: &[u8]) -> Result<Header, ImageError> {
         r.uint(if version == 0 { 2 } else { 4 })
             .ok_or_else(|| corrupt("short pitm"))?
     };
-    let item_type = item_type(meta, primary).ok_or_else(|| corrupt("no primary item entry"))?;
+    let container = Container::read(bytes, meta)?;
+    let item_type = *container
+        .items
+        .get(&primary)
+        .ok_or_else(|| corrupt("no primary item entry"))?;
     let grid = match &item_type {
         b"hvc1" | b"av01" => false,
         b"grid" => true,
         // overlays, derived, JPEG or uncompressed items: not what phones write
         _ => return Err(ImageError::Unsupported),
     };
-    let properties = primary_properties(meta, primary).ok_or_else(|| corrupt("bad properties"))?;
-    let mut ispe = None;
+    let properties = container.properties_of(primary)?;
     let mut bits = 8u8;
     for (kind, body) in &properties {
-        match kind {
-            b"ispe" => {
-                let mut r = Reader::new(body);
-                r.full();
-                ispe = r.uint(4).zip(r.uint(4));
+        if kind == b"pixi" {
+            let mut r = Reader::new(body);
+            r.full();
+            let channels = r.u8().unwrap_or(0);
+            for _ in 0..channels {
+                bits = bits.max(r.u8().unwrap_or(8));
             }
-            b"pixi" => {
-                let mut r = Reader::new(body);
-                r.full();
-                let channels = r.u8().unwrap_or(0);
-                for _ in 0..channels {
-                    bits = bits.max(r.u8().unwrap_or(8));
-                }
-            }
-            _ => {}
         }
     }
-    let (w, h) = ispe.ok_or_else(|| corrupt("the primary image has no size (ispe)"))?;
-    let (width, height) = check_dimensions(w, h)?;
-    if grid {
-        // The grid's own output size is what libheif allocates: it must pass too.
-        let data = item_data(bytes, meta, primary).ok_or_else(|| corrupt("no grid data"))?;
-        let mut r = Reader::new(data);
-        let _version = r.u8();
-        let flags = r.u8().ok_or_else(|| corrupt("short grid"))?;
-        r.bytes(2).ok_or_else(|| corrupt("short grid"))?;
-        let n = if flags & 1 == 1 { 4 } else { 2 };
-        let (gw, gh) = r
-            .uint(n)
-            .zip(r.uint(n))
-            .ok_or_else(|| corrupt("short grid"))?;
-        check_dimensions(gw, gh)?;
-    }
+    let (w, h) = container
+        .ispe(primary)?
+        .ok_or_else(|| corrupt("the primary image has no size (ispe)"))?;
+    let (width, height) = check_dimensions(u64::from(w), u64::from(h))?;
+    container.check_decodable_items()?;
     Ok(Header {
         width,
         height,
         bits,
         grid,
     })
+}
+
+/// A property box: (type, payload).
+type Property<'a> = ([u8; 4], &'a [u8]);
+
+/// The item structure of a HEIF file, read once (each table in one pass, so a file with many
+/// items costs linear time).
+struct Container<'a> {
+    file: &'a [u8],
+    meta: &'a [u8],
+    /// item id -> `infe` type
+    items: HashMap<u64, [u8; 4]>,
+    /// `ipco`, in order (`ipma` indices are 1-based into it)
+    properties: Vec<Property<'a>>,
+    /// item id -> indices into `properties`
+    associations: HashMap<u64, Vec<usize>>,
+    /// item id -> where its data is
+    locations: HashMap<u64, Location>,
+    /// grid item id -> the tiles its `dimg` reference names, in order
+    tiles: HashMap<u64, Vec<u64>>,
+}
+
+struct Location {
+    /// 0: in the file, 1: in `idat` (2, item offsets, is not used by image items)
+    method: u64,
+    base: u64,
+    /// (offset, length); length 0 means "to the end"
+    extents: Vec<(u64, u64)>,
+}
+
+impl<'a> Container<'a> {
+    fn read(file: &'a [u8], meta: &'a [u8]) -> Result<Self, ImageError> {
+        Ok(Container {
+            file,
+            meta,
+            items: read_iinf(meta).ok_or_else(|| corrupt("bad item information (iinf)"))??,
+            properties: find(meta, b"iprp")
+                .and_then(|iprp| find(iprp, b"ipco"))
+                .map(|ipco| boxes(ipco).collect())
+                .unwrap_or_default(),
+            associations: read_ipma(meta).ok_or_else(|| corrupt("bad properties"))?,
+            locations: read_iloc(meta).ok_or_else(|| corrupt("bad item locations (iloc)"))??,
+            tiles: read_dimg(meta).ok_or_else(|| corrupt("bad item references (iref)"))??,
+        })
+    }
+
+    /// The properties (type, payload) associated with an item, in `ipma` order.
+    fn properties_of(&self, item: u64) -> Result<Vec<Property<'a>>, ImageError> {
+        let indices = self.associations.get(&item).map_or(&[][..], Vec::as_slice);
+        indices
+            .iter()
+            .map(|&i| {
+                self.properties
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| corrupt("bad properties"))
+            })
+            .collect()
+    }
+
+    /// The one property of a type an item has; two of them would leave it to chance which
+    /// one libheif reads.
+    fn single(&self, item: u64, kind: &[u8; 4]) -> Result<Option<&'a [u8]>, ImageError> {
+        let mut found = self
+            .properties_of(item)?
+            .into_iter()
+            .filter(|(k, _)| k == kind);
+        match (found.next(), found.next()) {
+            (first, None) => Ok(first.map(|(_, body)| body)),
+            _ => Err(corrupt(&format!(
+                "item {item} has two {} properties",
+                String::from_utf8_lossy(kind)
+            ))),
+        }
+    }
+
+    fn ispe(&self, item: u64) -> Result<Option<(u32, u32)>, ImageError> {
+        let Some(body) = self.single(item, b"ispe")? else {
+            return Ok(None);
+        };
+        let mut r = Reader::new(body);
+        r.full();
+        let size = r
+            .uint(4)
+            .zip(r.uint(4))
+            .ok_or_else(|| corrupt("short ispe"))?;
+        Ok(Some((size.0 as u32, size.1 as u32)))
+    }
+
+    /// The bytes of an item, its extents joined as libheif joins them.
+    fn data(&self, item: u64) -> Result<Cow<'a, [u8]>, ImageError> {
+        let bad = || corrupt(&format!("item {item} has no readable data"));
+        let location = self.locations.get(&item).ok_or_else(bad)?;
+        let source = match location.method {
+            0 => self.file,
+            1 => find(self.meta, b"idat").ok_or_else(bad)?,
+            _ => return Err(bad()),
+        };
+        let slice = |&(offset, length): &(u64, u64)| -> Option<&'a [u8]> {
+            let start = usize::try_from(location.base.checked_add(offset)?).ok()?;
+            let end = if length == 0 {
+                source.len()
+            } else {
+                start.checked_add(usize::try_from(length).ok()?)?
+            };
+            source.get(start..end)
+        };
+        match location.extents.as_slice() {
+            [one] => Ok(Cow::Borrowed(slice(one).ok_or_else(bad)?)),
+            extents => {
+                let mut joined = Vec::new();
+                for extent in extents {
+                    let part = slice(extent).ok_or_else(bad)?;
+                    // Extents may name the same bytes again; joined, they may not outgrow
+                    // the file.
+                    if joined.len() + part.len() > self.file.len() {
+                        return Err(bad());
+                    }
+                    joined.extend_from_slice(part);
+                }
+                Ok(Cow::Owned(joined))
+            }
+        }
+    }
+
+    /// Every coded item must code the size its `ispe` declares, and every grid must be a
+    /// bounded number of distinct tiles that cover its output size. Items that share bytes
+    /// are refused too: together they could make this check, and the decoder, read the same
+    /// large stream many times.
+    fn check_decodable_items(&self) -> Result<(), ImageError> {
+        let mut coded_bytes = 0usize;
+        let mut ids: Vec<&u64> = self.items.keys().collect();
+        ids.sort();
+        for &id in ids {
+            match &self.items[&id] {
+                kind @ (b"hvc1" | b"av01") => {
+                    let data = self.data(id)?;
+                    coded_bytes = coded_bytes.saturating_add(data.len());
+                    if coded_bytes > self.file.len() {
+                        return Err(corrupt("image items share their data"));
+                    }
+                    self.check_coded_item(id, kind, &data)?;
+                }
+                b"grid" => self.check_grid(id)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_coded_item(&self, id: u64, kind: &[u8; 4], data: &[u8]) -> Result<(), ImageError> {
+        let (w, h) = self
+            .ispe(id)?
+            .ok_or_else(|| corrupt(&format!("item {id} has no size (ispe)")))?;
+        // Tiles, thumbnails and alpha planes pass the pixel-flood guard on their own too.
+        check_dimensions(u64::from(w), u64::from(h))?;
+        let (sizes, pictures, slack) = if kind == b"hvc1" {
+            let hvcc = self
+                .single(id, b"hvcC")?
+                .ok_or_else(|| corrupt(&format!("item {id} has no hvcC")))?;
+            let stream = bitstream::hevc_stream(hvcc, data)
+                .ok_or_else(|| corrupt(&format!("item {id}: unreadable HEVC stream")))?;
+            (stream.sizes, stream.pictures, HEVC_SIZE_SLACK)
+        } else {
+            let av1c = self
+                .single(id, b"av1C")?
+                .ok_or_else(|| corrupt(&format!("item {id} has no av1C")))?;
+            let stream = bitstream::av1_stream(av1c, data)
+                .ok_or_else(|| corrupt(&format!("item {id}: unreadable AV1 stream")))?;
+            (stream.sizes, stream.frames, AV1_SIZE_SLACK)
+        };
+        if sizes.is_empty() {
+            return Err(corrupt(&format!("item {id} has no sequence header")));
+        }
+        // One image is one coded picture; more would each be decoded in turn.
+        if pictures > 1 {
+            return Err(corrupt(&format!("item {id} codes {pictures} pictures")));
+        }
+        for coded in sizes {
+            if coded.width.abs_diff(w) >= slack || coded.height.abs_diff(h) >= slack {
+                return Err(corrupt(&format!(
+                    "item {id} declares {w}x{h} (ispe) but codes {}x{}",
+                    coded.width, coded.height
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_grid(&self, id: u64) -> Result<(), ImageError> {
+        let data = self.data(id)?;
+        let mut r = Reader::new(&data);
+        let short = || corrupt("short grid");
+        let _version = r.u8();
+        let flags = r.u8().ok_or_else(short)?;
+        let rows = r.u8().ok_or_else(short)? as u64 + 1;
+        let columns = r.u8().ok_or_else(short)? as u64 + 1;
+        let n = if flags & 1 == 1 { 4 } else { 2 };
+        let (gw, gh) = r.uint(n).zip(r.uint(n)).ok_or_else(short)?;
+        // The grid's own output size is what libheif allocates: it must pass the guard too,
+        // and be the size its `ispe` declares, which the memory estimate is made from.
+        check_dimensions(gw, gh)?;
+        if let Some(declared) = self.ispe(id)?
+            && (u64::from(declared.0), u64::from(declared.1)) != (gw, gh)
+        {
+            return Err(corrupt(&format!(
+                "a grid of {gw}x{gh} declares {}x{} (ispe)",
+                declared.0, declared.1
+            )));
+        }
+        if rows * columns > MAX_GRID_TILES {
+            return Err(corrupt(&format!(
+                "a grid of {rows}x{columns} tiles (at most {MAX_GRID_TILES})"
+            )));
+        }
+        let tiles = self.tiles.get(&id).map_or(&[][..], Vec::as_slice);
+        if tiles.len() as u64 != rows * columns {
+            return Err(corrupt(&format!(
+                "a grid of {rows}x{columns} with {} tiles",
+                tiles.len()
+            )));
+        }
+        let mut seen = HashSet::new();
+        let mut tile_size = None;
+        for &tile in tiles {
+            if !seen.insert(tile) {
+                return Err(corrupt(&format!("the grid names tile {tile} twice")));
+            }
+            if !matches!(self.items.get(&tile), Some(b"hvc1" | b"av01")) {
+                return Err(corrupt(&format!("grid tile {tile} is not a coded image")));
+            }
+            let size = self
+                .ispe(tile)?
+                .ok_or_else(|| corrupt(&format!("tile {tile} has no size (ispe)")))?;
+            if *tile_size.get_or_insert(size) != size {
+                return Err(corrupt("the tiles of a grid differ in size"));
+            }
+        }
+        let (tw, th) = tile_size.map_or((0, 0), |(w, h)| (u64::from(w), u64::from(h)));
+        // The tiles cover the output, no row or column of them lies wholly outside it, and a
+        // tile is less than one coding block wider than the output (a 1x1 grid of a large
+        // tile would decode all of it for a small output): the tiles decode fewer than 4 times
+        // the output's pixels.
+        let covers = |tiles: u64, tile: u64, side: u64| {
+            tiles * tile >= side
+                && (tiles - 1) * tile < side
+                && tile < side + u64::from(HEVC_SIZE_SLACK)
+        };
+        if !covers(columns, tw, gw) || !covers(rows, th, gh) {
+            return Err(corrupt(&format!(
+                "{rows}x{columns} tiles of {tw}x{th} for a {gw}x{gh} grid"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// item id -> type, from `iinf`; an id listed twice is refused.
+fn read_iinf(meta: &[u8]) -> Option<Result<HashMap<u64, [u8; 4]>, ImageError>> {
+    let iinf = find(meta, b"iinf")?;
+    let mut r = Reader::new(iinf);
+    let (version, _) = r.full()?;
+    r.uint(if version == 0 { 2 } else { 4 })?;
+    let mut items = HashMap::new();
+    for (kind, body) in boxes(&iinf[r.pos..]) {
+        if &kind != b"infe" {
+            continue;
+        }
+        let mut r = Reader::new(body);
+        let (version, _) = r.full()?;
+        if version < 2 {
+            continue;
+        }
+        let id = r.uint(if version == 2 { 2 } else { 4 })?;
+        r.uint(2)?; // protection index
+        let item_type: [u8; 4] = r.bytes(4)?.try_into().ok()?;
+        if items.insert(id, item_type).is_some() {
+            return Some(Err(corrupt(&format!("item {id} is listed twice"))));
+        }
+    }
+    Some(Ok(items))
+}
+
+/// item id -> 0-based property indices, from every `ipma`.
+fn read_ipma(meta: &[u8]) -> Option<HashMap<u64, Vec<usize>>> {
+    let mut found: HashMap<u64, Vec<usize>> = HashMap::new();
+    let Some(iprp) = find(meta, b"iprp") else {
+        return Some(found);
+    };
+    for (kind, body) in boxes(iprp) {
+        if &kind != b"ipma" {
+            continue;
+        }
+        let mut r = Reader::new(body);
+        let (version, flags) = r.full()?;
+        let entries = r.uint(4)?;
+        for _ in 0..entries {
+            let id = r.uint(if version < 1 { 2 } else { 4 })?;
+            let count = r.u8()?;
+            for _ in 0..count {
+                let index = if flags & 1 == 1 {
+                    r.uint(2)? & 0x7FFF
+                } else {
+                    r.uint(1)? & 0x7F
+                };
+                if index > 0 {
+                    found
+                        .entry(id)
+                        .or_default()
+                        .push(usize::try_from(index - 1).ok()?);
+                }
+            }
+        }
+    }
+    Some(found)
+}
+
+/// item id -> location, from `iloc`; an id located twice is refused.
+fn read_iloc(meta: &[u8]) -> Option<Result<HashMap<u64, Location>, ImageError>> {
+    let mut locations = HashMap::new();
+    let Some(iloc) = find(meta, b"iloc") else {
+        return Some(Ok(locations));
+    };
+    let mut r = Reader::new(iloc);
+    let (version, _) = r.full()?;
+    let sizes = r.u8()?;
+    let (offset_size, length_size) = (usize::from(sizes >> 4), usize::from(sizes & 15));
+    let sizes = r.u8()?;
+    let base_size = usize::from(sizes >> 4);
+    let index_size = if version >= 1 {
+        usize::from(sizes & 15)
+    } else {
+        0
+    };
+    if [offset_size, length_size, base_size, index_size]
+        .iter()
+        .any(|&s| s > 8)
+    {
+        return None;
+    }
+    let count = r.uint(if version < 2 { 2 } else { 4 })?;
+    for _ in 0..count {
+        let id = r.uint(if version < 2 { 2 } else { 4 })?;
+        let method = if version >= 1 { r.uint(2)? & 15 } else { 0 };
+        r.uint(2)?; // data reference index
+        let base = r.uint(base_size)?;
+        let extent_count = r.uint(2)?;
+        let mut extents = Vec::new();
+        for _ in 0..extent_count {
+            r.uint(index_size)?;
+            let offset = r.uint(offset_size)?;
+            let length = r.uint(length_size)?;
+            extents.push((offset, length));
+        }
+        let location = Location {
+            method,
+            base,
+            extents,
+        };
+        if locations.insert(id, location).is_some() {
+            return Some(Err(corrupt(&format!("item {id} is located twice"))));
+        }
+    }
+    Some(Ok(locations))
+}
+
+/// grid id -> tile ids, from the `dimg` references of `iref`; two `dimg` references from one
+/// item are refused (libheif would read only the first).
+fn read_dimg(meta: &[u8]) -> Option<Result<HashMap<u64, Vec<u64>>, ImageError>> {
+    let mut tiles = HashMap::new();
+    let Some(iref) = find(meta, b"iref") else {
+        return Some(Ok(tiles));
+    };
+    let mut r = Reader::new(iref);
+    let (version, _) = r.full()?;
+    let id_size = if version == 0 { 2 } else { 4 };
+    for (kind, body) in boxes(&iref[r.pos..]) {
+        if &kind != b"dimg" {
+            continue;
+        }
+        let mut r = Reader::new(body);
+        let from = r.uint(id_size)?;
+        let count = r.uint(2)?;
+        let mut to = Vec::new();
+        for _ in 0..count {
+            to.push(r.uint(id_size)?);
+        }
+        if tiles.insert(from, to).is_some() {
+            return Some(Err(corrupt(&format!(
+                "item {from} has two dimg references"
+            ))));
+        }
+    }
+    Some(Ok(tiles))
 }
 
 /// True when the file has an `Exif` item or an XMP (`mime`) item.
@@ -227,115 +621,6 @@ pub(crate) fn has_metadata(bytes: &[u8]) -> bool {
             && r.uint(2).is_some()
             && matches!(r.bytes(4), Some(b"Exif" | b"mime"))
     })
-}
-
-/// The `infe` type of an item.
-fn item_type(meta: &[u8], item: u64) -> Option<[u8; 4]> {
-    let iinf = find(meta, b"iinf")?;
-    let mut r = Reader::new(iinf);
-    let (version, _) = r.full()?;
-    r.uint(if version == 0 { 2 } else { 4 })?;
-    let entries = &iinf[r.pos..];
-    boxes(entries).find_map(|(kind, body)| {
-        if &kind != b"infe" {
-            return None;
-        }
-        let mut r = Reader::new(body);
-        let (version, _) = r.full()?;
-        if version < 2 {
-            return None;
-        }
-        let id = r.uint(if version == 2 { 2 } else { 4 })?;
-        r.uint(2)?; // protection index
-        let kind: [u8; 4] = r.bytes(4)?.try_into().ok()?;
-        (id == item).then_some(kind)
-    })
-}
-
-/// The properties (type, payload) associated with an item, in `ipma` order.
-fn primary_properties(meta: &[u8], item: u64) -> Option<Vec<([u8; 4], &[u8])>> {
-    let iprp = find(meta, b"iprp")?;
-    let ipco = find(iprp, b"ipco")?;
-    let properties: Vec<([u8; 4], &[u8])> = boxes(ipco).take(10_000).collect();
-    let mut found = Vec::new();
-    for (kind, body) in boxes(iprp) {
-        if &kind != b"ipma" {
-            continue;
-        }
-        let mut r = Reader::new(body);
-        let (version, flags) = r.full()?;
-        let entries = r.uint(4)?;
-        for _ in 0..entries {
-            let id = r.uint(if version < 1 { 2 } else { 4 })?;
-            let count = r.u8()?;
-            for _ in 0..count {
-                let index = if flags & 1 == 1 {
-                    r.uint(2)? & 0x7FFF
-                } else {
-                    r.uint(1)? & 0x7F
-                };
-                if id == item && index > 0 {
-                    found.push(*properties.get(usize::try_from(index - 1).ok()?)?);
-                }
-            }
-        }
-    }
-    Some(found)
-}
-
-/// The bytes of an item with a single extent, from the file (`iloc` construction method 0) or
-/// from `idat` (method 1).
-fn item_data<'a>(file: &'a [u8], meta: &'a [u8], item: u64) -> Option<&'a [u8]> {
-    let iloc = find(meta, b"iloc")?;
-    let mut r = Reader::new(iloc);
-    let (version, _) = r.full()?;
-    let sizes = r.u8()?;
-    let (offset_size, length_size) = (usize::from(sizes >> 4), usize::from(sizes & 15));
-    let sizes = r.u8()?;
-    let base_size = usize::from(sizes >> 4);
-    let index_size = if version >= 1 {
-        usize::from(sizes & 15)
-    } else {
-        0
-    };
-    if [offset_size, length_size, base_size, index_size]
-        .iter()
-        .any(|&s| s > 8)
-    {
-        return None;
-    }
-    let count = r.uint(if version < 2 { 2 } else { 4 })?;
-    for _ in 0..count {
-        let id = r.uint(if version < 2 { 2 } else { 4 })?;
-        let method = if version >= 1 { r.uint(2)? & 15 } else { 0 };
-        r.uint(2)?; // data reference index
-        let base = r.uint(base_size)?;
-        let extents = r.uint(2)?;
-        let mut first = None;
-        for _ in 0..extents {
-            r.uint(index_size)?;
-            let offset = r.uint(offset_size)?;
-            let length = r.uint(length_size)?;
-            first.get_or_insert((offset, length));
-        }
-        if id != item {
-            continue;
-        }
-        let (offset, length) = first?;
-        let source = match method {
-            0 => file,
-            1 => find(meta, b"idat")?,
-            _ => return None,
-        };
-        let start = usize::try_from(base.checked_add(offset)?).ok()?;
-        let end = if length == 0 {
-            source.len()
-        } else {
-            start.checked_add(usize::try_from(length).ok()?)?
-        };
-        return source.get(start..end);
-    }
-    None
 }
 
 // ------------------------------------------------------------------ libheif

@@ -8,9 +8,11 @@
 //! Decoders never allocate from an unchecked header: the dimensions are read and checked against
 //! [`MAX_PIXELS`] / [`MAX_SIDE`] before any pixel buffer exists.
 
+mod bitstream;
 mod color;
 mod deadline;
 mod heif;
+pub mod isolation;
 mod jpeg;
 mod metadata;
 mod ops;
@@ -19,6 +21,7 @@ mod probe;
 mod stages;
 mod webp;
 
+pub use heif::{AV1_SIZE_SLACK, HEVC_SIZE_SLACK, MAX_GRID_TILES};
 pub use metadata::has_metadata;
 pub use probe::{Probe, probe};
 
@@ -302,7 +305,20 @@ pub fn process(bytes: &[u8]) -> Result<Processed, ImageError> {
 /// [`process`], stopped with [`ImageError::TimedOut`] once `deadline` has passed. The decoders
 /// check it between scans and rows, and the pipeline between steps, so the calling thread is free
 /// again soon after the deadline (each step between two checks is bounded by the size guard).
+/// Once [`isolation::init`] or [`isolation::use_program`] has run, HEIC/AVIF files are processed
+/// in a child process instead, killed at the deadline and limited to the `probe()` estimate.
 pub fn process_within(bytes: &[u8], deadline: std::time::Instant) -> Result<Processed, ImageError> {
+    let heif = matches!(sniff(bytes), Some(SourceFormat::Heic | SourceFormat::Avif));
+    if let Some(program) = isolation::program()
+        && heif
+    {
+        let estimate = probe(bytes)?.peak_memory_bytes;
+        // A child that cannot be started (no memory for a process, the executable replaced
+        // on disk) leaves the decode here, still behind the header checks.
+        if let Ok(result) = isolation::process_in_child(program, bytes, deadline, estimate) {
+            return result;
+        }
+    }
     deadline::run(Some(deadline), || process_inner(bytes))
 }
 

@@ -4,6 +4,8 @@
 //! would not see) is compared with the estimate.
 
 mod craft;
+#[path = "craft/heif.rs"]
+mod craft_heif;
 
 use std::process::Command;
 
@@ -109,6 +111,41 @@ fn crafted_files_stay_within_their_memory_estimate() {
         }
     }
     assert!(report.is_empty(), "{report:#?}");
+}
+
+/// The audit's HEIFs: 8 KB declaring 64x48 but coding 8192x4320 (35 MP, +215 MB when libheif
+/// decoded it), and a grid of 48 references to it. The header checks refuse them before any
+/// pixel exists: the process stays within what an honest 640x480 HEIC may use.
+#[test]
+fn crafted_heif_files_fail_before_their_pixels_exist() {
+    let coded_8k = include_bytes!("fixtures/coded-8k.heic");
+    let small = include_bytes!("fixtures/small.heic");
+    let allowance = ciel_imaging::probe(small).unwrap().peak_memory_bytes + MARGIN_BYTES;
+    let cases = [
+        (
+            "heic-ispe-64x48-coded-8k",
+            craft_heif::with_ispe(coded_8k, 64, 48),
+        ),
+        (
+            "heic-grid-of-48-lying-tiles",
+            craft_heif::grid_of_one_tile(coded_8k, (64, 48), 6, 8, (512, 288)),
+        ),
+        (
+            "heic-1x1-grid-of-an-8k-tile",
+            craft_heif::grid_of_one_tile(coded_8k, (8192, 4320), 1, 1, (64, 48)),
+        ),
+    ];
+    for (name, bytes) in &cases {
+        let refused = ciel_imaging::probe(bytes).map_err(|e| e.code());
+        assert_eq!(refused.err(), Some("corrupt_image"), "{name}");
+        let peak = measured_peak(name, bytes);
+        println!(
+            "{name}: measured peak {} MB, allowance {} MB",
+            peak >> 20,
+            allowance >> 20
+        );
+        assert!(peak <= allowance, "{name}: peak {} MB", peak >> 20);
+    }
 }
 
 /// A valid PNG of `side`x`side` with an `iCCP` chunk that inflates to `icc_bytes`.
