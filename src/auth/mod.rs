@@ -340,6 +340,43 @@ impl Auth {
         }
     }
 
+    /// Confirms the password of a signed-in user before a change that needs
+    /// it (password, email, deletion). A stolen session must not become a
+    /// password oracle: each failure counts in the account's sign-in
+    /// back-off, the session standing for the network, and the
+    /// [`CONFIRMATION_FAILURES`]th within an hour ends the session.
+    pub async fn confirm_password(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        password: &str,
+    ) -> Result<()> {
+        let account = user_id.to_string();
+        let network = format!("session-{session_id}");
+        let (limiter, throttle) = (&self.limits.limiter, &self.limits.sign_in);
+        if let Some(wait) = limiter.sign_in_wait(throttle, &account, &network).await {
+            return Err(Error::RateLimited {
+                policy: sign_in_policy(wait),
+                retry_after: wait,
+            });
+        }
+        if self.check_password(user_id, password).await? {
+            limiter.sign_in_succeeded(&account, &network).await;
+            return Ok(());
+        }
+        limiter.sign_in_failed(throttle, &account, &network).await;
+        let failures = limiter
+            .check(&confirmation_policy(), &session_id.to_string())
+            .await;
+        if !failures.allowed {
+            tracing::warn!(%user_id, %session_id, "password confirmations kept failing; session ended");
+            self.end_session(session_id, Some(user_id), Revocation::PasswordGuessing)
+                .await?;
+            return Err(Code::SessionRevoked.into());
+        }
+        Err(Code::WrongPassword.into())
+    }
+
     /// Checks a user's password without signing in, for confirmations.
     pub async fn check_password(&self, user_id: Uuid, password: &str) -> Result<bool> {
         let hash: Option<String> =
@@ -401,4 +438,15 @@ fn private_subject(text: &str) -> String {
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(text.to_lowercase().as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Failed password confirmations that end the session making them.
+pub const CONFIRMATION_FAILURES: u64 = 5;
+
+fn confirmation_policy() -> Policy {
+    Policy {
+        name: "password_confirmation",
+        quota: CONFIRMATION_FAILURES - 1,
+        window: std::time::Duration::from_secs(3600),
+    }
 }

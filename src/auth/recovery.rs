@@ -19,10 +19,6 @@ pub fn invalid_token() -> Error {
     Error::from(Code::InvalidOrExpiredToken)
 }
 
-fn wrong_password() -> Error {
-    Error::from(Code::WrongPassword)
-}
-
 /// What a verification link did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verified {
@@ -222,9 +218,8 @@ impl Auth {
     ) -> Result<()> {
         let password =
             Password::parse(new_password).map_err(|e| Error::invalid_field("new_password", e))?;
-        if !self.check_password(user_id, current_password).await? {
-            return Err(wrong_password());
-        }
+        self.confirm_password(user_id, session_id, current_password)
+            .await?;
         let password_hash = self.hasher.hash(&password).await?;
         let mut tx = self.db.begin().await?;
         let email: Option<String> = sqlx::query_scalar(
@@ -263,15 +258,15 @@ impl Auth {
     pub async fn change_email(
         &self,
         user_id: Uuid,
+        session_id: Uuid,
         current_password: &str,
         new_email: &str,
     ) -> Result<()> {
         self.limit_account_mail(user_id).await?;
         let new_email =
             Email::parse(new_email).map_err(|e| Error::invalid_field("new_email", e))?;
-        if !self.check_password(user_id, current_password).await? {
-            return Err(wrong_password());
-        }
+        self.confirm_password(user_id, session_id, current_password)
+            .await?;
         let current: Option<String> =
             sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND deleted_at IS NULL")
                 .bind(user_id)

@@ -19,6 +19,8 @@ pub enum Revocation {
     AccountDeleted,
     PasswordReset,
     PasswordChanged,
+    /// It failed too many password confirmations (a stolen session).
+    PasswordGuessing,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

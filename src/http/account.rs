@@ -273,7 +273,12 @@ pub async fn change_email(
     JsonBody(body): JsonBody<ChangeEmailRequest>,
 ) -> Result<(StatusCode, Json<Accepted>)> {
     ctx.auth
-        .change_email(user.user_id, &body.current_password, &body.new_email)
+        .change_email(
+            user.user_id,
+            user.session_id,
+            &body.current_password,
+            &body.new_email,
+        )
         .await?;
     Ok(accepted(
         "a confirmation link is on its way to the new address; the current address stays until it is followed",

@@ -127,6 +127,7 @@ pub async fn delete_me(
         &ctx.queue,
         timelines,
         user.user_id,
+        user.session_id,
         &body.password,
     )
     .await?;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::feed::Timelines;
 use crate::auth::{Auth, Revocation};
-use crate::error::{Code, Error, Result};
+use crate::error::{Error, Result};
 use crate::infra::queue::Queue;
 use crate::infra::s3::Storage;
 use crate::jobs::{self, Job};
@@ -27,12 +27,10 @@ pub async fn delete(
     queue: &Queue,
     timelines: &Timelines,
     user: Uuid,
+    session: Uuid,
     password: &str,
 ) -> Result<()> {
-    if !auth.check_password(user, password).await? {
-        return Err(Code::WrongPassword
-            .with_message("the password is not right; the account was not deleted"));
-    }
+    auth.confirm_password(user, session, password).await?;
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE users SET deleted_at = COALESCE(deleted_at, now()) WHERE id = $1")
         .bind(user)

@@ -199,3 +199,69 @@ async fn ipv6_counts_by_slash_64_and_mapped_ipv4_as_ipv4() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// Issue 25, finding 5: a stolen session must not be a password oracle.
+async fn confirm(app: &TestApp, token: &str, guess: &str) -> Reply {
+    app.post(
+        "/v1/me/password",
+        Some(token),
+        json!({ "current_password": guess, "new_password": "a brand new passphrase" }),
+    )
+    .await
+}
+
+fn access_token(body: &Value) -> String {
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn failed_password_confirmations_end_the_session_that_makes_them() {
+    let app = TestApp::api().await;
+    let handle = unique("po");
+    let stolen = access_token(&app.register(&handle).await);
+    for guess in 1..ciel::auth::CONFIRMATION_FAILURES {
+        confirm(&app, &stolen, &format!("guess number {guess}"))
+            .await
+            .expect(StatusCode::FORBIDDEN, Some("wrong_password"));
+    }
+    confirm(&app, &stolen, "the last guess")
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+    // Ended: not even the right password goes through it now.
+    confirm(&app, &stolen, PASSWORD)
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+    app.get("/v1/me", Some(&stolen))
+        .await
+        .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
+    // The owner is not locked out: a new session confirms and changes it.
+    let own = access_token(&login_from(&app, "198.51.100.9", &handle, PASSWORD).await.body);
+    confirm(&app, &own, PASSWORD)
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+}
+
+#[tokio::test]
+async fn failed_password_confirmations_count_in_the_accounts_sign_in_back_off() {
+    let app = TestApp::api_with(|env| {
+        env.insert("RATE_LIMIT_LOGIN_ACCOUNT", "3/1h".into());
+    })
+    .await;
+    let handle = unique("pb");
+    let first = access_token(&app.register(&handle).await);
+    let second = access_token(&login_from(&app, "198.51.100.10", &handle, PASSWORD).await.body);
+    for guess in 1..=3 {
+        confirm(&app, &first, &format!("guess number {guess}"))
+            .await
+            .expect(StatusCode::FORBIDDEN, Some("wrong_password"));
+    }
+    // Past the account's ceiling, another session is paced like a new
+    // network: of two quick guesses, one is refused before it is checked.
+    let a = confirm(&app, &second, "another guess 1").await;
+    let b = confirm(&app, &second, "another guess 2").await;
+    let paced = [&a, &b]
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(paced, 1, "{} then {}", a.body, b.body);
+}
