@@ -31,17 +31,57 @@ pub async fn visible_user_id(
     .ok_or_else(user_not_found)
 }
 
-/// The id of a visible user whether or not a block stands between them
-/// (blocking and unblocking must find the user).
-async fn existing_user_id(db: &mut sqlx::PgConnection, handle: &str) -> Result<Uuid> {
+/// The id of a visible user `viewer` may block, unblock or unfollow: found
+/// even if `viewer` blocks them (to unblock), not if they block `viewer`,
+/// who must not learn it: the answer is a stranger's `user_not_found`.
+async fn reachable_user_id(
+    db: &mut sqlx::PgConnection,
+    viewer: Uuid,
+    handle: &str,
+) -> Result<Uuid> {
     let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
     sqlx::query_scalar(&format!(
-        "SELECT u.id FROM users u WHERE u.handle = $1 AND {USER_VISIBLE}"
+        "SELECT u.id FROM users u WHERE u.handle = $2 AND {USER_VISIBLE}
+           AND (NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $1)
+                OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = u.id))"
     ))
+    .bind(viewer)
     .bind(handle.as_str())
     .fetch_optional(db)
     .await?
     .ok_or_else(user_not_found)
+}
+
+/// Serialises the follows and blocks of one pair of users until the
+/// transaction ends: without it, a follow checked before a concurrent block
+/// committed would be inserted after the block removed the follows, and
+/// survive it.
+async fn lock_pair(tx: &mut sqlx::PgConnection, a: Uuid, b: Uuid) -> Result<()> {
+    use sha2::Digest as _;
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    let digest = sha2::Sha256::new()
+        .chain_update(low.as_bytes())
+        .chain_update(high.as_bytes())
+        .finalize();
+    let key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether a block stands between the two, either way (read after the
+/// pair's lock, so it sees a block committed meanwhile).
+async fn blocked_either_way(tx: &mut sqlx::PgConnection, a: Uuid, b: Uuid) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM blocks
+                         WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1))",
+    )
+    .bind(a)
+    .bind(b)
+    .fetch_one(tx)
+    .await?)
 }
 
 /// Follows `handle`. Following twice is the same as once. Returns the
@@ -56,6 +96,10 @@ pub async fn follow(
     let followee = visible_user_id(&mut tx, follower, handle).await?;
     if followee == follower {
         return Err(Code::CannotFollowSelf.into());
+    }
+    lock_pair(&mut tx, follower, followee).await?;
+    if blocked_either_way(&mut tx, follower, followee).await? {
+        return Err(user_not_found());
     }
     let inserted = sqlx::query(
         "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -87,7 +131,7 @@ pub async fn unfollow(
 ) -> Result<(Uuid, bool)> {
     let mut tx = db.primary.begin().await?;
     // Yourself included: you never follow yourself, so there is nothing to undo.
-    let followee = existing_user_id(&mut tx, handle).await?;
+    let followee = reachable_user_id(&mut tx, follower, handle).await?;
     let removed = remove_follow(&mut tx, follower, followee).await?;
     tx.commit().await?;
     if removed {
@@ -118,10 +162,11 @@ async fn remove_follow(
 /// them. Returns the blocked user's id.
 pub async fn block(db: &Db, timelines: &Timelines, blocker: Uuid, handle: &str) -> Result<Uuid> {
     let mut tx = db.primary.begin().await?;
-    let blocked = existing_user_id(&mut tx, handle).await?;
+    let blocked = reachable_user_id(&mut tx, blocker, handle).await?;
     if blocked == blocker {
         return Err(Code::CannotBlockSelf.into());
     }
+    lock_pair(&mut tx, blocker, blocked).await?;
     sqlx::query(
         "INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -141,7 +186,7 @@ pub async fn block(db: &Db, timelines: &Timelines, blocker: Uuid, handle: &str) 
 
 pub async fn unblock(db: &Db, blocker: Uuid, handle: &str) -> Result<Uuid> {
     let mut tx = db.primary.begin().await?;
-    let blocked = existing_user_id(&mut tx, handle).await?;
+    let blocked = reachable_user_id(&mut tx, blocker, handle).await?;
     sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
         .bind(blocker)
         .bind(blocked)

@@ -63,15 +63,17 @@ pub async fn hydrate(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // A follow implies that no block stands between the two (a block ends
-    // follows in its own transaction), so the feed's filter covers blocks.
+    // A block ends the follows between the two, and follows and blocks of a
+    // pair are serialised; the feed tests blocks all the same, so that no
+    // follow that ever outlived a block can show the blocker's posts.
     let scope_filter = match scope {
         Scope::Visible => no_block("$2", "u.id"),
-        Scope::HomeFeed => {
-            "(p.author_id = $2 OR EXISTS (
-                 SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id))"
-                .to_string()
-        }
+        Scope::HomeFeed => format!(
+            "(p.author_id = $2 OR (EXISTS (
+                 SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)
+               AND {}))",
+            no_block("$2", "u.id")
+        ),
     };
     let rows = sqlx::query_as::<_, PostRow>(&format!(
         "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,

@@ -235,7 +235,11 @@ async fn failed_password_confirmations_end_the_session_that_makes_them() {
         .await
         .expect(StatusCode::UNAUTHORIZED, Some("session_revoked"));
     // The owner is not locked out: a new session confirms and changes it.
-    let own = access_token(&login_from(&app, "198.51.100.9", &handle, PASSWORD).await.body);
+    let own = access_token(
+        &login_from(&app, "198.51.100.9", &handle, PASSWORD)
+            .await
+            .body,
+    );
     confirm(&app, &own, PASSWORD)
         .await
         .expect(StatusCode::NO_CONTENT, None);
@@ -249,7 +253,11 @@ async fn failed_password_confirmations_count_in_the_accounts_sign_in_back_off() 
     .await;
     let handle = unique("pb");
     let first = access_token(&app.register(&handle).await);
-    let second = access_token(&login_from(&app, "198.51.100.10", &handle, PASSWORD).await.body);
+    let second = access_token(
+        &login_from(&app, "198.51.100.10", &handle, PASSWORD)
+            .await
+            .body,
+    );
     for guess in 1..=3 {
         confirm(&app, &first, &format!("guess number {guess}"))
             .await

@@ -1328,3 +1328,119 @@ async fn follows_each_way_at_once_do_not_deadlock() {
             .unwrap();
     assert_eq!(counts, vec![(1, 1), (1, 1)]);
 }
+
+/// Issue 25, finding 6: a follow checked before a block committed, and
+/// inserted after the block ended the pair's follows, must not survive it.
+#[tokio::test]
+async fn a_follow_racing_a_block_does_not_survive_it() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let (blocker, follower) = (
+        user(&app, &unique("rb")).await,
+        user(&app, &unique("rf")).await,
+    );
+    let blockers_post = id_of(&post(&app, &pool, &blocker, "not for the blocked").await);
+    // The follow's counter update waits on this row lock, so the follow is
+    // checked and inserted but not committed when the block comes.
+    let low = blocker.id.min(follower.id);
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(low)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let follow = {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}/v1/users/{}/follow", app.base, blocker.handle),
+            follower.token.clone(),
+        );
+        tokio::spawn(async move {
+            let sent = client.post(url).bearer_auth(token).json(&json!({})).send();
+            sent.await.unwrap().status()
+        })
+    };
+    crate::common::until_queries_wait_on_locks(&pool, 1).await;
+    let block = {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}/v1/users/{}/block", app.base, follower.handle),
+            blocker.token.clone(),
+        );
+        tokio::spawn(async move {
+            let sent = client.post(url).bearer_auth(token).json(&json!({})).send();
+            sent.await.unwrap().status()
+        })
+    };
+    // The block either finishes at once (nothing serialises it with the
+    // follow) or waits for the follow's transaction.
+    crate::common::eventually(std::time::Duration::from_secs(60), "the block to run or wait", || {
+        let (pool, block) = (&pool, &block);
+        async move {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            (block.is_finished() || waiting >= 2).then_some(())
+        }
+    })
+    .await;
+    holder.rollback().await.unwrap();
+    let followed = follow.await.unwrap();
+    assert_eq!(block.await.unwrap(), StatusCode::NO_CONTENT);
+    assert!(
+        followed == StatusCode::NO_CONTENT || followed == StatusCode::NOT_FOUND,
+        "follow: {followed}"
+    );
+    let follows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM follows WHERE (follower_id = $1 AND followee_id = $2) OR (follower_id = $2 AND followee_id = $1)",
+    )
+    .bind(blocker.id)
+    .bind(follower.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(follows, 0, "a follow outlived the block");
+    let feed = all_pages(&app, "/v1/feed", follower.token(), 20).await;
+    assert!(!ids(&feed).contains(&blockers_post));
+}
+
+/// Issue 25, finding 7: the blocked user cannot tell a blocker from a
+/// stranger by blocking, unblocking or unfollowing them.
+#[tokio::test]
+async fn a_blocker_answers_the_blocked_as_a_stranger_would() {
+    let app = TestApp::api().await;
+    let (blocker, blocked) = (
+        user(&app, &unique("bk")).await,
+        user(&app, &unique("bd")).await,
+    );
+    app.post(
+        &format!("/v1/users/{}/block", blocked.handle),
+        blocker.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    let stranger = unique("nobody");
+    for target in [&blocker.handle, &stranger] {
+        let path = format!("/v1/users/{target}/block");
+        app.post(&path, blocked.token(), json!({}))
+            .await
+            .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
+        app.delete(&path, blocked.token())
+            .await
+            .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
+        app.delete(&format!("/v1/users/{target}/follow"), blocked.token())
+            .await
+            .expect(StatusCode::NOT_FOUND, Some("user_not_found"));
+    }
+    // The blocker still finds whom they block, to unblock them.
+    app.delete(
+        &format!("/v1/users/{}/block", blocked.handle),
+        blocker.token(),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+}
