@@ -38,6 +38,8 @@ pub struct RateLimitConfig {
     pub account_token: Policy,
     /// Account mails a signed-in user asks for (resend, email change).
     pub account_mail: Policy,
+    /// `POST /v1/mail/sns` per client network.
+    pub mail_events: Policy,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -54,6 +56,11 @@ pub struct ApiConfig {
     /// Bounces from Transactional Email through Topics and Events.
     pub mail_events: Option<MailEventsConfig>,
 }
+
+/// Where Scaleway's Topics and Events keeps its signing material: the bucket
+/// of the trust chain its documentation names
+/// (`https://messaging.s3.fr-par.scw.cloud/fr-par/sns/sns-trust-chain.pem`).
+pub const DEFAULT_SNS_CERT_URL_PREFIX: &str = "https://messaging.s3.fr-par.scw.cloud/";
 
 /// `SNS_TOPIC_ARN`, `SNS_TRUST_CHAIN`, `SNS_CERT_URL_PREFIX`: without the
 /// topic, `/v1/mail/sns` does not exist.
@@ -140,6 +147,7 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
             forgot_address: env.policy("RATE_LIMIT_FORGOT_ADDRESS", "forgot_address", "3/1h")?,
             account_token: env.policy("RATE_LIMIT_ACCOUNT_TOKEN", "account_token", "30/1h")?,
             account_mail: env.policy("RATE_LIMIT_ACCOUNT_MAIL", "account_mail", "5/1h")?,
+            mail_events: env.policy("RATE_LIMIT_MAIL_EVENTS", "mail_events", "120/1m")?,
             trusted_proxies: trusted_proxies(env)?,
         },
         upload_max_bytes,
@@ -163,7 +171,7 @@ fn mail_events(env: &Env) -> Result<Option<MailEventsConfig>, ConfigError> {
     })?;
     let cert_url_prefix = env
         .get("SNS_CERT_URL_PREFIX")
-        .unwrap_or_else(|| "https://".into());
+        .unwrap_or_else(|| DEFAULT_SNS_CERT_URL_PREFIX.into());
     check_http_url("SNS_CERT_URL_PREFIX", &cert_url_prefix)?;
     Ok(Some(MailEventsConfig {
         topic_arn,

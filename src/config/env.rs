@@ -170,6 +170,11 @@ pub const VARIABLES: &[Variable] = &[
         "verification resends and email changes per user (default 5/1h)",
     ),
     var(
+        "RATE_LIMIT_MAIL_EVENTS",
+        "",
+        "POST /v1/mail/sns (bounce webhook) per client network (default 120/1m)",
+    ),
+    var(
         "SMTP_URL",
         "",
         "account mail (worker, dev): smtps://user:pass@host:465 (TLS) or\nsmtp://host:587?tls=required (STARTTLS); without it, dev logs\neach mail's link and workers keep mails pending",
@@ -197,7 +202,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "SNS_CERT_URL_PREFIX",
         "",
-        "SigningCertURL must start with it (default https://)",
+        "SigningCertURL must start with it (default the bucket of Scaleway's\ntrust chain, https://messaging.s3.fr-par.scw.cloud/)",
     ),
     var(
         "TRUSTED_PROXIES",

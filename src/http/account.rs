@@ -313,11 +313,13 @@ pub async fn mail_events(
     };
     let message: mail::bounces::SnsMessage = serde_json::from_slice(&body)
         .map_err(|_| Code::InvalidJson.with_message("the body is not an SNS message"))?;
-    let cert_url = message.signing_cert_url();
+    // Only a message of our topic is worth a line, and its URL is cut short.
+    let cert_url = message.signing_cert_url_for_log();
     match sns.verify(&message).await {
-        Err(reason) => {
+        Err(reason) if sns.is_our_topic(&message) => {
             tracing::warn!(%reason, cert_url, "SNS message ignored: it does not verify");
         }
+        Err(_) => {}
         Ok(mail::bounces::Verified::Subscribe(url)) => match sns.confirm(&url).await {
             Ok(()) => tracing::info!(cert_url, "SNS subscription confirmed"),
             Err(reason) => tracing::warn!(%reason, cert_url, "SNS subscription not confirmed"),

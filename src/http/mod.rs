@@ -135,7 +135,6 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// document lists are exactly the limits the router applies.
 #[derive(Debug, Clone, Copy)]
 enum Guard {
-    Open,
     /// A limit per client network.
     PerNetwork(Limit),
     /// `RATE_LIMIT_WRITES` per signed-in user, on every method but reads.
@@ -155,7 +154,7 @@ fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 9] {
         ),
         (signed_in_routes(), Guard::WritesPerUser),
         (account_mail_routes(), Guard::WritesPerUser),
-        (mail_event_routes(), Guard::Open),
+        (mail_event_routes(), Guard::PerNetwork(Limit::MailEvents)),
         (admin_routes(), Guard::Admin),
     ]
 }
@@ -167,7 +166,6 @@ impl Guard {
         ctx: &Arc<ApiContext>,
     ) -> OpenApiRouter<Arc<ApiContext>> {
         match self {
-            Guard::Open => routes,
             Guard::PerNetwork(limit) => routes.layer(middleware::from_fn_with_state(
                 (ctx.clone(), limit),
                 rate_limit::by_ip,
@@ -192,7 +190,7 @@ impl Guard {
         let counts_reads = match self {
             Guard::PerNetwork(_) => true,
             Guard::WritesPerUser => false,
-            Guard::Open | Guard::Admin => return routes,
+            Guard::Admin => return routes,
         };
         for item in routes.get_openapi_mut().paths.paths.values_mut() {
             let reads = [&mut item.get, &mut item.head, &mut item.options];

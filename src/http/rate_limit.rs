@@ -25,6 +25,8 @@ pub enum Limit {
     Forgot,
     /// The routes that take a mailed token (verify, reset).
     AccountToken,
+    /// `POST /v1/mail/sns`: each message may make the API fetch a certificate.
+    MailEvents,
 }
 
 /// The client network a request was counted under, for handlers that
@@ -60,6 +62,7 @@ pub async fn by_ip(
         Limit::Refresh => &limits.refresh,
         Limit::Forgot => &limits.forgot,
         Limit::AccountToken => &limits.account_token,
+        Limit::MailEvents => &limits.mail_events,
     };
     let (mut parts, body) = request.into_parts();
     let network = ip_subject(client_ip(&parts, &limits.trusted_proxies));

@@ -103,11 +103,70 @@ pub struct SnsMessage {
 }
 
 impl SnsMessage {
-    /// Where the signing certificate is: logged, since Scaleway does not
-    /// document the host that `SNS_CERT_URL_PREFIX` could be narrowed to.
-    pub fn signing_cert_url(&self) -> &str {
-        &self.signing_cert_url
+    /// Where the signing certificate is, for the log, cut to a readable
+    /// length (the field is the sender's to fill).
+    pub fn signing_cert_url_for_log(&self) -> &str {
+        let end = self
+            .signing_cert_url
+            .char_indices()
+            .nth(LOGGED_URL_CHARS)
+            .map_or(self.signing_cert_url.len(), |(at, _)| at);
+        &self.signing_cert_url[..end]
     }
+}
+
+/// How much of a `SigningCertURL` reaches the log.
+const LOGGED_URL_CHARS: usize = 200;
+
+/// Signing certificates kept by URL: Scaleway rotates its certificate at
+/// least yearly, so a handful covers a rotation; past it the cache starts
+/// again rather than grow.
+const CERT_CACHE_ENTRIES: usize = 8;
+
+/// A message older than this (by its signed `Timestamp`) is a replay; one
+/// dated this far ahead, a forgery or a broken clock. Scaleway delivers
+/// within seconds and retries for less than this.
+pub const MESSAGE_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// Whether `url` may be fetched: under the configured prefix, and where the
+/// prefix leaves the host to the sender, a plain DNS name on the default
+/// port (no user info, no port, no IP literal: the API must not be made to
+/// connect wherever a caller says).
+fn fetchable(url: &str, prefix: &str) -> Result<(), String> {
+    if !url.starts_with(prefix) {
+        return Err(format!("the URL is outside {prefix}"));
+    }
+    let Some((_, rest)) = url.split_once("://") else {
+        return Err("the URL has no scheme".into());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let prefix_names_the_host = prefix.split_once("://").is_some_and(|(_, p)| {
+        p.len() > authority.len()
+            && p.starts_with(authority)
+            && p[authority.len()..].starts_with('/')
+    });
+    if prefix_names_the_host {
+        return Ok(());
+    }
+    let is_ip = authority.starts_with('[') || authority.parse::<std::net::IpAddr>().is_ok();
+    if authority.is_empty() || authority.contains(['@', ':']) || is_ip {
+        return Err("the URL's host must be a name, with no user or port".into());
+    }
+    Ok(())
+}
+
+/// Whether the signed `Timestamp` is within [`MESSAGE_MAX_AGE`] of now.
+fn recent(timestamp: &str, now: time::OffsetDateTime) -> Result<(), String> {
+    let sent =
+        time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| "the Timestamp is not RFC 3339")?;
+    let age = now - sent;
+    if age > MESSAGE_MAX_AGE || -age > MESSAGE_MAX_AGE {
+        return Err(format!(
+            "the message is dated {timestamp}, outside the accepted window"
+        ));
+    }
+    Ok(())
 }
 
 /// The string SNS signs: `Key\nValue\n` for each field of the message's type.
@@ -209,13 +268,13 @@ impl SnsVerifier {
         })
     }
 
+    /// The certificates at `url`: from the cache, which holds only
+    /// certificates that chained to the trusted CA, or fetched.
     async fn certificates(&self, url: &str) -> Result<Vec<CertificateDer<'static>>, String> {
         if let Some(certs) = self.certs.lock().expect("cert cache").get(url) {
             return Ok(certs.clone());
         }
-        if !url.starts_with(&self.cert_url_prefix) || url.contains('@') {
-            return Err(format!("SigningCertURL outside {}", self.cert_url_prefix));
-        }
+        fetchable(url, &self.cert_url_prefix).map_err(|e| format!("SigningCertURL: {e}"))?;
         let pem = get(&self.http, url, CERT_MAX_BYTES)
             .await
             .map_err(|e| format!("could not fetch the signing certificate: {e}"))?;
@@ -225,11 +284,22 @@ impl SnsVerifier {
         if certs.is_empty() {
             return Err("no certificate at SigningCertURL".into());
         }
-        self.certs
-            .lock()
-            .expect("cert cache")
-            .insert(url.to_string(), certs.clone());
         Ok(certs)
+    }
+
+    /// Keeps certificates that chained, within [`CERT_CACHE_ENTRIES`].
+    fn remember(&self, url: &str, certs: &[CertificateDer<'static>]) {
+        let mut cache = self.certs.lock().expect("cert cache");
+        if cache.len() >= CERT_CACHE_ENTRIES && !cache.contains_key(url) {
+            cache.clear();
+        }
+        cache.insert(url.to_string(), certs.to_vec());
+    }
+
+    /// Whether the message is of our topic: nothing else about it is worth
+    /// a log line.
+    pub fn is_our_topic(&self, m: &SnsMessage) -> bool {
+        m.topic_arn == self.topic_arn
     }
 
     /// Checks the topic, the certificate's chain to the trusted CA, and the
@@ -238,6 +308,7 @@ impl SnsVerifier {
         if m.topic_arn != self.topic_arn {
             return Err("another topic".into());
         }
+        recent(&m.timestamp, time::OffsetDateTime::now_utc())?;
         let signed = string_to_sign(m).ok_or("unknown message type or missing field")?;
         let certs = self.certificates(&m.signing_cert_url).await?;
         let end_entity = webpki::EndEntityCert::try_from(&certs[0])
@@ -254,6 +325,7 @@ impl SnsVerifier {
                 None,
             )
             .map_err(|e| format!("signing certificate not issued by the trusted CA: {e:?}"))?;
+        self.remember(&m.signing_cert_url, &certs);
         let signature = base64::engine::general_purpose::STANDARD
             .decode(m.signature.trim())
             .map_err(|_| "signature is not base64")?;
@@ -277,9 +349,12 @@ impl SnsVerifier {
     /// Confirms a subscription: only an https URL (or one under the
     /// configured prefix, for local stacks).
     pub async fn confirm(&self, url: &str) -> Result<(), String> {
-        if !(url.starts_with("https://") || url.starts_with(&self.cert_url_prefix)) {
-            return Err("SubscribeURL is not https".into());
-        }
+        let prefix = if url.starts_with(&self.cert_url_prefix) {
+            self.cert_url_prefix.as_str()
+        } else {
+            "https://"
+        };
+        fetchable(url, prefix).map_err(|e| format!("SubscribeURL: {e}"))?;
         get(&self.http, url, CERT_MAX_BYTES)
             .await
             .map(|_| ())
@@ -317,4 +392,53 @@ pub async fn record_event(db: &PgPool, event: &str) -> crate::error::Result<Opti
     .execute(db)
     .await?;
     Ok(Some(reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_on_the_default_port_are_fetched_where_the_prefix_leaves_the_host_open() {
+        for url in [
+            "https://messaging.s3.fr-par.scw.cloud/fr-par/sns/cert.pem",
+            "https://example.org/a.pem",
+        ] {
+            assert_eq!(fetchable(url, "https://"), Ok(()), "{url}");
+        }
+        for url in [
+            "https://10.0.0.7/a.pem",
+            "https://[fd00::1]/a.pem",
+            "https://internal.example:6379/a.pem",
+            "https://user@example.org/a.pem",
+            "http://example.org/a.pem",
+            "https:///a.pem",
+        ] {
+            assert!(fetchable(url, "https://").is_err(), "{url}");
+        }
+        // A prefix that names the host is the operator's choice.
+        let local = "http://127.0.0.1:4000/";
+        assert_eq!(fetchable("http://127.0.0.1:4000/k.pem", local), Ok(()));
+        assert!(fetchable("http://127.0.0.1:4001/k.pem", local).is_err());
+        let bucket = "https://messaging.s3.fr-par.scw.cloud/";
+        assert!(
+            fetchable(
+                "https://messaging.s3.fr-par.scw.cloud.evil.example/k.pem",
+                bucket
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn messages_are_accepted_within_the_window_only() {
+        let now = time::macros::datetime!(2026-12-07 12:00 UTC);
+        assert!(recent("2026-12-07T11:30:00.000Z", now).is_ok());
+        assert!(recent("2026-12-07T10:59:00Z", now).is_err(), "a replay");
+        assert!(
+            recent("2026-12-07T13:01:00Z", now).is_err(),
+            "from the future"
+        );
+        assert!(recent("yesterday", now).is_err());
+    }
 }

@@ -273,3 +273,27 @@ async fn failed_password_confirmations_count_in_the_accounts_sign_in_back_off() 
         .count();
     assert_eq!(paced, 1, "{} then {}", a.body, b.body);
 }
+
+/// Issue 25, finding 3: each bounce message may make the API fetch a
+/// certificate, so the route is limited per client network.
+#[tokio::test]
+async fn the_bounce_webhook_is_limited_per_client_network() {
+    let app = TestApp::api_with(|env| {
+        env.insert("TRUSTED_PROXIES", "127.0.0.1/32".into());
+        env.insert("RATE_LIMIT_MAIL_EVENTS", "2/1m".into());
+    })
+    .await;
+    let from = "203.0.113.50";
+    for _ in 0..2 {
+        // No SNS_TOPIC_ARN here: the route answers that it does not exist.
+        post_from(&app, "/v1/mail/sns", from, json!({}))
+            .await
+            .expect(StatusCode::NOT_FOUND, Some("not_found"));
+    }
+    post_from(&app, "/v1/mail/sns", from, json!({}))
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"));
+    post_from(&app, "/v1/mail/sns", "203.0.113.51", json!({}))
+        .await
+        .expect(StatusCode::NOT_FOUND, Some("not_found"));
+}

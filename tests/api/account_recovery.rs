@@ -806,6 +806,8 @@ struct SnsKeys {
     dir: std::path::PathBuf,
     /// Base URL the certificates are served from.
     certs: String,
+    /// The signed `Timestamp` of the messages: now, unless a test replays.
+    timestamp: String,
 }
 
 fn openssl(dir: &std::path::Path, args: &[&str]) {
@@ -906,6 +908,7 @@ impl SnsKeys {
         SnsKeys {
             dir,
             certs: String::new(),
+            timestamp: rfc3339(time::OffsetDateTime::now_utc()),
         }
     }
 
@@ -927,6 +930,11 @@ impl SnsKeys {
         assert!(out.status.success());
         base64::engine::general_purpose::STANDARD.encode(out.stdout)
     }
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 impl Drop for SnsKeys {
@@ -951,7 +959,7 @@ impl SnsKeys {
     ) -> Value {
         let (id, timestamp, token) = (
             uuid::Uuid::new_v4().to_string(),
-            "2026-11-28T10:00:00.000Z",
+            self.timestamp.as_str(),
             "tok-123",
         );
         let mut signed = format!("Message\n{message}\nMessageId\n{id}\n");
@@ -1105,6 +1113,22 @@ async fn signed_bounces_make_an_address_undeliverable_and_forgeries_do_nothing()
     tampered["Message"] = json!(event("email_mailbox_not_found", &victim));
     post(tampered).await;
     assert_eq!(suppressed(victim.clone()).await, None);
+    // A genuine message of two hours ago is a replay (issue 25, finding 3).
+    let now = std::mem::replace(
+        &mut keys.timestamp,
+        rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(2)),
+    );
+    post(keys.message(
+        "leaf",
+        2,
+        "Notification",
+        &event("email_mailbox_not_found", &victim),
+        TOPIC,
+        None,
+    ))
+    .await;
+    assert_eq!(suppressed(victim.clone()).await, None, "a replay was taken");
+    keys.timestamp = now;
 
     // Genuine: signature version 2 (SHA256) and 1 (SHA1).
     post(keys.message(
