@@ -449,6 +449,6 @@ variable "mail_sns_trust_chain_pem" {
 
 variable "mail_sns_cert_url_prefix" {
   type        = string
-  description = "mail: SNS_CERT_URL_PREFIX, what every SigningCertURL must start with; null keeps the API's https://. Scaleway does not document the host (terraform/modules/mail/README.md)."
+  description = "mail: SNS_CERT_URL_PREFIX, what every SigningCertURL must start with; null keeps the API's default, https://messaging.s3.fr-par.scw.cloud/ (the bucket of the documented trust chain; terraform/modules/mail/README.md)."
   default     = null
 }

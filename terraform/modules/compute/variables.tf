@@ -542,7 +542,7 @@ variable "sns_trust_chain_pem" {
 
 variable "sns_cert_url_prefix" {
   type        = string
-  description = "SNS_CERT_URL_PREFIX: a SigningCertURL must start with it; null keeps the API's default (https://)."
+  description = "SNS_CERT_URL_PREFIX: a SigningCertURL must start with it; null keeps the API's default (https://messaging.s3.fr-par.scw.cloud/)."
   default     = null
 
   validation {
