@@ -66,6 +66,7 @@ async fn deliver_leased(
             row.email_verified == Some(true) || !same_address(account_email, &row.recipient)
         }
         MailKind::PasswordReset => !same_address(account_email, &row.recipient),
+        MailKind::EmailChange => email_change_is_stale(db, mail_id, &row).await?,
         _ => false,
     };
     if too_old || stale {
@@ -84,9 +85,12 @@ async fn deliver_leased(
             };
             // A token per attempt: an attempt that reached the recipient
             // though it was not recorded as sent keeps a working link.
-            sqlx::query(
+            // Only while the mail is still due: a mail settled meanwhile
+            // (superseded) mints nothing.
+            let minted = sqlx::query(
                 "INSERT INTO account_tokens (token_hash, mail_id, user_id, purpose, email, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
+                 SELECT $1, $2, $3, $4, $5, now() + make_interval(secs => $6)
+                 WHERE EXISTS (SELECT 1 FROM mail_outbox WHERE id = $2 AND status = 'pending')",
             )
             .bind(token_hash(&token))
             .bind(mail_id)
@@ -95,7 +99,11 @@ async fn deliver_leased(
             .bind(email)
             .bind(purpose.lifetime().as_secs_f64())
             .execute(db)
-            .await?;
+            .await?
+            .rows_affected();
+            if minted == 0 {
+                return Ok(Outcome::Skipped);
+            }
             Some(mailer.link(purpose, &token))
         }
         None => None,
@@ -199,4 +207,27 @@ async fn settle(
         },
         _ => Outcome::Skipped,
     })
+}
+
+/// An email change is sent only while it is the user's newest and its
+/// address is still free: otherwise its link would hand the account to
+/// whoever holds an address the user no longer wants.
+async fn email_change_is_stale(
+    db: &PgPool,
+    mail_id: Uuid,
+    row: &OutboxRow,
+) -> Result<bool, Transient> {
+    let address = row.new_email.as_deref().unwrap_or(&row.recipient);
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM mail_outbox
+                         WHERE user_id = $1 AND kind = 'email_change' AND id <> $2
+                           AND created_at > $3)
+             OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($4) AND id <> $1)",
+    )
+    .bind(row.user_id)
+    .bind(mail_id)
+    .bind(row.created_at)
+    .bind(address)
+    .fetch_one(db)
+    .await?)
 }

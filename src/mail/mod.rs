@@ -66,6 +66,15 @@ pub enum TokenPurpose {
 }
 
 impl TokenPurpose {
+    /// The mail that carries tokens of this purpose.
+    pub fn mail_kind(self) -> MailKind {
+        match self {
+            TokenPurpose::VerifyEmail => MailKind::VerifyEmail,
+            TokenPurpose::PasswordReset => MailKind::PasswordReset,
+            TokenPurpose::EmailChange => MailKind::EmailChange,
+        }
+    }
+
     /// How long a link works once sent.
     pub fn lifetime(self) -> Duration {
         match self {

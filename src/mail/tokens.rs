@@ -53,7 +53,9 @@ pub async fn redeem(
 }
 
 /// Kills the live tokens of a user for `purpose` (a new password makes the
-/// reset links sent before it useless).
+/// reset links sent before it useless), and settles the mails of that
+/// purpose still waiting to go out: a link minted late, after it was
+/// superseded, would otherwise still work (issue 25, finding 4).
 pub async fn revoke_tokens(
     tx: &mut PgConnection,
     user_id: Uuid,
@@ -65,7 +67,15 @@ pub async fn revoke_tokens(
     )
     .bind(user_id)
     .bind(purpose)
-    .execute(tx)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE mail_outbox SET status = 'expired', last_error = 'superseded'
+         WHERE user_id = $1 AND kind = $2 AND status = 'pending'",
+    )
+    .bind(user_id)
+    .bind(purpose.mail_kind())
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -1187,3 +1187,64 @@ async fn signed_bounces_make_an_address_undeliverable_and_forgeries_do_nothing()
         .await
         .expect(StatusCode::NOT_FOUND, Some("not_found"));
 }
+
+/// Issue 25, finding 4: a mistyped address's link that goes out after the
+/// user asked again for the right address must not work.
+#[tokio::test]
+async fn a_superseded_email_change_mailed_late_carries_no_working_link() {
+    let smtp = SmtpServer::start().await;
+    let backing = Backing::new().await;
+    // An API without a worker: the mails wait until this test delivers them.
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let worker = TestApp::spawn(&backing, mail_worker_env(&backing, &smtp)).await;
+    let handle = unique("ec");
+    let token = access(&api.register(&handle).await);
+    let (typo, meant) = (
+        format!("{}@example.org", unique("typo")),
+        format!("{}@example.org", unique("meant")),
+    );
+    for address in [&typo, &meant] {
+        api.post(
+            "/v1/me/email",
+            Some(&token),
+            json!({ "current_password": PASSWORD, "new_email": address }),
+        )
+        .await
+        .expect(StatusCode::ACCEPTED, None);
+    }
+    let pool = backing.pool().await;
+    let job_to = |address: String| {
+        let pool = pool.clone();
+        async move {
+            let id: uuid::Uuid = sqlx::query_scalar(
+                "SELECT id FROM mail_outbox WHERE kind = 'email_change' AND recipient = $1",
+            )
+            .bind(address)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            json!({ "type": "send_mail", "mail_id": id })
+        }
+    };
+    // The mistyped address's mail goes out late: it is not sent.
+    let late = worker.post("/", None, job_to(typo.clone()).await).await;
+    late.expect(StatusCode::OK, None);
+    assert_eq!(late.body["outcome"], "skipped", "{}", late.body);
+    let tokens: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM account_tokens WHERE purpose = 'email_change' AND email = $1",
+    )
+    .bind(&typo)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tokens, 0, "a link was minted for the superseded address");
+    assert!(smtp.mails_to(&typo, "").is_empty());
+    // The address the user meant gets its link, and it works.
+    let sent = worker.post("/", None, job_to(meant.clone()).await).await;
+    assert_eq!(sent.body["outcome"], "processed", "{}", sent.body);
+    let link = smtp.mail(&meant, "Confirm your new email").await;
+    verify_email(&api, &link.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    assert_eq!(me(&api, &token).await["email"], json!(meant));
+}
