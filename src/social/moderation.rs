@@ -79,17 +79,20 @@ pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
     if !visible {
         return Err(Error::from(Code::ReportTargetNotFound));
     }
-    let id = Uuid::now_v7();
-    sqlx::query(
+    // A repeat of the same reporter's report of the same target merges
+    // into the first: moderators see one report, with the latest reason.
+    let id: Uuid = sqlx::query_scalar(
         "INSERT INTO reports (id, reporter_id, target_type, target_id, reason)
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (reporter_id, target_type, target_id) DO UPDATE SET reason = EXCLUDED.reason
+         RETURNING id",
     )
-    .bind(id)
+    .bind(Uuid::now_v7())
     .bind(reporter)
     .bind(new.target_type)
     .bind(new.target_id)
     .bind(&new.reason)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(id)

@@ -40,7 +40,9 @@ impl From<Kind> for Subject {
 }
 
 /// Records a notification for `recipient`, unless the actor is the
-/// recipient. Repeated follows and likes leave the first one.
+/// recipient. Repeated follows and likes leave the first one, and one
+/// withdrawn (an unlike) is restored as it was, read or not: undoing and
+/// redoing makes nothing new to read.
 pub async fn notify(
     tx: &mut sqlx::PgConnection,
     recipient: Uuid,
@@ -54,7 +56,8 @@ pub async fn notify(
     sqlx::query(
         "INSERT INTO notifications (id, recipient_id, actor_id, type, post_id, comment_id)
          VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (recipient_id, actor_id, type, post_id) WHERE type <> 'comment' DO NOTHING",
+         ON CONFLICT (recipient_id, actor_id, type, post_id) WHERE type <> 'comment'
+         DO UPDATE SET withdrawn_at = NULL",
     )
     .bind(Uuid::now_v7())
     .bind(recipient)
@@ -76,8 +79,9 @@ pub async fn withdraw(
 ) -> Result<()> {
     let subject = subject.into();
     sqlx::query(
-        "DELETE FROM notifications
-         WHERE recipient_id = $1 AND actor_id = $2 AND type = $3 AND post_id IS NOT DISTINCT FROM $4",
+        "UPDATE notifications SET withdrawn_at = now()
+         WHERE recipient_id = $1 AND actor_id = $2 AND type = $3 AND post_id IS NOT DISTINCT FROM $4
+           AND withdrawn_at IS NULL",
     )
     .bind(recipient)
     .bind(actor)
@@ -148,7 +152,7 @@ pub async fn list(
                 n.read_at IS NOT NULL AS read,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM notifications n JOIN users u ON u.id = n.actor_id
-         WHERE n.recipient_id = $1 AND n.id < $2 AND {USER_VISIBLE}
+         WHERE n.recipient_id = $1 AND n.id < $2 AND n.withdrawn_at IS NULL AND {USER_VISIBLE}
            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = n.actor_id)
            AND (n.post_id IS NULL OR EXISTS (
                 SELECT 1 FROM posts p WHERE p.id = n.post_id AND p.taken_down_at IS NULL))

@@ -1444,3 +1444,64 @@ async fn a_blocker_answers_the_blocked_as_a_stranger_would() {
     .await
     .expect(StatusCode::NO_CONTENT, None);
 }
+
+/// Issue 25, finding 10: liking again after an unlike restores the first
+/// notification (read stays read), and a reporter's repeats of one report
+/// merge into it.
+#[tokio::test]
+async fn a_like_again_restores_its_notification_and_repeated_reports_merge() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let (ana, bo) = (
+        user(&app, &unique("ana")).await,
+        user(&app, &unique("bo")).await,
+    );
+    let post_id = id_of(&post(&app, &pool, &ana, "like me").await);
+    let like = format!("/v1/posts/{post_id}/like");
+    app.post(&like, bo.token(), json!({})).await;
+    let first = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
+    assert_eq!(first.len(), 1);
+    app.post(
+        "/v1/notifications/read",
+        ana.token(),
+        json!({ "all": true }),
+    )
+    .await
+    .expect(StatusCode::OK, None);
+    app.delete(&like, bo.token()).await;
+    assert!(
+        all_pages(&app, "/v1/notifications", ana.token(), 20)
+            .await
+            .is_empty(),
+        "an unlike takes its notification back"
+    );
+    for _ in 0..3 {
+        app.post(&like, bo.token(), json!({})).await;
+        app.delete(&like, bo.token()).await;
+    }
+    app.post(&like, bo.token(), json!({})).await;
+    let again = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["id"], first[0]["id"], "the first one, restored");
+    assert_eq!(again[0]["read"], true, "nothing new to read");
+
+    let report = |reason: &'static str| {
+        app.post(
+            "/v1/reports",
+            bo.token(),
+            json!({ "target_type": "post", "target_id": post_id, "reason": reason }),
+        )
+    };
+    let one = report("spam").await;
+    one.expect(StatusCode::CREATED, None);
+    let two = report("spam, and a scam").await;
+    two.expect(StatusCode::CREATED, None);
+    assert_eq!(one.body["id"], two.body["id"]);
+    let (count, reason): (i64, String) =
+        sqlx::query_as("SELECT count(*) OVER (), reason FROM reports WHERE target_id = $1")
+            .bind(post_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((count, reason.as_str()), (1, "spam, and a scam"));
+}
