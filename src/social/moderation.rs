@@ -127,16 +127,34 @@ pub async fn reports(db: &Db, page: &PageRequest<Uuid>) -> Result<Page<Report>> 
 
 /// Hides a post everywhere, feeds included (their hydration drops it).
 pub async fn take_down(db: &Db, post_id: Uuid) -> Result<()> {
+    let mut tx = db.primary.begin().await?;
+    // Its photos first: a concurrent avatar change waits, then sees it.
+    sqlx::query(
+        "SELECT 1 FROM media WHERE id IN (SELECT media_id FROM post_media WHERE post_id = $1)
+         FOR UPDATE",
+    )
+    .bind(post_id)
+    .execute(&mut *tx)
+    .await?;
     let found = sqlx::query(
         "UPDATE posts SET taken_down_at = COALESCE(taken_down_at, now()) WHERE id = $1",
     )
     .bind(post_id)
-    .execute(&db.primary)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if found == 0 {
         return Err(post_not_found());
     }
+    // Its photos do not live on as an avatar shown on every card.
+    sqlx::query(
+        "UPDATE users SET avatar_media_id = NULL, updated_at = now()
+         WHERE avatar_media_id IN (SELECT media_id FROM post_media WHERE post_id = $1)",
+    )
+    .bind(post_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

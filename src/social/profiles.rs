@@ -143,7 +143,8 @@ impl ProfileChange {
 }
 
 /// Applies `change` to the user's own profile. The avatar must be a ready
-/// photo of theirs.
+/// photo of theirs, and not one of a taken-down post (`media_not_found`:
+/// that photo is gone for every use).
 pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()> {
     let mut tx = db.primary.begin().await?;
     if let Some(Some(media_id)) = change.avatar_media_id {
@@ -154,8 +155,18 @@ pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()>
         .bind(user_id)
         .fetch_optional(&mut *tx)
         .await?;
+        // Read once the row is locked: a takedown locks its photos first,
+        // so this sees any takedown that got there before.
+        let taken_down: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM post_media pm JOIN posts p ON p.id = pm.post_id
+                             WHERE pm.media_id = $1 AND p.taken_down_at IS NOT NULL)",
+        )
+        .bind(media_id)
+        .fetch_one(&mut *tx)
+        .await?;
         match ready {
             None => return Err(Error::from(Code::MediaNotFound)),
+            Some(_) if taken_down => return Err(Error::from(Code::MediaNotFound)),
             Some(false) => {
                 return Err(Code::MediaNotReady
                     .with_message("the avatar photo has not finished processing"));

@@ -736,7 +736,9 @@ async fn admin_routes_need_the_token_and_moderate() {
     let pool = app.backing.pool().await;
     let ana = user(&app, &unique("ana")).await;
     let bo = user(&app, &unique("bo")).await;
-    let anas = id_of(&post(&app, &pool, &ana, "reported").await);
+    let reported = post(&app, &pool, &ana, "reported").await;
+    let anas = id_of(&reported);
+    let reported_photo = reported["media"][0]["id"].as_str().unwrap().to_string();
     let admin = |method: reqwest::Method, path: &str, token: &str| {
         app.client
             .request(method, app.url(path))
@@ -818,6 +820,15 @@ async fn admin_routes_need_the_token_and_moderate() {
         .await
         .is_empty()
     );
+    // Its photo cannot come back as the author's avatar (issue 25, finding 2).
+    patch(
+        &app,
+        "/v1/me",
+        ana.token(),
+        json!({ "avatar_media_id": reported_photo }),
+    )
+    .await
+    .expect(StatusCode::NOT_FOUND, Some("media_not_found"));
 
     // A suspension ends every session and hides the user and their posts.
     let second = id_of(&post(&app, &pool, &ana, "second").await);
