@@ -21,8 +21,8 @@ mod worker;
 
 use api::api;
 pub use api::{
-    ApiConfig, DEFAULT_UPLOAD_MAX_BYTES, MailEventsConfig, RateLimitConfig, ReconcileConfig,
-    TokenConfig,
+    ApiConfig, DEFAULT_SNS_CERT_URL_PREFIX, DEFAULT_UPLOAD_MAX_BYTES, MailEventsConfig,
+    RateLimitConfig, ReconcileConfig, TokenConfig,
 };
 use env::Env;
 pub use env::{VARIABLES, Variable, variable, variables_help};

@@ -206,7 +206,11 @@ fn the_trust_chain_lands_on_every_api_host_and_the_api_starts_with_it() {
         let events = config.api.unwrap().mail_events.expect("bounces configured");
         assert_eq!(events.topic_arn, FAKE_TOPIC_ARN);
         assert_eq!(events.trust_chain_pem, pem.as_bytes());
-        assert_eq!(events.cert_url_prefix, "https://");
+        // No prefix set by Terraform: the API's own default.
+        assert_eq!(
+            events.cert_url_prefix,
+            ciel::config::DEFAULT_SNS_CERT_URL_PREFIX
+        );
         ciel::mail::bounces::SnsVerifier::new(
             events.topic_arn,
             &events.trust_chain_pem,
