@@ -340,7 +340,8 @@ impl Feed {
         };
         let ids = Page::from_rows(ids, request, |id| *id);
         let posts = post_view::hydrate(
-            &mut *self.db.primary.acquire().await?,
+            &self.db.primary,
+            &self.db.primary,
             urls,
             viewer,
             &ids.items,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -53,8 +53,13 @@ struct PostRow {
 /// `ids`. Ids of posts deleted, taken down, hidden or blocked since they
 /// were listed are dropped here, so a stale list is never worse than the
 /// next write would show.
-pub async fn hydrate(
-    conn: &mut PgConnection,
+///
+/// The posts' rows are read through `db` (a transaction's connection sees
+/// the post it just made); their photos, committed long before, through
+/// `pool`, which most reads never touch (the variants are cached).
+pub async fn hydrate<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    pool: &PgPool,
     urls: &Photos,
     viewer: Uuid,
     ids: &[Uuid],
@@ -85,7 +90,7 @@ pub async fn hydrate(
     ))
     .bind(ids)
     .bind(viewer)
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await?;
     let media_ids: Vec<Uuid> = rows
         .iter()
@@ -96,7 +101,7 @@ pub async fn hydrate(
                 .chain(row.author.avatar_media_id)
         })
         .collect();
-    let views = render::media_views(&mut *conn, urls, &media_ids, None).await?;
+    let views = render::media_views(pool, urls, &media_ids, None).await?;
     let mut by_id: HashMap<Uuid, Post> = rows
         .into_iter()
         .map(|row| (row.post_id, assemble(row, &views)))

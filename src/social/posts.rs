@@ -108,7 +108,8 @@ pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) ->
 /// made or liked.
 pub async fn get(db: &Db, urls: &Photos, viewer: Uuid, id: Uuid) -> Result<Post> {
     hydrate(
-        &mut *db.primary.acquire().await?,
+        &db.primary,
+        &db.primary,
         urls,
         viewer,
         &[id],
@@ -155,7 +156,8 @@ pub async fn by_author(
     drop(conn);
     let ids = Page::from_rows(ids, page, |id| *id);
     let posts = hydrate(
-        &mut *db.replica.acquire().await?,
+        &db.replica,
+        &db.replica,
         urls,
         viewer,
         &ids.items,
@@ -246,10 +248,17 @@ pub async fn publish(
         return replay(db, urls, author, stored).await;
     }
     let post_id = insert(&mut tx, author, new).await?;
-    let post = hydrate(&mut tx, urls, author, &[post_id], Scope::Visible)
-        .await?
-        .pop()
-        .ok_or_else(post_not_found)?;
+    let post = hydrate(
+        &mut *tx,
+        &db.primary,
+        urls,
+        author,
+        &[post_id],
+        Scope::Visible,
+    )
+    .await?
+    .pop()
+    .ok_or_else(post_not_found)?;
     if let Some(key) = idempotency {
         let stored = Stored {
             status: 201,
