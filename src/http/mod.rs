@@ -73,16 +73,14 @@ async fn answer_documented_codes(
     request: Request,
     next: Next,
 ) -> Response {
-    let operation = request.extensions().get::<MatchedPath>().map(|path| {
-        (
-            request.method().as_str().to_string(),
-            path.as_str().to_string(),
-        )
-    });
+    // Cheap clones (an Arc'd path); the key is built only for an error.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let response = next.run(request).await;
-    let (Some(code), Some(operation)) = (response.extensions().get::<Code>(), operation) else {
+    let (Some(code), Some(route)) = (response.extensions().get::<Code>(), route) else {
         return response;
     };
+    let operation = (method.as_str().to_string(), route.as_str().to_string());
     if let Some(codes) = documented.get(&operation)
         && !codes.contains(code)
     {

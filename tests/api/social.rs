@@ -1385,18 +1385,17 @@ async fn a_follow_racing_a_block_does_not_survive_it() {
     };
     // The block either finishes at once (nothing serialises it with the
     // follow) or waits for the follow's transaction.
-    crate::common::eventually(std::time::Duration::from_secs(60), "the block to run or wait", || {
-        let (pool, block) = (&pool, &block);
-        async move {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-            )
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            (block.is_finished() || waiting >= 2).then_some(())
-        }
-    })
+    crate::common::eventually(
+        std::time::Duration::from_secs(60),
+        "the block to run or wait",
+        || {
+            let (pool, block) = (&pool, &block);
+            async move {
+                let waiting = crate::common::queries_waiting_on_locks(pool).await;
+                (block.is_finished() || waiting >= 2).then_some(())
+            }
+        },
+    )
     .await;
     holder.rollback().await.unwrap();
     let followed = follow.await.unwrap();

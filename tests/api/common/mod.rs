@@ -494,16 +494,22 @@ pub async fn until_a_query_waits_on_a_lock(pool: &PgPool) {
 /// Waits until at least `sessions` sessions of this test's database wait on
 /// locks.
 pub async fn until_queries_wait_on_locks(pool: &PgPool, sessions: i64) {
-    eventually(Duration::from_secs(60), "queries to wait on locks", || async {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        (waiting >= sessions).then_some(())
-    })
+    eventually(
+        Duration::from_secs(60),
+        "queries to wait on locks",
+        || async { (queries_waiting_on_locks(pool).await >= sessions).then_some(()) },
+    )
     .await;
+}
+
+/// How many sessions of this test's database wait on a lock now.
+pub async fn queries_waiting_on_locks(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
 }
 
 /// Uploads and completes `bytes`, then takes the job's message off the queue
