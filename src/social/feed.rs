@@ -340,8 +340,7 @@ impl Feed {
         };
         let ids = Page::from_rows(ids, request, |id| *id);
         let posts = post_view::hydrate(
-            &self.db.primary,
-            &self.db.primary,
+            &mut *self.db.primary.acquire().await?,
             urls,
             viewer,
             &ids.items,

@@ -179,8 +179,13 @@ pub async fn list(
     .fetch_all(&db.primary)
     .await?;
     let cover_ids: Vec<Uuid> = covers.iter().map(|(_, media)| *media).collect();
-    let thumbnails =
-        render::media_views(&db.primary, urls, &cover_ids, Some(&[VariantName::Thumb])).await?;
+    let thumbnails = render::media_views(
+        &mut *db.primary.acquire().await?,
+        urls,
+        &cover_ids,
+        Some(&[VariantName::Thumb]),
+    )
+    .await?;
     let cover_of = |post: Uuid| {
         covers
             .iter()

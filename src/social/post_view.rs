@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -53,13 +53,8 @@ struct PostRow {
 /// `ids`. Ids of posts deleted, taken down, hidden or blocked since they
 /// were listed are dropped here, so a stale list is never worse than the
 /// next write would show.
-///
-/// The posts' rows are read through `db` (a transaction's connection sees
-/// the post it just made); their photos, committed long before, through
-/// `pool`, which most reads never touch (the variants are cached).
-pub async fn hydrate<'e>(
-    db: impl sqlx::PgExecutor<'e>,
-    pool: &PgPool,
+pub async fn hydrate(
+    conn: &mut PgConnection,
     urls: &Photos,
     viewer: Uuid,
     ids: &[Uuid],
@@ -90,7 +85,7 @@ pub async fn hydrate<'e>(
     ))
     .bind(ids)
     .bind(viewer)
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
     let media_ids: Vec<Uuid> = rows
         .iter()
@@ -101,7 +96,7 @@ pub async fn hydrate<'e>(
                 .chain(row.author.avatar_media_id)
         })
         .collect();
-    let views = render::media_views(pool, urls, &media_ids, None).await?;
+    let views = render::media_views(&mut *conn, urls, &media_ids, None).await?;
     let mut by_id: HashMap<Uuid, Post> = rows
         .into_iter()
         .map(|row| (row.post_id, assemble(row, &views)))

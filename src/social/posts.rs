@@ -108,8 +108,7 @@ pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) ->
 /// made or liked.
 pub async fn get(db: &Db, urls: &Photos, viewer: Uuid, id: Uuid) -> Result<Post> {
     hydrate(
-        &db.primary,
-        &db.primary,
+        &mut *db.primary.acquire().await?,
         urls,
         viewer,
         &[id],
@@ -156,8 +155,7 @@ pub async fn by_author(
     drop(conn);
     let ids = Page::from_rows(ids, page, |id| *id);
     let posts = hydrate(
-        &db.replica,
-        &db.replica,
+        &mut *db.replica.acquire().await?,
         urls,
         viewer,
         &ids.items,
@@ -248,17 +246,10 @@ pub async fn publish(
         return replay(db, urls, author, stored).await;
     }
     let post_id = insert(&mut tx, author, new).await?;
-    let post = hydrate(
-        &mut *tx,
-        &db.primary,
-        urls,
-        author,
-        &[post_id],
-        Scope::Visible,
-    )
-    .await?
-    .pop()
-    .ok_or_else(post_not_found)?;
+    let post = hydrate(&mut tx, urls, author, &[post_id], Scope::Visible)
+        .await?
+        .pop()
+        .ok_or_else(post_not_found)?;
     if let Some(key) = idempotency {
         let stored = Stored {
             status: 201,

@@ -70,9 +70,14 @@ pub async fn by_handle(db: &Db, urls: &Photos, viewer: Uuid, handle: &str) -> Re
     .await?
     .ok_or_else(user_not_found)?;
     let avatar = match row.avatar_media_id {
-        Some(id) => render::media_views(&db.replica, urls, &[id], Some(render::AVATAR_VARIANTS))
-            .await?
-            .remove(&id),
+        Some(id) => render::media_views(
+            &mut *db.replica.acquire().await?,
+            urls,
+            &[id],
+            Some(render::AVATAR_VARIANTS),
+        )
+        .await?
+        .remove(&id),
         None => None,
     };
     Ok(Profile {

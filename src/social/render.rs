@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lru::LruCache;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -111,7 +111,11 @@ impl Photos {
 
     /// The stored variants of the ready photos among `ids`: from memory,
     /// and the rest in one query.
-    async fn stored(&self, db: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Arc<StoredPhoto>>> {
+    async fn stored(
+        &self,
+        db: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, Arc<StoredPhoto>>> {
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         {
@@ -223,7 +227,7 @@ struct VariantRow {
 /// The ready media among `ids` with their variants (only `names`, when
 /// given), smallest first.
 pub async fn media_views(
-    db: &PgPool,
+    conn: &mut PgConnection,
     photos: &Photos,
     ids: &[Uuid],
     names: Option<&[VariantName]>,
@@ -231,7 +235,7 @@ pub async fn media_views(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let stored = photos.stored(db, ids).await?;
+    let stored = photos.stored(conn, ids).await?;
     let mut views = HashMap::with_capacity(stored.len());
     for (id, photo) in stored {
         let mut variants = Vec::with_capacity(photo.variants.len());
@@ -264,7 +268,13 @@ pub async fn media_views(
 /// Cards for user rows, avatars resolved in one query.
 pub async fn cards(db: &PgPool, urls: &Photos, rows: Vec<CardRow>) -> Result<Vec<UserCard>> {
     let avatar_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.avatar_media_id).collect();
-    let avatars = media_views(db, urls, &avatar_ids, Some(AVATAR_VARIANTS)).await?;
+    let avatars = media_views(
+        &mut *db.acquire().await?,
+        urls,
+        &avatar_ids,
+        Some(AVATAR_VARIANTS),
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|row| UserCard {
