@@ -300,6 +300,10 @@ async fn main() {
     env.insert("RATE_LIMIT_WRITES", "1000000/1m".into());
     // Production serves variants through the CDN: plain URLs.
     env.insert("S3_PUBLIC_ENDPOINT", "https://media.example.org".into());
+    // No purge happens in a bench; the settings must be there.
+    env.insert("CDN_PIPELINE_ID", "bench".into());
+    env.insert("CDN_PURGE_SECRET_KEY", "bench".into());
+    env.insert("CDN_PURGE_API_URL", "http://127.0.0.1:9".into());
     let app = TestApp::spawn(&backing, env.clone()).await;
     let template = app.register("bench_template").await;
     let hash: String =

@@ -66,6 +66,10 @@ impl Server {
         // them until the hour's window turns.
         if std::env::var_os("SOAK_PRESIGNED").is_none() {
             env.insert("S3_PUBLIC_ENDPOINT", "https://media.example.org".into());
+            // No purge happens in a bench; the settings must be there.
+            env.insert("CDN_PIPELINE_ID", "bench".into());
+            env.insert("CDN_PURGE_SECRET_KEY", "bench".into());
+            env.insert("CDN_PURGE_API_URL", "http://127.0.0.1:9".into());
         }
         let child = Command::new(env!("CARGO_BIN_EXE_ciel"))
             .env_clear()

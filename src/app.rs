@@ -115,6 +115,12 @@ impl Application {
                         })
                         .transpose()?
                         .map(Arc::new),
+                    cdn: api
+                        .cdn_purge
+                        .as_ref()
+                        .map(crate::infra::cdn::Purger::new)
+                        .transpose()?
+                        .map(Arc::new),
                 });
                 spawn_api_chores(&ctx);
                 spawn_reconciler(&ctx, api.reconcile.clone());
@@ -127,7 +133,7 @@ impl Application {
                     db: pool.clone(),
                     redis: Some(redis),
                     metrics,
-                    admin_token: api.admin_token.clone().map(Arc::new),
+                    metrics_token: config.metrics_token.clone().map(Arc::new),
                 };
                 http::api_router(ctx, ops)
             }
@@ -136,7 +142,7 @@ impl Application {
                     db: pool.clone(),
                     redis: None,
                     metrics,
-                    admin_token: None,
+                    metrics_token: config.metrics_token.clone().map(Arc::new),
                 };
                 let (ops_router, _) = http::ops_routes(ops).split_for_parts();
                 let ops_router = http::with_request_timeout(ops_router);
@@ -265,6 +271,12 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             }
             if let Err(e) = crate::media::sweep::run(&ctx.db, &ctx.storage).await {
                 tracing::warn!(error = %e, "could not sweep abandoned uploads");
+            }
+            if let Err(e) = crate::media::withhold::reconcile(&ctx.db, &ctx.storage).await {
+                tracing::warn!(error = %e, "could not move withheld photos' variants");
+            }
+            if let Err(e) = crate::media::withhold::send_purges(&ctx.db, ctx.cdn.as_deref()).await {
+                tracing::warn!(error = %e, "could not send CDN purges");
             }
         }
     });

@@ -97,6 +97,7 @@ codes! {
     RefreshTokenExpired = "refresh_token_expired", 401, "this refresh token has expired; sign in again";
     RefreshTokenReused = "refresh_token_reused", 401, "this refresh token was already used; the session has been ended, sign in again";
     AdminTokenRequired = "admin_token_required", 401, "this endpoint needs the admin token";
+    MetricsTokenRequired = "metrics_token_required", 401, "this endpoint needs the metrics token";
     AccountSuspended = "account_suspended", 403, "this account is suspended";
     WrongPassword = "wrong_password", 403, "the current password is not right; nothing was changed";
     NotPostAuthor = "not_post_author", 403, "only the author can delete a post";

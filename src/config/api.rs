@@ -55,6 +55,19 @@ pub struct ApiConfig {
     pub reconcile: ReconcileConfig,
     /// Bounces from Transactional Email through Topics and Events.
     pub mail_events: Option<MailEventsConfig>,
+    /// With a CDN in front of the bucket: how to make it forget a variant.
+    pub cdn_purge: Option<CdnPurgeConfig>,
+}
+
+/// Scaleway's API, where Edge Services takes purge requests.
+pub const DEFAULT_CDN_PURGE_API_URL: &str = "https://api.scaleway.com";
+
+/// `CDN_PIPELINE_ID`, `CDN_PURGE_SECRET_KEY`, `CDN_PURGE_API_URL`.
+#[derive(Debug, Clone)]
+pub struct CdnPurgeConfig {
+    pub api_url: String,
+    pub pipeline_id: String,
+    pub secret_key: Secret<String>,
 }
 
 /// Where Scaleway's Topics and Events keeps its signing material: the bucket
@@ -154,7 +167,34 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
         admin_token: env.get("ADMIN_TOKEN").map(Secret::new),
         reconcile,
         mail_events: mail_events(env)?,
+        cdn_purge: cdn_purge(env)?,
     })
+}
+
+/// A CDN keeps what it fetched for the objects' max-age (a year): without a
+/// way to purge it, a taken-down or deleted photo would stay public there.
+/// So a public endpoint needs the purge settings.
+fn cdn_purge(env: &Env) -> Result<Option<CdnPurgeConfig>, ConfigError> {
+    if env.get("S3_PUBLIC_ENDPOINT").is_none() {
+        return Ok(None);
+    }
+    let needed = |var: &'static str| {
+        env.get(var).ok_or_else(|| ConfigError {
+            var,
+            problem: "is missing (S3_PUBLIC_ENDPOINT is set: a taken-down or deleted photo must be purged from the CDN)".into(),
+        })
+    };
+    let pipeline_id = needed("CDN_PIPELINE_ID")?;
+    let secret_key = Secret::new(needed("CDN_PURGE_SECRET_KEY")?);
+    let api_url = env
+        .get("CDN_PURGE_API_URL")
+        .unwrap_or_else(|| DEFAULT_CDN_PURGE_API_URL.into());
+    check_http_url("CDN_PURGE_API_URL", &api_url)?;
+    Ok(Some(CdnPurgeConfig {
+        api_url: api_url.trim_end_matches('/').to_string(),
+        pipeline_id,
+        secret_key,
+    }))
 }
 
 fn mail_events(env: &Env) -> Result<Option<MailEventsConfig>, ConfigError> {

@@ -55,6 +55,21 @@ pub const VARIABLES: &[Variable] = &[
         "public base URL of the bucket (CDN); variants are\nthen served from it instead of presigned GETs",
     ),
     var(
+        "CDN_PIPELINE_ID",
+        "api with S3_PUBLIC_ENDPOINT",
+        "Edge Services pipeline in front of the bucket: deleted and\nwithheld variants are purged from its cache",
+    ),
+    var(
+        "CDN_PURGE_SECRET_KEY",
+        "api with S3_PUBLIC_ENDPOINT",
+        "Scaleway secret key allowed to purge that pipeline's cache",
+    ),
+    var(
+        "CDN_PURGE_API_URL",
+        "",
+        "Scaleway's API (default https://api.scaleway.com)",
+    ),
+    var(
         "AWS_ACCESS_KEY_ID",
         "all",
         "storage (and, by default, queue) access key",
@@ -212,7 +227,12 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "ADMIN_TOKEN",
         "",
-        "moderation routes; when set, GET /metrics needs\n`Authorization: Bearer <it>`",
+        "moderation routes (X-Admin-Token); without METRICS_TOKEN, the\nAPI's GET /metrics needs `Authorization: Bearer <it>` too",
+    ),
+    var(
+        "METRICS_TOKEN",
+        "",
+        "when set, GET /metrics needs `Authorization: Bearer <it>` in every\nmode; the scrapers hold it, and never ADMIN_TOKEN",
     ),
     var(
         "MEDIA_STUCK_AFTER_SECS",

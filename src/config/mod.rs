@@ -21,8 +21,8 @@ mod worker;
 
 use api::api;
 pub use api::{
-    ApiConfig, DEFAULT_SNS_CERT_URL_PREFIX, DEFAULT_UPLOAD_MAX_BYTES, MailEventsConfig,
-    RateLimitConfig, ReconcileConfig, TokenConfig,
+    ApiConfig, CdnPurgeConfig, DEFAULT_CDN_PURGE_API_URL, DEFAULT_SNS_CERT_URL_PREFIX,
+    DEFAULT_UPLOAD_MAX_BYTES, MailEventsConfig, RateLimitConfig, ReconcileConfig, TokenConfig,
 };
 use env::Env;
 pub use env::{VARIABLES, Variable, variable, variables_help};
@@ -139,6 +139,10 @@ pub struct Config {
     /// Prefix of every Redis key, so that several deployments (or test runs)
     /// can share one Redis without seeing each other's counters.
     pub redis_key_prefix: String,
+    /// What `GET /metrics` asks for: `METRICS_TOKEN`, or in the API modes
+    /// `ADMIN_TOKEN` when no metrics token is set (deployments from before
+    /// the two were separate); open when neither is.
+    pub metrics_token: Option<Secret<String>>,
 }
 
 impl Config {
@@ -170,6 +174,10 @@ impl Config {
                     .into(),
             });
         }
+        let metrics_token = env
+            .get("METRICS_TOKEN")
+            .or_else(|| api.as_ref().and(env.get("ADMIN_TOKEN")))
+            .map(Secret::new);
         Ok(Config {
             mode,
             http_addr: http_addr(&env)?,
@@ -193,6 +201,7 @@ impl Config {
                 None
             },
             redis_key_prefix: "ciel".into(),
+            metrics_token,
         })
     }
 

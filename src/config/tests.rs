@@ -292,6 +292,9 @@ fn variables_read() -> std::collections::BTreeSet<String> {
         ("SNS_TOPIC_ARN", "arn:scw:sns:fr-par:project:topic"),
         ("TRIGGER_URL", "http://127.0.0.1:8081/"),
         ("HTTP_ADDR", "127.0.0.1:8080"),
+        ("S3_PUBLIC_ENDPOINT", "https://media.example.org"),
+        ("CDN_PIPELINE_ID", "pipeline"),
+        ("CDN_PURGE_SECRET_KEY", "purge-secret"),
     ] {
         full.insert(var, value.into());
     }
@@ -348,4 +351,23 @@ fn the_table_of_variables_is_exactly_what_configuration_reads() {
             v.name
         );
     }
+}
+
+#[test]
+fn a_public_endpoint_needs_the_cdn_purge_settings() {
+    let mut env = api_env();
+    env.insert("S3_PUBLIC_ENDPOINT", "https://media.example.org".into());
+    assert_eq!(load(&env).unwrap_err().var, "CDN_PIPELINE_ID");
+    env.insert("CDN_PIPELINE_ID", "pipeline".into());
+    assert_eq!(load(&env).unwrap_err().var, "CDN_PURGE_SECRET_KEY");
+    env.insert("CDN_PURGE_SECRET_KEY", "secret".into());
+    env.insert("CDN_PURGE_API_URL", "api.scaleway.com".into());
+    assert_eq!(load(&env).unwrap_err().var, "CDN_PURGE_API_URL");
+    env.remove("CDN_PURGE_API_URL");
+    let purge = load(&env).unwrap().api.unwrap().cdn_purge.unwrap();
+    assert_eq!(purge.api_url, DEFAULT_CDN_PURGE_API_URL);
+    assert!(!format!("{purge:?}").contains("secret\""), "{purge:?}");
+
+    env.remove("S3_PUBLIC_ENDPOINT");
+    assert!(load(&env).unwrap().api.unwrap().cdn_purge.is_none());
 }

@@ -44,8 +44,9 @@ pub struct AdviseConfig {
     pub redis_url: Option<Secret<String>>,
     pub redis_ca_cert: Option<Vec<u8>>,
     pub queue: Option<QueueConfig>,
-    /// Sent as `Authorization: Bearer` to the `/metrics` URLs.
-    pub admin_token: Option<Secret<String>>,
+    /// Sent as `Authorization: Bearer` to the `/metrics` URLs:
+    /// `METRICS_TOKEN`, or `ADMIN_TOKEN` where the API still takes it.
+    pub metrics_token: Option<Secret<String>>,
 }
 
 impl Config {
@@ -75,7 +76,10 @@ impl Config {
             redis_url: redis_url.map(Secret::new),
             redis_ca_cert,
             queue,
-            admin_token: env.get("ADMIN_TOKEN").map(Secret::new),
+            metrics_token: env
+                .get("METRICS_TOKEN")
+                .or_else(|| env.get("ADMIN_TOKEN"))
+                .map(Secret::new),
         })
     }
 }

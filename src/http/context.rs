@@ -30,4 +30,20 @@ pub struct ApiContext {
     pub admin_token: Option<Arc<Secret<String>>>,
     /// Checks `/v1/mail/sns`; without it that route answers 404.
     pub sns: Option<Arc<crate::mail::bounces::SnsVerifier>>,
+    /// Purges the CDN in front of the bucket, when there is one.
+    pub cdn: Option<Arc<crate::infra::cdn::Purger>>,
+}
+
+impl ApiContext {
+    /// Sends the CDN purges a handler's call just queued, after its answer:
+    /// the chores would, within a minute; this makes it seconds.
+    pub fn purge_cdn_soon(&self) {
+        let Some(cdn) = self.cdn.clone() else { return };
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::media::withhold::send_purges(&db, Some(&cdn)).await {
+                tracing::warn!(error = %e, "could not send CDN purges; the chores will");
+            }
+        });
+    }
 }

@@ -243,5 +243,6 @@ pub async fn delete_media(
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
     media::delete_owned(&ctx.db, &ctx.storage, user.user_id, id).await?;
+    ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }

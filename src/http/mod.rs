@@ -48,9 +48,12 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The API router with its OpenAPI document.
 pub fn api_router(ctx: Arc<ApiContext>, ops: OpsContext) -> Router {
-    let admin = ctx.admin_token.is_some();
+    let guards = openapi::Guards {
+        admin: ctx.admin_token.is_some(),
+        metrics: ops.metrics_token.is_some(),
+    };
     let (router, openapi) = api_routes(ctx, ops).split_for_parts();
-    let openapi = openapi::contract(openapi, admin);
+    let openapi = openapi::contract(openapi, guards);
     let documented = Arc::new(openapi::codes_by_operation(&openapi));
     let router = router.route_layer(middleware::from_fn_with_state(
         documented,
@@ -125,7 +128,13 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     }
     let mut document = router.into_openapi();
     document.merge(ops_routes_stateless().into_openapi());
-    openapi::contract(document, true)
+    openapi::contract(
+        document,
+        openapi::Guards {
+            admin: true,
+            metrics: true,
+        },
+    )
 }
 
 /// What stands in front of a group of routes. The router and the OpenAPI
@@ -278,7 +287,7 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
 fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
         .routes(routes!(moderation::list_reports))
-        .routes(routes!(moderation::take_down))
+        .routes(routes!(moderation::take_down, moderation::restore))
         .routes(routes!(moderation::suspend))
         .routes(routes!(moderation::unsuspend))
 }

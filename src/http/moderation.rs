@@ -110,7 +110,24 @@ pub async fn take_down(
     State(ctx): State<Arc<ApiContext>>,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
-    moderation::take_down(&ctx.social, id).await?;
+    moderation::take_down(&ctx.social, &ctx.storage, id).await?;
+    ctx.purge_cdn_soon();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reverse a takedown: the post and its photos are shown again.
+#[utoipa::path(delete, path = "/v1/admin/posts/{id}/takedown", tag = "moderation", security(("admin_token" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    responses(
+        (status = 204),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`post_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+    ))]
+pub async fn restore(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(id): PathParam<Uuid>,
+) -> Result<StatusCode> {
+    moderation::restore(&ctx.social, &ctx.storage, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -126,7 +143,8 @@ pub async fn suspend(
     State(ctx): State<Arc<ApiContext>>,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    moderation::suspend(&ctx.social, &ctx.auth, &handle).await?;
+    moderation::suspend(&ctx.social, &ctx.auth, &ctx.storage, &handle).await?;
+    ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -142,6 +160,6 @@ pub async fn unsuspend(
     State(ctx): State<Arc<ApiContext>>,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    moderation::unsuspend(&ctx.social, &handle).await?;
+    moderation::unsuspend(&ctx.social, &ctx.storage, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -46,7 +46,7 @@ impl Modify for BearerAuth {
             ))),
         );
         components.add_security_scheme(
-            "admin",
+            "metrics",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
@@ -54,10 +54,11 @@ impl Modify for BearerAuth {
 
 /// Makes the generated document a contract a client generator can trust:
 /// every operation lists every status it can answer, with the error body,
-/// and says which security it really has. `admin` tells whether
-/// ADMIN_TOKEN is set: without it the admin routes do not exist and
-/// `/metrics` is open.
-pub fn contract(document: utoipa::openapi::OpenApi, admin: bool) -> utoipa::openapi::OpenApi {
+/// and says which security it really has. `guards` tells which tokens are
+/// set: without ADMIN_TOKEN the admin routes do not exist, and without a
+/// metrics token `/metrics` is open.
+pub fn contract(document: utoipa::openapi::OpenApi, guards: Guards) -> utoipa::openapi::OpenApi {
+    let admin = guards.admin;
     let mut doc = serde_json::to_value(document).expect("the document serializes");
     type_error_details(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
@@ -70,7 +71,7 @@ pub fn contract(document: utoipa::openapi::OpenApi, admin: bool) -> utoipa::open
             };
             for operation in item.values_mut() {
                 if let Some(operation) = operation.as_object_mut() {
-                    complete_operation(path, operation, admin);
+                    complete_operation(path, operation, guards);
                 }
             }
         }
@@ -242,12 +243,19 @@ fn says_when_to_retry(status: &str) -> bool {
     matches!(status, "429" | "503")
 }
 
-fn complete_operation(path: &str, operation: &mut Map<String, Value>, admin: bool) {
+/// Which of the token-guarded parts of the API are guarded here.
+#[derive(Debug, Clone, Copy)]
+pub struct Guards {
+    pub admin: bool,
+    pub metrics: bool,
+}
+
+fn complete_operation(path: &str, operation: &mut Map<String, Value>, guards: Guards) {
     let is_ops = !path.starts_with("/v1/");
     let shape = Shape::of(path, operation);
     let has_query = Shape::has_query(operation);
     if path == "/metrics" {
-        if !admin {
+        if !guards.metrics {
             operation.insert("security".into(), json!([]));
             operation
                 .get_mut("responses")

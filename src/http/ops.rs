@@ -25,7 +25,8 @@ pub struct OpsContext {
     pub db: PgPool,
     pub redis: Option<RedisHandle>,
     pub metrics: PrometheusHandle,
-    pub admin_token: Option<Arc<Secret<String>>>,
+    /// `GET /metrics` asks for it as a bearer token, when set.
+    pub metrics_token: Option<Arc<Secret<String>>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -85,15 +86,16 @@ pub async fn ready(State(ctx): State<OpsContext>) -> (StatusCode, Json<Readiness
     )
 }
 
-/// Prometheus metrics. With `ADMIN_TOKEN` set, it must come as a bearer token.
-#[utoipa::path(get, path = "/metrics", tag = "ops", security(("admin" = [])), responses(
+/// Prometheus metrics. With `METRICS_TOKEN` set (in the API, else
+/// `ADMIN_TOKEN`), it must come as a bearer token.
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(("metrics" = [])), responses(
     (status = 200, description = "Prometheus text format", content_type = "text/plain"),
-    (status = 401, description = "`admin_token_required`")))]
+    (status = 401, description = "`metrics_token_required`")))]
 pub async fn metrics(State(ctx): State<OpsContext>, headers: HeaderMap) -> Response {
-    if let Some(expected) = &ctx.admin_token
+    if let Some(expected) = &ctx.metrics_token
         && !presents_admin_token(&headers, AdminHeader::Bearer, expected)
     {
-        return error_response(Code::AdminTokenRequired);
+        return error_response(Code::MetricsTokenRequired);
     }
     record_pool_metrics(&ctx.db);
     if let Some(redis) = &ctx.redis {

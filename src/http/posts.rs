@@ -118,6 +118,7 @@ pub async fn delete_post(
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
     posts::delete(&ctx.social, &ctx.storage, user.user_id, id).await?;
+    ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,8 @@
 //! Clients of the outside services, built from configuration.
 
+pub mod cdn;
 pub mod db;
+pub mod https;
 pub mod queue;
 pub mod redis;
 pub mod s3;

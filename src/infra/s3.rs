@@ -205,6 +205,26 @@ impl Storage {
         Ok(())
     }
 
+    /// Copies an object within the bucket, with its metadata (content type,
+    /// cache control). A missing source is [`ObjectError::NotFound`].
+    pub async fn copy(&self, from: &str, to: &str) -> Result<(), ObjectError> {
+        let copied = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            .send()
+            .await;
+        match copied {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                Err(ObjectError::NotFound)
+            }
+            Err(e) => Err(outage(Outage::STORAGE, "COPY object")(e).into()),
+        }
+    }
+
     /// Deleting a missing object succeeds, so deletes can be repeated.
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
         self.client

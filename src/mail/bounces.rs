@@ -18,32 +18,7 @@ use rustls_pki_types::{
 use serde::Deserialize;
 use sqlx::PgPool;
 
-type Https = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    http_body_util::Empty<bytes::Bytes>,
->;
-
-/// An HTTPS (and, for local stacks, HTTP) client on rustls with aws-lc-rs
-/// and the webpki roots, without a process-wide crypto provider.
-fn https_client() -> anyhow::Result<Https> {
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http()
-        .enable_http1()
-        .build();
-    Ok(
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(connector),
-    )
-}
+type Https = crate::infra::https::Https<http_body_util::Empty<bytes::Bytes>>;
 
 /// GETs `url`, at most `limit` bytes, in 10 s.
 async fn get(client: &Https, url: &str, limit: usize) -> Result<bytes::Bytes, String> {
@@ -263,7 +238,7 @@ impl SnsVerifier {
             topic_arn,
             anchors,
             cert_url_prefix,
-            http: https_client()?,
+            http: crate::infra::https::client()?,
             certs: Mutex::new(HashMap::new()),
         })
     }

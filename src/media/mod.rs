@@ -6,6 +6,7 @@ pub mod process;
 pub mod reconcile;
 pub mod sweep;
 pub mod variants;
+pub mod withhold;
 
 use std::time::Duration;
 
@@ -92,6 +93,13 @@ pub mod keys {
             name.as_str(),
             format.extension()
         )
+    }
+
+    /// Where a variant waits, out of the public prefix, while its photo is
+    /// withheld (see [`super::withhold`]).
+    pub fn withheld(variant_key: &str) -> String {
+        let rest = variant_key.strip_prefix("variants/").unwrap_or(variant_key);
+        format!("withheld/{rest}")
     }
 
     /// Every variant key a media could have, whatever was produced.
@@ -248,6 +256,7 @@ pub async fn delete(db: &PgPool, id: Uuid) -> Result<()> {
 /// [`delete`] for several media, within the caller's transaction (a
 /// post's photos go with the post).
 pub async fn delete_many(conn: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<()> {
+    withhold::purge_from_cdn(&mut *conn, ids).await?;
     sqlx::query(
         "WITH gone AS (DELETE FROM media WHERE id = ANY($1) RETURNING original_key, created_at)
          INSERT INTO media_object_tombstones (key, purge_after)
@@ -270,7 +279,12 @@ pub async fn delete_objects(
 ) -> Result<()> {
     let mut deletions = tokio::task::JoinSet::new();
     for (id, original_key) in media {
-        for key in std::iter::once(original_key.clone()).chain(keys::all_variants(*id)) {
+        let variants = keys::all_variants(*id);
+        let withheld: Vec<String> = variants.iter().map(|k| keys::withheld(k)).collect();
+        for key in std::iter::once(original_key.clone())
+            .chain(variants)
+            .chain(withheld)
+        {
             let storage = storage.clone();
             deletions.spawn(async move { storage.delete(&key).await });
         }

@@ -90,7 +90,11 @@ pub async fn purge(db: &PgPool, storage: &Storage, user: Uuid) -> anyhow::Result
             .bind(user)
             .fetch_all(db)
             .await?;
-    crate::media::delete_objects(storage, &media).await?;
+    // Not while a move runs: it could copy a variant back after this.
+    crate::media::withhold::exclusive(db, crate::media::withhold::Wait::Yes, async {
+        Ok(crate::media::delete_objects(storage, &media).await?)
+    })
+    .await?;
     // Uploads put after their row was deleted have no row to find them by.
     for key in storage
         .list_keys(&crate::media::keys::originals_of(user))

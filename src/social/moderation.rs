@@ -10,6 +10,8 @@ use super::page::{NEWEST, Page, PageRequest};
 use super::{Db, post_not_found, user_not_found};
 use crate::auth::{Auth, Revocation};
 use crate::error::{Code, Error, Result};
+use crate::infra::s3::Storage;
+use crate::media::withhold;
 use crate::users::Handle;
 
 pub const REASON_MAX_CHARS: usize = 1000;
@@ -125,8 +127,57 @@ pub async fn reports(db: &Db, page: &PageRequest<Uuid>) -> Result<Page<Report>> 
     Ok(Page::from_rows(rows, page, |report| report.id))
 }
 
-/// Hides a post everywhere, feeds included (their hydration drops it).
-pub async fn take_down(db: &Db, post_id: Uuid) -> Result<()> {
+/// Hides a post everywhere, feeds included (their hydration drops it), and
+/// withholds its photos' variants.
+pub async fn take_down(db: &Db, storage: &Storage, post_id: Uuid) -> Result<()> {
+    mark_taken_down(db, post_id).await?;
+    settle_photos_of_post(db, storage, post_id).await
+}
+
+/// Reverses a takedown: the post is shown again and its photos' variants
+/// are back where their URLs point. An avatar the takedown cleared stays
+/// cleared: the user chooses it again.
+pub async fn restore(db: &Db, storage: &Storage, post_id: Uuid) -> Result<()> {
+    let found = sqlx::query("UPDATE posts SET taken_down_at = NULL WHERE id = $1")
+        .bind(post_id)
+        .execute(&db.primary)
+        .await?
+        .rows_affected();
+    if found == 0 {
+        return Err(post_not_found());
+    }
+    settle_photos_of_post(db, storage, post_id).await
+}
+
+async fn settle_photos_of_post(db: &Db, storage: &Storage, post_id: Uuid) -> Result<()> {
+    let photos = withhold::photos_of_post(&db.primary, post_id).await?;
+    settle_photos(db, storage, photos).await;
+    Ok(())
+}
+
+/// Moves the photos' objects now. The decision is committed already: if
+/// storage fails, the API's chores finish the move within a minute or so,
+/// so the moderator's call still succeeds.
+async fn settle_photos(db: &Db, storage: &Storage, media: Vec<Uuid>) {
+    if let Err(e) = withhold::settle(&db.primary, storage, &media).await {
+        tracing::warn!(error = ?e, "could not move photos' variants yet; the chores will");
+    }
+}
+
+/// The photos of a user whose suspension changed, as many as one settle
+/// moves at once; the chores move the rest.
+async fn photos_of_user(db: &Db, user: Uuid) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM media WHERE owner_id = $1 AND status = 'ready'
+         ORDER BY created_at DESC LIMIT $2",
+    )
+    .bind(user)
+    .bind(withhold::RECONCILE_BATCH)
+    .fetch_all(&db.primary)
+    .await?)
+}
+
+async fn mark_taken_down(db: &Db, post_id: Uuid) -> Result<()> {
     let mut tx = db.primary.begin().await?;
     // Its photos first: a concurrent avatar change waits, then sees it.
     sqlx::query(
@@ -167,8 +218,9 @@ async fn user_id(db: &Db, handle: &str) -> Result<Uuid> {
         .ok_or_else(user_not_found)
 }
 
-/// Hides a user and their posts, and ends every session of theirs.
-pub async fn suspend(db: &Db, auth: &Auth, handle: &str) -> Result<()> {
+/// Hides a user and their posts, ends every session of theirs, and
+/// withholds their photos' variants.
+pub async fn suspend(db: &Db, auth: &Auth, storage: &Storage, handle: &str) -> Result<()> {
     let user = user_id(db, handle).await?;
     let mut tx = db.primary.begin().await?;
     sqlx::query("UPDATE users SET suspended_at = COALESCE(suspended_at, now()) WHERE id = $1")
@@ -180,14 +232,16 @@ pub async fn suspend(db: &Db, auth: &Auth, handle: &str) -> Result<()> {
         .await?;
     tx.commit().await?;
     auth.publish_ended(&ended).await;
+    settle_photos(db, storage, photos_of_user(db, user).await?).await;
     Ok(())
 }
 
-pub async fn unsuspend(db: &Db, handle: &str) -> Result<()> {
+pub async fn unsuspend(db: &Db, storage: &Storage, handle: &str) -> Result<()> {
     let user = user_id(db, handle).await?;
     sqlx::query("UPDATE users SET suspended_at = NULL WHERE id = $1")
         .bind(user)
         .execute(&db.primary)
         .await?;
+    settle_photos(db, storage, photos_of_user(db, user).await?).await;
     Ok(())
 }

@@ -28,5 +28,6 @@ mod restarts;
 mod roll;
 mod signals;
 mod social;
+mod takedowns;
 mod trigger_bridge;
 mod upload_sweep;

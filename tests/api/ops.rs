@@ -110,29 +110,86 @@ async fn metrics_cover_latency_by_route_pool_use_and_redis() {
         text.lines().any(|l| l == "db_pool_connections_max 5"),
         "{text}"
     );
-    assert!(text.lines().any(|l| l == "redis_up 1"), "{text}");
+    // One gauge per process: another test's app may have just set it to 0.
+    eventually(Duration::from_secs(10), "redis_up 1", || async {
+        app.metrics()
+            .await
+            .lines()
+            .any(|l| l == "redis_up 1")
+            .then_some(())
+    })
+    .await;
+}
+
+async fn scrape(app: &TestApp, token: Option<&str>) -> StatusCode {
+    let mut request = app.client.get(app.url("/metrics"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap().status()
 }
 
 #[tokio::test]
-async fn metrics_need_the_admin_token_when_one_is_set() {
+async fn metrics_need_the_admin_token_when_no_metrics_token_is_set() {
     let app = TestApp::api_with(|env| {
         env.insert("ADMIN_TOKEN", "s3cret-admin".into());
     })
     .await;
     app.get("/metrics", None)
         .await
-        .expect(StatusCode::UNAUTHORIZED, Some("admin_token_required"));
+        .expect(StatusCode::UNAUTHORIZED, Some("metrics_token_required"));
     app.get("/metrics", Some("wrong"))
         .await
-        .expect(StatusCode::UNAUTHORIZED, Some("admin_token_required"));
-    let reply = app
+        .expect(StatusCode::UNAUTHORIZED, Some("metrics_token_required"));
+    assert_eq!(scrape(&app, Some("s3cret-admin")).await, StatusCode::OK);
+}
+
+/// Issue 25, finding 12: the scrapers hold a token of their own, which
+/// moderates nothing, and the admin token no longer opens /metrics; the
+/// worker modes guard it too.
+#[tokio::test]
+async fn a_metrics_token_guards_metrics_in_every_mode_and_moderates_nothing() {
+    let app = TestApp::api_with(|env| {
+        env.insert("ADMIN_TOKEN", "s3cret-admin".into());
+        env.insert("METRICS_TOKEN", "scrape-only".into());
+    })
+    .await;
+    assert_eq!(scrape(&app, Some("scrape-only")).await, StatusCode::OK);
+    assert_eq!(
+        scrape(&app, Some("s3cret-admin")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let moderation = app
         .client
-        .get(app.url("/metrics"))
-        .bearer_auth("s3cret-admin")
+        .get(app.url("/v1/admin/reports"))
+        .header("X-Admin-Token", "scrape-only")
         .send()
         .await
         .unwrap();
-    assert_eq!(reply.status(), StatusCode::OK);
+    assert_eq!(moderation.status(), StatusCode::UNAUTHORIZED);
+    let doc = app.get("/openapi.json", None).await;
+    assert_eq!(
+        doc.body["paths"]["/metrics"]["get"]["security"],
+        json!([{ "metrics": [] }])
+    );
+
+    for mode in ["serverless-worker", "worker"] {
+        let backing = Backing::new().await;
+        let mut env = backing.env(mode);
+        env.insert("METRICS_TOKEN", "scrape-only".into());
+        let worker = TestApp::spawn(&backing, env).await;
+        assert_eq!(
+            scrape(&worker, None).await,
+            StatusCode::UNAUTHORIZED,
+            "{mode}"
+        );
+        assert_eq!(
+            scrape(&worker, Some("scrape-only")).await,
+            StatusCode::OK,
+            "{mode}"
+        );
+        worker.stop().await;
+    }
 }
 
 #[tokio::test]

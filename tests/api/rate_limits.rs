@@ -1,9 +1,10 @@
 //! Rate limits in Redis, the trusted-proxy rule, and life without Redis.
 
 use crate::common::redis::PrivateRedis;
-use crate::common::{PASSWORD, TestApp, unique};
+use crate::common::{PASSWORD, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::json;
+use std::time::Duration;
 
 async fn register_from(app: &TestApp, forwarded_for: Option<&str>) -> crate::common::Reply {
     let handle = unique("rl");
@@ -190,8 +191,13 @@ async fn when_redis_goes_away_the_api_keeps_serving_with_local_limits() {
     ready.expect(StatusCode::OK, None);
     assert_eq!(ready.body["status"], "degraded");
     assert_eq!(ready.body["redis"], "unavailable");
-    let metrics = app.metrics().await;
-    assert!(metrics.lines().any(|l| l == "redis_up 0"), "{metrics}");
+    // The gauge is one per process, and other tests' apps in this binary
+    // scrape too: this app's scrape sets it just before rendering, so poll.
+    let metrics = eventually(Duration::from_secs(10), "redis_up 0", || async {
+        let text = app.metrics().await;
+        text.lines().any(|l| l == "redis_up 0").then_some(text)
+    })
+    .await;
     assert!(
         metrics.contains("ratelimit_local_fallback_total"),
         "{metrics}"

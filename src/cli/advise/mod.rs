@@ -149,7 +149,7 @@ pub async fn advise(config: &AdviseConfig, args: &Args) -> anyhow::Result<Advice
         .timeout(SIGNAL_DEADLINE)
         .build()
         .context("HTTP client")?;
-    let token = config.admin_token.as_ref().map(|t| t.expose().clone());
+    let token = config.metrics_token.as_ref().map(|t| t.expose().clone());
     let (latency, redis, database, queues) = tokio::join!(
         api_p95(&http, &args.metrics_urls, token.as_deref()),
         deadline(redis_memory(config)),
