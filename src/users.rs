@@ -167,7 +167,24 @@ pub async fn find(db: &PgPool, id: Uuid) -> Result<User> {
     .ok_or_else(|| Code::UserNotFound.with_message("this user does not exist"))
 }
 
-/// Looks a login up by email or by handle, both case-insensitively.
+/// The account that verified `address`, if any: the only one an address
+/// belongs to.
+pub async fn verified_owner<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    address: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT id FROM users
+         WHERE lower(email) = lower($1) AND email_verified_at IS NOT NULL AND deleted_at IS NULL",
+    )
+    .bind(address)
+    .fetch_optional(db)
+    .await
+}
+
+/// Looks a login up by email or by handle, both case-insensitively. An
+/// address signs in its verified owner; one nobody verified, the oldest
+/// account that gave it (the others sign in by handle).
 pub async fn credentials_for_login(db: &PgPool, login: &str) -> Result<Option<Credentials>> {
     let login = login.trim();
     // No email or handle holds a NUL, and PostgreSQL cannot even compare one.
@@ -177,7 +194,9 @@ pub async fn credentials_for_login(db: &PgPool, login: &str) -> Result<Option<Cr
     let found = if login.contains('@') {
         sqlx::query_as::<_, Credentials>(
             "SELECT id, password_hash, suspended_at IS NOT NULL AS suspended FROM users
-             WHERE lower(email) = lower($1) AND deleted_at IS NULL",
+             WHERE lower(email) = lower($1) AND deleted_at IS NULL
+             ORDER BY email_verified_at IS NULL, created_at
+             LIMIT 1",
         )
         .bind(login)
         .fetch_optional(db)

@@ -153,18 +153,29 @@ impl Auth {
         )
         .await?;
         let pair = self.start_session(&mut tx, user.id, user_agent).await?;
-        let mail_id = crate::mail::insert(
-            &mut tx,
-            crate::mail::NewMail {
-                user_id: user.id,
-                kind: crate::mail::MailKind::VerifyEmail,
-                recipient: &user.email,
-                new_email: None,
-            },
-        )
-        .await?;
+        // The answer is the same whoever owns the address; its owner is told.
+        let mail = match users::verified_owner(&mut *tx, &user.email).await? {
+            Some(owner) => {
+                self.address_in_use_notice(&mut tx, owner, &user.email)
+                    .await?
+            }
+            None => Some(
+                crate::mail::insert(
+                    &mut tx,
+                    crate::mail::NewMail {
+                        user_id: user.id,
+                        kind: crate::mail::MailKind::VerifyEmail,
+                        recipient: &user.email,
+                        new_email: None,
+                    },
+                )
+                .await?,
+            ),
+        };
         tx.commit().await?;
-        self.send(mail_id).await;
+        if let Some(mail) = mail {
+            self.send(mail).await;
+        }
         Ok((user, pair))
     }
 

@@ -47,6 +47,7 @@ impl Auth {
     pub async fn verify_email(&self, token: &str) -> Result<Verified> {
         let mut tx = self.db.begin().await?;
         if let Some(redeemed) = mail::redeem(&mut tx, token, TokenPurpose::VerifyEmail).await? {
+            // Another account may have verified the address since.
             let updated = sqlx::query(
                 "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), updated_at = now()
                  WHERE id = $1 AND lower(email) = lower($2) AND deleted_at IS NULL",
@@ -54,7 +55,8 @@ impl Auth {
             .bind(redeemed.user_id)
             .bind(&redeemed.email)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .on_constraint(&[("users_email_key", Code::EmailTaken)])?;
             if updated.rows_affected() == 0 {
                 // The account changed its address since, or is gone.
                 return Err(invalid_token());
@@ -123,6 +125,33 @@ impl Auth {
             .enforce(policy, &user_id.to_string())
             .await?;
         Ok(())
+    }
+
+    /// Queues, in the caller's transaction, the notice that tells an
+    /// address's owner that someone tried to use it: a few an hour per
+    /// owner, past which nothing more is mailed (and nothing said).
+    pub(super) async fn address_in_use_notice(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        owner: Uuid,
+        address: &str,
+    ) -> Result<Option<Uuid>> {
+        let budget = &self.limits.account_mail;
+        let subject = format!("address-in-use:{owner}");
+        if self.limits.limiter.enforce(budget, &subject).await.is_err() {
+            return Ok(None);
+        }
+        let mail = mail::insert(
+            tx,
+            NewMail {
+                user_id: owner,
+                kind: MailKind::AddressInUse,
+                recipient: address,
+                new_email: None,
+            },
+        )
+        .await?;
+        Ok(Some(mail))
     }
 
     /// Mails a reset link if a verified account uses `email`. The answer
@@ -278,29 +307,32 @@ impl Auth {
         if current.eq_ignore_ascii_case(new_email.as_str()) {
             return Err(Error::from(Code::EmailUnchanged));
         }
-        let taken: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2)",
-        )
-        .bind(new_email.as_str())
-        .bind(user_id)
-        .fetch_one(&self.db)
-        .await?;
-        if taken {
-            return Err(Error::from(Code::EmailTaken));
-        }
+        // Whoever owns the new address, the answer and the notice to the
+        // current address are the same; an owner gets told instead of a link.
+        let owner = crate::users::verified_owner(&self.db, new_email.as_str())
+            .await?
+            .filter(|owner| *owner != user_id);
         let mut tx = self.db.begin().await?;
         // Only the newest request counts.
         mail::revoke_tokens(&mut tx, user_id, TokenPurpose::EmailChange).await?;
-        let link = mail::insert(
-            &mut tx,
-            NewMail {
-                user_id,
-                kind: MailKind::EmailChange,
-                recipient: new_email.as_str(),
-                new_email: Some(new_email.as_str()),
-            },
-        )
-        .await?;
+        let link = match owner {
+            Some(owner) => {
+                self.address_in_use_notice(&mut tx, owner, new_email.as_str())
+                    .await?
+            }
+            None => Some(
+                mail::insert(
+                    &mut tx,
+                    NewMail {
+                        user_id,
+                        kind: MailKind::EmailChange,
+                        recipient: new_email.as_str(),
+                        new_email: Some(new_email.as_str()),
+                    },
+                )
+                .await?,
+            ),
+        };
         let notice = mail::insert(
             &mut tx,
             NewMail {
@@ -312,7 +344,9 @@ impl Auth {
         )
         .await?;
         tx.commit().await?;
-        self.send(link).await;
+        if let Some(link) = link {
+            self.send(link).await;
+        }
         self.send(notice).await;
         Ok(())
     }

@@ -139,7 +139,7 @@ fn token_of(raw: &str) -> Result<&str> {
     responses(
         (status = 204, description = "The address is verified (and, for an email change, now the account's)"),
         (status = 400, description = "`invalid_or_expired_token` (unknown, used, expired, or replaced by a newer link) or `invalid_json`", body = ErrorBody),
-        (status = 409, description = "`email_taken`: another account took the new address meanwhile", body = ErrorBody),
+        (status = 409, description = "`email_taken`: another account verified the address first", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`validation_failed`: `token` is missing or not a string", body = ErrorBody),
@@ -261,7 +261,6 @@ pub async fn change_password(
         (status = 401, description = "`missing_token`, `invalid_token`, `token_expired` or `session_revoked`", body = ErrorBody),
         (status = 403, description = "`wrong_password`: `current_password` is not right", body = ErrorBody),
         (status = 404, description = "`user_not_found`: the account was deleted", body = ErrorBody),
-        (status = 409, description = "`email_taken`: another account uses the new address", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`validation_failed` (`new_email` is not an address, or a field is missing) or `email_unchanged`", body = ErrorBody),

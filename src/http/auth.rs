@@ -139,7 +139,7 @@ pub struct SessionList {
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, body = AuthResponse),
-        (status = 409, description = "`handle_taken` or `email_taken`", body = ErrorBody),
+        (status = 409, description = "`handle_taken` (an address never is: whoever owns it, sign-up answers alike)", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with per-field details", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]

@@ -63,7 +63,12 @@ async fn deliver_leased(
     // of an address already verified, is no use.
     let stale = match row.kind {
         MailKind::VerifyEmail => {
-            row.email_verified == Some(true) || !same_address(account_email, &row.recipient)
+            row.email_verified == Some(true)
+                || !same_address(account_email, &row.recipient)
+                || verified_elsewhere(db, row.user_id, &row.recipient).await?
+        }
+        MailKind::AddressInUse => {
+            row.email_verified != Some(true) || !same_address(account_email, &row.recipient)
         }
         MailKind::PasswordReset => !same_address(account_email, &row.recipient),
         MailKind::EmailChange => email_change_is_stale(db, mail_id, &row).await?,
@@ -222,7 +227,8 @@ async fn email_change_is_stale(
         "SELECT EXISTS (SELECT 1 FROM mail_outbox
                          WHERE user_id = $1 AND kind = 'email_change' AND id <> $2
                            AND created_at > $3)
-             OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($4) AND id <> $1)",
+             OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($4) AND id <> $1
+                                                 AND email_verified_at IS NOT NULL)",
     )
     .bind(row.user_id)
     .bind(mail_id)
@@ -230,4 +236,12 @@ async fn email_change_is_stale(
     .bind(address)
     .fetch_one(db)
     .await?)
+}
+
+/// Another account verified this address meanwhile: a link to verify it
+/// could only fail.
+async fn verified_elsewhere(db: &PgPool, user: Uuid, address: &str) -> Result<bool, Transient> {
+    Ok(crate::users::verified_owner(db, address)
+        .await?
+        .is_some_and(|owner| owner != user))
 }

@@ -33,6 +33,9 @@ pub enum MailKind {
     PasswordChanged,
     EmailChange,
     EmailChangeNotice,
+    /// To an address's verified owner, when someone else signs up with it
+    /// or asks to move their account to it.
+    AddressInUse,
 }
 
 impl MailKind {
@@ -43,6 +46,7 @@ impl MailKind {
             MailKind::PasswordChanged => "password_changed",
             MailKind::EmailChange => "email_change",
             MailKind::EmailChangeNotice => "email_change_notice",
+            MailKind::AddressInUse => "address_in_use",
         }
     }
 
@@ -52,7 +56,9 @@ impl MailKind {
             MailKind::VerifyEmail => Some(TokenPurpose::VerifyEmail),
             MailKind::PasswordReset => Some(TokenPurpose::PasswordReset),
             MailKind::EmailChange => Some(TokenPurpose::EmailChange),
-            MailKind::PasswordChanged | MailKind::EmailChangeNotice => None,
+            MailKind::PasswordChanged | MailKind::EmailChangeNotice | MailKind::AddressInUse => {
+                None
+            }
         }
     }
 }

@@ -176,6 +176,17 @@ pub fn render(mail: &Rendering<'_>) -> (String, String, String) {
              other device."
                 .to_string(),
         ),
+        MailKind::AddressInUse => (
+            "This address already has a Ciel account".to_string(),
+            format!(
+                "Hello @{handle}, someone tried to use this address, which is your account's, \
+                 for another Ciel account. It stays yours: nothing was changed."
+            ),
+            None,
+            "If it was you, sign in as @{handle} instead (\"Forgot password\" if you need \
+             to). If not, ignore this mail."
+                .replace("{handle}", handle),
+        ),
     };
     let mut text = format!("{intro}\n\n");
     let mut html = format!(
