@@ -115,6 +115,7 @@ impl Application {
                         })
                         .transpose()?
                         .map(Arc::new),
+                    signup: api.signup.clone(),
                     cdn: api
                         .cdn_purge
                         .as_ref()

@@ -99,6 +99,9 @@ codes! {
     AdminTokenRequired = "admin_token_required", 401, "this endpoint needs the admin token";
     MetricsTokenRequired = "metrics_token_required", 401, "this endpoint needs the metrics token";
     AccountSuspended = "account_suspended", 403, "this account is suspended";
+    InviteRequired = "invite_required", 403, "sign-up is by invitation: an invite code is needed";
+    InviteInvalid = "invite_invalid", 403, "this invite code is not valid (unknown, used up, revoked or expired)";
+    InviteQuotaExhausted = "invite_quota_exhausted", 403, "you have no invites left for now";
     WrongPassword = "wrong_password", 403, "the current password is not right; nothing was changed";
     NotPostAuthor = "not_post_author", 403, "only the author can delete a post";
     NotCommentAuthor = "not_comment_author", 403, "only the comment's author or the post's author can delete it";
@@ -106,6 +109,7 @@ codes! {
     CannotBlockSelf = "cannot_block_self", 403, "you cannot block yourself";
     NotFound = "not_found", 404, "no such endpoint";
     UserNotFound = "user_not_found", 404, "no user with this handle";
+    InviteNotFound = "invite_not_found", 404, "you have no invite with this code";
     PostNotFound = "post_not_found", 404, "no post with this id";
     CommentNotFound = "comment_not_found", 404, "no comment with this id";
     MediaNotFound = "media_not_found", 404, "no media with this id";

@@ -1,5 +1,6 @@
 //! Sign-up, sign-in and device sessions for the mobile apps.
 
+pub mod invites;
 pub mod password;
 pub mod recovery;
 pub mod revocations;
@@ -33,6 +34,8 @@ pub struct Registration {
     pub email: Email,
     pub password: Password,
     pub display_name: Option<DisplayName>,
+    /// The invite it came with; any code that cannot be one is `Invalid`.
+    pub invite: Option<Result<invites::InviteCode, ()>>,
 }
 
 impl Registration {
@@ -61,6 +64,7 @@ impl Registration {
                 email,
                 password,
                 display_name,
+                invite: None,
             }),
             _ => Err(Error::Validation(errors)),
         }
@@ -138,10 +142,22 @@ impl Auth {
     pub async fn register(
         &self,
         registration: Registration,
+        mode: invites::SignupMode,
         user_agent: Option<&str>,
     ) -> Result<(User, TokenPair)> {
+        let invite = match (&registration.invite, mode) {
+            (None, invites::SignupMode::Invite) => return Err(Error::from(Code::InviteRequired)),
+            (None, invites::SignupMode::Open) => None,
+            (Some(Err(())), _) => return Err(invites::invite_invalid()),
+            (Some(Ok(code)), _) => Some(code.clone()),
+        };
         let password_hash = self.hasher.hash(&registration.password).await?;
         let mut tx = self.db.begin().await?;
+        // First: a code that does not redeem writes nothing.
+        let redeemed = match &invite {
+            Some(code) => Some(invites::redeem(&mut tx, code).await?),
+            None => None,
+        };
         let user = users::insert(
             &mut tx,
             NewUser {
@@ -152,6 +168,9 @@ impl Auth {
             },
         )
         .await?;
+        if let Some(redeemed) = &redeemed {
+            invites::record(&mut tx, user.id, redeemed).await?;
+        }
         let pair = self.start_session(&mut tx, user.id, user_agent).await?;
         // The answer is the same whoever owns the address; its owner is told.
         let mail = match users::verified_owner(&mut *tx, &user.email).await? {

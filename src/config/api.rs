@@ -40,6 +40,8 @@ pub struct RateLimitConfig {
     pub account_mail: Policy,
     /// `POST /v1/mail/sns` per client network.
     pub mail_events: Policy,
+    /// `GET /v1/invites/{code}` (public) per client network.
+    pub invite_preview: Policy,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -57,6 +59,16 @@ pub struct ApiConfig {
     pub mail_events: Option<MailEventsConfig>,
     /// With a CDN in front of the bucket: how to make it forget a variant.
     pub cdn_purge: Option<CdnPurgeConfig>,
+    pub signup: SignupConfig,
+}
+
+/// `SIGNUP_MODE`, `INVITES_PER_WEEK`.
+#[derive(Debug, Clone)]
+pub struct SignupConfig {
+    pub invite_only: bool,
+    pub invites_per_week: u32,
+    /// Where a shared invite link points: `APP_LINK_BASE_URL/invite?code=`.
+    pub link_base_url: String,
 }
 
 /// Scaleway's API, where Edge Services takes purge requests.
@@ -161,6 +173,7 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
             account_token: env.policy("RATE_LIMIT_ACCOUNT_TOKEN", "account_token", "30/1h")?,
             account_mail: env.policy("RATE_LIMIT_ACCOUNT_MAIL", "account_mail", "5/1h")?,
             mail_events: env.policy("RATE_LIMIT_MAIL_EVENTS", "mail_events", "120/1m")?,
+            invite_preview: env.policy("RATE_LIMIT_INVITE_PREVIEW", "invite_preview", "30/1h")?,
             trusted_proxies: trusted_proxies(env)?,
         },
         upload_max_bytes,
@@ -168,6 +181,26 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
         reconcile,
         mail_events: mail_events(env)?,
         cdn_purge: cdn_purge(env)?,
+        signup: SignupConfig {
+            invite_only: match env.get("SIGNUP_MODE").as_deref() {
+                None | Some("open") => false,
+                Some("invite") => true,
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "SIGNUP_MODE",
+                        problem: "is malformed: expected open or invite".into(),
+                    });
+                }
+            },
+            invites_per_week: env.parsed("INVITES_PER_WEEK", 5)?,
+            link_base_url: match env.get("APP_LINK_BASE_URL") {
+                Some(url) => {
+                    check_http_url("APP_LINK_BASE_URL", &url)?;
+                    url.trim_end_matches('/').to_string()
+                }
+                None => super::DEFAULT_LINK_BASE_URL.into(),
+            },
+        },
     })
 }
 

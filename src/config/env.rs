@@ -220,6 +220,21 @@ pub const VARIABLES: &[Variable] = &[
         "SigningCertURL must start with it (default the bucket of Scaleway's\ntrust chain, https://messaging.s3.fr-par.scw.cloud/)",
     ),
     var(
+        "SIGNUP_MODE",
+        "",
+        "open | invite: whether sign-up needs an invite code (default open)",
+    ),
+    var(
+        "INVITES_PER_WEEK",
+        "",
+        "invites a user may mint in any 7 days (default 5)",
+    ),
+    var(
+        "RATE_LIMIT_INVITE_PREVIEW",
+        "",
+        "public invite previews per client network (default 30/1h)",
+    ),
+    var(
         "TRUSTED_PROXIES",
         "",
         "comma-separated IPs/CIDRs whose X-Forwarded-For is believed",

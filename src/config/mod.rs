@@ -22,7 +22,8 @@ mod worker;
 use api::api;
 pub use api::{
     ApiConfig, CdnPurgeConfig, DEFAULT_CDN_PURGE_API_URL, DEFAULT_SNS_CERT_URL_PREFIX,
-    DEFAULT_UPLOAD_MAX_BYTES, MailEventsConfig, RateLimitConfig, ReconcileConfig, TokenConfig,
+    DEFAULT_UPLOAD_MAX_BYTES, MailEventsConfig, RateLimitConfig, ReconcileConfig, SignupConfig,
+    TokenConfig,
 };
 use env::Env;
 pub use env::{VARIABLES, Variable, variable, variables_help};

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::invites::InviteCode;
 use crate::auth::{Registration, TokenPair};
 use crate::error::Result;
 use crate::http::context::ApiContext;
@@ -40,6 +41,9 @@ pub struct RegisterRequest {
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
     )]
     display_name: Option<String>,
+    /// Needed when sign-up is by invitation; any case, dashes optional.
+    #[schema(example = "7KQ2-M9XD-4HV0-PZ3E", max_length = 64)]
+    invite_code: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -139,6 +143,7 @@ pub struct SessionList {
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, body = AuthResponse),
+        (status = 403, description = "`invite_required` (`SIGNUP_MODE=invite` and no `invite_code`) or `invite_invalid` (a code that is unknown, used up, revoked or expired: one answer for all)", body = ErrorBody),
         (status = 409, description = "`handle_taken` (an address never is: whoever owns it, sign-up answers alike)", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with per-field details", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
@@ -148,15 +153,19 @@ pub async fn register(
     UserAgent(user_agent): UserAgent,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<AuthResponse>)> {
-    let registration = Registration::parse(
+    let mut registration = Registration::parse(
         &body.handle,
         &body.email,
         &body.password,
         body.display_name.as_deref(),
     )?;
+    registration.invite = body
+        .invite_code
+        .as_deref()
+        .map(|typed| InviteCode::parse(typed).ok_or(()));
     let (user, pair) = ctx
         .auth
-        .register(registration, user_agent.as_deref())
+        .register(registration, ctx.signup_mode(), user_agent.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(signed_in(user, pair))))
 }

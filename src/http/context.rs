@@ -32,9 +32,18 @@ pub struct ApiContext {
     pub sns: Option<Arc<crate::mail::bounces::SnsVerifier>>,
     /// Purges the CDN in front of the bucket, when there is one.
     pub cdn: Option<Arc<crate::infra::cdn::Purger>>,
+    pub signup: crate::config::SignupConfig,
 }
 
 impl ApiContext {
+    pub fn signup_mode(&self) -> crate::auth::invites::SignupMode {
+        if self.signup.invite_only {
+            crate::auth::invites::SignupMode::Invite
+        } else {
+            crate::auth::invites::SignupMode::Open
+        }
+    }
+
     /// Sends the CDN purges a handler's call just queued, after its answer:
     /// the chores would, within a minute; this makes it seconds.
     pub fn purge_cdn_soon(&self) {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod invites;
 pub mod media;
 pub mod moderation;
 pub mod notifications;
@@ -149,7 +150,7 @@ enum Guard {
     Admin,
 }
 
-fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 9] {
+fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 10] {
     [
         (register_routes(), Guard::PerNetwork(Limit::Register)),
         (login_routes(), Guard::PerNetwork(Limit::Login)),
@@ -162,6 +163,10 @@ fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 9] {
         (signed_in_routes(), Guard::WritesPerUser),
         (account_mail_routes(), Guard::WritesPerUser),
         (mail_event_routes(), Guard::PerNetwork(Limit::MailEvents)),
+        (
+            invite_preview_routes(),
+            Guard::PerNetwork(Limit::InvitePreview),
+        ),
         (admin_routes(), Guard::Admin),
     ]
 }
@@ -258,6 +263,10 @@ fn mail_event_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new().routes(routes!(account::mail_events))
 }
 
+fn invite_preview_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(invites::preview_invite))
+}
+
 fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
         .routes(routes!(auth::logout))
@@ -282,12 +291,18 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(moderation::create_report))
+        .routes(routes!(invites::create_invite, invites::list_invites))
+        .routes(routes!(invites::revoke_invite))
+        .routes(routes!(invites::my_invitees))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
         .routes(routes!(moderation::list_reports))
         .routes(routes!(moderation::take_down, moderation::restore))
+        .routes(routes!(invites::admin_mint))
+        .routes(routes!(invites::admin_invitees))
+        .routes(routes!(invites::admin_suspend_branch))
         .routes(routes!(moderation::suspend))
         .routes(routes!(moderation::unsuspend))
 }

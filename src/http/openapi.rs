@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "posts", description = "Posts, likes, comments and the home feed"),
         (name = "notifications", description = "Follows, likes and comments on your posts"),
         (name = "moderation", description = "Reports, and the moderators' routes"),
+        (name = "invites", description = "Invite codes: yours, their previews, who joined with them"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

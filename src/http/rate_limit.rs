@@ -27,6 +27,8 @@ pub enum Limit {
     AccountToken,
     /// `POST /v1/mail/sns`: each message may make the API fetch a certificate.
     MailEvents,
+    /// `GET /v1/invites/{code}`: a guesser's oracle, were it unlimited.
+    InvitePreview,
 }
 
 /// The client network a request was counted under, for handlers that
@@ -63,6 +65,7 @@ pub async fn by_ip(
         Limit::Forgot => &limits.forgot,
         Limit::AccountToken => &limits.account_token,
         Limit::MailEvents => &limits.mail_events,
+        Limit::InvitePreview => &limits.invite_preview,
     };
     let (mut parts, body) = request.into_parts();
     let network = ip_subject(client_ip(&parts, &limits.trusted_proxies));

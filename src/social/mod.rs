@@ -11,6 +11,7 @@ pub mod comments;
 pub mod feed;
 pub mod graph;
 pub mod idempotency;
+pub mod invites;
 pub mod likes;
 pub mod moderation;
 pub mod notifications;

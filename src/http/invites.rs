@@ -1,0 +1,279 @@
+//! Invite codes: a user's own (mint, list, revoke, who joined), the public
+//! preview a shared link opens, and an admin's batches and branches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::invites::{self, Invite, NewInvite};
+use crate::error::{Error, Result};
+use crate::http::context::ApiContext;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::social::invites as people;
+use crate::social::render::UserCard;
+
+const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+const DAY: u64 = 24 * 3600;
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewInviteRequest {
+    /// Accounts the code may create (default 1).
+    #[schema(minimum = 1, maximum = 100)]
+    max_uses: Option<i32>,
+    /// Days the code works (default 7).
+    #[schema(minimum = 1, maximum = 30)]
+    lifetime_days: Option<u32>,
+}
+
+/// An invite with the link to share.
+#[derive(Serialize, ToSchema)]
+pub struct SharedInvite {
+    #[serde(flatten)]
+    invite: Invite,
+    /// `APP_LINK_BASE_URL/invite?code=...`: opens the app (or its web
+    /// fallback) on the sign-up screen with the code filled in.
+    #[schema(example = "https://ciel.example.com/app/invite?code=7KQ2-M9XD-4HV0-PZ3E")]
+    link: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InviteList {
+    /// Newest first, at most 100.
+    items: Vec<SharedInvite>,
+    /// Invites a user may mint in any 7 days (`INVITES_PER_WEEK`).
+    per_week: u32,
+    /// Left now.
+    left: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitePreview {
+    /// Who invites; null for an admin's codes.
+    inviter: Option<UserCard>,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: time::OffsetDateTime,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Invitees {
+    /// Newest first, at most 200.
+    items: Vec<UserCard>,
+}
+
+fn shared(ctx: &ApiContext, invite: Invite) -> SharedInvite {
+    let link = format!("{}/invite?code={}", ctx.signup.link_base_url, invite.code);
+    SharedInvite { invite, link }
+}
+
+fn lifetime(days: Option<u32>, default: u32) -> Result<Duration> {
+    let days = days.unwrap_or(default);
+    if !(invites::MIN_LIFETIME_DAYS..=invites::MAX_LIFETIME_DAYS).contains(&days) {
+        return Err(Error::invalid_field(
+            "lifetime_days",
+            "must be between 1 and 30",
+        ));
+    }
+    Ok(Duration::from_secs(u64::from(days) * DAY))
+}
+
+fn max_uses(uses: Option<i32>, max: i32) -> Result<i32> {
+    let uses = uses.unwrap_or(1);
+    if !(1..=max).contains(&uses) {
+        return Err(Error::invalid_field(
+            "max_uses",
+            format!("must be between 1 and {max}"),
+        ));
+    }
+    Ok(uses)
+}
+
+/// Mint an invite, within your quota of the last 7 days.
+#[utoipa::path(post, path = "/v1/invites", tag = "invites", security(("bearer" = [])),
+    request_body = NewInviteRequest,
+    responses(
+        (status = 201, body = SharedInvite),
+        (status = 403, description = "`invite_quota_exhausted`: the message says until when", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`max_uses` 1 to 100, `lifetime_days` 1 to 30)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn create_invite(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<NewInviteRequest>,
+) -> Result<(StatusCode, Json<SharedInvite>)> {
+    let new = NewInvite {
+        inviter: Some(user.user_id),
+        max_uses: max_uses(body.max_uses, invites::MAX_USES)?,
+        lifetime: lifetime(body.lifetime_days, 7)?,
+        note: None,
+    };
+    let invite =
+        invites::mint_within_quota(&ctx.db, &new, ctx.signup.invites_per_week, WEEK).await?;
+    Ok((StatusCode::CREATED, Json(shared(&ctx, invite))))
+}
+
+/// Your invites, and how many you may still mint.
+#[utoipa::path(get, path = "/v1/invites", tag = "invites", security(("bearer" = [])),
+    responses((status = 200, body = InviteList)))]
+pub async fn list_invites(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+) -> Result<Json<InviteList>> {
+    let items = invites::mine(&ctx.db, user.user_id).await?;
+    let per_week = ctx.signup.invites_per_week;
+    let (left, _) =
+        invites::quota_left(&mut *ctx.db.acquire().await?, user.user_id, per_week, WEEK).await?;
+    Ok(Json(InviteList {
+        items: items.into_iter().map(|i| shared(&ctx, i)).collect(),
+        per_week,
+        left,
+    }))
+}
+
+/// Revoke one of your invites: it signs nobody up any more; the accounts
+/// it made stay.
+#[utoipa::path(delete, path = "/v1/invites/{code}", tag = "invites", security(("bearer" = [])),
+    params(("code" = String, Path, description = "The code, any case, dashes optional")),
+    responses(
+        (status = 204),
+        (status = 404, description = "`invite_not_found`: none of your invites has this code", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn revoke_invite(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(code): PathParam<String>,
+) -> Result<StatusCode> {
+    invites::revoke(&ctx.db, user.user_id, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who joined with your invites.
+#[utoipa::path(get, path = "/v1/me/invitees", tag = "invites", security(("bearer" = [])),
+    responses((status = 200, body = Invitees)))]
+pub async fn my_invitees(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+) -> Result<Json<Invitees>> {
+    let items = people::invitees(&ctx.db, &ctx.urls, user.user_id).await?;
+    Ok(Json(Invitees { items }))
+}
+
+/// What a shared link shows before sign-up: who invites, until when. No
+/// sign-in needed; limited per client network (`RATE_LIMIT_INVITE_PREVIEW`).
+#[utoipa::path(get, path = "/v1/invites/{code}", tag = "invites",
+    params(("code" = String, Path, description = "The code, any case, dashes optional")),
+    responses(
+        (status = 200, body = InvitePreview),
+        (status = 403, description = "`invite_invalid`: unknown, used up, revoked or expired (one answer for all)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn preview_invite(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(code): PathParam<String>,
+) -> Result<Json<InvitePreview>> {
+    let (inviter, expires_at) = people::preview(&ctx.db, &ctx.urls, &code).await?;
+    Ok(Json(InvitePreview {
+        inviter,
+        expires_at,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AdminInvitesRequest {
+    #[schema(minimum = 1, maximum = 500)]
+    count: u32,
+    /// Accounts each code may create (default 1).
+    #[schema(minimum = 1, maximum = 10000)]
+    max_uses: Option<i32>,
+    /// Days the codes work (default 30).
+    #[schema(minimum = 1, maximum = 30)]
+    lifetime_days: Option<u32>,
+    /// What the batch is for (App Review, beta testers).
+    #[schema(max_length = 200)]
+    note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdminInvites {
+    items: Vec<SharedInvite>,
+}
+
+/// Mint a batch of invites that belong to nobody (App Review, beta testers).
+#[utoipa::path(post, path = "/v1/admin/invites", tag = "moderation", security(("admin_token" = [])),
+    request_body = AdminInvitesRequest,
+    responses(
+        (status = 201, body = AdminInvites),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`count` 1 to 500, `max_uses` 1 to 10000, `lifetime_days` 1 to 30, `note` up to 200 characters)", body = ErrorBody),
+    ))]
+pub async fn admin_mint(
+    State(ctx): State<Arc<ApiContext>>,
+    JsonBody(body): JsonBody<AdminInvitesRequest>,
+) -> Result<(StatusCode, Json<AdminInvites>)> {
+    if !(1..=invites::ADMIN_BATCH_MAX).contains(&body.count) {
+        return Err(Error::invalid_field("count", "must be between 1 and 500"));
+    }
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(Error::invalid_field("note", "at most 200 characters"));
+    }
+    let new = NewInvite {
+        inviter: None,
+        max_uses: max_uses(body.max_uses, invites::ADMIN_MAX_USES)?,
+        lifetime: lifetime(body.lifetime_days, 30)?,
+        note: body.note,
+    };
+    let mut tx = ctx.db.begin().await?;
+    let mut items = Vec::with_capacity(body.count as usize);
+    for _ in 0..body.count {
+        items.push(shared(&ctx, invites::mint(&mut tx, &new).await?));
+    }
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(AdminInvites { items })))
+}
+
+/// Who a user invited, suspended accounts included.
+#[utoipa::path(get, path = "/v1/admin/users/{handle}/invitees", tag = "moderation", security(("admin_token" = [])),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    responses(
+        (status = 200, body = Invitees),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`user_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+    ))]
+pub async fn admin_invitees(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(handle): PathParam<String>,
+) -> Result<Json<Invitees>> {
+    let items = people::invitees_of(&ctx.social, &ctx.urls, &handle).await?;
+    Ok(Json(Invitees { items }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BranchSuspended {
+    /// Accounts suspended by this call (those already suspended not counted).
+    suspended: u64,
+}
+
+/// Suspend a user and everyone their invites brought in, down the tree (at
+/// most 10,000 accounts a call).
+#[utoipa::path(post, path = "/v1/admin/users/{handle}/suspend-branch", tag = "moderation", security(("admin_token" = [])),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    responses(
+        (status = 200, body = BranchSuspended),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`user_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+    ))]
+pub async fn admin_suspend_branch(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(handle): PathParam<String>,
+) -> Result<Json<BranchSuspended>> {
+    let suspended = people::suspend_branch(&ctx.social, &ctx.auth, &handle).await?;
+    Ok(Json(BranchSuspended { suspended }))
+}
