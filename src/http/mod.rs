@@ -285,6 +285,7 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(posts::create_post))
         .routes(routes!(posts::get_post, posts::delete_post))
         .routes(routes!(posts::like, posts::unlike))
+        .routes(routes!(posts::likers))
         .routes(routes!(posts::list_comments, posts::create_comment))
         .routes(routes!(posts::delete_comment))
         .routes(routes!(posts::feed))

@@ -19,6 +19,7 @@ use crate::social::comments::{self, Comment, CommentText};
 use crate::social::idempotency::IdempotencyKey;
 use crate::social::likes;
 use crate::social::posts::{self, Answer, NewPost, Post};
+use crate::social::render::UserCard;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePostRequest {
@@ -120,6 +121,28 @@ pub async fn delete_post(
     posts::delete(&ctx.social, &ctx.storage, user.user_id, id).await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who liked a post, newest like first (people you block or who block you
+/// are left out).
+#[utoipa::path(get, path = "/v1/posts/{id}/likes", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id"), ListQuery),
+    responses(
+        (status = 200, body = ListResponse<UserCard>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn likers(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<UserCard>>> {
+    let page = query.page()?;
+    let list = likes::likers(&ctx.social, &ctx.urls, user.user_id, id, &page).await?;
+    Ok(Json(list.into()))
 }
 
 /// Like a post. Liking again changes nothing.

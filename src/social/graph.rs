@@ -248,14 +248,5 @@ pub async fn list(
         at: row.followed_at,
         id: row.card.id,
     });
-    let cards = render::cards(
-        &db.replica,
-        urls,
-        page.items.into_iter().map(|row| row.card).collect(),
-    )
-    .await?;
-    Ok(Page {
-        items: cards,
-        next_cursor: page.next_cursor,
-    })
+    render::card_page(&db.replica, urls, page, |row| row.card).await
 }

@@ -286,6 +286,20 @@ pub async fn cards(db: &PgPool, urls: &Photos, rows: Vec<CardRow>) -> Result<Vec
         .collect())
 }
 
+/// A page of rows that each carry a user, as the page of their cards.
+pub async fn card_page<R>(
+    db: &PgPool,
+    urls: &Photos,
+    page: super::page::Page<R>,
+    card: impl Fn(R) -> CardRow,
+) -> Result<super::page::Page<UserCard>> {
+    let items = cards(db, urls, page.items.into_iter().map(card).collect()).await?;
+    Ok(super::page::Page {
+        items,
+        next_cursor: page.next_cursor,
+    })
+}
+
 pub async fn card(db: &PgPool, urls: &Photos, row: CardRow) -> Result<UserCard> {
     Ok(cards(db, urls, vec![row]).await?.remove(0))
 }

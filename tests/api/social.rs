@@ -1515,3 +1515,61 @@ async fn a_like_again_restores_its_notification_and_repeated_reports_merge() {
             .unwrap();
     assert_eq!((count, reason.as_str()), (1, "spam, and a scam"));
 }
+
+/// Issue 28: a post's likers, newest like first, paged, without the people
+/// the viewer blocks or who block the viewer.
+#[tokio::test]
+async fn likers_are_listed_newest_first_without_blocks_either_way() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let post_id = id_of(&post(&app, &pool, &ana, "liked").await);
+    let mut likers = Vec::new();
+    for name in ["bo", "cy", "di", "ed"] {
+        let liker = user(&app, &unique(name)).await;
+        app.post(
+            &format!("/v1/posts/{post_id}/like"),
+            liker.token(),
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+        likers.push(liker);
+    }
+    let [bo, cy, di, ed] = [0, 1, 2, 3].map(|i| likers[i].clone());
+    // Ana blocks cy; ed blocks ana.
+    app.post(
+        &format!("/v1/users/{}/block", cy.handle),
+        ana.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    app.post(
+        &format!("/v1/users/{}/block", ana.handle),
+        ed.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+
+    let path = format!("/v1/posts/{post_id}/likes");
+    let listed = all_pages(&app, &path, ana.token(), 1).await;
+    let handles: Vec<&str> = listed
+        .iter()
+        .map(|card| card["handle"].as_str().unwrap())
+        .collect();
+    assert_eq!(handles, vec![di.handle.as_str(), bo.handle.as_str()]);
+    // Those who cannot see the post cannot list its likers.
+    for token in [cy.token(), ed.token()] {
+        app.get(&path, token)
+            .await
+            .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
+    }
+    app.get(
+        &format!("/v1/posts/{}/likes", uuid::Uuid::new_v4()),
+        bo.token(),
+    )
+    .await
+    .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
+}
