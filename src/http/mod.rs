@@ -280,6 +280,7 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(users::follow, users::unfollow))
         .routes(routes!(users::block, users::unblock))
         .routes(routes!(users::followers))
+        .routes(routes!(users::search_users))
         .routes(routes!(users::following))
         .routes(routes!(users::user_posts))
         .routes(routes!(posts::create_post))

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -17,9 +17,11 @@ use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::social::accounts;
 use crate::social::graph::{self, Direction};
+use crate::social::page::PageRequest;
 use crate::social::posts::{self, Post};
 use crate::social::profiles::{self, Profile, ProfileChange};
 use crate::social::render::UserCard;
+use crate::social::search;
 
 /// A user's profile, with how they relate to the caller.
 #[utoipa::path(get, path = "/v1/users/{handle}", tag = "users", security(("bearer" = [])),
@@ -286,4 +288,40 @@ pub async fn user_posts(
     let page = query.page()?;
     let list = posts::by_author(&ctx.social, &ctx.urls, user.user_id, &handle, &page).await?;
     Ok(Json(list.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// A handle (with or without `@`), part of one, or a name; a typo is
+    /// forgiven.
+    #[param(min_length = 1, max_length = 50, example = "ana")]
+    q: String,
+    /// `next_cursor` of the previous page; absent for the first page.
+    #[param(max_length = 200)]
+    cursor: Option<String>,
+    /// Items per page.
+    #[param(minimum = 1, maximum = 50, default = 20)]
+    limit: Option<u32>,
+}
+
+/// Find people by handle or name, best match first: the exact handle, then
+/// handles that start with the query, then near matches of handles and of
+/// any word of names. People you block or who block you are never found.
+#[utoipa::path(get, path = "/v1/search/users", tag = "users", security(("bearer" = [])),
+    params(SearchQuery),
+    responses(
+        (status = 200, body = ListResponse<UserCard>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`q` of 1 to 50 characters, limit)", body = ErrorBody),
+    ))]
+pub async fn search_users(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    QueryParams(query): QueryParams<SearchQuery>,
+) -> Result<Json<ListResponse<UserCard>>> {
+    let page = PageRequest::parse(query.cursor.as_deref(), query.limit)?;
+    let q = search::Query::parse(&query.q)?;
+    let found = search::users(&ctx.social, &ctx.urls, user.user_id, &q, &page).await?;
+    Ok(Json(found.into()))
 }

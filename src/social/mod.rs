@@ -20,6 +20,7 @@ pub mod post_view;
 pub mod posts;
 pub mod profiles;
 pub mod render;
+pub mod search;
 
 use sqlx::PgPool;
 

@@ -62,6 +62,38 @@ impl CursorKey for TimeKey {
     }
 }
 
+/// Items ranked by a score, best first, ties broken by id (search).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreKey {
+    pub score: f32,
+    pub id: Uuid,
+}
+
+impl ScoreKey {
+    /// Before every real key: the start of a first page.
+    pub const FIRST: ScoreKey = ScoreKey {
+        score: f32::MAX,
+        id: Uuid::max(),
+    };
+}
+
+impl CursorKey for ScoreKey {
+    fn to_raw(&self) -> String {
+        // Rust prints the shortest text that reads back to the same f32.
+        format!("{}_{}", self.score, self.id)
+    }
+
+    fn from_raw(raw: &str) -> Option<Self> {
+        let (score, id) = raw.split_once('_')?;
+        let score: f32 = score.parse().ok()?;
+        score.is_finite().then_some(())?;
+        Some(ScoreKey {
+            score,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
 /// What a list request asks for, parsed.
 #[derive(Debug, Clone, Copy)]
 pub struct PageRequest<K> {

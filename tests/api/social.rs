@@ -1573,3 +1573,92 @@ async fn likers_are_listed_newest_first_without_blocks_either_way() {
     .await
     .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
 }
+
+/// Issue 28: people found by handle (exact, prefix, a typo away) and by
+/// any word of their name, best first, paged, never across a block.
+#[tokio::test]
+async fn people_are_found_by_handle_and_name_ranked_paged_and_never_across_a_block() {
+    let app = TestApp::api().await;
+    // Each test has its own database: these handles meet nobody else's.
+    let viewer = user(&app, "zed_viewer").await;
+    let mut by_handle = std::collections::HashMap::new();
+    for (handle, name) in [
+        ("ana_lima", None),
+        ("anabel", None),
+        ("anna", None),
+        ("photog", Some("Ana Lima")),
+        ("bob", Some("Robert")),
+    ] {
+        let someone = user(&app, handle).await;
+        if let Some(name) = name {
+            patch(
+                &app,
+                "/v1/me",
+                someone.token(),
+                json!({ "display_name": name }),
+            )
+            .await
+            .expect(StatusCode::OK, None);
+        }
+        by_handle.insert(handle, someone);
+    }
+    let search = |q: &str| format!("/v1/search/users?q={}", urlencode(q));
+    let found = |items: Vec<serde_json::Value>| -> Vec<String> {
+        items
+            .iter()
+            .map(|c| c["handle"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let exact = found(all_pages(&app, &search("@Ana_Lima"), viewer.token(), 50).await);
+    assert_eq!(exact[0], "ana_lima", "{exact:?}");
+    let ana = found(all_pages(&app, &search("ana"), viewer.token(), 50).await);
+    let prefixes: std::collections::BTreeSet<&str> = ana[..2].iter().map(String::as_str).collect();
+    assert_eq!(
+        prefixes,
+        ["ana_lima", "anabel"].into(),
+        "prefixes first: {ana:?}"
+    );
+    assert!(ana.contains(&"anna".to_string()), "a typo away: {ana:?}");
+    assert!(!ana.contains(&"bob".to_string()), "{ana:?}");
+    // Paged one by one, the same people in the same order.
+    assert_eq!(
+        found(all_pages(&app, &search("ana"), viewer.token(), 1).await),
+        ana
+    );
+    let lima = found(all_pages(&app, &search("lima"), viewer.token(), 50).await);
+    assert!(
+        lima.contains(&"photog".to_string()),
+        "by a word of the name: {lima:?}"
+    );
+    let typo = found(all_pages(&app, &search("anabell"), viewer.token(), 50).await);
+    assert_eq!(typo.first().map(String::as_str), Some("anabel"), "{typo:?}");
+
+    app.post(
+        "/v1/users/zed_viewer/block",
+        by_handle["anabel"].token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    let after_block = found(all_pages(&app, &search("ana"), viewer.token(), 50).await);
+    assert!(
+        !after_block.contains(&"anabel".to_string()),
+        "{after_block:?}"
+    );
+
+    for bad in ["", "%20%20", "a%00b"] {
+        app.get(&format!("/v1/search/users?q={bad}"), viewer.token())
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
