@@ -18,13 +18,15 @@ use crate::http::error::{ErrorBody, error_response};
 use crate::http::extract::{AdminHeader, presents_admin_token};
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
-use crate::social::moderation::{self, NewReport, Report, TargetType};
+use crate::social::moderation::{self, Category, NewReport, Report, TargetType};
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateReportRequest {
     target_type: TargetType,
     /// The id of the post, comment or user.
     target_id: Uuid,
+    /// What it is about (default `other`); child safety reaches moderators first.
+    category: Option<Category>,
     /// 1 to 1,000 characters.
     #[schema(
         min_length = 1,
@@ -58,7 +60,12 @@ pub async fn create_report(
     user: AuthUser,
     JsonBody(body): JsonBody<CreateReportRequest>,
 ) -> Result<(StatusCode, Json<ReportCreated>)> {
-    let report = NewReport::parse(body.target_type, body.target_id, &body.reason)?;
+    let report = NewReport::parse(
+        body.target_type,
+        body.target_id,
+        body.category.unwrap_or_default(),
+        &body.reason,
+    )?;
     let id = moderation::report(&ctx.social, user.user_id, report).await?;
     Ok((StatusCode::CREATED, Json(ReportCreated { id })))
 }
@@ -80,7 +87,8 @@ pub async fn require_admin(
     next.run(request).await
 }
 
-/// Every report, newest first.
+/// Every report: child safety first, then violence, harassment, spam and
+/// the rest; newest first within each.
 #[utoipa::path(get, path = "/v1/admin/reports", tag = "moderation", security(("admin_token" = [])),
     params(ListQuery),
     responses(

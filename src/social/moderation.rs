@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::page::{NEWEST, Page, PageRequest};
+use super::page::{CursorKey, NEWEST, Page, PageRequest};
 use super::{Db, post_not_found, user_not_found};
 use crate::auth::{Auth, Revocation};
 use crate::error::{Code, Error, Result};
@@ -27,14 +27,77 @@ pub enum TargetType {
     User,
 }
 
+/// What a report is about; the admin queue takes them in this order.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    sqlx::Type,
+    Serialize,
+    ToSchema,
+    serde::Deserialize,
+)]
+#[sqlx(type_name = "report_category", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    ChildSafety,
+    Violence,
+    Harassment,
+    Spam,
+    #[default]
+    Other,
+}
+
+impl Category {
+    const ALL: [Category; 5] = [
+        Category::ChildSafety,
+        Category::Violence,
+        Category::Harassment,
+        Category::Spam,
+        Category::Other,
+    ];
+}
+
+/// The admin queue's order: category (child safety first), then newest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueKey {
+    pub category: Category,
+    pub id: Uuid,
+}
+
+impl CursorKey for QueueKey {
+    fn to_raw(&self) -> String {
+        format!("{}_{}", self.category as u8, self.id)
+    }
+
+    fn from_raw(raw: &str) -> Option<Self> {
+        let (rank, id) = raw.split_once('_')?;
+        Some(QueueKey {
+            category: *Category::ALL.get(rank.parse::<usize>().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
 pub struct NewReport {
     pub target_type: TargetType,
     pub target_id: Uuid,
+    pub category: Category,
     pub reason: String,
 }
 
 impl NewReport {
-    pub fn parse(target_type: TargetType, target_id: Uuid, reason: &str) -> Result<Self> {
+    pub fn parse(
+        target_type: TargetType,
+        target_id: Uuid,
+        category: Category,
+        reason: &str,
+    ) -> Result<Self> {
         let len = reason.chars().count();
         let reason = reason.trim();
         // PostgreSQL cannot store a NUL; the OpenAPI pattern excludes it too.
@@ -47,6 +110,7 @@ impl NewReport {
         Ok(NewReport {
             target_type,
             target_id,
+            category,
             reason: reason.to_string(),
         })
     }
@@ -84,9 +148,10 @@ pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
     // A repeat of the same reporter's report of the same target merges
     // into the first: moderators see one report, with the latest reason.
     let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO reports (id, reporter_id, target_type, target_id, reason)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (reporter_id, target_type, target_id) DO UPDATE SET reason = EXCLUDED.reason
+        "INSERT INTO reports (id, reporter_id, target_type, target_id, reason, category)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (reporter_id, target_type, target_id)
+         DO UPDATE SET reason = EXCLUDED.reason, category = EXCLUDED.category
          RETURNING id",
     )
     .bind(Uuid::now_v7())
@@ -94,6 +159,7 @@ pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
     .bind(new.target_type)
     .bind(new.target_id)
     .bind(&new.reason)
+    .bind(new.category)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -107,24 +173,35 @@ pub struct Report {
     pub reporter_handle: String,
     pub target_type: TargetType,
     pub target_id: Uuid,
+    pub category: Category,
     pub reason: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-/// Every report, newest first.
-pub async fn reports(db: &Db, page: &PageRequest<Uuid>) -> Result<Page<Report>> {
+/// Every report: child safety first, then violence, harassment, spam and
+/// the rest; newest first within each.
+pub async fn reports(db: &Db, page: &PageRequest<QueueKey>) -> Result<Page<Report>> {
+    let after = page.after.unwrap_or(QueueKey {
+        category: Category::ChildSafety,
+        id: NEWEST,
+    });
     let rows = sqlx::query_as::<_, Report>(
         "SELECT r.id, r.reporter_id, u.handle AS reporter_handle, r.target_type, r.target_id,
-                r.reason, r.created_at
+                r.category, r.reason, r.created_at
          FROM reports r JOIN users u ON u.id = r.reporter_id
-         WHERE r.id < $1 ORDER BY r.id DESC LIMIT $2",
+         WHERE r.category > $1 OR (r.category = $1 AND r.id < $2)
+         ORDER BY r.category, r.id DESC LIMIT $3",
     )
-    .bind(page.after.unwrap_or(NEWEST))
+    .bind(after.category)
+    .bind(after.id)
     .bind(page.fetch_limit())
     .fetch_all(&db.primary)
     .await?;
-    Ok(Page::from_rows(rows, page, |report| report.id))
+    Ok(Page::from_rows(rows, page, |report| QueueKey {
+        category: report.category,
+        id: report.id,
+    }))
 }
 
 /// Hides a post everywhere, feeds included (their hydration drops it), and

@@ -162,6 +162,10 @@ async fn variant_urls_use_the_public_endpoint_when_there_is_a_cdn() {
     let backing = Backing::new().await;
     let mut env = backing.env("dev");
     env.insert("S3_PUBLIC_ENDPOINT", "https://media.example.org/".into());
+    // Nothing is purged here (tests/api/takedowns.rs covers it).
+    env.insert("CDN_PIPELINE_ID", "pipeline".into());
+    env.insert("CDN_PURGE_SECRET_KEY", "unused".into());
+    env.insert("CDN_PURGE_API_URL", "http://127.0.0.1:9".into());
     let app = TestApp::spawn(&backing, env).await;
     let token = app.access_token(&unique("cd")).await;
     let id = completed_photo(&app, &token).await;

@@ -1662,3 +1662,78 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Issue 29: reports carry a category; the admin queue takes child safety
+/// first, then violence, harassment, spam and the rest, newest first within
+/// each, paged.
+#[tokio::test]
+async fn the_report_queue_takes_child_safety_first() {
+    let app = TestApp::api_with(|env| {
+        env.insert("ADMIN_TOKEN", "moderator-secret-token".into());
+    })
+    .await;
+    let pool = app.backing.pool().await;
+    let reporter = user(&app, &unique("rep")).await;
+    let mut filed = Vec::new();
+    for (caption, category) in [
+        ("one", Some("spam")),
+        ("two", Some("child_safety")),
+        ("three", None),
+        ("four", Some("child_safety")),
+        ("five", Some("violence")),
+    ] {
+        let author = user(&app, &unique("au")).await;
+        let target = id_of(&post(&app, &pool, &author, caption).await);
+        let mut body = json!({ "target_type": "post", "target_id": target, "reason": caption });
+        if let Some(category) = category {
+            body["category"] = json!(category);
+        }
+        app.post("/v1/reports", reporter.token(), body)
+            .await
+            .expect(StatusCode::CREATED, None);
+        filed.push(caption);
+    }
+    app.post(
+        "/v1/reports",
+        reporter.token(),
+        json!({ "target_type": "user", "target_id": reporter.id, "reason": "x", "category": "gossip" }),
+    )
+    .await
+    .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+
+    let mut queue = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let reply = app
+            .client
+            .get(app.url(&format!("/v1/admin/reports?limit=2&cursor={cursor}")))
+            .header("X-Admin-Token", "moderator-secret-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+        let page: serde_json::Value = reply.json().await.unwrap();
+        for report in page["items"].as_array().unwrap() {
+            queue.push((
+                report["category"].as_str().unwrap().to_string(),
+                report["reason"].as_str().unwrap().to_string(),
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+    }
+    let expected: Vec<(String, String)> = [
+        ("child_safety", "four"),
+        ("child_safety", "two"),
+        ("violence", "five"),
+        ("spam", "one"),
+        ("other", "three"),
+    ]
+    .iter()
+    .map(|(c, r)| (c.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(queue, expected);
+    assert_eq!(filed.len(), 5);
+}
