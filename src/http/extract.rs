@@ -203,3 +203,29 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         .fold(0u8, |acc, (x, y)| acc | (x ^ y))
         == 0
 }
+
+/// An integer as JSON Schema counts them: `2400000.0` is one too (a
+/// generated client may send either).
+pub fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::Deserialize as _;
+    whole(serde_json::Number::deserialize(d)?)
+}
+
+/// [`integral`] for an optional field (with `#[serde(default)]`); null is
+/// absent.
+pub fn optional_integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::Deserialize as _;
+    Option::<serde_json::Number>::deserialize(d)?
+        .map(whole)
+        .transpose()
+}
+
+fn whole<E: serde::de::Error>(number: serde_json::Number) -> Result<i64, E> {
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
+        _ => Err(E::custom(format!("expected an integer, found {number}"))),
+    }
+}

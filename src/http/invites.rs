@@ -14,7 +14,7 @@ use crate::auth::invites::{self, Invite, NewInvite};
 use crate::error::{Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::http::extract::{AuthUser, JsonBody, PathParam, integral, optional_integral};
 use crate::social::invites as people;
 use crate::social::render::UserCard;
 
@@ -25,10 +25,12 @@ const DAY: u64 = 24 * 3600;
 pub struct NewInviteRequest {
     /// Accounts the code may create (default 1).
     #[schema(minimum = 1, maximum = 100)]
-    max_uses: Option<i32>,
+    #[serde(default, deserialize_with = "optional_integral")]
+    max_uses: Option<i64>,
     /// Days the code works (default 7).
     #[schema(minimum = 1, maximum = 30)]
-    lifetime_days: Option<u32>,
+    #[serde(default, deserialize_with = "optional_integral")]
+    lifetime_days: Option<i64>,
 }
 
 /// An invite with the link to share.
@@ -71,26 +73,27 @@ fn shared(ctx: &ApiContext, invite: Invite) -> SharedInvite {
     SharedInvite { invite, link }
 }
 
-fn lifetime(days: Option<u32>, default: u32) -> Result<Duration> {
+fn lifetime(days: Option<i64>, default: i64) -> Result<Duration> {
     let days = days.unwrap_or(default);
-    if !(invites::MIN_LIFETIME_DAYS..=invites::MAX_LIFETIME_DAYS).contains(&days) {
+    let allowed = i64::from(invites::MIN_LIFETIME_DAYS)..=i64::from(invites::MAX_LIFETIME_DAYS);
+    if !allowed.contains(&days) {
         return Err(Error::invalid_field(
             "lifetime_days",
             "must be between 1 and 30",
         ));
     }
-    Ok(Duration::from_secs(u64::from(days) * DAY))
+    Ok(Duration::from_secs(days.unsigned_abs() * DAY))
 }
 
-fn max_uses(uses: Option<i32>, max: i32) -> Result<i32> {
+fn max_uses(uses: Option<i64>, max: i32) -> Result<i32> {
     let uses = uses.unwrap_or(1);
-    if !(1..=max).contains(&uses) {
-        return Err(Error::invalid_field(
+    match i32::try_from(uses) {
+        Ok(uses) if (1..=max).contains(&uses) => Ok(uses),
+        _ => Err(Error::invalid_field(
             "max_uses",
             format!("must be between 1 and {max}"),
-        ));
+        )),
     }
-    Ok(uses)
 }
 
 /// Mint an invite, within your quota of the last 7 days.
@@ -188,15 +191,18 @@ pub async fn preview_invite(
 #[derive(Deserialize, ToSchema)]
 pub struct AdminInvitesRequest {
     #[schema(minimum = 1, maximum = 500)]
-    count: u32,
+    #[serde(deserialize_with = "integral")]
+    count: i64,
     /// Accounts each code may create (default 1).
     #[schema(minimum = 1, maximum = 10000)]
-    max_uses: Option<i32>,
+    #[serde(default, deserialize_with = "optional_integral")]
+    max_uses: Option<i64>,
     /// Days the codes work (default 30).
     #[schema(minimum = 1, maximum = 30)]
-    lifetime_days: Option<u32>,
+    #[serde(default, deserialize_with = "optional_integral")]
+    lifetime_days: Option<i64>,
     /// What the batch is for (App Review, beta testers).
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     note: Option<String>,
 }
 
@@ -218,11 +224,18 @@ pub async fn admin_mint(
     State(ctx): State<Arc<ApiContext>>,
     JsonBody(body): JsonBody<AdminInvitesRequest>,
 ) -> Result<(StatusCode, Json<AdminInvites>)> {
-    if !(1..=invites::ADMIN_BATCH_MAX).contains(&body.count) {
+    if !(1..=i64::from(invites::ADMIN_BATCH_MAX)).contains(&body.count) {
         return Err(Error::invalid_field("count", "must be between 1 and 500"));
     }
-    if body.note.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(Error::invalid_field("note", "at most 200 characters"));
+    if body
+        .note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control))
+    {
+        return Err(Error::invalid_field(
+            "note",
+            "at most 200 characters, none of them control characters",
+        ));
     }
     let new = NewInvite {
         inviter: None,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::error::{Code, Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{AuthUser, JsonBody, PathParam};
+use crate::http::extract::{AuthUser, JsonBody, PathParam, integral};
 use crate::media::variants::{VariantFormat, VariantName};
 use crate::media::{self, MediaStatus, UPLOAD_URL_LIFETIME, UploadType};
 
@@ -33,20 +33,6 @@ pub struct CreateUploadRequest {
     #[schema(example = 2_400_000, minimum = 1, maximum = 26_214_400)]
     #[serde(deserialize_with = "integral")]
     byte_size: i64,
-}
-
-/// An integer as JSON Schema counts them: `2400000.0` is one too.
-fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    let number = serde_json::Number::deserialize(d)?;
-    if let Some(n) = number.as_i64() {
-        return Ok(n);
-    }
-    match number.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
-        _ => Err(serde::de::Error::custom(format!(
-            "expected an integer, found {number}"
-        ))),
-    }
 }
 
 #[derive(Serialize, ToSchema)]

@@ -291,10 +291,16 @@ pub async fn user_posts(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// A handle (with or without `@`), part of one, or a name; a typo is
     /// forgiven.
-    #[param(min_length = 1, max_length = 50, example = "ana")]
+    #[param(
+        min_length = 1,
+        max_length = 50,
+        example = "ana",
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\u0000-\\u001F\\u007F-\\u009F\\s@][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     q: String,
     /// `next_cursor` of the previous page; absent for the first page.
     #[param(max_length = 200)]

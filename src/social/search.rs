@@ -17,7 +17,8 @@ pub struct Query(String);
 
 impl Query {
     pub fn parse(typed: &str) -> Result<Self> {
-        let query = typed.trim().trim_start_matches('@').trim().to_lowercase();
+        // Counted before case folding, which may lengthen it.
+        let query = typed.trim().trim_start_matches('@').trim();
         if query.is_empty() || query.chars().count() > QUERY_MAX_CHARS {
             return Err(Error::invalid_field(
                 "q",
@@ -30,7 +31,7 @@ impl Query {
                 "may not contain control characters",
             ));
         }
-        Ok(Self(query))
+        Ok(Self(query.to_lowercase()))
     }
 
     /// The query as a `LIKE` prefix pattern, its wildcards escaped.
