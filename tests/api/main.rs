@@ -18,6 +18,7 @@ mod layering;
 mod limits;
 mod lint;
 mod media;
+mod media_cold;
 mod media_heif;
 mod metrics_labels;
 mod ops;

@@ -31,13 +31,8 @@ async fn assert_fixture_ready(app: &TestApp, media: &Value) {
     names.sort();
     assert_eq!(
         names,
-        [
-            ("small", "jpeg"),
-            ("small", "webp"),
-            ("thumb", "jpeg"),
-            ("thumb", "webp")
-        ]
-        .map(|(a, b)| (a.to_string(), b.to_string()))
+        // Issue 30: new photos are WebP only (no JPEG copies).
+        [("small", "webp"), ("thumb", "webp")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
     for variant in variants {
         let (w, h) = (
