@@ -113,14 +113,14 @@ impl Processor {
                         .await;
                 }
             };
-        let finished = match self
+        let stored = match self
             .derive_and_store(media_id, original, wait_until)
             .await?
         {
-            Ok(finished) => finished,
+            Ok(stored) => stored,
             Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
         };
-        self.record(media_id, &original_key, finished, "media processed")
+        self.record(media_id, &original_key, stored, "media processed")
             .await
     }
 
@@ -154,8 +154,8 @@ impl Processor {
             .derive_and_store(media_id, original, wait_until)
             .await?
         {
-            Ok(finished) => {
-                self.record(media_id, &original_key, finished, "media reprocessed")
+            Ok(stored) => {
+                self.record(media_id, &original_key, stored, "media reprocessed")
                     .await
             }
             Err(e) => {
@@ -172,15 +172,15 @@ impl Processor {
         media_id: Uuid,
         original: Vec<u8>,
         wait_until: Instant,
-    ) -> Result<Result<Finished, ImageError>, Transient> {
+    ) -> Result<Result<Stored, ImageError>, Transient> {
         // A header the probe cannot read has no trustworthy memory estimate:
         // the photo fails before anything is decoded.
         let probe = match ciel_imaging::probe(&original) {
             Ok(probe) => probe,
             Err(e) => return Ok(Err(e)),
         };
-        // Held until the variants are stored: their bytes count too.
-        let _memory = self
+        // Held until the variants are recorded: their bytes count too.
+        let memory = self
             .reserve_memory(media_id, probe.peak_memory_bytes, wait_until)
             .await?;
         let deadline = Instant::now() + self.time_limit_of(probe.format, probe.width, probe.height);
@@ -188,7 +188,8 @@ impl Processor {
             Ok(processed) => processed,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(Ok(self.store_variants(media_id, processed).await?))
+        let finished = self.store_variants(media_id, processed).await?;
+        Ok(Ok(Stored { finished, memory }))
     }
 
     /// Records stored variants and marks the photo ready, then moves its
@@ -197,9 +198,10 @@ impl Processor {
         &self,
         media_id: Uuid,
         original_key: &str,
-        finished: Finished,
+        stored: Stored,
         what: &'static str,
     ) -> Result<Outcome, Transient> {
+        let Stored { finished, memory } = stored;
         if !jobs::finish(&self.db, media_id, &finished).await? {
             // Deleted (or failed) while we worked: leave no orphans behind.
             for variant in &finished.variants {
@@ -208,6 +210,7 @@ impl Processor {
             return Ok(Outcome::Skipped);
         }
         tracing::info!(%media_id, variants = finished.variants.len(), "{what}");
+        drop(memory);
         if self.originals_class != StorageClass::Standard
             && originals::class_of(&self.db, media_id).await? != Some(self.originals_class)
         {
@@ -309,6 +312,13 @@ impl Processor {
             variants,
         })
     }
+}
+
+/// Variants written to storage, not yet recorded, and the memory their
+/// job reserved (released once they are).
+struct Stored {
+    finished: Finished,
+    memory: OwnedSemaphorePermit,
 }
 
 /// Decoding is CPU-bound: keep it off the async threads. It stops by itself
