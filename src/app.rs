@@ -242,7 +242,7 @@ impl Application {
 }
 
 /// How often the API process sweeps: stalled account purges, pending mails, old
-/// idempotency keys, abandoned uploads.
+/// idempotency keys, abandoned uploads, originals being restored.
 const CHORES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Periodic upkeep of the API process. Every instance runs it; each chore is
@@ -278,6 +278,11 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             }
             if let Err(e) = crate::media::withhold::send_purges(&ctx.db, ctx.cdn.as_deref()).await {
                 tracing::warn!(error = %e, "could not send CDN purges");
+            }
+            if let Err(e) =
+                crate::media::originals::check_restores(&ctx.db, &ctx.storage, &ctx.queue).await
+            {
+                tracing::warn!(error = %e, "could not look at originals being restored");
             }
         }
     });

@@ -23,6 +23,12 @@ pub enum Job {
     SendMail {
         mail_id: Uuid,
     },
+    /// Derives a ready photo's variants again from its original, which may
+    /// have to be restored first (`media::originals`); the photo stays
+    /// ready, served by its current variants, meanwhile.
+    Reprocess {
+        media_id: Uuid,
+    },
 }
 
 /// The body of a media job as the first releases wrote it, before job types.
@@ -50,6 +56,7 @@ impl Job {
             Job::Media { .. } => "media",
             Job::PurgeAccount { .. } => "purge_account",
             Job::SendMail { .. } => "send_mail",
+            Job::Reprocess { .. } => "reprocess",
         }
     }
 }
@@ -72,6 +79,10 @@ pub enum Outcome {
     Skipped,
     /// The message names no job; it is recorded and dropped.
     Unreadable,
+    /// The job needs an original being restored from a cold class: the
+    /// wait is recorded (`media::originals`), which queues the job again
+    /// once the original is readable.
+    Waiting,
 }
 
 impl Outcome {
@@ -81,6 +92,7 @@ impl Outcome {
             Outcome::Failed { .. } => "failed",
             Outcome::Skipped => "skipped",
             Outcome::Unreadable => "unreadable",
+            Outcome::Waiting => "waiting",
         }
     }
 }
@@ -116,6 +128,7 @@ mod tests {
             Job::Media { media_id: id },
             Job::PurgeAccount { user_id: id },
             Job::SendMail { mail_id: id },
+            Job::Reprocess { media_id: id },
         ] {
             assert_eq!(Job::parse(&job.to_body()), Some(job));
         }

@@ -300,6 +300,11 @@ pub const VARIABLES: &[Variable] = &[
         "processing time of a 50 MP photo, fractions allowed; a smaller\none gets its share by pixels, at least a tenth (default 30);\npast it the photo fails with processing_timed_out",
     ),
     var(
+        "WORKER_ORIGINALS_CLASS",
+        "",
+        "storage class an original moves to once its photo is ready:\nGLACIER (default), ONEZONE_IA or STANDARD",
+    ),
+    var(
         "WORKER_REQUEST_TIMEOUT_SECS",
         "",
         "longest a job takes from arrival to answer, waiting for a slot\nincluded: set it to the serverless container's timeout\n(default 300); the worker stops extending visibility past it",

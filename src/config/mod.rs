@@ -34,7 +34,7 @@ pub use services::{AwsCredentials, DatabaseConfig, QueueConfig, S3Config};
 use services::{database, queue, s3};
 pub use tools::{AdviseConfig, OnGiveUp, TriggerBridgeConfig};
 use worker::worker;
-pub use worker::{IO_ALLOWANCE, WorkerConfig};
+pub use worker::{IO_ALLOWANCE, StorageClass, WorkerConfig};
 
 /// A value that must never reach a log line or a `Debug` dump.
 #[derive(Clone, PartialEq, Eq)]

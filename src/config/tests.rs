@@ -188,6 +188,23 @@ fn job_time_limits_take_fractions_and_must_fit_the_request_timeout() {
 }
 
 #[test]
+fn originals_go_to_glacier_unless_told_otherwise() {
+    let mut env = base();
+    env.insert("APP_MODE", "serverless-worker".into());
+    assert_eq!(
+        load(&env).unwrap().worker.originals_class,
+        super::StorageClass::Glacier
+    );
+    env.insert("WORKER_ORIGINALS_CLASS", "ONEZONE_IA".into());
+    assert_eq!(
+        load(&env).unwrap().worker.originals_class,
+        super::StorageClass::OnezoneIa
+    );
+    env.insert("WORKER_ORIGINALS_CLASS", "glacier".into());
+    assert_eq!(load(&env).unwrap_err().var, "WORKER_ORIGINALS_CLASS");
+}
+
+#[test]
 fn the_trigger_bridge_needs_a_queue_and_a_plain_http_target() {
     let env: HashMap<&'static str, String> = [
         ("QUEUE_ENDPOINT", "http://127.0.0.1:9324"),

@@ -11,6 +11,39 @@ use super::env::{Env, fractional_seconds};
 /// uploads: the request timeout must leave at least this much.
 pub const IO_ALLOWANCE: Duration = Duration::from_secs(30);
 
+/// A storage class of Scaleway Object Storage: the `x-amz-storage-class`
+/// values its PutObject documents (`STANDARD`, `ONEZONE_IA`, `GLACIER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageClass {
+    Standard,
+    OnezoneIa,
+    Glacier,
+}
+
+impl StorageClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageClass::Standard => "STANDARD",
+            StorageClass::OnezoneIa => "ONEZONE_IA",
+            StorageClass::Glacier => "GLACIER",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<StorageClass> {
+        match text {
+            "STANDARD" => Some(StorageClass::Standard),
+            "ONEZONE_IA" => Some(StorageClass::OnezoneIa),
+            "GLACIER" => Some(StorageClass::Glacier),
+            _ => None,
+        }
+    }
+
+    /// Whether an object of this class must be restored before a GET.
+    pub fn needs_restore(self) -> bool {
+        self == StorageClass::Glacier
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub concurrency: usize,
@@ -32,6 +65,9 @@ pub struct WorkerConfig {
     /// for a slot included: the serverless container's timeout. The
     /// long-polling worker stops extending a message's visibility past it.
     pub request_timeout: Duration,
+    /// The class an original moves to once its photo is ready
+    /// (`WORKER_ORIGINALS_CLASS`, issue 30).
+    pub originals_class: StorageClass,
 }
 
 pub(super) fn worker(env: &Env) -> Result<WorkerConfig, ConfigError> {
@@ -65,7 +101,20 @@ pub(super) fn worker(env: &Env) -> Result<WorkerConfig, ConfigError> {
         long_poll: long_poll(env)?,
         job_time_limit,
         request_timeout,
+        originals_class: originals_class(env)?,
     })
+}
+
+/// `WORKER_ORIGINALS_CLASS`: GLACIER (default), ONEZONE_IA or STANDARD
+/// (originals stay where the upload put them).
+fn originals_class(env: &Env) -> Result<StorageClass, ConfigError> {
+    match env.get("WORKER_ORIGINALS_CLASS") {
+        None => Ok(StorageClass::Glacier),
+        Some(text) => StorageClass::parse(&text).ok_or(ConfigError {
+            var: "WORKER_ORIGINALS_CLASS",
+            problem: "must be GLACIER, ONEZONE_IA or STANDARD".into(),
+        }),
+    }
 }
 
 /// 1 to 20 s: SQS's longest receive wait.

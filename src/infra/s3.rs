@@ -36,6 +36,70 @@ pub enum ObjectError {
     Unavailable(#[from] anyhow::Error),
 }
 
+/// What a [`Storage::fetch`] found.
+#[derive(Debug)]
+pub enum Fetched {
+    Bytes(Vec<u8>),
+    /// In a class that must be restored before it can be read.
+    Archived,
+}
+
+pub use crate::config::StorageClass;
+
+impl StorageClass {
+    fn sdk(self) -> aws_sdk_s3::types::StorageClass {
+        aws_sdk_s3::types::StorageClass::from(self.as_str())
+    }
+
+    /// The class of a HEAD answer; AWS's other archive classes count as
+    /// Glacier (they need a restore too), anything else as Standard.
+    fn from_sdk(class: &aws_sdk_s3::types::StorageClass) -> StorageClass {
+        use aws_sdk_s3::types::StorageClass as Sdk;
+        match class {
+            Sdk::Glacier | Sdk::DeepArchive => StorageClass::Glacier,
+            Sdk::OnezoneIa => StorageClass::OnezoneIa,
+            _ => StorageClass::Standard,
+        }
+    }
+}
+
+/// The restore of an archived object, from the `x-amz-restore` header of a
+/// HEAD: `ongoing-request="true"` while it runs; `ongoing-request="false",
+/// expiry-date="…"` once the copy is readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreState {
+    Ongoing,
+    Done,
+}
+
+impl RestoreState {
+    pub fn parse(header: &str) -> Option<RestoreState> {
+        let value = header.split("ongoing-request=").nth(1)?;
+        let value = value.trim_start().trim_start_matches('"');
+        if value.starts_with("true") {
+            Some(RestoreState::Ongoing)
+        } else if value.starts_with("false") {
+            Some(RestoreState::Done)
+        } else {
+            None
+        }
+    }
+}
+
+/// What HEAD says of an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectState {
+    pub class: StorageClass,
+    pub restore: Option<RestoreState>,
+}
+
+impl ObjectState {
+    /// Whether a GET would answer the bytes now.
+    pub fn readable(&self) -> bool {
+        !self.class.needs_restore() || self.restore == Some(RestoreState::Done)
+    }
+}
+
 impl Storage {
     pub fn new(config: &S3Config) -> Self {
         let credentials = super::sdk_credentials(&config.credentials);
@@ -138,6 +202,14 @@ impl Storage {
 
     /// The object's size in bytes.
     pub async fn size_of(&self, key: &str) -> Result<u64, ObjectError> {
+        let head = self.head(key).await?;
+        Ok(head.content_length().unwrap_or(0).max(0) as u64)
+    }
+
+    async fn head(
+        &self,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput, ObjectError> {
         match self
             .client
             .head_object()
@@ -146,7 +218,7 @@ impl Storage {
             .send()
             .await
         {
-            Ok(head) => Ok(head.content_length().unwrap_or(0).max(0) as u64),
+            Ok(head) => Ok(head),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
                 Err(ObjectError::NotFound)
             }
@@ -157,32 +229,15 @@ impl Storage {
         }
     }
 
+    /// The object's bytes. An archived object (Glacier) is unavailable
+    /// here: what may read one goes through [`Storage::fetch`].
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectError> {
-        let object = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(object) => object,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Err(ObjectError::NotFound);
-            }
-            Err(e) => {
-                return Err(ObjectError::Unavailable(outage(
-                    Outage::STORAGE,
-                    "GET object",
-                )(e)));
-            }
-        };
-        let body = object
-            .body
-            .collect()
-            .await
-            .map_err(outage(Outage::STORAGE, "read object body"))?;
-        Ok(body.into_bytes().to_vec())
+        match self.fetch(key).await? {
+            Fetched::Bytes(bytes) => Ok(bytes),
+            Fetched::Archived => Err(ObjectError::Unavailable(anyhow::anyhow!(
+                "{key} is archived: it must be restored before it can be read"
+            ))),
+        }
     }
 
     pub async fn put(
@@ -237,6 +292,116 @@ impl Storage {
         Ok(())
     }
 
+    /// Reads an object that may sit in a class that needs a restore
+    /// (Glacier): [`Fetched::Archived`] rather than an error when the
+    /// server refuses the GET with `InvalidObjectState`, as S3 does for an
+    /// archived object that is not restored.
+    pub async fn fetch(&self, key: &str) -> Result<Fetched, ObjectError> {
+        let object = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(e) => {
+                let service = e.as_service_error();
+                if service.is_some_and(|e| e.is_no_such_key()) {
+                    return Err(ObjectError::NotFound);
+                }
+                if service.is_some_and(|e| e.is_invalid_object_state()) {
+                    return Ok(Fetched::Archived);
+                }
+                return Err(ObjectError::Unavailable(outage(
+                    Outage::STORAGE,
+                    "GET object",
+                )(e)));
+            }
+        };
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(outage(Outage::STORAGE, "read object body"))?;
+        Ok(Fetched::Bytes(body.into_bytes().to_vec()))
+    }
+
+    /// The object's storage class and restore state, from a HEAD (which
+    /// works in every class).
+    pub async fn state_of(&self, key: &str) -> Result<ObjectState, ObjectError> {
+        let head = self.head(key).await?;
+        Ok(ObjectState {
+            // S3 leaves the header out for STANDARD.
+            class: head
+                .storage_class()
+                .map_or(StorageClass::Standard, StorageClass::from_sdk),
+            restore: head.restore().and_then(RestoreState::parse),
+        })
+    }
+
+    /// Asks for a temporary copy of an archived object, readable for `days`
+    /// (Scaleway: `POST /object?restore` with `<Days>`, answered 202; the
+    /// object goes back to Glacier after them). A restore already under
+    /// way (`RestoreAlreadyInProgress`) is success: it is what was asked.
+    pub async fn restore(&self, key: &str, days: i32) -> Result<(), ObjectError> {
+        use aws_sdk_s3::error::ProvideErrorMetadata as _;
+        let request = aws_sdk_s3::types::RestoreRequest::builder()
+            .days(days)
+            .build();
+        match self
+            .client
+            .restore_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .restore_request(request)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("RestoreAlreadyInProgress") => Ok(()),
+            Err(e) if e.code() == Some("NoSuchKey") => Err(ObjectError::NotFound),
+            Err(e) => Err(ObjectError::Unavailable(outage(
+                Outage::STORAGE,
+                "restore object",
+            )(e))),
+        }
+    }
+
+    /// Moves an object to another storage class: a copy onto itself with
+    /// the class (`x-amz-storage-class`), keeping its metadata and content
+    /// type. Scaleway applies no minimum duration to such a copy (unlike a
+    /// lifecycle transition, which must wait 90 days for Glacier).
+    pub async fn set_class(&self, key: &str, class: StorageClass) -> Result<(), ObjectError> {
+        match self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(format!("{}/{key}", self.bucket))
+            .storage_class(class.sdk())
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_object_not_in_active_tier_error()) =>
+            {
+                Ok(())
+            }
+            Err(e) if aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some("NoSuchKey") => {
+                Err(ObjectError::NotFound)
+            }
+            Err(e) => Err(ObjectError::Unavailable(outage(
+                Outage::STORAGE,
+                "copy object to another class",
+            )(e))),
+        }
+    }
+
     /// Creates the bucket when it is missing (local development and tests;
     /// in the cloud Terraform owns it).
     pub async fn ensure_bucket(&self) -> anyhow::Result<()> {
@@ -257,5 +422,45 @@ impl Storage {
             .await
             .context("create bucket")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restore_header_reads_as_s3_writes_it() {
+        assert_eq!(
+            RestoreState::parse(r#"ongoing-request="true""#),
+            Some(RestoreState::Ongoing)
+        );
+        assert_eq!(
+            RestoreState::parse(
+                r#"ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT""#
+            ),
+            Some(RestoreState::Done)
+        );
+        assert_eq!(RestoreState::parse("nonsense"), None);
+        assert_eq!(RestoreState::parse(r#"ongoing-request="maybe""#), None);
+    }
+
+    #[test]
+    fn only_an_archived_object_without_a_finished_restore_is_unreadable() {
+        let state = |class, restore| ObjectState { class, restore };
+        assert!(state(StorageClass::Standard, None).readable());
+        assert!(state(StorageClass::OnezoneIa, None).readable());
+        assert!(!state(StorageClass::Glacier, None).readable());
+        assert!(!state(StorageClass::Glacier, Some(RestoreState::Ongoing)).readable());
+        assert!(state(StorageClass::Glacier, Some(RestoreState::Done)).readable());
+        for class in [
+            StorageClass::Standard,
+            StorageClass::OnezoneIa,
+            StorageClass::Glacier,
+        ] {
+            assert_eq!(StorageClass::parse(class.as_str()), Some(class));
+            assert_eq!(StorageClass::from_sdk(&class.sdk()), class);
+        }
+        assert_eq!(StorageClass::parse("glacier"), None);
     }
 }

@@ -45,6 +45,17 @@ pub async fn claim(db: &PgPool, media_id: Uuid) -> Result<Option<String>> {
     .await?)
 }
 
+/// The original's key of a ready media (what reprocessing reads); `None`
+/// when it is gone or not ready.
+pub async fn ready_original(db: &PgPool, media_id: Uuid) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT original_key FROM media WHERE id = $1 AND status = 'ready'")
+            .bind(media_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// Records the variants and marks the media ready, in one transaction.
 /// Upserts keep a second run (redelivery, racing workers) from adding rows.
 /// False when the media was deleted meanwhile.

@@ -2,6 +2,7 @@
 //! The pixels themselves are `ciel_imaging`'s business.
 
 pub mod jobs;
+pub mod originals;
 pub mod process;
 pub mod reconcile;
 pub mod sweep;
@@ -220,6 +221,17 @@ pub async fn variants(db: &PgPool, media_id: Uuid) -> Result<Vec<StoredVariant>>
     .fetch_all(db)
     .await?;
     Ok(variants)
+}
+
+/// Photos made ready in the last 30 days, and how many users uploaded
+/// them (`ciel advise`'s cost projection).
+pub async fn posted_in_the_last_30_days(conn: &mut sqlx::PgConnection) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*), count(DISTINCT owner_id) FROM media
+         WHERE status = 'ready' AND created_at > now() - interval '30 days'",
+    )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Moves a pending media to `queued`. Returns false when it was not pending

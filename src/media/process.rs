@@ -1,7 +1,9 @@
 //! Processing one photo: claim the media, fetch its original, reserve the
 //! memory its decode will take, decode within its time limit, store the
-//! variants and record them. Every step is idempotent: a redelivered job
-//! finds the work done, or does it again with the same keys.
+//! variants and record them, then move the original to its cold class.
+//! Every step is idempotent: a redelivered job finds the work done, or does
+//! it again with the same keys. Reprocessing a ready photo does the same
+//! from its original, which may have to be restored first.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,9 +16,10 @@ use uuid::Uuid;
 
 use super::jobs::{self, ABANDONED, ABANDONED_MESSAGE, Finished, NewVariant};
 use super::keys;
+use super::originals::{self, Original};
 use crate::config::WorkerConfig;
-use crate::infra::s3::{ObjectError, Storage};
-use crate::jobs::{Outcome, Transient};
+use crate::infra::s3::{Storage, StorageClass};
+use crate::jobs::{Job, Outcome, Transient};
 
 /// Variants never change once written: their keys are derived from the
 /// media id, and a new photo gets a new id.
@@ -36,6 +39,8 @@ pub struct Processor {
     memory_budget_mb: u32,
     /// Processing time of a 50 MP photo; smaller ones get their share.
     job_time_limit: Duration,
+    /// Where originals go once their photo is ready.
+    originals_class: StorageClass,
 }
 
 impl Processor {
@@ -46,6 +51,7 @@ impl Processor {
             memory: Arc::new(Semaphore::new(config.memory_budget_mb as usize)),
             memory_budget_mb: config.memory_budget_mb,
             job_time_limit: config.job_time_limit,
+            originals_class: config.originals_class,
         }
     }
 
@@ -94,41 +100,135 @@ impl Processor {
         let Some(original_key) = jobs::claim(&self.db, media_id).await? else {
             return Ok(Outcome::Skipped);
         };
-        let original = match self.storage.get(&original_key).await {
-            Ok(bytes) => bytes,
-            Err(ObjectError::NotFound) => {
-                return self
-                    .fail(media_id, "original_missing", "the uploaded file is gone")
-                    .await;
-            }
-            Err(ObjectError::Unavailable(e)) => return Err(Transient(e)),
+        // Fresh uploads are in Standard; only one the lifecycle rule moved
+        // (90 days) needs a restore, and the reconciler's bound still holds.
+        let then = Job::Media { media_id };
+        let original =
+            match originals::read(&self.db, &self.storage, media_id, &original_key, then).await? {
+                Original::Bytes(bytes) => bytes,
+                Original::Restoring => return Ok(Outcome::Waiting),
+                Original::Missing => {
+                    return self
+                        .fail(media_id, "original_missing", "the uploaded file is gone")
+                        .await;
+                }
+            };
+        let stored = match self
+            .derive_and_store(media_id, original, wait_until)
+            .await?
+        {
+            Ok(stored) => stored,
+            Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
         };
+        self.record(media_id, &original_key, stored, "media processed")
+            .await
+    }
+
+    /// Derives the variants of a ready photo again from its original (the
+    /// variant set changed, a decoder was fixed). The photo stays ready,
+    /// served by its current variants, until the new ones replace them
+    /// (same keys, rows upserted). An original in Glacier is restored
+    /// first: the job then waits (`Outcome::Waiting`) and comes back once
+    /// it is readable. A failure leaves the photo as it was.
+    pub async fn reprocess(
+        &self,
+        media_id: Uuid,
+        wait_until: Instant,
+    ) -> Result<Outcome, Transient> {
+        let Some(original_key) = jobs::ready_original(&self.db, media_id).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        let then = Job::Reprocess { media_id };
+        let original =
+            match originals::read(&self.db, &self.storage, media_id, &original_key, then).await? {
+                Original::Bytes(bytes) => bytes,
+                Original::Restoring => return Ok(Outcome::Waiting),
+                Original::Missing => {
+                    tracing::warn!(%media_id, "cannot reprocess: the original is gone");
+                    return Ok(Outcome::Failed {
+                        code: "original_missing",
+                    });
+                }
+            };
+        match self
+            .derive_and_store(media_id, original, wait_until)
+            .await?
+        {
+            Ok(stored) => {
+                self.record(media_id, &original_key, stored, "media reprocessed")
+                    .await
+            }
+            Err(e) => {
+                tracing::warn!(%media_id, code = e.code(), error = %e, "cannot reprocess; the photo keeps its variants");
+                Ok(Outcome::Failed { code: e.code() })
+            }
+        }
+    }
+
+    /// Probes, reserves memory, decodes within the time limit and stores
+    /// the variants. The inner error is the photo's (permanent) failure.
+    async fn derive_and_store(
+        &self,
+        media_id: Uuid,
+        original: Vec<u8>,
+        wait_until: Instant,
+    ) -> Result<Result<Stored, ImageError>, Transient> {
         // A header the probe cannot read has no trustworthy memory estimate:
         // the photo fails before anything is decoded.
         let probe = match ciel_imaging::probe(&original) {
             Ok(probe) => probe,
-            Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
+            Err(e) => return Ok(Err(e)),
         };
-        // Held until the variants are stored: their bytes count too.
-        let _memory = self
+        // Held until the variants are recorded: their bytes count too.
+        let memory = self
             .reserve_memory(media_id, probe.peak_memory_bytes, wait_until)
             .await?;
         let deadline = Instant::now() + self.time_limit_of(probe.format, probe.width, probe.height);
         let processed = match process_off_thread(original, deadline).await? {
             Ok(processed) => processed,
-            Err(e) => return self.fail(media_id, e.code(), &e.to_string()).await,
+            Err(e) => return Ok(Err(e)),
         };
         let finished = self.store_variants(media_id, processed).await?;
-        if jobs::finish(&self.db, media_id, &finished).await? {
-            tracing::info!(%media_id, variants = finished.variants.len(), "media processed");
-            Ok(Outcome::Processed)
-        } else {
+        Ok(Ok(Stored { finished, memory }))
+    }
+
+    /// Records stored variants and marks the photo ready, then moves its
+    /// original to the cold class.
+    async fn record(
+        &self,
+        media_id: Uuid,
+        original_key: &str,
+        stored: Stored,
+        what: &'static str,
+    ) -> Result<Outcome, Transient> {
+        let Stored { finished, memory } = stored;
+        if !jobs::finish(&self.db, media_id, &finished).await? {
             // Deleted (or failed) while we worked: leave no orphans behind.
             for variant in &finished.variants {
                 self.storage.delete(&variant.key).await?;
             }
-            Ok(Outcome::Skipped)
+            return Ok(Outcome::Skipped);
         }
+        tracing::info!(%media_id, variants = finished.variants.len(), "{what}");
+        drop(memory);
+        if self.originals_class != StorageClass::Standard
+            && originals::class_of(&self.db, media_id).await? != Some(self.originals_class)
+        {
+            // The photo is ready: a failure here is logged, not retried
+            // (the bucket's lifecycle rule moves what the worker missed).
+            if let Err(e) = originals::move_to(
+                &self.db,
+                &self.storage,
+                media_id,
+                original_key,
+                self.originals_class,
+            )
+            .await
+            {
+                tracing::warn!(error = ?e, %media_id, "could not record the original's move");
+            }
+        }
+        Ok(Outcome::Processed)
     }
 
     /// Waits until the estimated peak of processing fits in the budget. An
@@ -212,6 +312,13 @@ impl Processor {
             variants,
         })
     }
+}
+
+/// Variants written to storage, not yet recorded, and the memory their
+/// job reserved (released once they are).
+struct Stored {
+    finished: Finished,
+    memory: OwnedSemaphorePermit,
 }
 
 /// Decoding is CPU-bound: keep it off the async threads. It stops by itself

@@ -21,7 +21,9 @@ pub enum VariantName {
     Large,
 }
 
-/// The encodings a variant is stored in.
+/// The encodings a variant is stored in. Every photo has `webp` at each of
+/// its sizes; only photos processed before issue 30 (WebP only) also have
+/// `jpeg` copies, so an app picks `webp` and never needs a fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VariantFormat {

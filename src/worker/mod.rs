@@ -170,6 +170,11 @@ impl Worker {
                 tracing::warn!(%mail_id, "mail job dead-lettered; it will be queued again");
                 return Ok(Outcome::Skipped);
             }
+            Some(Job::Reprocess { media_id }) => {
+                // The photo stays ready with the variants it has.
+                tracing::warn!(%media_id, "reprocess job dead-lettered; the photo keeps its variants");
+                return Ok(Outcome::Skipped);
+            }
         };
         self.media.abandon(media_id).await
     }
@@ -193,6 +198,7 @@ impl Worker {
     async fn run(&self, job: Job, wait_until: Instant) -> Result<Outcome, Transient> {
         match job {
             Job::Media { media_id } => self.media.process(media_id, wait_until).await,
+            Job::Reprocess { media_id } => self.media.reprocess(media_id, wait_until).await,
             Job::PurgeAccount { user_id } => {
                 match crate::social::accounts::purge(&self.db, &self.storage, user_id).await? {
                     crate::social::accounts::Purge::Purged => Ok(Outcome::Processed),

@@ -19,6 +19,7 @@ mod layering;
 mod limits;
 mod lint;
 mod media;
+mod media_cold;
 mod media_heif;
 mod metrics_labels;
 mod ops;

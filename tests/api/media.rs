@@ -31,13 +31,8 @@ async fn assert_fixture_ready(app: &TestApp, media: &Value) {
     names.sort();
     assert_eq!(
         names,
-        [
-            ("small", "jpeg"),
-            ("small", "webp"),
-            ("thumb", "jpeg"),
-            ("thumb", "webp")
-        ]
-        .map(|(a, b)| (a.to_string(), b.to_string()))
+        // Issue 30: new photos are WebP only (no JPEG copies).
+        [("small", "webp"), ("thumb", "webp")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
     for variant in variants {
         let (w, h) = (
@@ -415,7 +410,7 @@ async fn duplicates_and_racing_deliveries_are_processed_once_in_effect() {
     assert!(b.unwrap().status().is_success());
     let first = settled(&api, &token, id).await;
     assert_eq!(first["status"], "ready");
-    assert_eq!(variant_rows(&backing, id).await, 4);
+    assert_eq!(variant_rows(&backing, id).await, 2);
 
     // A late duplicate changes nothing.
     let late = worker
@@ -426,7 +421,7 @@ async fn duplicates_and_racing_deliveries_are_processed_once_in_effect() {
         .await
         .unwrap();
     assert_eq!(late.json::<Value>().await.unwrap()["outcome"], "skipped");
-    assert_eq!(variant_rows(&backing, id).await, 4);
+    assert_eq!(variant_rows(&backing, id).await, 2);
     let again = settled(&api, &token, id).await;
     let strip_urls = |v: &Value| {
         let mut v = v.clone();
@@ -474,7 +469,7 @@ async fn a_job_redelivered_after_a_crash_mid_job_completes() {
     let _worker = TestApp::spawn(&backing, backing.env("worker")).await;
     let media = settled(&api, &token, id).await;
     assert_fixture_ready(&api, &media).await;
-    assert_eq!(variant_rows(&backing, id).await, 4);
+    assert_eq!(variant_rows(&backing, id).await, 2);
     let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM media WHERE id = $1")
         .bind(id)
         .fetch_one(&pool)

@@ -332,14 +332,17 @@ impl Bill<'_> {
         Ok(())
     }
 
-    /// The public gateway, the bastion and the load balancer.
+    /// The public gateway, the bastion and the load balancer. The bastion
+    /// is an instance only without a gateway (terraform/modules/networking:
+    /// `bastion_instance = enable_bastion && !enable_public_gateway`); with
+    /// one, SSH goes through the gateway's own bastion, in its price.
     fn network(&mut self, knobs: &Knobs) -> Result<(), String> {
         if knobs.enable_public_gateway {
             let t = &knobs.public_gateway_type;
             let eur = self.price(&format!("public_gateway.{t}"))?;
             self.add(GATEWAY, t.clone(), eur);
         }
-        if knobs.enable_bastion {
+        if knobs.enable_bastion && !knobs.enable_public_gateway {
             let t = &knobs.bastion_instance_type;
             let eur = self.instance(t)?;
             self.add(BASTION, t.clone(), eur);

@@ -1,5 +1,5 @@
 //! Pure image pipeline (no I/O, no async): sniff -> guard -> decode (shrink-on-load) -> resize ->
-//! sRGB -> orient -> encode (WebP + JPEG per size) -> blurhash.
+//! sRGB -> orient -> encode (WebP per size; [`VariantSet::WebpAndJpeg`] adds a JPEG) -> blurhash.
 //!
 //! Everything here is a pure function of the input bytes: the same bytes always give the same
 //! output bytes on the same build and CPU, so a worker that processes a job twice writes identical
@@ -151,6 +151,26 @@ impl OutputFormat {
     }
 }
 
+/// Which encodings each size is stored in. The worker stores [`VariantSet::WebpOnly`] (issue 30:
+/// every supported iOS and Android decodes WebP, and the JPEG copies cost 2.8x the bytes);
+/// [`VariantSet::WebpAndJpeg`] is the set photos processed before it have, kept for comparison
+/// (`scripts/bench-media`) and for tests that read pixels back through a JPEG decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum VariantSet {
+    #[default]
+    WebpOnly,
+    WebpAndJpeg,
+}
+
+impl VariantSet {
+    pub fn formats(self) -> &'static [OutputFormat] {
+        match self {
+            VariantSet::WebpOnly => &[OutputFormat::Webp],
+            VariantSet::WebpAndJpeg => &[OutputFormat::Webp, OutputFormat::Jpeg],
+        }
+    }
+}
+
 /// One encoded output.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Variant {
@@ -174,7 +194,7 @@ impl std::fmt::Debug for Variant {
 }
 
 /// The result of [`process`]. `width`/`height` are the source's dimensions after EXIF orientation.
-/// `variants` is ordered thumb -> large, WebP before JPEG within a size.
+/// `variants` is ordered thumb -> large (WebP before JPEG within a size, when there is a JPEG).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Processed {
     pub source_format: SourceFormat,
@@ -297,9 +317,14 @@ pub(crate) struct Decoded {
     pub cicp: Option<(u8, u8)>,
 }
 
-/// Runs the whole pipeline on an uploaded file.
+/// Runs the whole pipeline on an uploaded file: the WebP variants.
 pub fn process(bytes: &[u8]) -> Result<Processed, ImageError> {
-    deadline::run(None, || process_inner(bytes))
+    process_set(bytes, VariantSet::WebpOnly)
+}
+
+/// [`process`] with the encodings of `set`.
+pub fn process_set(bytes: &[u8], set: VariantSet) -> Result<Processed, ImageError> {
+    deadline::run(None, || process_inner(bytes, set))
 }
 
 /// [`process`], stopped with [`ImageError::TimedOut`] once `deadline` has passed. The decoders
@@ -319,17 +344,22 @@ pub fn process_within(bytes: &[u8], deadline: std::time::Instant) -> Result<Proc
             return result;
         }
     }
-    deadline::run(Some(deadline), || process_inner(bytes))
+    deadline::run(Some(deadline), || {
+        process_inner(bytes, VariantSet::WebpOnly)
+    })
 }
 
 /// [`process`] with the time of each stage (decode, resize, colour, orient, each encode,
 /// blurhash), in milliseconds, for `scripts/bench-media`'s profile.
 #[doc(hidden)]
-pub fn process_profiled(bytes: &[u8]) -> (Result<Processed, ImageError>, stages::Stages) {
-    stages::profiled(|| process(bytes))
+pub fn process_profiled(
+    bytes: &[u8],
+    set: VariantSet,
+) -> (Result<Processed, ImageError>, stages::Stages) {
+    stages::profiled(|| process_set(bytes, set))
 }
 
-fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
+fn process_inner(bytes: &[u8], set: VariantSet) -> Result<Processed, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty);
     }
@@ -341,10 +371,14 @@ fn process_inner(bytes: &[u8]) -> Result<Processed, ImageError> {
         SourceFormat::Heic | SourceFormat::Avif => heif::decode(bytes)?,
     };
     stages::mark(|| "decode (+ metadata)".into());
-    finish(format, decoded)
+    finish(format, decoded, set)
 }
 
-fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, ImageError> {
+fn finish(
+    source_format: SourceFormat,
+    decoded: Decoded,
+    set: VariantSet,
+) -> Result<Processed, ImageError> {
     let Decoded {
         width,
         height,
@@ -383,7 +417,7 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
     stages::mark(|| "orient".into());
 
     // Encode from the largest down, each size resized from the previous one.
-    let mut encoded: Vec<[Variant; 2]> = Vec::with_capacity(plan.len());
+    let mut encoded: Vec<Vec<Variant>> = Vec::with_capacity(plan.len());
     let mut current = largest;
     let mut smallest: Option<Rgb> = None;
     for (i, &(name, vw, vh)) in plan.iter().enumerate().rev() {
@@ -392,27 +426,23 @@ fn finish(source_format: SourceFormat, decoded: Decoded) -> Result<Processed, Im
             current = ops::resize(&current, vw, vh)?;
             stages::mark(|| format!("resize to {}", name.as_str()));
         }
-        let webp = webp::encode(&current)?;
-        stages::mark(|| format!("webp {}", name.as_str()));
-        deadline::check()?;
-        let jpeg = jpeg::encode(&current)?;
-        stages::mark(|| format!("jpeg {}", name.as_str()));
-        encoded.push([
-            Variant {
+        let mut size = Vec::with_capacity(set.formats().len());
+        for &format in set.formats() {
+            deadline::check()?;
+            let bytes = match format {
+                OutputFormat::Webp => webp::encode(&current)?,
+                OutputFormat::Jpeg => jpeg::encode(&current)?,
+            };
+            stages::mark(|| format!("{} {}", format.as_str(), name.as_str()));
+            size.push(Variant {
                 name,
-                format: OutputFormat::Webp,
+                format,
                 width: vw,
                 height: vh,
-                bytes: webp,
-            },
-            Variant {
-                name,
-                format: OutputFormat::Jpeg,
-                width: vw,
-                height: vh,
-                bytes: jpeg,
-            },
-        ]);
+                bytes,
+            });
+        }
+        encoded.push(size);
         if i == 0 {
             smallest = Some(std::mem::replace(
                 &mut current,

@@ -8,6 +8,7 @@
 //! and, for each row that fires, the scenario to apply, its `terraform apply`
 //! command and its monthly cost delta from the estimator (`ciel-cost`).
 
+pub mod costs;
 mod prometheus;
 mod render;
 
@@ -135,6 +136,9 @@ pub struct Advice {
     /// The estimate the deltas start from: the dev environment of
     /// terraform/environments/dev, where the scenario files live.
     pub baseline_monthly_eur: f64,
+    /// What the bill grows with over a year of the measured uploads; storage
+    /// and egress named when they dominate (issue 30).
+    pub cost_drivers: Option<costs::CostDrivers>,
 }
 
 /// The matrix's thresholds (terraform/README.md, "Scaling decision matrix").
@@ -150,11 +154,12 @@ pub async fn advise(config: &AdviseConfig, args: &Args) -> anyhow::Result<Advice
         .build()
         .context("HTTP client")?;
     let token = config.metrics_token.as_ref().map(|t| t.expose().clone());
-    let (latency, redis, database, queues) = tokio::join!(
+    let (latency, redis, database, queues, uploads) = tokio::join!(
         api_p95(&http, &args.metrics_urls, token.as_deref()),
         deadline(redis_memory(config)),
         deadline(database_connections(config)),
         queue_depths(config),
+        tokio::time::timeout(SIGNAL_DEADLINE, recent_uploads(config)),
     );
     let (jobs, dead_letters) = queues;
     let rows = vec![
@@ -201,7 +206,36 @@ pub async fn advise(config: &AdviseConfig, args: &Args) -> anyhow::Result<Advice
             dead_letters,
         ),
     ];
-    price(rows)
+    let mut advice = price(rows)?;
+    let uploads = match uploads {
+        Ok(Ok((photos, uploaders))) => Some(costs::Uploads { photos, uploaders }),
+        Ok(Err(why)) => {
+            tracing::info!(why, "uploads unmeasured; projecting the dev profile");
+            None
+        }
+        Err(_) => None,
+    };
+    advice.cost_drivers = match costs::project(&ciel_cost::Knobs::default(), uploads) {
+        Ok(drivers) => Some(drivers),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not project the media costs");
+            None
+        }
+    };
+    Ok(advice)
+}
+
+/// Photos made ready in the last 30 days and their uploaders (the
+/// projection's usage), from the database.
+async fn recent_uploads(config: &AdviseConfig) -> Result<(f64, f64), String> {
+    let mut conn = sqlx::PgConnection::connect(config.database.url.expose())
+        .await
+        .map_err(|e| format!("unmeasured: database: {e}"))?;
+    let (photos, uploaders) = crate::media::posted_in_the_last_30_days(&mut conn)
+        .await
+        .map_err(|e| format!("unmeasured: media: {e}"))?;
+    let _ = conn.close().await;
+    Ok((photos as f64, uploaders as f64))
 }
 
 /// The actions of the firing rows, each scenario once, priced.
@@ -239,6 +273,7 @@ fn price(rows: Vec<Row>) -> anyhow::Result<Advice> {
         actions,
         prices_as_of: prices.as_of,
         baseline_monthly_eur: baseline.total,
+        cost_drivers: None,
     })
 }
 

@@ -25,6 +25,10 @@ pub fn render(advice: &Advice) -> String {
         ));
     }
     out.push('\n');
+    if let Some(drivers) = &advice.cost_drivers {
+        out.push_str(&super::costs::render(drivers));
+        out.push('\n');
+    }
     if advice.actions.is_empty() {
         if advice.rows.iter().any(|r| r.fires) {
             out.push_str("No scaling step: the dead-letter queue holds failed jobs; see which photos failed (processing_abandoned).\n");

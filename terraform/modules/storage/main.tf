@@ -22,6 +22,22 @@ resource "scaleway_object_bucket" "media" {
     enabled                                = true
     abort_incomplete_multipart_upload_days = var.abort_incomplete_multipart_upload_days
   }
+
+  # Issue 30: the worker copies each original to Glacier (x-amz-storage-class)
+  # as soon as its photo is ready; this rule is the second line, for the
+  # originals it could not move (a failed copy, a photo that failed). A
+  # transition rule cannot do the first line's job: Scaleway makes rules
+  # created after 2026-02-18 (fr-par) wait 90 days before Glacier.
+  lifecycle_rule {
+    id      = "originals-to-glacier"
+    enabled = var.originals_glacier_after_days > 0
+    prefix  = "originals/"
+
+    transition {
+      days          = max(var.originals_glacier_after_days, 90)
+      storage_class = "GLACIER"
+    }
+  }
 }
 
 # Explicitly private: originals are only ever read through presigned URLs.

@@ -68,6 +68,17 @@ variable "abort_incomplete_multipart_upload_days" {
   }
 }
 
+variable "originals_glacier_after_days" {
+  type        = number
+  description = "Days after which an original still in Standard (one the worker could not move to Glacier when its photo became ready) transitions to Glacier; 0 disables the rule. Scaleway requires at least 90 for rules created after 2026-02-18 in fr-par (30 for One Zone)."
+  default     = 90
+
+  validation {
+    condition     = var.originals_glacier_after_days == 0 || var.originals_glacier_after_days >= 90
+    error_message = "originals_glacier_after_days must be 0 (no rule) or at least 90 (Scaleway's minimum before a transition to Glacier)."
+  }
+}
+
 variable "enable_cdn" {
   type        = bool
   description = "Serve the bucket through Scaleway Edge Services (CDN)."
