@@ -23,6 +23,10 @@ pub enum Job {
     SendMail {
         mail_id: Uuid,
     },
+    /// One push of the push outbox (`push::deliver`).
+    SendPush {
+        push_id: Uuid,
+    },
 }
 
 /// The body of a media job as the first releases wrote it, before job types.
@@ -50,6 +54,7 @@ impl Job {
             Job::Media { .. } => "media",
             Job::PurgeAccount { .. } => "purge_account",
             Job::SendMail { .. } => "send_mail",
+            Job::SendPush { .. } => "send_push",
         }
     }
 }
@@ -116,6 +121,7 @@ mod tests {
             Job::Media { media_id: id },
             Job::PurgeAccount { user_id: id },
             Job::SendMail { mail_id: id },
+            Job::SendPush { push_id: id },
         ] {
             assert_eq!(Job::parse(&job.to_body()), Some(job));
         }
@@ -129,6 +135,7 @@ mod tests {
             r#"{"type":"nope","media_id":"x"}"#,
             r#"{"type":"purge_account"}"#,
             r#"{"type":"send_mail"}"#,
+            r#"{"type":"send_push"}"#,
         ] {
             assert_eq!(Job::parse(bad), None, "{bad}");
         }

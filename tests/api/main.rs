@@ -21,6 +21,7 @@ mod media;
 mod media_heif;
 mod metrics_labels;
 mod ops;
+mod push;
 mod rate_limits;
 mod reconcile;
 mod redis_keys;
