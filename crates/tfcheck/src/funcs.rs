@@ -19,6 +19,7 @@ pub fn functions() -> Context<'static> {
     ctx.declare_func("min", variadic(min));
     ctx.declare_func("try", variadic(try_));
     ctx.declare_func("tostring", fixed(tostring, 1));
+    ctx.declare_func("nonsensitive", fixed(nonsensitive, 1));
     ctx.declare_func("floor", fixed(floor, 1));
     ctx.declare_func("jsonencode", fixed(jsonencode, 1));
     ctx.declare_func("keys", fixed(keys, 1));
@@ -144,6 +145,11 @@ fn tostring(args: FuncArgs) -> Result<Value, String> {
         Value::Null => Ok(Value::Null),
         v => string(v).map(Value::String),
     }
+}
+
+/// The evaluator tracks no sensitivity: the value itself.
+fn nonsensitive(args: FuncArgs) -> Result<Value, String> {
+    Ok(args[0].clone())
 }
 
 fn floor(args: FuncArgs) -> Result<Value, String> {
