@@ -722,3 +722,62 @@ async fn the_openapi_document_describes_the_push_routes() {
     let codes = &doc["paths"]["/v1/me/devices/{installation_id}"]["put"]["responses"]["422"];
     assert!(codes.is_object());
 }
+
+#[tokio::test]
+async fn a_provider_token_apns_refuses_is_replaced_and_the_push_retried() {
+    let rig = rig().await;
+    let (ana, bo) = (rig.user("ana").await, rig.user("bo").await);
+    rig.apns_device(&ana).await;
+    let post_id = post(&rig.api, &rig.pool, &ana, "p").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rig.like(&bo, &post_id).await;
+    assert_eq!(rig.deliver().await, 1);
+    assert_eq!(rig.apns.provider_tokens(), 1);
+    // Apple says the token expired: the next push mints another.
+    rig.apns.script(403, "ExpiredProviderToken");
+    rig.follow(&bo, &ana).await;
+    assert_eq!(rig.deliver().await, 1);
+    assert_eq!(rig.statuses().await, vec!["sent", "pending"]);
+    rig.end_backoff().await;
+    assert_eq!(rig.sweep().await, 1);
+    assert_eq!(rig.deliver().await, 1);
+    assert_eq!(rig.apns.received().len(), 2);
+    assert_eq!(rig.apns.provider_tokens(), 2, "a new provider token");
+}
+
+#[tokio::test]
+async fn the_dev_process_sends_pushes_through_its_own_worker() {
+    let backing = Backing::new().await;
+    let apns = ApnsServer::start().await;
+    let mut env = backing.env("dev");
+    apns.env(&mut env);
+    let app = TestApp::spawn(&backing, env).await;
+    let ana = user(&app, &unique("ana")).await;
+    let bo = user(&app, &unique("bo")).await;
+    app.request(
+        Method::PUT,
+        "/v1/me/devices/iphone-1",
+        ana.token(),
+        Some(json!({ "provider": "apns", "token": apns_token() })),
+    )
+    .await
+    .expect(StatusCode::OK, None);
+    app.post(
+        &format!("/v1/users/{}/follow", ana.handle),
+        bo.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    let received = crate::common::eventually(Duration::from_secs(30), "the push", || async {
+        let received = apns.received();
+        (!received.is_empty()).then_some(received)
+    })
+    .await;
+    assert_eq!(
+        received[0].payload["aps"]["alert"]["body"],
+        format!("@{} started following you", bo.handle)
+    );
+}
