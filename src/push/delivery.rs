@@ -110,12 +110,15 @@ async fn deliver_claimed(
         Provider::Apns => match &pushers.apns {
             Some(apns) => {
                 let payload = push.apns();
-                apns.send(&ApnsPush {
-                    environment: row.environment,
-                    device_token: &row.token,
-                    payload: &payload,
-                    collapse_id: row.collapse_key.as_deref(),
-                })
+                apns.send(
+                    db,
+                    &ApnsPush {
+                        environment: row.environment,
+                        device_token: &row.token,
+                        payload: &payload,
+                        collapse_id: row.collapse_key.as_deref(),
+                    },
+                )
                 .await
             }
             None => return unconfigured(db, push_id, row.provider).await,

@@ -735,15 +735,26 @@ async fn a_provider_token_apns_refuses_is_replaced_and_the_push_retried() {
     rig.like(&bo, &post_id).await;
     assert_eq!(rig.deliver().await, 1);
     assert_eq!(rig.apns.provider_tokens(), 1);
+    // Another worker process uses the same provider token.
+    let other = TestApp::spawn(
+        &rig.backing,
+        worker_env(&rig.backing, Some(&rig.apns), None),
+    )
+    .await;
+    let cy = rig.user("cy").await;
+    rig.like(&cy, &post_id).await;
+    assert_eq!(rig.deliver_to(&other).await, 1);
+    assert_eq!(rig.apns.received().len(), 2);
+    assert_eq!(rig.apns.provider_tokens(), 1, "one token for all workers");
     // Apple says the token expired: the next push mints another.
     rig.apns.script(403, "ExpiredProviderToken");
     rig.follow(&bo, &ana).await;
     assert_eq!(rig.deliver().await, 1);
-    assert_eq!(rig.statuses().await, vec!["sent", "pending"]);
+    assert_eq!(rig.statuses().await, vec!["sent", "sent", "pending"]);
     rig.end_backoff().await;
     assert_eq!(rig.sweep().await, 1);
     assert_eq!(rig.deliver().await, 1);
-    assert_eq!(rig.apns.received().len(), 2);
+    assert_eq!(rig.apns.received().len(), 3);
     assert_eq!(rig.apns.provider_tokens(), 2, "a new provider token");
 }
 
