@@ -36,6 +36,7 @@ pub fn functions() -> Context<'static> {
     ctx.declare_func("trimsuffix", fixed(trimsuffix, 2));
     ctx.declare_func("templatefile", fixed(templatefile, 2));
     ctx.declare_func("replace", fixed(replace, 3));
+    ctx.declare_func("lookup", fixed(lookup, 3));
     ctx
 }
 
@@ -144,6 +145,16 @@ fn tostring(args: FuncArgs) -> Result<Value, String> {
     match &args[0] {
         Value::Null => Ok(Value::Null),
         v => string(v).map(Value::String),
+    }
+}
+
+/// `lookup(map, key, default)`: the key's value, else the default.
+fn lookup(args: FuncArgs) -> Result<Value, String> {
+    let key = string(&args[1])?;
+    match &args[0] {
+        Value::Object(map) => Ok(map.get(&key).cloned().unwrap_or_else(|| args[2].clone())),
+        Value::Null => Ok(args[2].clone()),
+        other => Err(format!("{other} is not a map")),
     }
 }
 
