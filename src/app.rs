@@ -58,6 +58,9 @@ impl Application {
         if let Some(mail) = &config.mail {
             worker = worker.with_mailer(crate::mail::Mailer::new(mail)?);
         }
+        if let Some(push) = &config.push {
+            worker = worker.with_pushers(crate::push::Pushers::new(Some(push))?);
+        }
         let metrics = telemetry::metrics_handle();
         let mut signals = None;
 
@@ -241,8 +244,8 @@ impl Application {
     }
 }
 
-/// How often the API process sweeps: stalled account purges, pending mails, old
-/// idempotency keys, abandoned uploads, originals being restored.
+/// How often the API process sweeps: stalled account purges, pending mails and pushes, old
+/// idempotency keys, abandoned uploads, originals being restored, withheld photos, CDN purges.
 const CHORES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Periodic upkeep of the API process. Every instance runs it; each chore is
@@ -266,6 +269,12 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
                     .await
             {
                 tracing::warn!(error = %e, "could not re-queue pending mails");
+            }
+            if let Err(e) =
+                crate::push::requeue_pending(&ctx.db, &ctx.queue, crate::push::PUSH_RETRY_AFTER)
+                    .await
+            {
+                tracing::warn!(error = %e, "could not re-queue pending pushes");
             }
             if let Err(e) = crate::social::idempotency::prune(&ctx.db).await {
                 tracing::warn!(error = %e, "could not prune idempotency keys");

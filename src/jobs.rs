@@ -29,6 +29,10 @@ pub enum Job {
     Reprocess {
         media_id: Uuid,
     },
+    /// One push of the push outbox (`push::deliver`).
+    SendPush {
+        push_id: Uuid,
+    },
 }
 
 /// The body of a media job as the first releases wrote it, before job types.
@@ -57,6 +61,7 @@ impl Job {
             Job::PurgeAccount { .. } => "purge_account",
             Job::SendMail { .. } => "send_mail",
             Job::Reprocess { .. } => "reprocess",
+            Job::SendPush { .. } => "send_push",
         }
     }
 }
@@ -129,6 +134,7 @@ mod tests {
             Job::PurgeAccount { user_id: id },
             Job::SendMail { mail_id: id },
             Job::Reprocess { media_id: id },
+            Job::SendPush { push_id: id },
         ] {
             assert_eq!(Job::parse(&job.to_body()), Some(job));
         }
@@ -142,6 +148,7 @@ mod tests {
             r#"{"type":"nope","media_id":"x"}"#,
             r#"{"type":"purge_account"}"#,
             r#"{"type":"send_mail"}"#,
+            r#"{"type":"send_push"}"#,
         ] {
             assert_eq!(Job::parse(bad), None, "{bad}");
         }

@@ -10,6 +10,7 @@ pub mod infra;
 pub mod jobs;
 pub mod mail;
 pub mod media;
+pub mod push;
 pub mod ratelimit;
 pub mod social;
 pub mod telemetry;

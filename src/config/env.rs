@@ -205,6 +205,51 @@ pub const VARIABLES: &[Variable] = &[
         "base of the mailed links, e.g. https://ciel.example.com/app;\nlinks are BASE/verify-email, /reset-password, /confirm-email ?token=",
     ),
     var(
+        "PUSH_APNS_KEY",
+        "",
+        "push to iPhones (worker, dev): the contents of Apple's .p8 key\n(PEM; `\\n` escapes allowed); without it no APNs push is sent",
+    ),
+    var(
+        "PUSH_APNS_KEY_ID",
+        "",
+        "with PUSH_APNS_KEY: its 10-character Key ID",
+    ),
+    var(
+        "PUSH_APNS_TEAM_ID",
+        "",
+        "with PUSH_APNS_KEY: the 10-character Team ID",
+    ),
+    var(
+        "PUSH_APNS_TOPIC",
+        "",
+        "with PUSH_APNS_KEY: the app's bundle id (apns-topic)",
+    ),
+    var(
+        "PUSH_APNS_PRODUCTION_URL",
+        "",
+        "test/ops override (default https://api.push.apple.com)",
+    ),
+    var(
+        "PUSH_APNS_SANDBOX_URL",
+        "",
+        "test/ops override (default https://api.sandbox.push.apple.com)",
+    ),
+    var(
+        "PUSH_FCM_SERVICE_ACCOUNT",
+        "",
+        "push to Android (worker, dev): the Firebase service account's JSON\nkey; without it no FCM push is sent",
+    ),
+    var(
+        "PUSH_FCM_URL",
+        "",
+        "test/ops override (default https://fcm.googleapis.com)",
+    ),
+    var(
+        "PUSH_FCM_TOKEN_URL",
+        "",
+        "test/ops override of the OAuth2 token endpoint (default the\nkey's token_uri, https://oauth2.googleapis.com/token)",
+    ),
+    var(
         "SNS_TOPIC_ARN",
         "",
         "topic of Transactional Email's bounce webhook (api); enables\nPOST /v1/mail/sns (signed SNS messages only)",

@@ -15,6 +15,7 @@ mod api;
 mod env;
 mod limits;
 mod mail;
+mod push;
 mod services;
 mod tools;
 mod worker;
@@ -30,6 +31,7 @@ pub use env::{VARIABLES, Variable, variable, variables_help};
 pub use limits::{Policy, SignInThrottle};
 use mail::mail;
 pub use mail::{DEFAULT_LINK_BASE_URL, DEFAULT_MAIL_FROM, MailConfig};
+pub use push::{ApnsConfig, FcmConfig, PushConfig};
 pub use services::{AwsCredentials, DatabaseConfig, QueueConfig, S3Config};
 use services::{database, queue, s3};
 pub use tools::{AdviseConfig, OnGiveUp, TriggerBridgeConfig};
@@ -137,6 +139,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// Account mail, for the modes that handle jobs.
     pub mail: Option<MailConfig>,
+    /// Push credentials, for the modes that handle jobs.
+    pub push: Option<PushConfig>,
     /// Prefix of every Redis key, so that several deployments (or test runs)
     /// can share one Redis without seeing each other's counters.
     pub redis_key_prefix: String,
@@ -198,6 +202,11 @@ impl Config {
             worker,
             mail: if mode.runs_jobs() {
                 Some(mail(&env, mode)?)
+            } else {
+                None
+            },
+            push: if mode.runs_jobs() {
+                Some(push::push(&env)?)
             } else {
                 None
             },

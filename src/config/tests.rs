@@ -315,6 +315,7 @@ fn variables_read() -> std::collections::BTreeSet<String> {
     ] {
         full.insert(var, value.into());
     }
+    full.extend(push_env());
     // Read, not parsed, at start-up: any readable file will do.
     let chain = std::env::temp_dir().join(format!("ciel-chain-{}.pem", std::process::id()));
     std::fs::write(&chain, "not parsed here").unwrap();
@@ -387,4 +388,111 @@ fn a_public_endpoint_needs_the_cdn_purge_settings() {
 
     env.remove("S3_PUBLIC_ENDPOINT");
     assert!(load(&env).unwrap().api.unwrap().cdn_purge.is_none());
+}
+
+fn pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n")
+}
+
+/// Valid credentials of both providers, every override set.
+fn push_env() -> HashMap<&'static str, String> {
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    let ec = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &aws_lc_rs::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let rsa = AsDer::<Pkcs8V1Der>::as_der(&rsa).unwrap();
+    let account = serde_json::json!({
+        "type": "service_account",
+        "project_id": "ciel",
+        "client_email": "push@ciel.iam.gserviceaccount.com",
+        "private_key": pem(rsa.as_ref()),
+    });
+    [
+        ("PUSH_APNS_KEY", pem(ec.as_ref()).replace('\n', "\\n")),
+        ("PUSH_APNS_KEY_ID", "ABCDE12345".into()),
+        ("PUSH_APNS_TEAM_ID", "TEAM123456".into()),
+        ("PUSH_APNS_TOPIC", "org.example.ciel".into()),
+        ("PUSH_APNS_PRODUCTION_URL", "http://127.0.0.1:9001".into()),
+        ("PUSH_APNS_SANDBOX_URL", "http://127.0.0.1:9002".into()),
+        ("PUSH_FCM_SERVICE_ACCOUNT", account.to_string()),
+        ("PUSH_FCM_URL", "http://127.0.0.1:9003".into()),
+        ("PUSH_FCM_TOKEN_URL", "http://127.0.0.1:9003/token".into()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn push_credentials_are_optional_and_each_bad_value_is_named() {
+    let mut env = base();
+    env.insert("APP_MODE", "serverless-worker".into());
+    let push = load(&env).unwrap().push.unwrap();
+    assert!(push.apns.is_none() && push.fcm.is_none());
+    env.extend(push_env());
+    let push = load(&env).unwrap().push.unwrap();
+    let apns = push.apns.unwrap();
+    assert_eq!(apns.topic, "org.example.ciel");
+    assert_eq!(apns.sandbox_url, "http://127.0.0.1:9002");
+    let fcm = push.fcm.unwrap();
+    assert_eq!(fcm.project_id, "ciel");
+    assert_eq!(fcm.token_url, "http://127.0.0.1:9003/token");
+    assert!(
+        !format!("{fcm:?}").contains("PRIVATE"),
+        "the key is redacted"
+    );
+    // The API does not read them.
+    env.insert("APP_MODE", "api".into());
+    env.extend(api_env());
+    assert!(load(&env).unwrap().push.is_none());
+    env.insert("APP_MODE", "worker".into());
+    let rsa_key = serde_json::from_str::<serde_json::Value>(&env["PUSH_FCM_SERVICE_ACCOUNT"])
+        .unwrap()["private_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ec_account = serde_json::json!({
+        "project_id": "ciel", "client_email": "a@b", "private_key": env["PUSH_APNS_KEY"].replace("\\n", "\n"),
+    })
+    .to_string();
+    for (var, value, named) in [
+        ("PUSH_APNS_KEY", "not a key".to_string(), "PUSH_APNS_KEY"),
+        ("PUSH_APNS_KEY", rsa_key, "PUSH_APNS_KEY"),
+        ("PUSH_APNS_KEY_ID", "short".into(), "PUSH_APNS_KEY_ID"),
+        (
+            "PUSH_APNS_TEAM_ID",
+            "TEAM-12345".into(),
+            "PUSH_APNS_TEAM_ID",
+        ),
+        ("PUSH_APNS_TOPIC", "ciel".into(), "PUSH_APNS_TOPIC"),
+        (
+            "PUSH_APNS_SANDBOX_URL",
+            "api.example.org".into(),
+            "PUSH_APNS_SANDBOX_URL",
+        ),
+        (
+            "PUSH_FCM_SERVICE_ACCOUNT",
+            "{".into(),
+            "PUSH_FCM_SERVICE_ACCOUNT",
+        ),
+        (
+            "PUSH_FCM_SERVICE_ACCOUNT",
+            ec_account,
+            "PUSH_FCM_SERVICE_ACCOUNT",
+        ),
+        ("PUSH_FCM_URL", "fcm".into(), "PUSH_FCM_URL"),
+    ] {
+        let mut bad = env.clone();
+        bad.insert(var, value);
+        let err = load(&bad).unwrap_err();
+        assert_eq!(err.var, named, "{var}: {err}");
+        assert!(!err.to_string().contains("BEGIN"), "never the value: {err}");
+    }
+    let mut partial = env.clone();
+    partial.remove("PUSH_APNS_KEY");
+    assert_eq!(load(&partial).unwrap_err().var, "PUSH_APNS_KEY");
 }

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pagination;
 pub mod posts;
+pub mod push;
 pub mod rate_limit;
 pub mod serve;
 pub mod trigger;
@@ -292,6 +293,9 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(posts::feed))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::mark_read))
+        .routes(routes!(push::unread_count))
+        .routes(routes!(push::register_device, push::unregister_device))
+        .routes(routes!(push::get_settings, push::update_settings))
         .routes(routes!(moderation::create_report))
         .routes(routes!(invites::create_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "media", description = "Photo uploads and their processed variants"),
         (name = "posts", description = "Posts, likes, comments and the home feed"),
         (name = "notifications", description = "Follows, likes and comments on your posts"),
+        (name = "push", description = "Push notifications: the devices of your sessions and what is pushed to them"),
         (name = "moderation", description = "Reports, and the moderators' routes"),
         (name = "invites", description = "Invite codes: yours, their previews, who joined with them"),
         (name = "ops", description = "Health, readiness and metrics"),

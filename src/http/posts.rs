@@ -160,6 +160,7 @@ pub async fn like(
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
     likes::like(&ctx.social, user.user_id, id).await?;
+    crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -236,6 +237,7 @@ pub async fn create_comment(
 ) -> Result<(StatusCode, Json<Comment>)> {
     let text = CommentText::parse(&body.text)?;
     let comment = comments::create(&ctx.social, &ctx.urls, user.user_id, id, text).await?;
+    crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
     Ok((StatusCode::CREATED, Json(comment)))
 }
 

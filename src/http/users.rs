@@ -152,6 +152,7 @@ pub async fn follow(
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
     graph::follow(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
+    crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

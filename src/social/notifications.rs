@@ -53,11 +53,13 @@ pub async fn notify(
         return Ok(());
     }
     let subject = subject.into();
-    sqlx::query(
+    // `xmax = 0`: inserted, not restored; a restored one was pushed already.
+    let (id, inserted): (Uuid, bool) = sqlx::query_as(
         "INSERT INTO notifications (id, recipient_id, actor_id, type, post_id, comment_id)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (recipient_id, actor_id, type, post_id) WHERE type <> 'comment'
-         DO UPDATE SET withdrawn_at = NULL",
+         DO UPDATE SET withdrawn_at = NULL
+         RETURNING id, xmax = 0",
     )
     .bind(Uuid::now_v7())
     .bind(recipient)
@@ -65,8 +67,16 @@ pub async fn notify(
     .bind(subject.kind)
     .bind(subject.post_id)
     .bind(subject.comment_id)
-    .execute(tx)
+    .fetch_one(&mut *tx)
     .await?;
+    if inserted {
+        let kind = match subject.kind {
+            Kind::Follow => "follow",
+            Kind::Like => "like",
+            Kind::Comment => "comment",
+        };
+        crate::push::write(tx, id, recipient, actor, kind, subject.post_id).await?;
+    }
     Ok(())
 }
 

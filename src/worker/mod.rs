@@ -45,6 +45,8 @@ pub struct Worker {
     stopping: Arc<watch::Sender<bool>>,
     /// Sends account mail (`send_mail` jobs).
     mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Sends pushes (`send_push` jobs); without credentials they are dropped.
+    pushers: Arc<crate::push::Pushers>,
 }
 
 impl Worker {
@@ -59,7 +61,14 @@ impl Worker {
             request_timeout: config.request_timeout,
             stopping: Arc::new(watch::channel(false).0),
             mailer: None,
+            pushers: Arc::new(crate::push::Pushers::default()),
         }
+    }
+
+    /// Gives the worker its push providers.
+    pub fn with_pushers(mut self, pushers: crate::push::Pushers) -> Self {
+        self.pushers = Arc::new(pushers);
+        self
     }
 
     /// Gives the worker its mailer; without one, mail jobs stay pending.
@@ -175,6 +184,11 @@ impl Worker {
                 tracing::warn!(%media_id, "reprocess job dead-lettered; the photo keeps its variants");
                 return Ok(Outcome::Skipped);
             }
+            Some(Job::SendPush { push_id }) => {
+                // The push stays pending; the API's sweep queues it again.
+                tracing::warn!(%push_id, "push job dead-lettered; it will be queued again");
+                return Ok(Outcome::Skipped);
+            }
         };
         self.media.abandon(media_id).await
     }
@@ -211,6 +225,9 @@ impl Worker {
                     "this process has no mail settings; the mail stays pending"
                 ))),
             },
+            Job::SendPush { push_id } => {
+                crate::push::deliver(&self.db, &self.pushers, push_id).await
+            }
         }
     }
 }

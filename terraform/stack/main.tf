@@ -28,6 +28,12 @@ module "secrets" {
 
   paseto_access_key  = var.paseto_access_key
   paseto_refresh_key = var.paseto_refresh_key
+
+  push_apns_key            = var.push_apns_key
+  push_apns_key_id         = var.push_apns_key_id
+  push_apns_team_id        = var.push_apns_team_id
+  push_apns_topic          = var.push_apns_topic
+  push_fcm_service_account = var.push_fcm_service_account
 }
 
 module "networking" {
@@ -242,6 +248,9 @@ module "compute" {
   admin_token                      = module.secrets.admin_token
   metrics_push_url                 = module.observability.metrics_push_url
   metrics_push_token               = module.observability.metrics_push_token
+
+  # Push credentials, for every worker path (instances, serverless container).
+  push_env = module.secrets.push_env
 
   enable_mail       = local.mail_enabled
   smtp_url          = module.mail.smtp_url

@@ -141,13 +141,13 @@ output "kubernetes_env" {
     QUEUE_RECEIVE_SECRET_ACCESS_KEY = module.messaging.receive_secret_key
     # The queue's visibility timeout, the only extension Scaleway allows.
     WORKER_VISIBILITY_TIMEOUT_SECS = tostring(module.messaging.visibility_timeout_seconds)
-    AWS_ACCESS_KEY_ID               = module.storage.s3_access_key
-    AWS_SECRET_ACCESS_KEY           = module.storage.s3_secret_key
-    PASETO_ACCESS_KEY               = module.secrets.paseto_access_key
-    PASETO_REFRESH_KEY              = module.secrets.paseto_refresh_key
-    PASETO_ACCESS_KEY_PREVIOUS      = var.paseto_access_key_previous == null ? "" : var.paseto_access_key_previous
-    PASETO_REFRESH_KEY_PREVIOUS     = var.paseto_refresh_key_previous == null ? "" : var.paseto_refresh_key_previous
-    ADMIN_TOKEN                     = module.secrets.admin_token
+    AWS_ACCESS_KEY_ID              = module.storage.s3_access_key
+    AWS_SECRET_ACCESS_KEY          = module.storage.s3_secret_key
+    PASETO_ACCESS_KEY              = module.secrets.paseto_access_key
+    PASETO_REFRESH_KEY             = module.secrets.paseto_refresh_key
+    PASETO_ACCESS_KEY_PREVIOUS     = var.paseto_access_key_previous == null ? "" : var.paseto_access_key_previous
+    PASETO_REFRESH_KEY_PREVIOUS    = var.paseto_refresh_key_previous == null ? "" : var.paseto_refresh_key_previous
+    ADMIN_TOKEN                    = module.secrets.admin_token
     # The LB reaches the pods from the nodes (the private network) or the
     # pod network (Kapsule's default pod CIDR): who may set X-Forwarded-For.
     TRUSTED_PROXIES = "${module.networking.private_network_cidr},100.64.0.0/15"
@@ -171,5 +171,11 @@ output "kubernetes_env" {
     SMTP_URL          = local.mail_enabled ? module.mail.smtp_url : ""
     MAIL_FROM         = local.mail_enabled ? local.mail_from : ""
     APP_LINK_BASE_URL = local.mail_enabled ? local.app_link_base_url : ""
+    # The in-cluster worker's push credentials (empty: pushes dropped unsent).
+    PUSH_APNS_KEY            = lookup(module.secrets.push_env, "PUSH_APNS_KEY", "")
+    PUSH_APNS_KEY_ID         = lookup(module.secrets.push_env, "PUSH_APNS_KEY_ID", "")
+    PUSH_APNS_TEAM_ID        = lookup(module.secrets.push_env, "PUSH_APNS_TEAM_ID", "")
+    PUSH_APNS_TOPIC          = lookup(module.secrets.push_env, "PUSH_APNS_TOPIC", "")
+    PUSH_FCM_SERVICE_ACCOUNT = lookup(module.secrets.push_env, "PUSH_FCM_SERVICE_ACCOUNT", "")
   }, module.database.database_read_url == null ? {} : { DATABASE_READ_URL = module.database.database_read_url }) : null
 }

@@ -452,3 +452,35 @@ variable "mail_sns_cert_url_prefix" {
   description = "mail: SNS_CERT_URL_PREFIX, what every SigningCertURL must start with; null keeps the API's default, https://messaging.s3.fr-par.scw.cloud/ (the bucket of the documented trust chain; terraform/modules/mail/README.md)."
   default     = null
 }
+
+variable "push_apns_key" {
+  type        = string
+  description = "push: contents of Apple's .p8 key (APNs token authentication); stored in Secret Manager and given to the workers as PUSH_APNS_KEY. Null: no APNs push."
+  default     = null
+  sensitive   = true
+}
+
+variable "push_apns_key_id" {
+  type        = string
+  description = "push: the .p8 key's 10-character Key ID (PUSH_APNS_KEY_ID)."
+  default     = null
+}
+
+variable "push_apns_team_id" {
+  type        = string
+  description = "push: the Apple Developer Team ID (PUSH_APNS_TEAM_ID)."
+  default     = null
+}
+
+variable "push_apns_topic" {
+  type        = string
+  description = "push: the iOS app's bundle id (PUSH_APNS_TOPIC)."
+  default     = null
+}
+
+variable "push_fcm_service_account" {
+  type        = string
+  description = "push: the Firebase service account's JSON key (PUSH_FCM_SERVICE_ACCOUNT). Null: no FCM push."
+  default     = null
+  sensitive   = true
+}

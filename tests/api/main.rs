@@ -23,6 +23,7 @@ mod media_cold;
 mod media_heif;
 mod metrics_labels;
 mod ops;
+mod push;
 mod rate_limits;
 mod reconcile;
 mod redis_keys;

@@ -19,6 +19,7 @@ pub fn functions() -> Context<'static> {
     ctx.declare_func("min", variadic(min));
     ctx.declare_func("try", variadic(try_));
     ctx.declare_func("tostring", fixed(tostring, 1));
+    ctx.declare_func("nonsensitive", fixed(nonsensitive, 1));
     ctx.declare_func("floor", fixed(floor, 1));
     ctx.declare_func("jsonencode", fixed(jsonencode, 1));
     ctx.declare_func("keys", fixed(keys, 1));
@@ -35,6 +36,7 @@ pub fn functions() -> Context<'static> {
     ctx.declare_func("trimsuffix", fixed(trimsuffix, 2));
     ctx.declare_func("templatefile", fixed(templatefile, 2));
     ctx.declare_func("replace", fixed(replace, 3));
+    ctx.declare_func("lookup", fixed(lookup, 3));
     ctx
 }
 
@@ -144,6 +146,21 @@ fn tostring(args: FuncArgs) -> Result<Value, String> {
         Value::Null => Ok(Value::Null),
         v => string(v).map(Value::String),
     }
+}
+
+/// `lookup(map, key, default)`: the key's value, else the default.
+fn lookup(args: FuncArgs) -> Result<Value, String> {
+    let key = string(&args[1])?;
+    match &args[0] {
+        Value::Object(map) => Ok(map.get(&key).cloned().unwrap_or_else(|| args[2].clone())),
+        Value::Null => Ok(args[2].clone()),
+        other => Err(format!("{other} is not a map")),
+    }
+}
+
+/// The evaluator tracks no sensitivity: the value itself.
+fn nonsensitive(args: FuncArgs) -> Result<Value, String> {
+    Ok(args[0].clone())
 }
 
 fn floor(args: FuncArgs) -> Result<Value, String> {

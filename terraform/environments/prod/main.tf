@@ -42,6 +42,13 @@ module "stack" {
   mail_sns_trust_chain_pem = var.mail_sns_trust_chain_pem
   mail_sns_cert_url_prefix = var.mail_sns_cert_url_prefix
 
+  # Push notifications: optional, stored in Secret Manager (README "Push notifications").
+  push_apns_key            = var.push_apns_key
+  push_apns_key_id         = var.push_apns_key_id
+  push_apns_team_id        = var.push_apns_team_id
+  push_apns_topic          = var.push_apns_topic
+  push_fcm_service_account = var.push_fcm_service_account
+
   # Scenario 8, value for value.
   enable_load_balancer        = true
   enable_bastion              = var.enable_bastion # false, as scenario 8

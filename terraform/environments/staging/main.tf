@@ -39,4 +39,11 @@ module "stack" {
   enable_mail_bounces      = var.enable_mail_bounces
   mail_sns_trust_chain_pem = var.mail_sns_trust_chain_pem
   mail_sns_cert_url_prefix = var.mail_sns_cert_url_prefix
+
+  # Push notifications: optional, stored in Secret Manager (README "Push notifications").
+  push_apns_key            = var.push_apns_key
+  push_apns_key_id         = var.push_apns_key_id
+  push_apns_team_id        = var.push_apns_team_id
+  push_apns_topic          = var.push_apns_topic
+  push_fcm_service_account = var.push_fcm_service_account
 }

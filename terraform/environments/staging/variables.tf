@@ -94,3 +94,35 @@ variable "alert_contact_emails" {
   description = "E-mail contact points of the alert manager."
   default     = []
 }
+
+variable "push_apns_key" {
+  type        = string
+  description = "Contents of Apple's .p8 key (the stack's push_apns_key), e.g. TF_VAR_push_apns_key=\"$(cat AuthKey_XXXXXXXXXX.p8)\". Null: no APNs push."
+  default     = null
+  sensitive   = true
+}
+
+variable "push_apns_key_id" {
+  type        = string
+  description = "The .p8 key's Key ID (the stack's push_apns_key_id)."
+  default     = null
+}
+
+variable "push_apns_team_id" {
+  type        = string
+  description = "The Apple Developer Team ID (the stack's push_apns_team_id)."
+  default     = null
+}
+
+variable "push_apns_topic" {
+  type        = string
+  description = "The iOS app's bundle id (the stack's push_apns_topic)."
+  default     = null
+}
+
+variable "push_fcm_service_account" {
+  type        = string
+  description = "The Firebase service account's JSON key (the stack's push_fcm_service_account), e.g. TF_VAR_push_fcm_service_account=\"$(cat service-account.json)\". Null: no FCM push."
+  default     = null
+  sensitive   = true
+}

@@ -85,7 +85,7 @@ locals {
     # The queue's own: Scaleway extends a message's visibility only by 0 or
     # that value, and the worker then leaves it out of its receives.
     WORKER_VISIBILITY_TIMEOUT_SECS = tostring(var.queue_visibility_timeout_seconds)
-  }, local.mail_env)
+  }, local.mail_env, var.push_env)
 
   # Account mail: only the workers send it (the API queues send_mail jobs).
   mail_env = var.enable_mail ? {
@@ -380,7 +380,8 @@ resource "scaleway_container" "media_processor" {
   } : {})
 
   # DB + S3 only: no REDIS_URL, QUEUE_* or PASETO_* in serverless-worker mode.
-  secret_environment_variables = merge({
+  # Push credentials (PUSH_*) first: nothing of theirs can shadow the rest.
+  secret_environment_variables = merge(var.push_env, {
     DATABASE_URL          = var.database_url
     S3_ENDPOINT           = var.s3_endpoint
     S3_REGION             = var.region

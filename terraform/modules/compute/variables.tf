@@ -550,3 +550,11 @@ variable "sns_cert_url_prefix" {
     error_message = "sns_cert_url_prefix must be an https:// URL prefix with a host and a path, e.g. https://messaging.s3.fr-par.scw.cloud/."
   }
 }
+
+variable "push_env" {
+  type        = map(string)
+  description = "PUSH_* variables of the workers (instances and serverless container): the secrets module's push_env. Empty: pushes are dropped unsent."
+  default     = {}
+  nullable    = false
+  sensitive   = true
+}

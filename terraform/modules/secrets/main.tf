@@ -92,3 +92,55 @@ resource "scaleway_secret_version" "this" {
   data        = local.values[each.key]
   description = "managed by terraform"
 }
+
+# Push credentials: only those given. Whether each is set is not secret,
+# its value is.
+locals {
+  push_apns = nonsensitive(var.push_apns_key != null)
+  push_fcm  = nonsensitive(var.push_fcm_service_account != null)
+  push_values = merge(local.push_apns ? {
+    "push-apns-key"     = var.push_apns_key
+    "push-apns-key-id"  = var.push_apns_key_id
+    "push-apns-team-id" = var.push_apns_team_id
+    "push-apns-topic"   = var.push_apns_topic
+    } : {}, local.push_fcm ? {
+    "push-fcm-service-account" = var.push_fcm_service_account
+  } : {})
+  push_env_names = {
+    "push-apns-key"            = "PUSH_APNS_KEY"
+    "push-apns-key-id"         = "PUSH_APNS_KEY_ID"
+    "push-apns-team-id"        = "PUSH_APNS_TEAM_ID"
+    "push-apns-topic"          = "PUSH_APNS_TOPIC"
+    "push-fcm-service-account" = "PUSH_FCM_SERVICE_ACCOUNT"
+  }
+  push_names = { for name in concat(
+    local.push_apns ? ["push-apns-key", "push-apns-key-id", "push-apns-team-id", "push-apns-topic"] : [],
+    local.push_fcm ? ["push-fcm-service-account"] : [],
+  ) : name => name }
+}
+
+resource "scaleway_secret" "push" {
+  for_each = local.push_names
+
+  name        = each.key
+  path        = "/${var.name_prefix}"
+  description = "${local.push_env_names[each.key]}: push notification credentials"
+  region      = var.region
+  tags        = concat(var.tags, ["ciel", var.name_prefix, "push"])
+
+  lifecycle {
+    precondition {
+      condition     = !local.push_apns || (var.push_apns_key_id != null && var.push_apns_team_id != null && var.push_apns_topic != null)
+      error_message = "push_apns_key needs push_apns_key_id, push_apns_team_id and push_apns_topic."
+    }
+  }
+}
+
+resource "scaleway_secret_version" "push" {
+  for_each = local.push_names
+
+  secret_id   = scaleway_secret.push[each.key].id
+  region      = var.region
+  data        = local.push_values[each.key]
+  description = "managed by terraform"
+}

@@ -36,5 +36,11 @@ output "redis_password" {
 
 output "secret_ids" {
   description = "Secret Manager IDs by secret name."
-  value       = { for k, s in scaleway_secret.this : k => s.id }
+  value       = merge({ for k, s in scaleway_secret.this : k => s.id }, { for k, s in scaleway_secret.push : k => s.id })
+}
+
+output "push_env" {
+  description = "The workers' PUSH_* variables (empty when no push credentials were given)."
+  value       = { for name, value in local.push_values : local.push_env_names[name] => value }
+  sensitive   = true
 }

@@ -71,3 +71,64 @@ variable "paseto_refresh_key" {
     error_message = "paseto_refresh_key must be the base64 of exactly 32 bytes."
   }
 }
+
+# Push notifications (issue 27). All optional: without them the workers
+# drop pushes unsent. Each one given is stored in Secret Manager and handed
+# to the workers (instances and serverless container) as PUSH_* variables.
+
+variable "push_apns_key" {
+  type        = string
+  description = "PUSH_APNS_KEY: the contents of Apple's .p8 key (APNs token authentication). Null: no APNs push."
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.push_apns_key == null || can(regex("-----BEGIN PRIVATE KEY-----", var.push_apns_key))
+    error_message = "push_apns_key must be the contents of the .p8 file (-----BEGIN PRIVATE KEY-----)."
+  }
+}
+
+variable "push_apns_key_id" {
+  type        = string
+  description = "PUSH_APNS_KEY_ID: the 10-character Key ID of push_apns_key."
+  default     = null
+
+  validation {
+    condition     = var.push_apns_key_id == null || can(regex("^[A-Za-z0-9]{10}$", var.push_apns_key_id))
+    error_message = "push_apns_key_id must be Apple's 10-character Key ID."
+  }
+}
+
+variable "push_apns_team_id" {
+  type        = string
+  description = "PUSH_APNS_TEAM_ID: the 10-character Apple Developer Team ID."
+  default     = null
+
+  validation {
+    condition     = var.push_apns_team_id == null || can(regex("^[A-Za-z0-9]{10}$", var.push_apns_team_id))
+    error_message = "push_apns_team_id must be Apple's 10-character Team ID."
+  }
+}
+
+variable "push_apns_topic" {
+  type        = string
+  description = "PUSH_APNS_TOPIC: the iOS app's bundle id, e.g. com.example.ciel."
+  default     = null
+
+  validation {
+    condition     = var.push_apns_topic == null || can(regex("^[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$", var.push_apns_topic))
+    error_message = "push_apns_topic must be a bundle id such as com.example.ciel."
+  }
+}
+
+variable "push_fcm_service_account" {
+  type        = string
+  description = "PUSH_FCM_SERVICE_ACCOUNT: the Firebase service account's JSON key (role Firebase Cloud Messaging API Admin). Null: no FCM push."
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.push_fcm_service_account == null || can(jsondecode(var.push_fcm_service_account).private_key)
+    error_message = "push_fcm_service_account must be the service account's JSON key file (with private_key)."
+  }
+}

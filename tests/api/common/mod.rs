@@ -7,6 +7,7 @@
 pub mod media;
 pub mod postgres;
 pub mod proxy;
+pub mod push;
 pub mod redis;
 pub mod smtp;
 pub mod social;
