@@ -246,6 +246,7 @@ module "compute" {
   paseto_access_key_previous       = var.paseto_access_key_previous
   paseto_refresh_key_previous      = var.paseto_refresh_key_previous
   admin_token                      = module.secrets.admin_token
+  metrics_token                    = module.secrets.metrics_token
   metrics_push_url                 = module.observability.metrics_push_url
   metrics_push_token               = module.observability.metrics_push_token
 
@@ -261,6 +262,11 @@ module "compute" {
   sns_topic_arn       = local.mail_bounces ? module.mail.events_topic_arn : null
   sns_trust_chain_pem = local.mail_bounces ? var.mail_sns_trust_chain_pem : null
   sns_cert_url_prefix = local.mail_bounces ? var.mail_sns_cert_url_prefix : null
+
+  # With the CDN, the API purges what it deletes or withholds from its cache.
+  enable_cdn           = var.enable_cdn
+  cdn_pipeline_id      = module.storage.cdn_pipeline_id
+  cdn_purge_secret_key = module.storage.cdn_purge_secret_key
 }
 
 module "dns" {

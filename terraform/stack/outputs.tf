@@ -147,7 +147,13 @@ output "kubernetes_env" {
     PASETO_REFRESH_KEY             = module.secrets.paseto_refresh_key
     PASETO_ACCESS_KEY_PREVIOUS     = var.paseto_access_key_previous == null ? "" : var.paseto_access_key_previous
     PASETO_REFRESH_KEY_PREVIOUS    = var.paseto_refresh_key_previous == null ? "" : var.paseto_refresh_key_previous
-    ADMIN_TOKEN                    = module.secrets.admin_token
+    # The API's alone (moderation); the pods and the scraper (alloy.yaml)
+    # present METRICS_TOKEN at /metrics.
+    ADMIN_TOKEN   = module.secrets.admin_token
+    METRICS_TOKEN = module.secrets.metrics_token
+    # With the CDN (empty without: the API then reads neither).
+    CDN_PIPELINE_ID      = var.enable_cdn ? module.storage.cdn_pipeline_id : ""
+    CDN_PURGE_SECRET_KEY = var.enable_cdn ? module.storage.cdn_purge_secret_key : ""
     # The LB reaches the pods from the nodes (the private network) or the
     # pod network (Kapsule's default pod CIDR): who may set X-Forwarded-For.
     TRUSTED_PROXIES = "${module.networking.private_network_cidr},100.64.0.0/15"

@@ -367,6 +367,8 @@ fn sample_secret(key: &str, tls: bool, ca: &Path) -> String {
         "APP_LINK_BASE_URL" => "https://api.example.com/app".into(),
         // Terraform writes them empty without push credentials: unset.
         key if key.starts_with("PUSH_") => String::new(),
+        // Without the CDN Terraform writes them empty (S3_PUBLIC_ENDPOINT too).
+        "CDN_PIPELINE_ID" | "CDN_PURGE_SECRET_KEY" => String::new(),
         _ => format!("sample-{}", key.to_lowercase()),
     }
 }
@@ -452,6 +454,8 @@ fn the_manifests_environment_is_what_the_binary_reads() {
                 .filter(|c| s(&c["image"]).contains("/ciel:"))
             {
                 let mut env = BTreeMap::new();
+                // Variable -> the ciel-env key it reads.
+                let mut keys = BTreeMap::new();
                 let uses_tls = container["env"]
                     .as_sequence()
                     .unwrap()
@@ -471,6 +475,7 @@ fn the_manifests_environment_is_what_the_binary_reads() {
                             terraform_keys.contains(&key),
                             "{name}/{workload}: {var_name} reads ciel-env key {key}, which Terraform's kubernetes_env does not hold"
                         );
+                        keys.insert(var_name.clone(), key.clone());
                         sample_secret(&key, uses_tls, &ca_path)
                     } else if var_name == "REDIS_CA_CERT" || var_name == "SNS_TRUST_CHAIN" {
                         let key = mounted_secret_key(&doc, container, &s(&var["value"]))
@@ -518,6 +523,39 @@ fn the_manifests_environment_is_what_the_binary_reads() {
                     };
                 if let Err(e) = result {
                     panic!("{name}/{workload} ({what}) would not start: {e}");
+                }
+                let mut read = read;
+                if what == "api" {
+                    // With Terraform's enable_cdn, ciel-env holds the CDN's
+                    // URL and its purge settings: the API refuses to start
+                    // with the one and not the others.
+                    let mut cdn = env.clone();
+                    for (var, key) in &keys {
+                        match key.as_str() {
+                            "S3_PUBLIC_ENDPOINT" => {
+                                cdn.insert(var.clone(), "https://media.example.com".into())
+                            }
+                            "CDN_PIPELINE_ID" => cdn
+                                .insert(var.clone(), "11111111-2222-4333-8444-555555555555".into()),
+                            "CDN_PURGE_SECRET_KEY" => {
+                                cdn.insert(var.clone(), "purge-secret".into())
+                            }
+                            _ => None,
+                        };
+                    }
+                    let (cdn_read, result) = read_config(&cdn, |lookup| {
+                        let config = Config::from_lookup(lookup).map_err(|e| e.to_string())?;
+                        let api = config.api.expect("api mode");
+                        assert!(
+                            api.cdn_purge.is_some(),
+                            "{name}/{workload}: no purge settings"
+                        );
+                        Ok(())
+                    });
+                    if let Err(e) = result {
+                        panic!("{name}/{workload} (api) would not start with the CDN on: {e}");
+                    }
+                    read.extend(cdn_read);
                 }
                 for var in env.keys() {
                     assert!(
@@ -568,6 +606,28 @@ fn rendered_rules(all: &[Value], namespace: &str) -> Vec<String> {
         .collect();
     for doc in all {
         let kind = s(&doc["kind"]);
+        // Every scraper presents the metrics token, never the admin token.
+        for config in doc["data"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(|d| d.values())
+        {
+            let config = config.as_str().unwrap_or_default();
+            if !config.contains("prometheus.scrape") {
+                continue;
+            }
+            let bearer: Vec<&str> = config
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("bearer_token"))
+                .map(|v| v.trim().trim_start_matches('=').trim())
+                .collect();
+            if bearer != ["sys.env(\"METRICS_TOKEN\")"] || config.contains("ADMIN_TOKEN") {
+                errs.push(format!(
+                    "{} scrapes with {bearer:?}, not METRICS_TOKEN",
+                    id(doc)
+                ));
+            }
+        }
         if !CLUSTER_SCOPED.contains(&kind.as_str())
             && doc["metadata"]["namespace"].as_str() != Some(namespace)
         {
@@ -590,6 +650,17 @@ fn rendered_rules(all: &[Value], namespace: &str) -> Vec<String> {
         }
         let containers = pod["containers"].as_sequence().cloned().unwrap_or_default();
         for c in &containers {
+            // Issue 25, finding 12: the moderation credential is the API's.
+            let admin = c["env"].as_sequence().into_iter().flatten().any(|e| {
+                e["name"].as_str() == Some("ADMIN_TOKEN")
+                    || e["valueFrom"]["secretKeyRef"]["key"].as_str() == Some("ADMIN_TOKEN")
+            });
+            if admin && s(&doc["metadata"]["name"]) != "ciel-api" {
+                errs.push(format!(
+                    "{} holds ADMIN_TOKEN, which is the API's alone",
+                    id(doc)
+                ));
+            }
             let image = s(&c["image"]);
             let name = image.rsplit_once(':').map_or(image.as_str(), |(n, _)| n);
             if !name.contains('/') {
@@ -674,6 +745,29 @@ spec:
           image: rg.fr-par.scw.cloud/ns/ciel:1
           lifecycle: { preStop: { sleep: { seconds: 10 } } }
 ---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ciel-worker, namespace: ciel }
+spec:
+  template:
+    spec:
+      imagePullSecrets: [{ name: ciel-registry }]
+      containers:
+        - name: worker
+          image: rg.fr-par.scw.cloud/ns/ciel:1
+          env:
+            - name: METRICS_TOKEN
+              valueFrom: { secretKeyRef: { name: ciel-env, key: METRICS_TOKEN } }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: ciel-alloy, namespace: ciel }
+data:
+  config.alloy: |
+    prometheus.scrape "ciel" {
+      bearer_token    = sys.env("METRICS_TOKEN")
+    }
+---
 apiVersion: v1
 kind: Service
 metadata: { name: ciel-api, namespace: ciel }
@@ -710,6 +804,16 @@ spec: { scaleTargetRef: { name: ciel-api } }
             "          lifecycle: { preStop: { sleep: { seconds: 10 } } }\n",
             "",
             "served by a Service but has no preStop",
+        ),
+        (
+            "key: METRICS_TOKEN } }",
+            "key: ADMIN_TOKEN } }",
+            "Deployment ciel-worker holds ADMIN_TOKEN",
+        ),
+        (
+            "bearer_token    = sys.env(\"METRICS_TOKEN\")",
+            "bearer_token    = sys.env(\"ADMIN_TOKEN\")",
+            "ConfigMap ciel-alloy scrapes with",
         ),
     ] {
         assert!(good.contains(from), "{from}");

@@ -97,7 +97,7 @@ impl Default for Knobs {
             enable_cdn: false,
             edge_services_plan: "starter".into(),
             enable_alerts: false,
-            secret_count: 6,
+            secret_count: 7,
             enable_kubernetes: false,
             kubernetes_node_type: "DEV1-L".into(),
             kubernetes_min_nodes: 2,

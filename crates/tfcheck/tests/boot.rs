@@ -65,6 +65,11 @@ fn secrets_with_special_characters_reach_every_consumer_intact() {
 }
 
 #[test]
+fn the_admin_token_stays_with_the_api_and_alloy_scrapes_with_the_metrics_token() {
+    assert_clean("tokens", &check_tokens(real(), NASTY));
+}
+
+#[test]
 fn every_file_the_app_is_told_to_read_is_written_and_mounted() {
     assert_clean("mounts", &check_mounts(real()));
 }
@@ -227,6 +232,206 @@ fn the_trust_chain_lands_on_every_api_host_and_the_api_starts_with_it() {
     assert!(api_hosts >= 4, "{api_hosts} API hosts rendered");
 }
 
+/// Every app host of every environment and scenario, started as it
+/// boots: its rendered env file (and the files it names) loaded by the
+/// binary's configuration code. A variable the app requires in a
+/// configuration Terraform can produce but does not supply (CDN_PIPELINE_ID
+/// with the CDN, say) is a host that would not start. Also: who gets the
+/// variables added after the seed (`LATER_ENV_MAPPING`), the tokens each
+/// host really guards /metrics with, and the CDN's purge settings.
+fn start_every_host(root: &Path) -> (Vec<String>, [usize; 3]) {
+    let mut errs = Vec::new();
+    // API hosts with the CDN, API hosts without, worker hosts.
+    let mut seen = [0; 3];
+    for (env_dir, tfvars) in tfcheck::checks::pitfalls::environment_cases(root) {
+        let renders = match render_case(&env_dir, &tfvars, KEY) {
+            Ok(r) => r,
+            Err(e) => {
+                errs.push(e);
+                continue;
+            }
+        };
+        // The combined host's render exists whether or not the host does
+        // (scenario 9 turns it off, and its Redis with it).
+        let combined = Env::load(&env_dir, &tfvars)
+            .and_then(|env| env.module_input("compute", "enable_combined_mode"));
+        for r in renders {
+            if r.host == "combined" && combined != Ok(Value::from(true)) {
+                continue;
+            }
+            let doc = parse_yaml(&r.text).unwrap();
+            if written_file(&doc, "/etc/ciel/ciel.env").is_none() {
+                continue;
+            }
+            let host = Scratch::new("start");
+            let mut env = materialise(&doc, &host.0);
+            let mode = env["APP_MODE"].clone();
+            let cdn = mode == "api" && env.get("S3_PUBLIC_ENDPOINT").is_some_and(|e| !e.is_empty());
+            seen[if mode != "api" {
+                2
+            } else if cdn {
+                0
+            } else {
+                1
+            }] += 1;
+            for (var, used_by) in LATER_ENV_MAPPING {
+                let wanted = match *used_by {
+                    "API only" => mode == "api",
+                    "Both" => true,
+                    "API with CDN" => cdn,
+                    other => panic!("{var}: unknown holder {other}"),
+                };
+                if env.contains_key(*var) != wanted {
+                    errs.push(format!(
+                        "{}: {var} ({used_by}) is {} the {mode} host's env",
+                        r.name(),
+                        if wanted { "missing from" } else { "in" }
+                    ));
+                }
+            }
+            // The renders give every generated key the one stand-in; the app
+            // wants its two PASETO keys distinct, as the secrets module makes them.
+            if mode == "api" {
+                env.insert(
+                    "PASETO_REFRESH_KEY".into(),
+                    "HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=".into(),
+                );
+            }
+            let config = match ciel::config::Config::from_lookup(|v| env.get(v).cloned()) {
+                Ok(c) => c,
+                Err(e) => {
+                    errs.push(format!("{}: the {mode} host does not start: {e}", r.name()));
+                    continue;
+                }
+            };
+            if config.metrics_token.as_ref().map(|t| t.expose().as_str())
+                != Some(metrics_token_stand_in(KEY).as_str())
+            {
+                errs.push(format!(
+                    "{}: the {mode} host's /metrics is not guarded by METRICS_TOKEN",
+                    r.name()
+                ));
+            }
+            if let Some(api) = config.api {
+                match (cdn, api.cdn_purge) {
+                    (true, Some(purge)) => {
+                        if purge.pipeline_id != FAKE_PIPELINE_ID || purge.secret_key.expose() != KEY
+                        {
+                            errs.push(format!(
+                                "{}: the API purges pipeline {:?} with another key than the storage module's",
+                                r.name(),
+                                purge.pipeline_id
+                            ));
+                        }
+                        if purge.api_url != ciel::config::DEFAULT_CDN_PURGE_API_URL {
+                            errs.push(format!("{}: purges sent to {}", r.name(), purge.api_url));
+                        }
+                    }
+                    (false, None) => {}
+                    (cdn, purge) => errs.push(format!(
+                        "{}: CDN {cdn}, purge settings {:?}",
+                        r.name(),
+                        purge.map(|p| p.pipeline_id)
+                    )),
+                }
+            }
+        }
+    }
+    (errs, seen)
+}
+
+#[test]
+fn every_host_starts_with_what_terraform_renders_for_it() {
+    let (errs, [with_cdn, without_cdn, workers]) = start_every_host(&terraform_root());
+    assert_clean("start", &errs);
+    // Scenarios 7 and 8 (and prod) turn the CDN on; dev has none; scenario 8
+    // and prod run worker instances... or at least render one.
+    assert!(
+        with_cdn >= 2 && without_cdn >= 2 && workers >= 1,
+        "API hosts with the CDN {with_cdn}, without {without_cdn}, workers {workers}"
+    );
+}
+
+#[test]
+fn catches_an_api_with_the_cdn_and_no_purge_settings() {
+    let t = BrokenTree::new();
+    t.replace(
+        "modules/compute/main.tf",
+        "    var.enable_cdn ? { CDN_PIPELINE_ID = var.cdn_pipeline_id, CDN_PURGE_SECRET_KEY = var.cdn_purge_secret_key } : {},\n",
+        "",
+    );
+    let (errs, _) = start_every_host(&t.root);
+    assert_caught(
+        "start",
+        &errs,
+        &[
+            "07-enable-cdn",
+            "[combined]",
+            "does not start",
+            "CDN_PIPELINE_ID",
+        ],
+    );
+    assert_caught(
+        "start",
+        &errs,
+        &["CDN_PURGE_SECRET_KEY (API with CDN) is missing"],
+    );
+}
+
+#[test]
+fn catches_the_admin_token_where_the_metrics_token_belongs() {
+    let t = BrokenTree::new();
+    // The hosts' Alloy given the admin token to scrape with.
+    t.replace(
+        "modules/compute/main.tf",
+        "    metrics_token       = var.metrics_token\n",
+        "    metrics_token       = var.admin_token\n",
+    );
+    // A worker given the admin token in place of its metrics token.
+    t.replace(
+        "modules/compute/main.tf",
+        "    METRICS_TOKEN = var.metrics_token\n",
+        "    ADMIN_TOKEN = var.admin_token\n",
+    );
+    let renders = renders(&t.root);
+    let errs = check_tokens(&renders, NASTY);
+    assert_caught(
+        "tokens",
+        &errs,
+        &["[combined]", "Alloy scrapes with ADMIN_TOKEN"],
+    );
+    assert_caught(
+        "tokens",
+        &errs,
+        &["[combined]", "/etc/ciel/alloy.config holds ADMIN_TOKEN"],
+    );
+    assert_caught(
+        "tokens",
+        &errs,
+        &["[worker]", "a worker host holds ADMIN_TOKEN"],
+    );
+    assert_caught("tokens", &errs, &["[worker]", "has no METRICS_TOKEN"]);
+    assert_caught(
+        "secrets",
+        &check_secrets(&renders, NASTY),
+        &["Alloy's bearer_token reads back as"],
+    );
+    let (errs, _) = start_every_host(&t.root);
+    assert_caught(
+        "start",
+        &errs,
+        &[
+            "[worker]",
+            "ADMIN_TOKEN (API only) is in the worker host's env",
+        ],
+    );
+    assert_caught(
+        "start",
+        &errs,
+        &["[worker]", "not guarded by METRICS_TOKEN"],
+    );
+}
+
 #[test]
 fn workers_get_a_complete_smtp_configuration() {
     let scratch = Scratch::new("smtp");
@@ -375,8 +580,8 @@ fn catches_an_unescaped_secret() {
     let t = BrokenTree::new();
     t.replace(
         "modules/compute/templates/app-cloud-init.yaml.tftpl",
-        "\"  bearer_token    = ${jsonencode(admin_token)}\",",
-        "\"  bearer_token    = \\\"${admin_token}\\\"\",",
+        "\"  bearer_token    = ${jsonencode(metrics_token)}\",",
+        "\"  bearer_token    = \\\"${metrics_token}\\\"\",",
     );
     t.replace(
         "modules/compute/main.tf",

@@ -16,7 +16,7 @@ fn dev(root: &Path) -> std::path::PathBuf {
 }
 
 fn check_api_env(root: &Path) -> Vec<String> {
-    check_env_wiring(root, &api_rows(), SERVERLESS_SECRETS)
+    check_env_wiring(root, &api_rows(), SERVERLESS_SECRETS, LATER_ENV_MAPPING)
 }
 
 #[test]
@@ -706,6 +706,59 @@ mod check5_env_wiring {
     #[test]
     fn serverless_and_api_envs_are_wired_per_the_seed() {
         assert_clean("check 5 (env wiring)", &check_api_env(&tf()));
+    }
+
+    /// Issue 25, finding 12: the moderation credential on a worker, and a
+    /// worker mode whose /metrics would be open.
+    #[test]
+    fn catches_the_admin_token_on_a_worker_and_a_worker_without_the_metrics_token() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "    METRICS_TOKEN = var.metrics_token\n",
+            "    ADMIN_TOKEN = var.admin_token\n",
+        );
+        t.replace(
+            "modules/compute/main.tf",
+            "    METRICS_TOKEN         = var.metrics_token\n",
+            "    ADMIN_TOKEN           = var.admin_token\n",
+        );
+        let errs = check_api_env(&t.root);
+        assert_caught(
+            "check 5",
+            &errs,
+            &["scaleway_instance_server.worker", "holds ADMIN_TOKEN"],
+        );
+        assert_caught(
+            "check 5",
+            &errs,
+            &["scaleway_instance_server.worker", "lacks METRICS_TOKEN"],
+        );
+        assert_caught(
+            "check 5",
+            &errs,
+            &["scaleway_container.media_processor", "holds ADMIN_TOKEN"],
+        );
+        assert_caught(
+            "check 5",
+            &errs,
+            &["scaleway_container.media_processor", "lacks METRICS_TOKEN"],
+        );
+    }
+
+    #[test]
+    fn catches_a_cdn_purge_setting_the_api_does_not_get() {
+        let t = BrokenTree::new();
+        t.replace(
+            "modules/compute/main.tf",
+            "CDN_PURGE_SECRET_KEY = var.cdn_purge_secret_key",
+            "CDN_PURGE_SECRET = var.cdn_purge_secret_key",
+        );
+        assert_caught(
+            "check 5",
+            &check_api_env(&t.root),
+            &["the API env lacks CDN_PURGE_SECRET_KEY"],
+        );
     }
 
     #[test]

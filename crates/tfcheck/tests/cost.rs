@@ -29,7 +29,7 @@ fn close(got: f64, want: f64, tolerance: f64, what: &str) {
 }
 
 /// The seed's dev table, line by line: DEV1-M ~€19, DB-DEV-S ~€17, 50 GB
-/// ~€0.75, SQS €0, serverless ~€0, secrets ~€0.40 (the tree has 6, the seed
+/// ~€0.75, SQS €0, serverless ~€0, secrets ~€0.40 (the tree has 7, the seed
 /// counted ~10), VPC-GW-S ~€5; about €42 in total. The seed's "bastion
 /// DEV1-S ~€6" is gone: with the public gateway (dev's), the networking
 /// module creates no bastion instance and SSH goes through the gateway's

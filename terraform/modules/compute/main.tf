@@ -53,8 +53,12 @@ locals {
     RUST_LOG                 = var.rust_log
     LOG_FORMAT               = var.log_format
     ADMIN_TOKEN              = var.admin_token
+    METRICS_TOKEN            = var.metrics_token
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
     }, var.behind_load_balancer ? { TRUSTED_PROXIES = var.private_network_cidr } : {},
+    # With the CDN the API hands out CDN URLs, and refuses to start unless it
+    # can purge what it deletes or withholds from the CDN's cache.
+    var.enable_cdn ? { CDN_PIPELINE_ID = var.cdn_pipeline_id, CDN_PURGE_SECRET_KEY = var.cdn_purge_secret_key } : {},
     var.redis_ca_cert != null ? { REDIS_CA_CERT = local.redis_ca_cert_path } : {},
     local.mail_bounces ? { SNS_TOPIC_ARN = var.sns_topic_arn, SNS_TRUST_CHAIN = local.sns_trust_chain_path } : {},
     local.mail_bounces && var.sns_cert_url_prefix != null ? { SNS_CERT_URL_PREFIX = var.sns_cert_url_prefix } : {},
@@ -82,6 +86,8 @@ locals {
     WORKER_CONCURRENCY       = tostring(var.worker_concurrency)
     WORKER_MEMORY_BUDGET_MB  = tostring(var.worker_memory_budget_mb)
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)
+    # /metrics asks for it (no ADMIN_TOKEN on a worker: moderation is the API's).
+    METRICS_TOKEN = var.metrics_token
     # The queue's own: Scaleway extends a message's visibility only by 0 or
     # that value, and the worker then leaves it out of its receives.
     WORKER_VISIBILITY_TIMEOUT_SECS = tostring(var.queue_visibility_timeout_seconds)
@@ -113,7 +119,7 @@ locals {
     pem_files           = local.api_pem_files
     metrics_push_url    = var.metrics_push_url
     metrics_push_token  = var.metrics_push_token
-    admin_token         = var.admin_token
+    metrics_token       = var.metrics_token
     redis_image         = var.redis_image
     alloy_image         = var.alloy_image
   }
@@ -379,9 +385,11 @@ resource "scaleway_container" "media_processor" {
     APP_LINK_BASE_URL = var.app_link_base_url
   } : {})
 
-  # DB + S3 only: no REDIS_URL, QUEUE_* or PASETO_* in serverless-worker mode.
-  # Push credentials (PUSH_*) first: nothing of theirs can shadow the rest.
+  # DB + S3 (and /metrics' token) only: no REDIS_URL, QUEUE_*, PASETO_* or
+  # ADMIN_TOKEN in serverless-worker mode. Push credentials (PUSH_*) first:
+  # nothing of theirs can shadow the rest.
   secret_environment_variables = merge(var.push_env, {
+    METRICS_TOKEN         = var.metrics_token
     DATABASE_URL          = var.database_url
     S3_ENDPOINT           = var.s3_endpoint
     S3_REGION             = var.region

@@ -470,7 +470,32 @@ variable "paseto_refresh_key_previous" {
 
 variable "admin_token" {
   type        = string
-  description = "ADMIN_TOKEN guarding /metrics (secrets module output)."
+  description = "ADMIN_TOKEN: the moderation routes, in the API's environment only (secrets module output)."
+  sensitive   = true
+}
+
+variable "metrics_token" {
+  type        = string
+  description = "METRICS_TOKEN: bearer token of GET /metrics on the API, the workers and the serverless worker, and the Alloy agents' scrape token (secrets module output)."
+  sensitive   = true
+}
+
+variable "enable_cdn" {
+  type        = bool
+  description = "The CDN is on (storage module): the API gets CDN_PIPELINE_ID and CDN_PURGE_SECRET_KEY, which it needs with S3_PUBLIC_ENDPOINT."
+  default     = false
+}
+
+variable "cdn_pipeline_id" {
+  type        = string
+  description = "CDN_PIPELINE_ID: the Edge Services pipeline whose cache the API purges (storage module output); needed with enable_cdn."
+  default     = null
+}
+
+variable "cdn_purge_secret_key" {
+  type        = string
+  description = "CDN_PURGE_SECRET_KEY: secret key allowed to create purge requests on that pipeline (storage module output); needed with enable_cdn."
+  default     = null
   sensitive   = true
 }
 

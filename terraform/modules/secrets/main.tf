@@ -44,6 +44,15 @@ resource "random_password" "admin_token" {
   special = false
 }
 
+# The scrapers' credential for /metrics (API, workers, serverless worker):
+# never the admin token, which stays with the API alone.
+resource "random_password" "metrics_token" {
+  count = var.metrics_token == null ? 1 : 0
+
+  length  = 48
+  special = false
+}
+
 # PASETO v4.local keys: exactly 32 random bytes, base64 (standard alphabet).
 resource "random_bytes" "paseto_access" {
   length = 32
@@ -60,6 +69,7 @@ locals {
     "paseto-access-key"  = coalesce(var.paseto_access_key, random_bytes.paseto_access.base64)
     "paseto-refresh-key" = coalesce(var.paseto_refresh_key, random_bytes.paseto_refresh.base64)
     "admin-token"        = coalesce(var.admin_token, try(random_password.admin_token[0].result, null))
+    "metrics-token"      = coalesce(var.metrics_token, try(random_password.metrics_token[0].result, null))
     "db-admin-password"  = coalesce(var.db_admin_password, try(random_password.db_admin[0].result, null))
     "db-password"        = coalesce(var.db_password, try(random_password.db_app[0].result, null))
     "redis-password"     = coalesce(var.redis_password, try(random_password.redis[0].result, null))
@@ -67,7 +77,8 @@ locals {
   descriptions = {
     "paseto-access-key"  = "PASETO_ACCESS_KEY: base64 of 32 random bytes"
     "paseto-refresh-key" = "PASETO_REFRESH_KEY: base64 of 32 random bytes"
-    "admin-token"        = "ADMIN_TOKEN guarding /metrics"
+    "admin-token"        = "ADMIN_TOKEN: the moderation routes (X-Admin-Token), the API only"
+    "metrics-token"      = "METRICS_TOKEN: bearer token of GET /metrics in every mode, held by the scrapers"
     "db-admin-password"  = "PostgreSQL admin user password"
     "db-password"        = "PostgreSQL application user (ciel_app) password"
     "redis-password"     = "Redis password"

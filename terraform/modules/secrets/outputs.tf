@@ -11,8 +11,14 @@ output "paseto_refresh_key" {
 }
 
 output "admin_token" {
-  description = "ADMIN_TOKEN guarding /metrics."
+  description = "ADMIN_TOKEN: the moderation routes; the API's alone."
   value       = local.values["admin-token"]
+  sensitive   = true
+}
+
+output "metrics_token" {
+  description = "METRICS_TOKEN: bearer token of GET /metrics (API, workers, serverless worker), held by the scrapers."
+  value       = local.values["metrics-token"]
   sensitive   = true
 }
 

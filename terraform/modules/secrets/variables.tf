@@ -43,7 +43,14 @@ variable "redis_password" {
 
 variable "admin_token" {
   type        = string
-  description = "Bearer token guarding /metrics (ADMIN_TOKEN). Generated when null."
+  description = "ADMIN_TOKEN: the moderation routes (X-Admin-Token), given to the API only. Generated when null."
+  default     = null
+  sensitive   = true
+}
+
+variable "metrics_token" {
+  type        = string
+  description = "METRICS_TOKEN: bearer token of GET /metrics in every mode, held by the scrapers. Generated when null."
   default     = null
   sensitive   = true
 }

@@ -181,3 +181,42 @@ locals {
   s3_endpoint     = "https://s3.${var.region}.scw.cloud"
   cdn_hostname    = var.enable_cdn ? coalesce(var.cdn_fqdn, try(scaleway_edge_services_dns_stage.media[0].default_fqdn, null)) : null
 }
+
+# ------------------------------------------------- CDN purge (Edge Services)
+# The API purges deleted and withheld variants from the CDN's cache (POST
+# /edge-services/v1beta1/purge-requests with this key's secret as
+# X-Auth-Token): a CDN copy would otherwise outlive the object by its max-age.
+# Its own application, so the media key gets no Edge Services right and this
+# one no Object Storage right. Scaleway's permission-set reference lists only
+# EdgeServicesFullAccess and EdgeServicesReadOnly for Edge Services, and a
+# purge request is a write, so it is the full set, on this project only
+# (terraform/README.md, first-apply checklist: a narrower set, if Scaleway
+# adds one).
+
+resource "scaleway_iam_application" "cdn_purge" {
+  count = var.enable_cdn ? 1 : 0
+
+  name        = "${var.name_prefix}-cdn-purge"
+  description = "Ciel API: purge deleted and withheld variants from the Edge Services cache"
+}
+
+resource "scaleway_iam_policy" "cdn_purge" {
+  count = var.enable_cdn ? 1 : 0
+
+  name           = "${var.name_prefix}-cdn-purge"
+  description    = "Create Edge Services purge requests, in the environment's project only"
+  application_id = scaleway_iam_application.cdn_purge[0].id
+
+  rule {
+    project_ids          = [var.project_id]
+    permission_set_names = ["EdgeServicesFullAccess"]
+  }
+}
+
+resource "scaleway_iam_api_key" "cdn_purge" {
+  count = var.enable_cdn ? 1 : 0
+
+  application_id     = scaleway_iam_application.cdn_purge[0].id
+  description        = "CDN_PURGE_SECRET_KEY of the Ciel API"
+  default_project_id = var.project_id
+}

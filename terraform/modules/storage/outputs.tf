@@ -44,3 +44,14 @@ output "cdn_hostname" {
   description = "Hostname clients use for media through the CDN (custom or default)."
   value       = local.cdn_hostname
 }
+
+output "cdn_pipeline_id" {
+  description = "CDN_PIPELINE_ID: the Edge Services pipeline whose cache the API purges; null without the CDN."
+  value       = try(scaleway_edge_services_pipeline.media[0].id, null)
+}
+
+output "cdn_purge_secret_key" {
+  description = "CDN_PURGE_SECRET_KEY: secret key of the purge-only IAM application; null without the CDN."
+  value       = try(scaleway_iam_api_key.cdn_purge[0].secret_key, null)
+  sensitive   = true
+}

@@ -5,10 +5,16 @@ use crate::*;
 /// `APP_MODE=serverless-worker`; the combined and API instances render a
 /// cloud-init template from an env map holding every `api_rows` name with
 /// `APP_MODE=api`; worker instances get `APP_MODE=worker` and no Redis/PASETO.
+/// `holders` are (variable, used by) rows: "API only" and "API with CDN"
+/// are in the API's env and in no worker's (instances or container), "Both"
+/// in the API's, the worker instances' and the container's secrets. Which
+/// of the conditional ones a configuration really gets is for the renders
+/// (the boot tests).
 pub fn check_env_wiring(
     tf_root: &Path,
     api_rows: &[&str],
     serverless_secrets: &[&str],
+    holders: &[(&str, &str)],
 ) -> Vec<String> {
     let mut errs = Vec::new();
     let dir = tf_root.join("modules/compute");
@@ -30,6 +36,7 @@ pub fn check_env_wiring(
     if containers.is_empty() {
         errs.push(format!("{name}: no scaleway_container resource"));
     }
+    let mut container_keys: Vec<(String, BTreeSet<String>, BTreeSet<String>)> = Vec::new();
     for c in containers {
         let id = format!("{name}: scaleway_container.{}", label(c, 1).unwrap_or("?"));
         let secret = attr(c.body(), "secret_environment_variables");
@@ -59,6 +66,7 @@ pub fn check_env_wiring(
                 ));
             }
         }
+        container_keys.push((id.clone(), secret_keys.clone(), plain_keys.clone()));
         match plain
             .and_then(|p| object_get(p, "APP_MODE"))
             .and_then(literal)
@@ -149,10 +157,15 @@ pub fn check_env_wiring(
         Some(keys)
     };
 
+    let api_only = |used_by: &str| used_by == "API only" || used_by == "API with CDN";
     for resource in ["combined", "api"] {
         let id = format!("{name}: scaleway_instance_server.{resource}");
         if let Some(keys) = instance_env(resource, &mut errs) {
-            for k in api_rows {
+            let held = holders
+                .iter()
+                .filter(|(_, used_by)| api_only(used_by) || *used_by == "Both")
+                .map(|(k, _)| k);
+            for k in api_rows.iter().chain(held) {
                 if !keys.contains(*k) {
                     errs.push(format!("{id}: the API env lacks {k}"));
                 }
@@ -172,6 +185,26 @@ pub fn check_env_wiring(
         }
         if !keys.contains("APP_MODE=worker") {
             errs.push(format!("{id}: APP_MODE must be \"worker\""));
+        }
+        for (k, used_by) in holders {
+            if api_only(used_by) && keys.contains(*k) {
+                errs.push(format!(
+                    "{id}: worker env holds {k}, which is the API's alone"
+                ));
+            }
+            if *used_by == "Both" && !keys.contains(*k) {
+                errs.push(format!("{id}: worker env lacks {k}"));
+            }
+        }
+    }
+    for (id, secret_keys, plain_keys) in &container_keys {
+        for (k, used_by) in holders {
+            if api_only(used_by) && (secret_keys.contains(*k) || plain_keys.contains(*k)) {
+                errs.push(format!("{id}: holds {k}, which is the API's alone"));
+            }
+            if *used_by == "Both" && !secret_keys.contains(*k) {
+                errs.push(format!("{id}: secret_environment_variables lacks {k}"));
+            }
         }
     }
     errs

@@ -140,6 +140,20 @@ pub const SEED_ENV_MAPPING: &[(&str, &str)] = &[
     ("RUST_LOG", "Both"),
 ];
 
+/// Variables the app read after the seed, and who gets them (same words as
+/// the seed's table; "Both" here means the API, the worker instances and the
+/// serverless container; "API with CDN": the API's, only with `enable_cdn`,
+/// since with S3_PUBLIC_ENDPOINT it refuses to start without them).
+pub const LATER_ENV_MAPPING: &[(&str, &str)] = &[
+    // The moderation credential (issue 25, finding 12): no worker, no scraper.
+    ("ADMIN_TOKEN", "API only"),
+    // GET /metrics in every mode, and what every scraper presents.
+    ("METRICS_TOKEN", "Both"),
+    // Purging deleted and withheld variants from the CDN (finding 2).
+    ("CDN_PIPELINE_ID", "API with CDN"),
+    ("CDN_PURGE_SECRET_KEY", "API with CDN"),
+];
+
 /// Rows the API's env must hold: every "API only" or "Both" row.
 pub fn api_rows() -> Vec<&'static str> {
     SEED_ENV_MAPPING
@@ -157,6 +171,7 @@ pub const SERVERLESS_SECRETS: &[&str] = &[
     "S3_BUCKET",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
+    "METRICS_TOKEN",
 ];
 
 /// The seed's scaling scenarios 1-9: file name and exact variable changes.

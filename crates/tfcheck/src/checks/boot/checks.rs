@@ -1,6 +1,6 @@
 //! One check per consumer of the renders; each returns the problems found.
 
-use super::render::Rendered;
+use super::render::{Rendered, admin_token_stand_in, metrics_token_stand_in};
 use super::tools::{Scratch, free_port, missing, parse_yaml, run, unsafe_geteuid};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -282,12 +282,15 @@ pub fn check_secrets(renders: &[Rendered], secret: &str) -> Vec<String> {
                     errs.push(format!("{}: env file line without '=': {line:?}", r.name()));
                     continue;
                 };
-                let secret_keys = [
-                    "ADMIN_TOKEN",
-                    "AWS_SECRET_ACCESS_KEY",
-                    "QUEUE_SECRET_ACCESS_KEY",
-                ];
-                if secret_keys.contains(&key) && value != secret {
+                let expected = match key {
+                    "ADMIN_TOKEN" => Some(admin_token_stand_in(secret)),
+                    "METRICS_TOKEN" => Some(metrics_token_stand_in(secret)),
+                    "AWS_SECRET_ACCESS_KEY"
+                    | "QUEUE_SECRET_ACCESS_KEY"
+                    | "CDN_PURGE_SECRET_KEY" => Some(secret.to_string()),
+                    _ => None,
+                };
+                if expected.is_some_and(|e| value != e) {
                     errs.push(format!("{}: {key} reads back as {value:?}", r.name()));
                 }
                 if ["REDIS_URL", "DATABASE_URL", "DATABASE_READ_URL"].contains(&key)
@@ -304,13 +307,13 @@ pub fn check_secrets(renders: &[Rendered], secret: &str) -> Vec<String> {
             }
         }
         if let Some((alloy, _)) = written_file(&doc, "/etc/ciel/alloy.config") {
-            for key in ["bearer_token", "\"X-Token\""] {
-                let value = alloy
-                    .lines()
-                    .find_map(|l| l.split_once(key).map(|(_, v)| v))
-                    .and_then(|v| v.trim_start().strip_prefix('='))
-                    .and_then(|v| string_literal(v.trim_start()));
-                if value.as_deref() != Some(secret) {
+            let metrics_token = metrics_token_stand_in(secret);
+            for (key, expected) in [
+                ("bearer_token", metrics_token.as_str()),
+                ("\"X-Token\"", secret),
+            ] {
+                let value = alloy_string(&alloy, key);
+                if value.as_deref() != Some(expected) {
                     errs.push(format!(
                         "{}: Alloy's {key} reads back as {value:?}",
                         r.name()
@@ -327,6 +330,86 @@ pub fn check_secrets(renders: &[Rendered], secret: &str) -> Vec<String> {
                 other => errs.push(format!("{}: Alloy pushes to {other:?}", r.name())),
             }
         }
+    }
+    errs
+}
+
+/// The string Alloy's configuration gives `key` (`key = "..."`), unescaped.
+pub fn alloy_string(alloy: &str, key: &str) -> Option<String> {
+    alloy
+        .lines()
+        .find_map(|l| l.split_once(key).map(|(_, v)| v))
+        .and_then(|v| v.trim_start().strip_prefix('='))
+        .and_then(|v| string_literal(v.trim_start()))
+}
+
+/// Who holds which token (issue 25, finding 12): ADMIN_TOKEN, the
+/// moderation credential, is in the API's env file and nowhere else (no
+/// worker's, no scraper's, no other file of any host); every app host has a
+/// METRICS_TOKEN (its `/metrics` is closed in every mode); and the Alloy
+/// agent scrapes with exactly the METRICS_TOKEN of the app it scrapes. The
+/// renders give the two tokens distinct stand-ins, so a mix-up shows.
+pub fn check_tokens(renders: &[Rendered], secret: &str) -> Vec<String> {
+    let admin = admin_token_stand_in(secret);
+    // The value as cloud-init's YAML or Alloy's strings may carry it.
+    let admin_escaped = serde_json::to_string(&admin).expect("a string serializes");
+    let admin_escaped = admin_escaped.trim_matches('"');
+    let mut errs = Vec::new();
+    let mut scrapers = 0;
+    for (r, doc) in parsed(renders, &mut errs) {
+        let env = written_file(&doc, "/etc/ciel/ciel.env").map(|(text, _)| env_file(&text));
+        let mode = env
+            .as_ref()
+            .and_then(|e| e.get("APP_MODE").cloned())
+            .unwrap_or_default();
+        if let Some(env) = &env {
+            if env.contains_key("ADMIN_TOKEN") && mode != "api" {
+                errs.push(format!(
+                    "{}: a {mode} host holds ADMIN_TOKEN, which is the API's alone",
+                    r.name()
+                ));
+            }
+            for (key, value) in env {
+                if key != "ADMIN_TOKEN" && value.contains(&admin) {
+                    errs.push(format!("{}: {key} holds ADMIN_TOKEN's value", r.name()));
+                }
+            }
+            if env.get("METRICS_TOKEN").is_none_or(|t| t.is_empty()) {
+                errs.push(format!(
+                    "{}: the {mode} host has no METRICS_TOKEN (its /metrics would be open, or guarded by the admin token)",
+                    r.name()
+                ));
+            }
+        }
+        for f in doc["write_files"].as_array().into_iter().flatten() {
+            let path = f["path"].as_str().unwrap_or("?");
+            let content = f["content"].as_str().unwrap_or_default();
+            if path != "/etc/ciel/ciel.env"
+                && (content.contains(&admin) || content.contains(admin_escaped))
+            {
+                errs.push(format!(
+                    "{}: {path} holds ADMIN_TOKEN (only the API's env file may)",
+                    r.name()
+                ));
+            }
+        }
+        if let Some((alloy, _)) = written_file(&doc, "/etc/ciel/alloy.config") {
+            scrapers += 1;
+            let bearer = alloy_string(&alloy, "bearer_token");
+            let metrics = env.as_ref().and_then(|e| e.get("METRICS_TOKEN"));
+            if bearer.is_none() || bearer.as_ref() != metrics {
+                errs.push(format!(
+                    "{}: Alloy's bearer token is not the METRICS_TOKEN of the app it scrapes",
+                    r.name()
+                ));
+            }
+            if bearer.as_deref() == Some(admin.as_str()) {
+                errs.push(format!("{}: Alloy scrapes with ADMIN_TOKEN", r.name()));
+            }
+        }
+    }
+    if scrapers == 0 {
+        errs.push("no render writes an Alloy configuration".into());
     }
     errs
 }

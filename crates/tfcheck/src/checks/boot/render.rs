@@ -26,11 +26,35 @@ impl Rendered {
 /// What the renders name the bounce topic (`scaleway_mnq_sns_topic.arn`).
 pub const FAKE_TOPIC_ARN: &str = "arn:scw:sns:fr-par:project-0000:ciel-mail-events";
 
+/// What the renders name the CDN's pipeline (`scaleway_edge_services_pipeline.id`).
+pub const FAKE_PIPELINE_ID: &str = "11111111-2222-4333-8444-555555555555";
+
+/// The stand-in of the generated ADMIN_TOKEN: `secret` with a mark of its
+/// own, so that a check can tell where the admin token went from where the
+/// metrics token did (every other generated secret is `secret` itself).
+pub fn admin_token_stand_in(secret: &str) -> String {
+    format!("admin-{secret}")
+}
+
+/// The stand-in of the generated METRICS_TOKEN (see [`admin_token_stand_in`]).
+pub fn metrics_token_stand_in(secret: &str) -> String {
+    format!("metrics-{secret}")
+}
+
 /// Stand-ins for the attributes only an apply knows.
 fn fake(secret: String) -> Unknowns {
     Box::new(move |address: &str| {
         let last = address.rsplit('.').next().unwrap_or_default();
         let v = match last {
+            "result" if address.starts_with("random_password.admin_token") => {
+                Value::from(admin_token_stand_in(&secret))
+            }
+            "result" if address.starts_with("random_password.metrics_token") => {
+                Value::from(metrics_token_stand_in(&secret))
+            }
+            "id" if address.starts_with("scaleway_edge_services_pipeline") => {
+                Value::from(FAKE_PIPELINE_ID)
+            }
             "private_ips" => Value::Array(vec![
                 Value::Object([("address".to_string(), Value::from("fd5f:519:4d0b::2"))].into()),
                 Value::Object([("address".to_string(), Value::from("172.16.0.7"))].into()),
