@@ -191,6 +191,7 @@ module "compute" {
   registry_namespace_name = coalesce(var.registry_namespace_name, local.name_prefix)
   image_tag               = var.image_tag
   rust_log                = var.rust_log
+  signup_mode             = var.signup_mode
 
   private_network_id       = module.networking.private_network_id
   private_network_cidr     = module.networking.private_network_cidr

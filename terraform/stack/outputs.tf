@@ -154,6 +154,7 @@ output "kubernetes_env" {
     # With the CDN (empty without: the API then reads neither).
     CDN_PIPELINE_ID      = var.enable_cdn ? module.storage.cdn_pipeline_id : ""
     CDN_PURGE_SECRET_KEY = var.enable_cdn ? module.storage.cdn_purge_secret_key : ""
+    SIGNUP_MODE          = var.signup_mode
     # The LB reaches the pods from the nodes (the private network) or the
     # pod network (Kapsule's default pod CIDR): who may set X-Forwarded-For.
     TRUSTED_PROXIES = "${module.networking.private_network_cidr},100.64.0.0/15"

@@ -82,6 +82,18 @@ variable "paseto_refresh_key_previous" {
   sensitive   = true
 }
 
+variable "signup_mode" {
+  type        = string
+  description = "SIGNUP_MODE of the API: open, or invite (sign-up needs an invite code)."
+  default     = "open"
+  nullable    = false
+
+  validation {
+    condition     = contains(["open", "invite"], var.signup_mode)
+    error_message = "signup_mode must be open or invite."
+  }
+}
+
 variable "rust_log" {
   type        = string
   description = "RUST_LOG of every mode."

@@ -369,6 +369,7 @@ fn sample_secret(key: &str, tls: bool, ca: &Path) -> String {
         key if key.starts_with("PUSH_") => String::new(),
         // Without the CDN Terraform writes them empty (S3_PUBLIC_ENDPOINT too).
         "CDN_PIPELINE_ID" | "CDN_PURGE_SECRET_KEY" => String::new(),
+        "SIGNUP_MODE" => "invite".into(),
         _ => format!("sample-{}", key.to_lowercase()),
     }
 }

@@ -14,9 +14,10 @@ terraform {
 }
 
 provider "scaleway" {
-  project_id = var.project_id
-  region     = "fr-par"
-  zone       = "fr-par-1"
+  project_id  = var.project_id
+  signup_mode = var.signup_mode
+  region      = "fr-par"
+  zone        = "fr-par-1"
 }
 
 module "stack" {

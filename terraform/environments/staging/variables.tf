@@ -126,3 +126,15 @@ variable "push_fcm_service_account" {
   default     = null
   sensitive   = true
 }
+
+variable "signup_mode" {
+  type        = string
+  description = "SIGNUP_MODE of the API: open, or invite (sign-up needs an invite code)."
+  default     = "open"
+  nullable    = false
+
+  validation {
+    condition     = contains(["open", "invite"], var.signup_mode)
+    error_message = "signup_mode must be open or invite."
+  }
+}

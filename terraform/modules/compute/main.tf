@@ -52,6 +52,7 @@ locals {
     HTTP_ADDR                = local.http_addr
     RUST_LOG                 = var.rust_log
     LOG_FORMAT               = var.log_format
+    SIGNUP_MODE              = var.signup_mode
     ADMIN_TOKEN              = var.admin_token
     METRICS_TOKEN            = var.metrics_token
     DATABASE_MAX_CONNECTIONS = tostring(var.database_max_connections)

@@ -70,6 +70,18 @@ variable "rust_log" {
   default     = "info,tower_http=info"
 }
 
+variable "signup_mode" {
+  type        = string
+  description = "SIGNUP_MODE of the API: open, or invite (sign-up needs an invite code)."
+  default     = "open"
+  nullable    = false
+
+  validation {
+    condition     = contains(["open", "invite"], var.signup_mode)
+    error_message = "signup_mode must be open or invite."
+  }
+}
+
 variable "log_format" {
   type        = string
   description = "LOG_FORMAT of the application."

@@ -152,6 +152,8 @@ pub const LATER_ENV_MAPPING: &[(&str, &str)] = &[
     // Purging deleted and withheld variants from the CDN (finding 2).
     ("CDN_PIPELINE_ID", "API with CDN"),
     ("CDN_PURGE_SECRET_KEY", "API with CDN"),
+    // Invite-only sign-up (issue 26): the API decides who may sign up.
+    ("SIGNUP_MODE", "API only"),
 ];
 
 /// Rows the API's env must hold: every "API only" or "Both" row.
