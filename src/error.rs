@@ -108,6 +108,7 @@ codes! {
     CannotFollowSelf = "cannot_follow_self", 403, "you cannot follow yourself";
     CannotBlockSelf = "cannot_block_self", 403, "you cannot block yourself";
     NotFound = "not_found", 404, "no such endpoint";
+    InvalidDeviceToken = "invalid_device_token", 400, "this token is not a device token of the provider named";
     UserNotFound = "user_not_found", 404, "no user with this handle";
     InviteNotFound = "invite_not_found", 404, "you have no invite with this code";
     PostNotFound = "post_not_found", 404, "no post with this id";

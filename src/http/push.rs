@@ -24,11 +24,11 @@ use crate::push::settings::{self, PushSettings, PushSettingsChange};
     request_body = Registration,
     responses(
         (status = 200, body = Device),
-        (status = 400, description = "`invalid_json`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 422, description = "`validation_failed` (token, installation_id, environment, app_version, locale)", body = ErrorBody),
+        (status = 400, description = "`invalid_json`, or `invalid_device_token`: the token is not one of the provider named, or `sandbox` with FCM", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (installation_id, app_version, locale)", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn register_device(

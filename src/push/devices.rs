@@ -14,15 +14,18 @@ use crate::error::{FieldErrors, Result};
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Registration {
     pub provider: Provider,
-    /// The APNs device token (hex) or the FCM registration token.
+    /// The APNs device token (64 to 200 hex digits) or the FCM registration
+    /// token (20 to 4096 letters, digits, `-`, `_`, `:` or `.`); a token
+    /// that is not one of the provider named is 400 `invalid_device_token`.
     #[schema(min_length = 1, max_length = 4096)]
     pub token: String,
-    /// APNs only: which APNs host the token belongs to (default `production`).
+    /// APNs only: which APNs host the token belongs to (default
+    /// `production`); `sandbox` with FCM is 400 `invalid_device_token`.
     pub environment: Option<Environment>,
-    #[schema(max_length = 64)]
+    #[schema(max_length = 64, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$")]
     pub app_version: Option<String>,
-    /// A BCP 47 tag, e.g. `fr-FR`.
-    #[schema(max_length = 35)]
+    /// A BCP 47 tag, e.g. `fr-FR`; empty is none.
+    #[schema(max_length = 35, pattern = "^[A-Za-z0-9_-]*$")]
     pub locale: Option<String>,
 }
 
@@ -55,29 +58,22 @@ fn validate(installation_id: &str, r: &Registration) -> Result<()> {
             "1 to 128 letters, digits, `-`, `_` or `.`",
         );
     }
+    // What the document cannot say (it depends on the provider) is a 400.
     let token = r.token.trim();
-    match r.provider {
-        Provider::Apns => {
-            if token.len() < 64
-                || token.len() > 200
-                || !token.len().is_multiple_of(2)
-                || !token.bytes().all(|b| b.is_ascii_hexdigit())
-            {
-                errors.add("token", "an APNs device token is 64 to 200 hex digits");
-            }
+    let mismatch = match r.provider {
+        Provider::Apns => (token.len() < 64
+            || token.len() > 200
+            || !token.len().is_multiple_of(2)
+            || !token.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some("an APNs device token is 64 to 200 hex digits"),
+        Provider::Fcm if r.environment == Some(Environment::Sandbox) => {
+            Some("FCM has no sandbox; leave `environment` out")
         }
-        Provider::Fcm => {
-            if token.len() < 20 || token.len() > 4096 || !visible_ascii(token, b"-_:.") {
-                errors.add(
-                    "token",
-                    "an FCM registration token is 20 to 4096 letters, digits, `-`, `_`, `:` or `.`",
-                );
-            }
-            if r.environment == Some(Environment::Sandbox) {
-                errors.add("environment", "FCM has no sandbox; leave it out");
-            }
-        }
-    }
+        Provider::Fcm => (token.len() < 20 || token.len() > 4096 || !visible_ascii(token, b"-_:."))
+            .then_some(
+                "an FCM registration token is 20 to 4096 letters, digits, `-`, `_`, `:` or `.`",
+            ),
+    };
     if r.app_version
         .as_deref()
         .is_some_and(|v| v.chars().count() > 64 || v.chars().any(char::is_control))
@@ -86,11 +82,15 @@ fn validate(installation_id: &str, r: &Registration) -> Result<()> {
     }
     if r.locale
         .as_deref()
-        .is_some_and(|l| l.is_empty() || l.len() > 35 || !visible_ascii(l, b"-_"))
+        .is_some_and(|l| l.len() > 35 || !visible_ascii(l, b"-_"))
     {
         errors.add("locale", "a BCP 47 tag such as fr-FR");
     }
-    errors.into_result()
+    errors.into_result()?;
+    match mismatch {
+        Some(problem) => Err(crate::error::Code::InvalidDeviceToken.with_message(problem)),
+        None => Ok(()),
+    }
 }
 
 /// Registers or updates an installation of the user, for the session
@@ -138,7 +138,7 @@ pub async fn register(
     .bind(&token)
     .bind(registration.environment.unwrap_or(Environment::Production))
     .bind(registration.app_version.as_deref())
-    .bind(registration.locale.as_deref())
+    .bind(registration.locale.as_deref().filter(|l| !l.is_empty()))
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -75,6 +75,24 @@ pub enum Audience {
     Off,
 }
 
+/// Whether moderation notices are pushed: they come from no one, so there
+/// is no "people I follow".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModerationAudience {
+    Everyone,
+    Off,
+}
+
+impl From<ModerationAudience> for Audience {
+    fn from(audience: ModerationAudience) -> Self {
+        match audience {
+            ModerationAudience::Everyone => Audience::Everyone,
+            ModerationAudience::Off => Audience::Off,
+        }
+    }
+}
+
 /// Why a provider did not take a push.
 #[derive(Debug)]
 pub(crate) enum SendError {

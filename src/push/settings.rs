@@ -6,8 +6,8 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Audience;
-use crate::error::{FieldErrors, Result};
+use super::{Audience, ModerationAudience};
+use crate::error::Result;
 
 /// Every kind, in the order the API lists them. `moderation` is the notices
 /// of the trust and safety team: everyone or off.
@@ -44,7 +44,7 @@ pub struct PushSettingsChange {
     pub mention: Option<Audience>,
     pub follow_request: Option<Audience>,
     pub story_reaction: Option<Audience>,
-    pub moderation: Option<Audience>,
+    pub moderation: Option<ModerationAudience>,
 }
 
 impl PushSettingsChange {
@@ -56,7 +56,7 @@ impl PushSettingsChange {
             ("mention", self.mention),
             ("follow_request", self.follow_request),
             ("story_reaction", self.story_reaction),
-            ("moderation", self.moderation),
+            ("moderation", self.moderation.map(Audience::from)),
         ]
     }
 }
@@ -84,14 +84,6 @@ pub async fn get(db: &PgPool, user: Uuid) -> Result<PushSettings> {
 }
 
 pub async fn update(db: &PgPool, user: Uuid, change: &PushSettingsChange) -> Result<PushSettings> {
-    let mut errors = FieldErrors::default();
-    if change.moderation == Some(Audience::Following) {
-        errors.add(
-            "push.moderation",
-            "moderation notices are `everyone` or `off`",
-        );
-    }
-    errors.into_result()?;
     let (kinds, audiences): (Vec<&str>, Vec<Audience>) = change
         .entries()
         .into_iter()

@@ -225,22 +225,24 @@ async fn devices_are_validated_rotated_and_end_with_their_session() {
         .unwrap();
     assert_eq!(tokens, vec![rotated]);
 
-    for (installation, body, field) in [
+    // A token that is not one of the provider named: what the document
+    // cannot say, a 400.
+    for (installation, body) in [
         (
             "iphone-1",
             json!({ "provider": "apns", "token": "not-hex" }),
-            "token",
         ),
-        (
-            "pixel",
-            json!({ "provider": "fcm", "token": "short" }),
-            "token",
-        ),
+        ("pixel", json!({ "provider": "fcm", "token": "short" })),
         (
             "pixel",
             json!({ "provider": "fcm", "token": fcm_token(), "environment": "sandbox" }),
-            "environment",
         ),
+    ] {
+        rig.register(&ana, installation, body)
+            .await
+            .expect(StatusCode::BAD_REQUEST, Some("invalid_device_token"));
+    }
+    for (installation, body, field) in [
         (
             "bad%20id",
             json!({ "provider": "fcm", "token": fcm_token() }),
@@ -260,6 +262,14 @@ async fn devices_are_validated_rotated_and_end_with_their_session() {
             reply.body
         );
     }
+    // An empty locale is none.
+    rig.register(
+        &ana,
+        "pixel",
+        json!({ "provider": "fcm", "token": fcm_token(), "locale": "" }),
+    )
+    .await
+    .expect(StatusCode::OK, None);
     rig.register(
         &ana,
         "pixel",
