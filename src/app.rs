@@ -25,7 +25,7 @@ use crate::infra::s3::Storage;
 use crate::infra::signals::{SAMPLE_INTERVAL, Signals};
 use crate::ratelimit::RateLimiter;
 use crate::social::Db;
-use crate::social::feed::{Feed, Timelines};
+use crate::social::feed::{Feed, ScanBudget, Timelines};
 use crate::social::render::Photos;
 use crate::telemetry;
 use crate::worker::Worker;
@@ -77,12 +77,16 @@ impl Application {
                     primary: pool.clone(),
                     replica: db::read_pool(&config.database, &pool).context("DATABASE_READ_URL")?,
                 };
+                let api_queue = queue.clone().context("the API needs the queue")?;
+                let limiter = Arc::new(RateLimiter::new(redis.clone(), &config.redis_key_prefix));
                 let feed = Feed::new(
                     social.clone(),
                     Timelines::new(redis.clone(), &config.redis_key_prefix),
-                );
-                let api_queue = queue.clone().context("the API needs the queue")?;
-                let limiter = Arc::new(RateLimiter::new(redis.clone(), &config.redis_key_prefix));
+                )
+                .with_scan_budget(ScanBudget {
+                    limiter: limiter.clone(),
+                    policy: api.rate_limits.feed_scans.clone(),
+                });
                 let account_limits = AccountLimits::new(limiter.clone(), &api.rate_limits);
                 let ctx = Arc::new(ApiContext {
                     db: pool.clone(),

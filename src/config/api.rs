@@ -40,6 +40,9 @@ pub struct RateLimitConfig {
     pub account_mail: Policy,
     /// `POST /v1/mail/sns` per client network.
     pub mail_events: Policy,
+    /// Home-feed reads that go author by author past the newest posts, per
+    /// user (issue 25, finding 9): each costs a scan per followed author.
+    pub feed_scans: Policy,
     pub trusted_proxies: Vec<IpNet>,
 }
 
@@ -148,6 +151,7 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
             account_token: env.policy("RATE_LIMIT_ACCOUNT_TOKEN", "account_token", "30/1h")?,
             account_mail: env.policy("RATE_LIMIT_ACCOUNT_MAIL", "account_mail", "5/1h")?,
             mail_events: env.policy("RATE_LIMIT_MAIL_EVENTS", "mail_events", "120/1m")?,
+            feed_scans: env.policy("RATE_LIMIT_FEED_SCANS", "feed_scans", "30/1m")?,
             trusted_proxies: trusted_proxies(env)?,
         },
         upload_max_bytes,
