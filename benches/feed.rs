@@ -12,6 +12,8 @@
 
 #[path = "../tests/api/common/mod.rs"]
 mod common;
+#[path = "support/cpu.rs"]
+mod cpu;
 
 use std::collections::HashSet;
 use std::process::Command;
@@ -188,6 +190,25 @@ struct Load {
     p50_ms: f64,
     p99_ms: f64,
     errors: u64,
+    requests: u64,
+    /// This process (the app; wrk runs apart) and the database's backends.
+    app_cpu: cpu::Cpu,
+    postgres_cpu: cpu::Cpu,
+}
+
+/// `wrk`, with the CPU the app and PostgreSQL spent meanwhile.
+async fn measured(
+    pool: &PgPool,
+    database: &str,
+    base: &str,
+    requests: &[(String, String)],
+) -> Load {
+    let backends = cpu::snapshot(&cpu::backends(pool, database).await);
+    let app = cpu::of_self();
+    let mut load = wrk(base, requests);
+    load.app_cpu = cpu::of_self().since(&app);
+    load.postgres_cpu = cpu::spent_since(&backends, &cpu::backends(pool, database).await);
+    load
 }
 
 /// Runs wrk with a script that sends each request as a random one of `requests`
@@ -245,6 +266,9 @@ fn wrk(base: &str, requests: &[(String, String)]) -> Load {
         p50_ms: f[1],
         p99_ms: f[2],
         errors: f[3] as u64,
+        requests: f[4] as u64,
+        app_cpu: cpu::Cpu::default(),
+        postgres_cpu: cpu::Cpu::default(),
     }
 }
 
@@ -257,7 +281,8 @@ fn pgbench(database_url: &str) -> f64 {
         .replace("$1", "(SELECT id FROM bench_viewers WHERE n = :n)")
         .replace("$2", "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid")
         .replace("$3", "'00000000-0000-0000-0000-000000000000'::uuid")
-        .replace("$4", "21");
+        .replace("$4", "21")
+        .replace("$5", "1000");
     let sql = format!(
         "\\set n random(1, {VIEWERS})\nSELECT p.id, p.author_id, p.caption, p.like_count, p.comment_count, p.created_at FROM posts p WHERE p.id IN ({}) ORDER BY p.id DESC;\n",
         ids_sql.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -298,6 +323,7 @@ async fn main() {
     env.remove("DATABASE_MAX_CONNECTIONS");
     env.insert("RATE_LIMIT_LOGIN", "1000000/1m".into());
     env.insert("RATE_LIMIT_WRITES", "1000000/1m".into());
+    env.insert("RATE_LIMIT_FEED_SCANS", "1000000/1m".into());
     // Production serves variants through the CDN: plain URLs.
     env.insert("S3_PUBLIC_ENDPOINT", "https://media.example.org".into());
     // No purge happens in a bench; the settings must be there.
@@ -360,11 +386,23 @@ async fn main() {
     );
     let sql_tps = pgbench(&backing.database_url);
     println!("SQL best form (pgbench)    {sql_tps:>8.0} tps");
-    let first = wrk(&app.base, &first_pages);
-    let deep = wrk(&app.base, &deep_pages);
+    let database = backing.database_url.rsplit('/').next().unwrap().to_string();
+    let first = measured(&pool, &database, &app.base, &first_pages).await;
+    let deep = measured(&pool, &database, &app.base, &deep_pages).await;
+    // The cold path: an API whose Redis is unreachable reads every page (and
+    // every session's revocation) from PostgreSQL.
+    let mut cold_env = env.clone();
+    cold_env.insert(
+        "REDIS_URL",
+        format!("redis://127.0.0.1:{}", common::free_port()),
+    );
+    let cold_app = TestApp::spawn(&backing, cold_env).await;
+    let cold = measured(&pool, &database, &cold_app.base, &first_pages).await;
+    cold_app.stop().await;
     for (name, load) in [
         ("GET /v1/feed first page", &first),
         ("GET /v1/feed page 5", &deep),
+        ("GET /v1/feed, no Redis", &cold),
     ] {
         println!(
             "{name:<26} {:>8.0} req/s  p50 {:>6.1} ms  p99 {:>6.1} ms  {:.2}x SQL  ({} errors)",
@@ -373,6 +411,13 @@ async fn main() {
             load.p99_ms,
             load.rps / sql_tps,
             load.errors
+        );
+        println!(
+            "{:<26} CPU per request: app {:.3} ms (kernel {:.3}), PostgreSQL {:.3} ms",
+            "",
+            cpu::per_request(load.app_cpu.total(), load.requests as usize),
+            cpu::per_request(load.app_cpu.system, load.requests as usize),
+            cpu::per_request(load.postgres_cpu.total(), load.requests as usize),
         );
     }
 
@@ -476,5 +521,9 @@ async fn main() {
         answered.as_secs_f64() * 1000.0,
         everywhere.as_secs_f64() * 1000.0
     );
-    assert_eq!(first.errors + deep.errors, 0, "some requests failed");
+    assert_eq!(
+        first.errors + deep.errors + cold.errors,
+        0,
+        "some requests failed"
+    );
 }

@@ -25,7 +25,7 @@ use crate::infra::s3::Storage;
 use crate::infra::signals::{SAMPLE_INTERVAL, Signals};
 use crate::ratelimit::RateLimiter;
 use crate::social::Db;
-use crate::social::feed::{Feed, Timelines};
+use crate::social::feed::{Feed, ScanBudget, Timelines};
 use crate::social::render::Photos;
 use crate::telemetry;
 use crate::worker::Worker;
@@ -80,12 +80,16 @@ impl Application {
                     primary: pool.clone(),
                     replica: db::read_pool(&config.database, &pool).context("DATABASE_READ_URL")?,
                 };
+                let api_queue = queue.clone().context("the API needs the queue")?;
+                let limiter = Arc::new(RateLimiter::new(redis.clone(), &config.redis_key_prefix));
                 let feed = Feed::new(
                     social.clone(),
                     Timelines::new(redis.clone(), &config.redis_key_prefix),
-                );
-                let api_queue = queue.clone().context("the API needs the queue")?;
-                let limiter = Arc::new(RateLimiter::new(redis.clone(), &config.redis_key_prefix));
+                )
+                .with_scan_budget(ScanBudget {
+                    limiter: limiter.clone(),
+                    policy: api.rate_limits.feed_scans.clone(),
+                });
                 let account_limits = AccountLimits::new(limiter.clone(), &api.rate_limits);
                 let ctx = Arc::new(ApiContext {
                     db: pool.clone(),
@@ -366,5 +370,25 @@ impl Stop {
         async move {
             let _ = rx.wait_for(|stop| *stop).await;
         }
+    }
+}
+
+/// Blocks this large or larger are mmapped, and unmapped when freed.
+const MMAP_THRESHOLD: i32 = 4 << 20;
+
+/// glibc raises its mmap threshold to the largest block freed (up to
+/// 32 MiB). After the first sign-in, argon2's 19 MiB blocks (and large image
+/// buffers) then come from the heap arenas, which keep them resident: under
+/// sign-ins alone the RSS reached 928 MiB (`SOAK_ONLY=login scripts/soak`).
+/// A fixed threshold keeps them mmapped: 35 MiB under the same load.
+/// (Password hashing keeps its blocks for reuse, `auth/password.rs`.) The
+/// binary calls this first thing; benchmarks that run the app in process
+/// call it too, so that they allocate as production does.
+pub fn return_large_blocks_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt sets an allocator parameter; called before any other
+    // thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
     }
 }

@@ -37,25 +37,9 @@ MODES (APP_MODE):
 VARIABLES (required by the modes or commands in brackets; others optional):
 ";
 
-/// Blocks this large or larger are mmapped, and unmapped when freed.
-const MMAP_THRESHOLD: i32 = 4 << 20;
-
-/// glibc raises its mmap threshold to the largest block freed (up to
-/// 32 MiB). After the first sign-in, argon2's 19 MiB blocks (and large image
-/// buffers) then come from the heap arenas, which keep them resident: under
-/// sign-ins alone the RSS reached 928 MiB (`SOAK_ONLY=login scripts/soak`).
-/// A fixed threshold keeps them mmapped: 35 MiB under the same load.
-fn return_large_blocks_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt sets an allocator parameter; called before any other
-    // thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-    }
-}
-
 fn main() -> ExitCode {
-    return_large_blocks_to_the_system();
+    // Before any other thread exists.
+    ciel::app::return_large_blocks_to_the_system();
     // `ciel __ciel-imaging-child` serves one HEIC/AVIF decode and exits; any other run
     // processes its HEIC/AVIF files in such children (crates/imaging/README.md, "Isolation").
     ciel_imaging::isolation::init();

@@ -190,6 +190,11 @@ pub const VARIABLES: &[Variable] = &[
         "POST /v1/mail/sns (bounce webhook) per client network (default 120/1m)",
     ),
     var(
+        "RATE_LIMIT_FEED_SCANS",
+        "",
+        "home-feed reads per user that scan author by author past the\nnewest posts (default 30/1m)",
+    ),
+    var(
         "SMTP_URL",
         "",
         "account mail (worker, dev): smtps://user:pass@host:465 (TLS) or\nsmtp://host:587?tls=required (STARTTLS); without it, dev logs\neach mail's link and workers keep mails pending",

@@ -268,6 +268,7 @@ pub async fn delete_comment(
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: reads that go author by author past the newest posts (`RATE_LIMIT_FEED_SCANS`)", body = ErrorBody),
     ))]
 pub async fn feed(
     State(ctx): State<Arc<ApiContext>>,

@@ -32,6 +32,7 @@ use super::post_view::{self, Post, Scope};
 use super::render::Photos;
 use crate::error::Result;
 use crate::infra::redis::RedisHandle;
+use crate::ratelimit::{Policy, RateLimiter};
 
 /// How many post ids a timeline keeps; older pages come from SQL.
 pub const TIMELINE_CAP: usize = 800;
@@ -300,11 +301,22 @@ impl Timelines {
 pub struct Feed {
     db: Db,
     timelines: Timelines,
+    budget: Option<ScanBudget>,
 }
 
 impl Feed {
     pub fn new(db: Db, timelines: Timelines) -> Self {
-        Self { db, timelines }
+        Self {
+            db,
+            timelines,
+            budget: None,
+        }
+    }
+
+    /// Holds each viewer's author-by-author reads to `budget`.
+    pub fn with_scan_budget(mut self, budget: ScanBudget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     pub fn timelines(&self) -> &Timelines {
@@ -335,7 +347,15 @@ impl Feed {
                     .await?
             }
             Read::Unavailable => {
-                ids_sql(&self.db.replica, viewer, request.after, None, want).await?
+                ids_sql(
+                    &self.db.replica,
+                    self.budget.as_ref(),
+                    viewer,
+                    request.after,
+                    None,
+                    want,
+                )
+                .await?
             }
         };
         let ids = Page::from_rows(ids, request, |id| *id);
@@ -365,7 +385,15 @@ impl Feed {
     ) -> Result<Vec<Uuid>> {
         if ids.len() < want && total >= TIMELINE_CAP {
             let from = ids.last().copied().or(after);
-            let more = ids_sql(&self.db.primary, viewer, from, None, want - ids.len()).await?;
+            let more = ids_sql(
+                &self.db.primary,
+                self.budget.as_ref(),
+                viewer,
+                from,
+                None,
+                want - ids.len(),
+            )
+            .await?;
             ids.extend(more);
         }
         Ok(ids)
@@ -374,7 +402,15 @@ impl Feed {
     /// The timeline from SQL, stored in Redis when its epoch still holds.
     async fn rebuild(&self, viewer: Uuid) -> Result<Vec<Uuid>> {
         let epoch = self.timelines.epoch(viewer).await;
-        let mut ids = ids_sql(&self.db.primary, viewer, None, None, TIMELINE_CAP).await?;
+        let mut ids = ids_sql(
+            &self.db.primary,
+            self.budget.as_ref(),
+            viewer,
+            None,
+            None,
+            TIMELINE_CAP,
+        )
+        .await?;
         let Some(epoch) = epoch else {
             return Ok(ids);
         };
@@ -383,6 +419,7 @@ impl Feed {
             // the key did not exist yet: add what is newer than what we read.
             let newer = ids_sql(
                 &self.db.primary,
+                self.budget.as_ref(),
                 viewer,
                 None,
                 ids.first().copied(),
@@ -424,34 +461,118 @@ impl Feed {
     }
 }
 
-/// The feed in SQL, in its fastest form: the newest `limit` posts of each
-/// followed author (and the viewer's own) by an index-only scan each, then
-/// the newest `limit` of those. Ids strictly between `after` and `since`.
+/// The newest posts [`FEED_SQL`] reads in time order before the feed turns
+/// to one scan per followed author: enough for a page whenever the people
+/// followed wrote a few percent of the recent posts.
+const RECENT_WINDOW_MIN: usize = 1000;
+/// ... and for a long read (a timeline's rebuild), this many per id wanted.
+const RECENT_WINDOW_PER_ID: usize = 4;
+
+/// The per-user budget of [`FEED_OLDER_SQL`] reads: their cost grows with
+/// the number of people followed.
+#[derive(Clone)]
+pub struct ScanBudget {
+    pub limiter: Arc<RateLimiter>,
+    pub policy: Policy,
+}
+
+/// The feed in SQL: ids strictly between `since` and `before`, newest first,
+/// of the viewer's own posts and those of the visible authors they follow.
+/// [`FEED_SQL`] answers from the newest posts; when they hold too few of the
+/// viewer's, [`FEED_OLDER_SQL`] goes on past them, author by author, within
+/// the viewer's `budget`.
 pub async fn ids_sql(
     db: &sqlx::PgPool,
+    budget: Option<&ScanBudget>,
     viewer: Uuid,
     before: Option<Uuid>,
     since: Option<Uuid>,
     limit: usize,
 ) -> Result<Vec<Uuid>> {
-    let ids = sqlx::query_scalar(FEED_SQL)
+    let window = RECENT_WINDOW_MIN.max(limit * RECENT_WINDOW_PER_ID);
+    let mut ids: Vec<Uuid> = sqlx::query_scalar(FEED_SQL)
         .bind(viewer)
         .bind(before.unwrap_or(NEWEST))
         .bind(since.unwrap_or(Uuid::nil()))
         .bind(limit as i64)
+        .bind(window as i64)
         .fetch_all(db)
         .await?;
+    if ids.len() < limit {
+        // The window's last post: none when the window held every post.
+        let window_end: Option<Uuid> = sqlx::query_scalar(WINDOW_END_SQL)
+            .bind(before.unwrap_or(NEWEST))
+            .bind(since.unwrap_or(Uuid::nil()))
+            .bind(window as i64)
+            .fetch_optional(db)
+            .await?;
+        if let Some(window_end) = window_end {
+            if let Some(budget) = budget {
+                budget
+                    .limiter
+                    .enforce(&budget.policy, &viewer.to_string())
+                    .await?;
+            }
+            let older: Vec<Uuid> = sqlx::query_scalar(FEED_OLDER_SQL)
+                .bind(viewer)
+                .bind(window_end)
+                .bind(since.unwrap_or(Uuid::nil()))
+                .bind((limit - ids.len()) as i64)
+                .fetch_all(db)
+                .await?;
+            ids.extend(older);
+        }
+    }
     Ok(ids)
 }
 
-/// `$1` viewer, `$2` before (exclusive), `$3` since (exclusive), `$4` limit.
-pub const FEED_SQL: &str = "SELECT p.id FROM (
-        SELECT f.followee_id AS author_id FROM follows f JOIN users u ON u.id = f.followee_id
-        WHERE f.follower_id = $1 AND u.suspended_at IS NULL AND u.deleted_at IS NULL
+/// The feed's newest ids: `$1` viewer, `$2` before (exclusive), `$3` since
+/// (exclusive), `$4` limit, `$5` window.
+///
+/// The newest `$5` posts, in id (time) order through `posts_newest` (an
+/// index-only scan), kept when the viewer wrote them or follows their author
+/// (a hashed set of the viewer's follows) and that author is not hidden (a
+/// probe of the small `users_hidden` index, which `OFFSET 0` keeps a probe
+/// per kept post rather than a join over `users`). It stops at `$4` ids.
+/// Fewer than `$4` means the window held no more: [`FEED_OLDER_SQL`] goes on.
+///
+/// Nothing reads `users` but by that index, so the cost follows the posts
+/// read, never the number of users (the form before this one joined
+/// `follows` to a sequential scan of `users`, and read `$4` posts of every
+/// followed author).
+pub const FEED_SQL: &str = "SELECT r.id FROM (
+        SELECT p.id, p.author_id FROM posts p
+        WHERE p.id < $2 AND p.id > $3 AND p.taken_down_at IS NULL
+        ORDER BY p.id DESC LIMIT $5
+    ) r
+    WHERE r.author_id = $1
+       OR (r.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = $1)
+           AND NOT EXISTS (SELECT FROM users u WHERE u.id = r.author_id
+                           AND (u.suspended_at IS NOT NULL OR u.deleted_at IS NOT NULL) OFFSET 0))
+    ORDER BY r.id DESC LIMIT $4";
+
+/// The last post of [`FEED_SQL`]'s window (`$1` before, `$2` since, `$3`
+/// window), if the window was full.
+const WINDOW_END_SQL: &str = "SELECT p.id FROM posts p
+    WHERE p.id < $1 AND p.id > $2 AND p.taken_down_at IS NULL
+    ORDER BY p.id DESC OFFSET $3 - 1 LIMIT 1";
+
+/// The feed past [`FEED_SQL`]'s window: `$1` viewer, `$2` the window's last
+/// post (exclusive), `$3` since (exclusive), `$4` limit. The newest `$4`
+/// posts of each followed author who is not hidden, and of the viewer, by
+/// one index-only scan of `posts_by_author` each, then the newest `$4` of
+/// those: its cost grows with the number of people followed, hence the
+/// viewer's [`ScanBudget`].
+pub const FEED_OLDER_SQL: &str = "SELECT p.id FROM (
+        SELECT f.followee_id AS author_id FROM follows f
+        WHERE f.follower_id = $1
+          AND NOT EXISTS (SELECT FROM users u WHERE u.id = f.followee_id
+                          AND (u.suspended_at IS NOT NULL OR u.deleted_at IS NOT NULL) OFFSET 0)
         UNION ALL SELECT $1::uuid
     ) a CROSS JOIN LATERAL (
         SELECT p.id FROM posts p
-        WHERE p.author_id = a.author_id AND p.taken_down_at IS NULL AND p.id < $2 AND p.id > $3
+        WHERE p.author_id = a.author_id AND p.taken_down_at IS NULL
+          AND p.id < $2 AND p.id > $3
         ORDER BY p.id DESC LIMIT $4
     ) p
     ORDER BY p.id DESC LIMIT $4";

@@ -39,11 +39,14 @@ pub struct Db {
 pub(crate) const USER_VISIBLE: &str = "u.suspended_at IS NULL AND u.deleted_at IS NULL";
 
 /// SQL: no block, either way, between the user in `viewer` (a bind
-/// parameter such as `$1`) and the user id in `other` (a column).
+/// parameter such as `$1`) and the user id in `other` (a column). Two
+/// probes of one index each (`blocks_pkey`, `blocks_by_blocked`): the same
+/// answer as one `NOT EXISTS` over both directions, whose `OR` PostgreSQL
+/// answers with a bitmap scan of both indexes per row.
 pub(crate) fn no_block(viewer: &str, other: &str) -> String {
     format!(
-        "NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = {viewer} AND b.blocked_id = {other}) \
-         OR (b.blocker_id = {other} AND b.blocked_id = {viewer}))"
+        "(NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = {viewer} AND b.blocked_id = {other}) \
+         AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = {other} AND b.blocked_id = {viewer}))"
     )
 }
 

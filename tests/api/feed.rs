@@ -252,48 +252,228 @@ async fn a_fan_out_that_missed_redis_makes_every_timeline_rebuild() {
     .await;
 }
 
+/// The feed's plans, custom and generic (sqlx prepares its statements, so
+/// PostgreSQL may switch to the generic plan after five runs).
+async fn plans(pool: &PgPool, sql: &str, types: &str, args: &str) -> [String; 2] {
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::raw_sql(&format!("PREPARE feed_plan ({types}) AS {sql}"))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for mode in ["force_custom_plan", "force_generic_plan"] {
+        sqlx::raw_sql(&format!("SET plan_cache_mode = {mode}"))
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE feed_plan ({args})"))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        out.push(plan.join("\n"));
+    }
+    [out.remove(0), out.remove(0)]
+}
+
 #[tokio::test]
-async fn the_feed_sql_is_an_index_only_scan_per_followed_author() {
+async fn the_feed_sql_reads_posts_by_index_and_never_scans_users() {
     let backing = Backing::new().await;
     let pool = backing.pool().await;
-    let mut users = Vec::new();
-    for i in 0..60 {
-        let id = Uuid::now_v7();
-        sqlx::query(
-            "INSERT INTO users (id, handle, email, password_hash) VALUES ($1, $2, $3, 'x')",
-        )
-        .bind(id)
-        .bind(format!("user_{i}"))
-        .bind(format!("user{i}@example.org"))
+    // 3,000 users (a few hidden) who follow 20 each, the viewer 1,111;
+    // 30,000 posts.
+    sqlx::raw_sql(
+        "INSERT INTO users (id, handle, email, password_hash, suspended_at)
+         SELECT gen_random_uuid(), 'user_' || n, 'user' || n || '@example.org', 'x',
+                CASE WHEN n % 97 = 0 THEN now() END
+         FROM generate_series(1, 3000) n;
+         INSERT INTO follows (follower_id, followee_id)
+         SELECT v.id, u.id FROM users v, users u
+         WHERE v.handle = 'user_1' AND u.handle <> 'user_1' AND u.handle < 'user_3';
+         INSERT INTO follows (follower_id, followee_id)
+         SELECT v.id, u.id FROM users v CROSS JOIN LATERAL (
+             SELECT id FROM users WHERE id <> v.id ORDER BY random() LIMIT 20) u
+         WHERE v.handle <> 'user_1';
+         INSERT INTO posts (id, author_id, caption)
+         SELECT (lpad(to_hex(1700000000000 + n), 12, '0') || '7000' || '8000' ||
+                 lpad(to_hex(n), 12, '0'))::uuid,
+                (SELECT id FROM users WHERE handle = 'user_' || (n % 3000 + 1)), 'seeded'
+         FROM generate_series(1, 30000) n;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
+    let viewer: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE handle = 'user_1'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let follows: i64 = sqlx::query_scalar("SELECT count(*) FROM follows WHERE follower_id = $1")
+        .bind(viewer)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(follows > 100, "{follows}");
+    let (max, nil) = (Uuid::max(), Uuid::nil());
+    for plan in plans(
+        &pool,
+        ciel::social::feed::FEED_SQL,
+        "uuid, uuid, uuid, bigint, bigint",
+        &format!("'{viewer}', '{max}', '{nil}', 21, 1000"),
+    )
+    .await
+    {
+        // posts_newest where the visibility map lets it answer alone, the
+        // primary key otherwise: either way the newest posts, in order.
+        assert!(
+            plan.contains("Index Only Scan using posts_newest")
+                || plan.contains("Index Scan Backward using posts_pkey"),
+            "the feed reads the newest posts in id order:\n{plan}"
+        );
+        assert!(
+            plan.contains("hashed SubPlan"),
+            "follows as a hashed set:\n{plan}"
+        );
+        assert!(
+            plan.contains("users_hidden"),
+            "one small probe per kept post:\n{plan}"
+        );
+        assert!(!plan.contains("Seq Scan"), "{plan}");
+        assert!(
+            !plan.contains("Join"),
+            "no join over users or follows:\n{plan}"
+        );
+    }
+    for plan in plans(
+        &pool,
+        ciel::social::feed::FEED_OLDER_SQL,
+        "uuid, uuid, uuid, bigint",
+        &format!("'{viewer}', '{max}', '{nil}', 21"),
+    )
+    .await
+    {
+        assert!(
+            plan.contains("Index Only Scan using posts_by_author"),
+            "past the window, each author's newest posts from the index alone:\n{plan}"
+        );
+        assert!(plan.contains("users_hidden"), "{plan}");
+        assert!(!plan.contains("Seq Scan"), "{plan}");
+        assert!(!plan.contains("Hash Join"), "{plan}");
+    }
+}
+
+/// Every post of the viewer and of the visible authors they follow, newest
+/// first: what `ids_sql` must answer, page by page, whichever way it reads.
+async fn reference(pool: &PgPool, viewer: Uuid) -> Vec<Uuid> {
+    sqlx::query_scalar(
+        "SELECT p.id FROM posts p JOIN users u ON u.id = p.author_id
+         WHERE p.taken_down_at IS NULL
+           AND (p.author_id = $1 OR (u.suspended_at IS NULL AND u.deleted_at IS NULL
+                AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followee_id = p.author_id)))
+         ORDER BY p.id DESC",
+    )
+    .bind(viewer)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_feed_sql_is_exact_within_and_past_the_newest_posts() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let viewer = user(&app, &unique("viewer")).await;
+    let (ana, bo, hidden, stranger) = (
+        user(&app, &unique("ana")).await,
+        user(&app, &unique("bo")).await,
+        user(&app, &unique("hidden")).await,
+        user(&app, &unique("stranger")).await,
+    );
+    for whom in [&ana, &bo, &hidden] {
+        follow(&app, &viewer, whom).await;
+    }
+    // Old posts of the people followed, then more than a window of newer
+    // posts by a stranger, then a few new ones: pages cross from the
+    // newest posts to the author-by-author read.
+    let mut taken_down = many_posts(&pool, ana.id, 30).await;
+    many_posts(&pool, bo.id, 25).await;
+    many_posts(&pool, hidden.id, 10).await;
+    many_posts(&pool, viewer.id, 5).await;
+    many_posts(&pool, stranger.id, 3500).await;
+    many_posts(&pool, bo.id, 7).await;
+    many_posts(&pool, viewer.id, 2).await;
+    taken_down.truncate(4);
+    sqlx::query("UPDATE posts SET taken_down_at = now() WHERE id = ANY($1)")
+        .bind(&taken_down)
         .execute(&pool)
         .await
         .unwrap();
-        users.push(id);
+    sqlx::query("UPDATE users SET suspended_at = now() WHERE id = $1")
+        .bind(hidden.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let expected = reference(&pool, viewer.id).await;
+    assert_eq!(expected.len(), 30 - 4 + 25 + 5 + 7 + 2);
+    for limit in [1, 7, 21, 800] {
+        let mut seen: Vec<Uuid> = Vec::new();
+        let mut before = None;
+        loop {
+            let page = ciel::social::feed::ids_sql(&pool, None, viewer.id, before, None, limit)
+                .await
+                .unwrap();
+            assert!(page.len() <= limit);
+            seen.extend(&page);
+            if page.len() < limit {
+                break;
+            }
+            before = page.last().copied();
+        }
+        assert_eq!(seen, expected, "pages of {limit}");
     }
-    let viewer = users[0];
-    for author in &users[1..] {
-        sqlx::query("INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)")
-            .bind(viewer)
-            .bind(author)
-            .execute(&pool)
-            .await
-            .unwrap();
-        many_posts(&pool, *author, 50).await;
-    }
-    sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
-    let plan: Vec<String> =
-        sqlx::query_scalar(&format!("EXPLAIN {}", ciel::social::feed::FEED_SQL))
-            .bind(viewer)
-            .bind(Uuid::max())
-            .bind(Uuid::nil())
-            .bind(21_i64)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    let plan = plan.join("\n");
-    assert!(
-        plan.contains("Index Only Scan using posts_by_author"),
-        "the feed reads each author's newest posts from the index alone:\n{plan}"
+    // Since: only what is newer, in both reads.
+    let since = expected[expected.len() - 3];
+    let newer = ciel::social::feed::ids_sql(&pool, None, viewer.id, None, Some(since), 800)
+        .await
+        .unwrap();
+    assert_eq!(newer, expected[..expected.len() - 3]);
+}
+
+#[tokio::test]
+async fn author_by_author_feed_reads_are_held_to_a_budget_per_user() {
+    let backing = Backing::new().await;
+    let mut env = backing.env("api");
+    env.insert("RATE_LIMIT_FEED_SCANS", "2/1m".into());
+    // Without Redis every page is read from PostgreSQL (and the budget is
+    // counted in the process).
+    env.insert(
+        "REDIS_URL",
+        format!("redis://127.0.0.1:{}", crate::common::free_port()),
     );
-    assert!(!plan.contains("Seq Scan on posts"), "{plan}");
+    let app = TestApp::spawn(&backing, env).await;
+    let pool = backing.pool().await;
+    let sparse = user(&app, &unique("sparse")).await;
+    let dense = user(&app, &unique("dense")).await;
+    let ana = user(&app, &unique("ana")).await;
+    let busy = user(&app, &unique("busy")).await;
+    follow(&app, &sparse, &ana).await;
+    follow(&app, &dense, &busy).await;
+    many_posts(&pool, ana.id, 30).await;
+    many_posts(&pool, busy.id, 1200).await;
+
+    // The newest 1,000 posts hold none of ana's: each page of `sparse` goes
+    // author by author, within the budget.
+    for _ in 0..2 {
+        let page = app.get("/v1/feed?limit=20", sparse.token()).await;
+        page.expect(StatusCode::OK, None);
+        assert_eq!(page.body["items"].as_array().unwrap().len(), 20);
+    }
+    let refused = app.get("/v1/feed?limit=20", sparse.token()).await;
+    refused.expect(StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"));
+    assert_eq!(refused.body["error"]["details"]["policy"], "feed_scans");
+    // A reader whose page is among the newest posts spends nothing.
+    for _ in 0..5 {
+        app.get("/v1/feed?limit=20", dense.token())
+            .await
+            .expect(StatusCode::OK, None);
+    }
 }
