@@ -13,18 +13,23 @@ where
     B: hyper::body::Body + Send + 'static,
     B::Data: Send,
 {
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
+        .with_tls_config(tls_config()?)
         .https_or_http()
         .enable_http1()
         .build();
     Ok(Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector))
+}
+
+/// The TLS side of every outside call (here and the push providers'
+/// HTTP/2 client): aws-lc-rs, the webpki roots, no client certificate.
+pub fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

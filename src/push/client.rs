@@ -1,5 +1,5 @@
-//! The HTTP client of both providers: hyper over rustls (aws-lc-rs, webpki
-//! roots), both already in the tree. APNs speaks HTTP/2 only (over TLS by
+//! The HTTP client of both providers: hyper over the TLS of every outside
+//! call (`infra::https::tls_config`). APNs speaks HTTP/2 only (over TLS by
 //! ALPN; plain `http://` test servers by prior knowledge); FCM and Google's
 //! token endpoint take HTTP/1.1 or HTTP/2.
 
@@ -20,16 +20,8 @@ const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15);
 const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn client(http2_only: bool) -> anyhow::Result<Client> {
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
+        .with_tls_config(crate::infra::https::tls_config()?)
         .https_or_http();
     let connector = if http2_only {
         builder.enable_http2().build()
