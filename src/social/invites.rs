@@ -5,12 +5,12 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::Db;
+use super::moderation::{suspend_in, user_id};
 use super::render::{CardRow, Photos, UserCard, cards};
-use super::{Db, user_not_found};
+use crate::auth::Auth;
 use crate::auth::invites::{InviteCode, LIVE_SQL, invite_invalid};
-use crate::auth::{Auth, Revocation};
 use crate::error::Result;
-use crate::users::Handle;
 
 /// Invitees listed at once: a week's quota is a handful.
 pub const INVITEES_MAX: i64 = 200;
@@ -72,7 +72,7 @@ async fn card_rows(db: &PgPool, filter: &str, id: Uuid) -> Result<Vec<CardRow>> 
 
 /// An admin's view of who `handle` invited, hidden accounts included.
 pub async fn invitees_of(db: &Db, urls: &Photos, handle: &str) -> Result<Vec<UserCard>> {
-    let user = user_id(&db.primary, handle).await?;
+    let user = user_id(db, handle).await?;
     let rows: Vec<CardRow> = sqlx::query_as(
         "SELECT id, handle, display_name, avatar_media_id FROM users
          WHERE invited_by = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2",
@@ -89,7 +89,7 @@ pub async fn invitees_of(db: &Db, urls: &Photos, handle: &str) -> Result<Vec<Use
 /// photos are withheld by the API's chores. Returns how many were
 /// suspended now.
 pub async fn suspend_branch(db: &Db, auth: &Auth, handle: &str) -> Result<u64> {
-    let root = user_id(&db.primary, handle).await?;
+    let root = user_id(db, handle).await?;
     let mut tx = db.primary.begin().await?;
     let branch: Vec<Uuid> = sqlx::query_scalar(
         "WITH RECURSIVE branch (id) AS (
@@ -103,31 +103,8 @@ pub async fn suspend_branch(db: &Db, auth: &Auth, handle: &str) -> Result<u64> {
     .bind(BRANCH_MAX)
     .fetch_all(&mut *tx)
     .await?;
-    let suspended = sqlx::query(
-        "UPDATE users SET suspended_at = now()
-         WHERE id = ANY($1) AND suspended_at IS NULL AND deleted_at IS NULL",
-    )
-    .bind(&branch)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let mut ended = Vec::new();
-    for user in &branch {
-        ended.extend(
-            auth.end_all_sessions(&mut tx, *user, Revocation::Suspended)
-                .await?,
-        );
-    }
+    let (suspended, ended) = suspend_in(&mut tx, auth, &branch).await?;
     tx.commit().await?;
     auth.publish_ended(&ended).await;
     Ok(suspended)
-}
-
-async fn user_id(db: &PgPool, handle: &str) -> Result<Uuid> {
-    let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
-    sqlx::query_scalar("SELECT id FROM users WHERE handle = $1 AND deleted_at IS NULL")
-        .bind(handle.as_str())
-        .fetch_optional(db)
-        .await?
-        .ok_or_else(user_not_found)
 }

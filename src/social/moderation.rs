@@ -286,7 +286,9 @@ async fn mark_taken_down(db: &Db, post_id: Uuid) -> Result<()> {
     Ok(())
 }
 
-async fn user_id(db: &Db, handle: &str) -> Result<Uuid> {
+/// A live account by handle, suspended ones included: what the admin routes
+/// act on.
+pub(crate) async fn user_id(db: &Db, handle: &str) -> Result<Uuid> {
     let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
     sqlx::query_scalar("SELECT id FROM users WHERE handle = $1 AND deleted_at IS NULL")
         .bind(handle.as_str())
@@ -300,17 +302,37 @@ async fn user_id(db: &Db, handle: &str) -> Result<Uuid> {
 pub async fn suspend(db: &Db, auth: &Auth, storage: &Storage, handle: &str) -> Result<()> {
     let user = user_id(db, handle).await?;
     let mut tx = db.primary.begin().await?;
-    sqlx::query("UPDATE users SET suspended_at = COALESCE(suspended_at, now()) WHERE id = $1")
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
-    let ended = auth
-        .end_all_sessions(&mut tx, user, Revocation::Suspended)
-        .await?;
+    let (_, ended) = suspend_in(&mut tx, auth, &[user]).await?;
     tx.commit().await?;
     auth.publish_ended(&ended).await;
     settle_photos(db, storage, photos_of_user(db, user).await?).await;
     Ok(())
+}
+
+/// Suspends `users` in the caller's transaction and ends all their
+/// sessions. Returns how many were not suspended before, and the sessions
+/// ended, to publish once the transaction commits.
+pub(crate) async fn suspend_in(
+    tx: &mut sqlx::PgConnection,
+    auth: &Auth,
+    users: &[Uuid],
+) -> Result<(u64, Vec<Uuid>)> {
+    let suspended = sqlx::query(
+        "UPDATE users SET suspended_at = now()
+         WHERE id = ANY($1) AND suspended_at IS NULL AND deleted_at IS NULL",
+    )
+    .bind(users)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let mut ended = Vec::new();
+    for user in users {
+        ended.extend(
+            auth.end_all_sessions(&mut *tx, *user, Revocation::Suspended)
+                .await?,
+        );
+    }
+    Ok((suspended, ended))
 }
 
 pub async fn unsuspend(db: &Db, storage: &Storage, handle: &str) -> Result<()> {
