@@ -249,7 +249,8 @@ impl Application {
 }
 
 /// How often the API process sweeps: stalled account purges, pending mails and pushes, old
-/// idempotency keys, abandoned uploads, originals being restored, withheld photos, CDN purges.
+/// idempotency keys, abandoned uploads, originals being restored, withheld photos, story
+/// photos to move and stories to sweep, CDN purges.
 const CHORES_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Periodic upkeep of the API process. Every instance runs it; each chore is
@@ -288,6 +289,14 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             }
             if let Err(e) = crate::media::withhold::reconcile(&ctx.db, &ctx.storage).await {
                 tracing::warn!(error = %e, "could not move withheld photos' variants");
+            }
+            if let Err(e) =
+                crate::social::stories::photos::finish_moves(&ctx.db, &ctx.storage).await
+            {
+                tracing::warn!(error = %e, "could not move story photos' variants");
+            }
+            if let Err(e) = crate::social::stories::sweep::run(&ctx.db, &ctx.storage).await {
+                tracing::warn!(error = %e, "could not sweep stories");
             }
             if let Err(e) = crate::media::withhold::send_purges(&ctx.db, ctx.cdn.as_deref()).await {
                 tracing::warn!(error = %e, "could not send CDN purges");

@@ -107,12 +107,18 @@ codes! {
     NotCommentAuthor = "not_comment_author", 403, "only the comment's author or the post's author can delete it";
     CannotFollowSelf = "cannot_follow_self", 403, "you cannot follow yourself";
     CannotBlockSelf = "cannot_block_self", 403, "you cannot block yourself";
+    CannotAddSelf = "cannot_add_self", 403, "you cannot add yourself to your close friends";
+    NotStoryAuthor = "not_story_author", 403, "only the story's author can do this";
+    CannotReactToOwnStory = "cannot_react_to_own_story", 403, "you cannot react to your own story";
     NotFound = "not_found", 404, "no such endpoint";
+    InvalidEmoji = "invalid_emoji", 400, "a reaction is one emoji (at most 32 bytes)";
     InvalidDeviceToken = "invalid_device_token", 400, "this token is not a device token of the provider named";
     UserNotFound = "user_not_found", 404, "no user with this handle";
     InviteNotFound = "invite_not_found", 404, "you have no invite with this code";
     PostNotFound = "post_not_found", 404, "no post with this id";
     CommentNotFound = "comment_not_found", 404, "no comment with this id";
+    StoryNotFound = "story_not_found", 404, "no story with this id that you may see (stories expire after 24 hours)";
+    HighlightNotFound = "highlight_not_found", 404, "no highlight with this id that you may see";
     MediaNotFound = "media_not_found", 404, "no media with this id";
     SessionNotFound = "session_not_found", 404, "no active session with this id";
     ReportTargetNotFound = "report_target_not_found", 404, "nothing to report with this id";
@@ -133,6 +139,8 @@ codes! {
     UploadMissing = "upload_missing", 422, "the file has not been uploaded yet";
     UploadSizeMismatch = "upload_size_mismatch", 422, "the uploaded file does not have the declared size; upload it again";
     EmailUnchanged = "email_unchanged", 422, "this is already the account's address";
+    CloseFriendsFull = "close_friends_full", 422, "your close friends list is full (5,000 people)";
+    HighlightsFull = "highlights_full", 422, "you have the most highlights one may have (100)";
     RateLimited = "rate_limited", 429, "too many requests";
     WorkerBusy = "worker_busy", 429, "no job slot of this instance became free in time; retry later";
     InternalError = "internal_error", 500, "something went wrong on our side";

@@ -16,6 +16,7 @@ pub mod posts;
 pub mod push;
 pub mod rate_limit;
 pub mod serve;
+pub mod stories;
 pub mod trigger;
 pub mod users;
 
@@ -300,6 +301,25 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(invites::create_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::my_invitees))
+        .routes(routes!(stories::create_story))
+        .routes(routes!(stories::story_tray))
+        .routes(routes!(stories::get_story, stories::delete_story))
+        .routes(routes!(stories::mark_seen))
+        .routes(routes!(stories::story_viewers))
+        .routes(routes!(stories::react, stories::unreact))
+        .routes(routes!(stories::user_stories))
+        .routes(routes!(stories::list_close_friends))
+        .routes(routes!(
+            stories::add_close_friend,
+            stories::remove_close_friend
+        ))
+        .routes(routes!(stories::create_highlight))
+        .routes(routes!(
+            stories::update_highlight,
+            stories::delete_highlight
+        ))
+        .routes(routes!(stories::user_highlights))
+        .routes(routes!(stories::get_highlight))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -311,6 +331,7 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(invites::admin_suspend_branch))
         .routes(routes!(moderation::suspend))
         .routes(routes!(moderation::unsuspend))
+        .routes(routes!(stories::take_down_story))
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {

@@ -35,7 +35,7 @@ pub struct CreatePostRequest {
     media_ids: Vec<Uuid>,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };

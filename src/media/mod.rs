@@ -103,6 +103,16 @@ pub mod keys {
         format!("withheld/{rest}")
     }
 
+    /// Where a story photo's variant lives, out of the public prefix (see
+    /// `crate::social::stories::photos`).
+    pub fn story(variant_key: &str) -> String {
+        let rest = variant_key
+            .strip_prefix("variants/")
+            .or_else(|| variant_key.strip_prefix("withheld/"))
+            .unwrap_or(variant_key);
+        format!("stories/{rest}")
+    }
+
     /// Every variant key a media could have, whatever was produced.
     pub fn all_variants(media_id: Uuid) -> Vec<String> {
         VariantName::ALL
@@ -293,9 +303,11 @@ pub async fn delete_objects(
     for (id, original_key) in media {
         let variants = keys::all_variants(*id);
         let withheld: Vec<String> = variants.iter().map(|k| keys::withheld(k)).collect();
+        let stories: Vec<String> = variants.iter().map(|k| keys::story(k)).collect();
         for key in std::iter::once(original_key.clone())
             .chain(variants)
             .chain(withheld)
+            .chain(stories)
         {
             let storage = storage.clone();
             deletions.spawn(async move { storage.delete(&key).await });

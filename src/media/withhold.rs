@@ -6,6 +6,10 @@
 //! them back. The URLs handed out before stop working as soon as the move is
 //! done: the key they name is gone.
 //!
+//! Story photos are not moved: their variants already live out of the
+//! public prefix, behind URLs that expire within half an hour
+//! (`crate::social::stories::photos`), and reads stop showing them at once.
+//!
 //! `media.variants_withheld` records where the objects are; the wanted state
 //! follows from the posts and the accounts. Decisions settle their photos at
 //! once ([`settle`]), and the API's chores settle whatever that missed
@@ -37,7 +41,7 @@ const UNSETTLED_SQL: &str = "
     UNION
     SELECT m.id FROM users u JOIN media m ON m.owner_id = u.id
      WHERE (u.suspended_at IS NOT NULL OR u.deleted_at IS NOT NULL)
-       AND NOT m.variants_withheld AND m.status = 'ready'
+       AND NOT m.variants_withheld AND m.status = 'ready' AND NOT m.variants_private
     UNION
     SELECT m.id FROM media m
      WHERE m.variants_withheld
@@ -55,7 +59,7 @@ const STATE_SQL: &str = "
            OR EXISTS (SELECT 1 FROM users u WHERE u.id = m.owner_id
                        AND (u.suspended_at IS NOT NULL OR u.deleted_at IS NOT NULL))
              AS should_withhold
-      FROM media m WHERE m.id = ANY($1) AND m.status = 'ready'";
+      FROM media m WHERE m.id = ANY($1) AND m.status = 'ready' AND NOT m.variants_private";
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Settled {

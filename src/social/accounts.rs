@@ -107,7 +107,8 @@ pub async fn purge(db: &PgPool, storage: &Storage, user: Uuid) -> anyhow::Result
     sqlx::query(
         "DELETE FROM reports WHERE target_id = $1
             OR target_id IN (SELECT id FROM posts WHERE author_id = $1)
-            OR target_id IN (SELECT id FROM comments WHERE author_id = $1)",
+            OR target_id IN (SELECT id FROM comments WHERE author_id = $1)
+            OR target_id IN (SELECT id FROM stories WHERE author_id = $1)",
     )
     .bind(user)
     .execute(&mut *tx)

@@ -91,6 +91,7 @@ pub async fn create(
             kind: Kind::Comment,
             post_id: Some(post_id),
             comment_id: Some(id),
+            story_id: None,
         },
     )
     .await?;

@@ -8,28 +8,9 @@ use super::feed::Timelines;
 use super::notifications::{self, Kind};
 use super::page::{Page, PageRequest, TimeKey};
 use super::render::{self, CardRow, Photos, UserCard};
-use super::{Db, USER_VISIBLE, no_block, user_not_found};
+use super::{Db, USER_VISIBLE, no_block, user_not_found, visible_user_id};
 use crate::error::{Code, Result};
 use crate::users::Handle;
-
-/// The id of the user `viewer` may interact with under `handle`: visible,
-/// and no block either way.
-pub async fn visible_user_id(
-    db: &mut sqlx::PgConnection,
-    viewer: Uuid,
-    handle: &str,
-) -> Result<Uuid> {
-    let handle = Handle::parse(handle).map_err(|_| user_not_found())?;
-    sqlx::query_scalar(&format!(
-        "SELECT u.id FROM users u WHERE u.handle = $2 AND {USER_VISIBLE} AND {}",
-        no_block("$1", "u.id")
-    ))
-    .bind(viewer)
-    .bind(handle.as_str())
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(user_not_found)
-}
 
 /// The id of a visible user `viewer` may block, unblock or unfollow: found
 /// even if `viewer` blocks them (to unblock), not if they block `viewer`,
@@ -177,6 +158,7 @@ pub async fn block(db: &Db, timelines: &Timelines, blocker: Uuid, handle: &str) 
     remove_follow(&mut tx, blocker, blocked).await?;
     remove_follow(&mut tx, blocked, blocker).await?;
     notifications::forget_between(&mut tx, blocker, blocked).await?;
+    super::stories::forget_between(&mut tx, blocker, blocked).await?;
     tx.commit().await?;
     // Each loses the other's posts from their home feed.
     timelines.invalidate(blocker).await;

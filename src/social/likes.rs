@@ -16,6 +16,7 @@ fn subject(post_id: Uuid) -> Subject {
         kind: Kind::Like,
         post_id: Some(post_id),
         comment_id: None,
+        story_id: None,
     }
 }
 

@@ -21,10 +21,12 @@ pub mod posts;
 pub mod profiles;
 pub mod render;
 pub mod search;
+pub mod stories;
 
 use sqlx::PgPool;
+use uuid::Uuid;
 
-use crate::error::{Code, Error};
+use crate::error::{Code, Error, Result};
 
 /// The primary, and the pool for reads that may lag by a second (a read
 /// replica when `DATABASE_READ_URL` is set, the primary otherwise). Your own
@@ -48,6 +50,25 @@ pub(crate) fn no_block(viewer: &str, other: &str) -> String {
         "(NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = {viewer} AND b.blocked_id = {other}) \
          AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = {other} AND b.blocked_id = {viewer}))"
     )
+}
+
+/// The id of the user `viewer` may interact with under `handle`: visible,
+/// and no block either way.
+pub(crate) async fn visible_user_id(
+    db: &mut sqlx::PgConnection,
+    viewer: Uuid,
+    handle: &str,
+) -> Result<Uuid> {
+    let handle = crate::users::Handle::parse(handle).map_err(|_| user_not_found())?;
+    sqlx::query_scalar(&format!(
+        "SELECT u.id FROM users u WHERE u.handle = $2 AND {USER_VISIBLE} AND {}",
+        no_block("$1", "u.id")
+    ))
+    .bind(viewer)
+    .bind(handle.as_str())
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(user_not_found)
 }
 
 pub(crate) fn user_not_found() -> Error {

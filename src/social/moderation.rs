@@ -25,6 +25,9 @@ pub enum TargetType {
     Post,
     Comment,
     User,
+    /// Kept as evidence, photo included, while the report stands, even
+    /// past its expiry.
+    Story,
 }
 
 /// What a report is about; the admin queue takes them in this order.
@@ -129,6 +132,13 @@ pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
         TargetType::Comment => {
             "SELECT EXISTS (SELECT 1 FROM comments c JOIN users u ON u.id = c.author_id
              WHERE c.id = $1 AND u.deleted_at IS NULL AND u.suspended_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2))"
+        }
+        TargetType::Story => {
+            "SELECT EXISTS (SELECT 1 FROM stories s JOIN users u ON u.id = s.author_id
+             WHERE s.id = $1 AND s.deleted_at IS NULL AND s.taken_down_at IS NULL
+               AND u.deleted_at IS NULL AND u.suspended_at IS NULL
+               AND (s.expires_at > now() OR s.highlighted)
                AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2))"
         }
         TargetType::User => {

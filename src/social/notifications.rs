@@ -1,4 +1,5 @@
-//! Notifications: someone followed you, liked or commented on your post.
+//! Notifications: someone followed you, liked or commented on your post,
+//! or reacted to your story.
 //! None for your own actions, none from people you block, and one per
 //! follow or like however often it is undone and redone.
 
@@ -20,6 +21,7 @@ pub enum Kind {
     Follow,
     Like,
     Comment,
+    StoryReaction,
 }
 
 /// What a notification is about, beyond who did it.
@@ -27,6 +29,7 @@ pub struct Subject {
     pub kind: Kind,
     pub post_id: Option<Uuid>,
     pub comment_id: Option<Uuid>,
+    pub story_id: Option<Uuid>,
 }
 
 impl From<Kind> for Subject {
@@ -35,6 +38,7 @@ impl From<Kind> for Subject {
             kind,
             post_id: None,
             comment_id: None,
+            story_id: None,
         }
     }
 }
@@ -55,9 +59,9 @@ pub async fn notify(
     let subject = subject.into();
     // `xmax = 0`: inserted, not restored; a restored one was pushed already.
     let (id, inserted): (Uuid, bool) = sqlx::query_as(
-        "INSERT INTO notifications (id, recipient_id, actor_id, type, post_id, comment_id)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (recipient_id, actor_id, type, post_id) WHERE type <> 'comment'
+        "INSERT INTO notifications (id, recipient_id, actor_id, type, post_id, comment_id, story_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id) WHERE type <> 'comment'
          DO UPDATE SET withdrawn_at = NULL
          RETURNING id, xmax = 0",
     )
@@ -67,6 +71,7 @@ pub async fn notify(
     .bind(subject.kind)
     .bind(subject.post_id)
     .bind(subject.comment_id)
+    .bind(subject.story_id)
     .fetch_one(&mut *tx)
     .await?;
     if inserted {
@@ -74,6 +79,7 @@ pub async fn notify(
             Kind::Follow => "follow",
             Kind::Like => "like",
             Kind::Comment => "comment",
+            Kind::StoryReaction => "story_reaction",
         };
         crate::push::write(tx, id, recipient, actor, kind, subject.post_id).await?;
     }
@@ -91,12 +97,13 @@ pub async fn withdraw(
     sqlx::query(
         "UPDATE notifications SET withdrawn_at = now()
          WHERE recipient_id = $1 AND actor_id = $2 AND type = $3 AND post_id IS NOT DISTINCT FROM $4
-           AND withdrawn_at IS NULL",
+           AND story_id IS NOT DISTINCT FROM $5 AND withdrawn_at IS NULL",
     )
     .bind(recipient)
     .bind(actor)
     .bind(subject.kind)
     .bind(subject.post_id)
+    .bind(subject.story_id)
     .execute(tx)
     .await?;
     Ok(())
@@ -124,6 +131,8 @@ pub struct Notification {
     /// The post liked or commented on; null for follows.
     pub post: Option<PostRef>,
     pub comment_id: Option<Uuid>,
+    /// The story reacted to (`story_reaction`); null otherwise.
+    pub story_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub read: bool,
@@ -143,6 +152,7 @@ struct Row {
     kind: Kind,
     post_id: Option<Uuid>,
     comment_id: Option<Uuid>,
+    story_id: Option<Uuid>,
     created_at: OffsetDateTime,
     read: bool,
     #[sqlx(flatten)]
@@ -158,7 +168,7 @@ pub async fn list(
     page: &PageRequest<Uuid>,
 ) -> Result<Page<Notification>> {
     let rows = sqlx::query_as::<_, Row>(&format!(
-        "SELECT n.id AS notification_id, n.type AS kind, n.post_id, n.comment_id, n.created_at,
+        "SELECT n.id AS notification_id, n.type AS kind, n.post_id, n.comment_id, n.story_id, n.created_at,
                 n.read_at IS NOT NULL AS read,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM notifications n JOIN users u ON u.id = n.actor_id
@@ -216,6 +226,7 @@ pub async fn list(
                     thumbnail: cover_of(id),
                 }),
                 comment_id: row.comment_id,
+                story_id: row.story_id,
                 created_at: row.created_at,
                 read: row.read,
             })

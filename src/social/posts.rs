@@ -3,7 +3,6 @@
 use uuid::Uuid;
 
 use super::feed::Feed;
-use super::graph;
 use super::idempotency::{self, Claim, IdempotencyKey, Stored};
 use super::page::{NEWEST, Page, PageRequest};
 pub use super::post_view::{Post, Scope, hydrate};
@@ -61,7 +60,9 @@ impl NewPost {
 /// same photo, and a deletion cannot slip in between.
 pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) -> Result<Uuid> {
     let found: Vec<(Uuid, MediaStatus, bool)> = sqlx::query_as(
-        "SELECT m.id, m.status, EXISTS (SELECT 1 FROM post_media pm WHERE pm.media_id = m.id)
+        "SELECT m.id, m.status,
+                EXISTS (SELECT 1 FROM post_media pm WHERE pm.media_id = m.id)
+                OR EXISTS (SELECT 1 FROM stories s WHERE s.media_id = m.id)
          FROM media m WHERE m.id = ANY($1) AND m.owner_id = $2
          ORDER BY m.id FOR UPDATE OF m",
     )
@@ -142,7 +143,7 @@ pub async fn by_author(
     page: &PageRequest<Uuid>,
 ) -> Result<Page<Post>> {
     let mut conn = db.replica.acquire().await?;
-    let author = graph::visible_user_id(&mut conn, viewer, handle).await?;
+    let author = super::visible_user_id(&mut conn, viewer, handle).await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM posts WHERE author_id = $1 AND taken_down_at IS NULL AND id < $2
          ORDER BY id DESC LIMIT $3",

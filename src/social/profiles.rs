@@ -164,9 +164,19 @@ pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()>
         .bind(media_id)
         .fetch_one(&mut *tx)
         .await?;
+        // A story's photo is deleted when the story ends.
+        let in_story: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stories WHERE media_id = $1)")
+                .bind(media_id)
+                .fetch_one(&mut *tx)
+                .await?;
         match ready {
             None => return Err(Error::from(Code::MediaNotFound)),
             Some(_) if taken_down => return Err(Error::from(Code::MediaNotFound)),
+            Some(_) if in_story => {
+                return Err(Code::MediaInUse
+                    .with_message("a story's photo cannot be an avatar; upload it again"));
+            }
             Some(false) => {
                 return Err(Code::MediaNotReady
                     .with_message("the avatar photo has not finished processing"));

@@ -300,6 +300,27 @@ pub async fn card_page<R>(
     })
 }
 
+/// A page of rows that each carry a user, each turned into an item with
+/// that user's card (avatars resolved in one query).
+pub async fn with_cards<R, T>(
+    db: &PgPool,
+    urls: &Photos,
+    page: super::page::Page<R>,
+    card: impl Fn(&R) -> CardRow,
+    item: impl Fn(R, UserCard) -> T,
+) -> Result<super::page::Page<T>> {
+    let cards = cards(db, urls, page.items.iter().map(card).collect()).await?;
+    Ok(super::page::Page {
+        items: page
+            .items
+            .into_iter()
+            .zip(cards)
+            .map(|(row, card)| item(row, card))
+            .collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
 pub async fn card(db: &PgPool, urls: &Photos, row: CardRow) -> Result<UserCard> {
     Ok(cards(db, urls, vec![row]).await?.remove(0))
 }

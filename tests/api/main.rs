@@ -31,6 +31,7 @@ mod restarts;
 mod roll;
 mod signals;
 mod social;
+mod stories;
 mod takedowns;
 mod trigger_bridge;
 mod upload_sweep;
