@@ -37,13 +37,18 @@ async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -
 /// A 480x360 picture with the texture of a photo (PDQ quality well above 50), as a PNG, with
 /// the pixel at `changed` (if any) inverted.
 fn picture(changed: Option<(u32, u32)>) -> Vec<u8> {
+    picture_of(9.0, changed)
+}
+
+/// [`picture`] with waves of another frequency: another picture.
+fn picture_of(frequency: f32, changed: Option<(u32, u32)>) -> Vec<u8> {
     let (w, h) = (480u32, 360u32);
     let mut rgb = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {
         for x in 0..w {
             let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
             let v = 0.5
-                + 0.25 * (fx * 9.0 + (fy * 4.0).sin() * 2.0).sin()
+                + 0.25 * (fx * frequency + (fy * 4.0).sin() * 2.0).sin()
                 + 0.25 * (fy * 13.0 - fx * 5.0).cos();
             let c = (v.clamp(0.0, 1.0) * 255.0) as u8;
             let mut px = [c, c.wrapping_add((x % 7) as u8), 255 - c];
@@ -289,6 +294,17 @@ async fn moderators_manage_the_list_and_a_confirmed_match_is_gone() {
         quarantine_state(&pool, second).await,
         Some(("pending".into(), 1))
     );
+    // Another picture is not near it, and posts.
+    let other = processed_photo(&app, &cy, &picture_of(23.0, None)).await;
+    let (other_hash, _) = hash_of(&pool, other).await;
+    assert!(
+        distance(&other_hash, &flipped) > 31,
+        "{other_hash} vs {flipped}"
+    );
+    assert_eq!(quarantine_state(&pool, other).await, None);
+    try_post(&app, &cy, other)
+        .await
+        .expect(StatusCode::CREATED, None);
 
     // Confirmed: removed as a takedown removes a photo, and its own hash joins the list.
     admin(
