@@ -122,10 +122,14 @@ codes! {
     MediaNotFound = "media_not_found", 404, "no media with this id";
     SessionNotFound = "session_not_found", 404, "no active session with this id";
     ReportTargetNotFound = "report_target_not_found", 404, "nothing to report with this id";
+    BlockedHashNotFound = "blocked_hash_not_found", 404, "no block-list entry with this id";
+    QuarantineNotFound = "quarantine_not_found", 404, "no photo with this id is waiting for review";
     MethodNotAllowed = "method_not_allowed", 405, "this endpoint does not take this method";
     RequestTimeout = "request_timeout", 408, "the request took longer than 30 s";
     HandleTaken = "handle_taken", 409, "this handle is already taken";
     EmailTaken = "email_taken", 409, "an account already uses this email";
+    HashAlreadyBlocked = "hash_already_blocked", 409, "this hash is already on the block list";
+    BlockListFull = "block_list_full", 409, "the block list has reached its bound; remove entries first";
     EmailAlreadyVerified = "email_already_verified", 409, "this account's email address is already verified";
     PayloadTooLarge = "payload_too_large", 413, "the request body is too large";
     UnsupportedMediaType = "unsupported_media_type", 415, "send the body as JSON with `Content-Type: application/json`";
@@ -134,6 +138,7 @@ codes! {
     IdempotencyKeyReused = "idempotency_key_reused", 422, "this Idempotency-Key was used with a different request";
     MediaNotReady = "media_not_ready", 422, "every photo must have finished processing (status `ready`)";
     MediaInUse = "media_in_use", 422, "a photo in media_ids already belongs to another post";
+    MediaQuarantined = "media_quarantined", 422, "this photo is held for review: it resembles a photo that was removed, and cannot be used unless a moderator releases it";
     UnsupportedContentType = "unsupported_content_type", 422, "this content type is not accepted";
     FileTooLarge = "file_too_large", 422, "the file is larger than uploads may be";
     UploadMissing = "upload_missing", 422, "the file has not been uploaded yet";

@@ -355,6 +355,11 @@ pub const VARIABLES: &[Variable] = &[
         "storage class an original moves to once its photo is ready:\nGLACIER (default), ONEZONE_IA or STANDARD",
     ),
     var(
+        "PDQ_MATCH_DISTANCE",
+        "",
+        "a photo whose PDQ hash is within this many bits (of 256) of\none on the block list is held for review (default 31, at most 64)",
+    ),
+    var(
         "WORKER_REQUEST_TIMEOUT_SECS",
         "",
         "longest a job takes from arrival to answer, waiting for a slot\nincluded: set it to the serverless container's timeout\n(default 300); the worker stops extending visibility past it",

@@ -496,3 +496,16 @@ fn push_credentials_are_optional_and_each_bad_value_is_named() {
     partial.remove("PUSH_APNS_KEY");
     assert_eq!(load(&partial).unwrap_err().var, "PUSH_APNS_KEY");
 }
+
+#[test]
+fn the_pdq_match_distance_is_metas_unless_told_otherwise() {
+    let mut env = base();
+    env.insert("APP_MODE", "serverless-worker".into());
+    assert_eq!(load(&env).unwrap().worker.pdq_match_distance, 31);
+    env.insert("PDQ_MATCH_DISTANCE", "0".into());
+    assert_eq!(load(&env).unwrap().worker.pdq_match_distance, 0);
+    for bad in ["65", "-1", "many"] {
+        env.insert("PDQ_MATCH_DISTANCE", bad.into());
+        assert_eq!(load(&env).unwrap_err().var, "PDQ_MATCH_DISTANCE", "{bad}");
+    }
+}

@@ -68,7 +68,17 @@ pub struct WorkerConfig {
     /// The class an original moves to once its photo is ready
     /// (`WORKER_ORIGINALS_CLASS`, issue 30).
     pub originals_class: StorageClass,
+    /// `PDQ_MATCH_DISTANCE`: a photo whose PDQ hash differs from one on the
+    /// block list in at most this many of the 256 bits is quarantined
+    /// (issue 29; Meta recommends 31).
+    pub pdq_match_distance: u32,
 }
+
+/// Meta's recommended PDQ match threshold.
+pub const DEFAULT_PDQ_MATCH_DISTANCE: u32 = 31;
+/// Past this, unrelated photos start to match (two random hashes differ in
+/// 128 bits, give or take 8).
+pub const MAX_PDQ_MATCH_DISTANCE: u32 = 64;
 
 pub(super) fn worker(env: &Env) -> Result<WorkerConfig, ConfigError> {
     let concurrency: usize = env.positive("WORKER_CONCURRENCY", 2)?;
@@ -102,7 +112,20 @@ pub(super) fn worker(env: &Env) -> Result<WorkerConfig, ConfigError> {
         job_time_limit,
         request_timeout,
         originals_class: originals_class(env)?,
+        pdq_match_distance: pdq_match_distance(env)?,
     })
+}
+
+/// `PDQ_MATCH_DISTANCE`: 0 to 64 bits, default 31.
+fn pdq_match_distance(env: &Env) -> Result<u32, ConfigError> {
+    let distance: u32 = env.parsed("PDQ_MATCH_DISTANCE", DEFAULT_PDQ_MATCH_DISTANCE)?;
+    if distance > MAX_PDQ_MATCH_DISTANCE {
+        return Err(ConfigError {
+            var: "PDQ_MATCH_DISTANCE",
+            problem: format!("must be at most {MAX_PDQ_MATCH_DISTANCE} (of 256 bits)"),
+        });
+    }
+    Ok(distance)
 }
 
 /// `WORKER_ORIGINALS_CLASS`: GLACIER (default), ONEZONE_IA or STANDARD

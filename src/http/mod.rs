@@ -5,6 +5,7 @@ pub mod auth;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod hashmatch;
 pub mod invites;
 pub mod media;
 pub mod moderation;
@@ -332,6 +333,11 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(moderation::suspend))
         .routes(routes!(moderation::unsuspend))
         .routes(routes!(stories::take_down_story))
+        .routes(routes!(hashmatch::list_blocked, hashmatch::add_blocked))
+        .routes(routes!(hashmatch::remove_blocked))
+        .routes(routes!(hashmatch::list_quarantine))
+        .routes(routes!(hashmatch::release))
+        .routes(routes!(hashmatch::confirm))
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {

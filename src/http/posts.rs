@@ -55,9 +55,9 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyK
         (status = 400, description = "`invalid_json` or `invalid_idempotency_key`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "`media_not_found`: a photo is not yours or does not exist", body = ErrorBody),
+        (status = 404, description = "`media_not_found`: a photo is not yours, does not exist, or was removed", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`, `media_not_ready`, `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, `media_not_ready`, `media_quarantined` (held for review: it matched the hash block list), `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn create_post(

@@ -77,7 +77,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>
         (status = 401, body = ErrorBody),
         (status = 404, description = "`media_not_found`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`, `media_not_ready`, or `media_in_use` (a story's photo)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, `media_not_ready`, `media_quarantined` (the avatar photo is held for review) or `media_in_use` (a story's photo)", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn update_me(

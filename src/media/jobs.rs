@@ -3,6 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::hashmatch;
 use super::variants::{VariantFormat, VariantName};
 use crate::error::Result;
 
@@ -25,7 +26,18 @@ pub struct Finished {
     pub width: u32,
     pub height: u32,
     pub blurhash: String,
+    pub pdq: ciel_imaging::Pdq,
     pub variants: Vec<NewVariant>,
+}
+
+/// What [`finish`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Deleted (or failed) meanwhile: nothing recorded.
+    Gone,
+    Ready,
+    /// Ready, but its hash is near one on the block list: held for review.
+    Quarantined,
 }
 
 /// Marks the media as being processed, and answers the key of its
@@ -56,13 +68,21 @@ pub async fn ready_original(db: &PgPool, media_id: Uuid) -> Result<Option<String
     )
 }
 
-/// Records the variants and marks the media ready, in one transaction.
-/// Upserts keep a second run (redelivery, racing workers) from adding rows.
-/// False when the media was deleted meanwhile.
-pub async fn finish(db: &PgPool, media_id: Uuid, finished: &Finished) -> Result<bool> {
+/// Records the variants and the hash and marks the media ready, in one
+/// transaction, quarantining it there when its hash is within
+/// `match_distance` bits of the block list (so it is never usable in
+/// between). Upserts keep a second run (redelivery, racing workers) from
+/// adding rows.
+pub async fn finish(
+    db: &PgPool,
+    media_id: Uuid,
+    finished: &Finished,
+    match_distance: u32,
+) -> Result<Recorded> {
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
         "UPDATE media SET status = 'ready', width = $2, height = $3, blurhash = $4,
+                pdq = $5, pdq_quality = $6,
                 error_code = NULL, error_message = NULL, updated_at = now()
          WHERE id = $1 AND status <> 'failed'",
     )
@@ -70,11 +90,16 @@ pub async fn finish(db: &PgPool, media_id: Uuid, finished: &Finished) -> Result<
     .bind(finished.width as i32)
     .bind(finished.height as i32)
     .bind(&finished.blurhash)
+    .bind(finished.pdq.hash.as_bytes().as_slice())
+    .bind(i16::from(finished.pdq.quality))
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Ok(false);
+        return Ok(Recorded::Gone);
     }
+    let quarantined =
+        hashmatch::quarantine_if_matching(&mut tx, media_id, &finished.pdq.hash, match_distance)
+            .await?;
     let names: Vec<&str> = finished.variants.iter().map(|v| v.name.as_str()).collect();
     let formats: Vec<&str> = finished
         .variants
@@ -101,7 +126,11 @@ pub async fn finish(db: &PgPool, media_id: Uuid, finished: &Finished) -> Result<
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(if quarantined {
+        Recorded::Quarantined
+    } else {
+        Recorded::Ready
+    })
 }
 
 /// Marks the media failed for good, unless it already became ready.

@@ -1,11 +1,13 @@
 //! Media: what an upload is, where its objects live, and the media tables.
 //! The pixels themselves are `ciel_imaging`'s business.
 
+pub mod hashmatch;
 pub mod jobs;
 pub mod originals;
 pub mod process;
 pub mod reconcile;
 pub mod sweep;
+pub mod usable;
 pub mod variants;
 pub mod withhold;
 

@@ -14,7 +14,8 @@ use sqlx::PgPool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
-use super::jobs::{self, ABANDONED, ABANDONED_MESSAGE, Finished, NewVariant};
+use super::hashmatch;
+use super::jobs::{self, ABANDONED, ABANDONED_MESSAGE, Finished, NewVariant, Recorded};
 use super::keys;
 use super::originals::{self, Original};
 use crate::config::WorkerConfig;
@@ -41,6 +42,8 @@ pub struct Processor {
     job_time_limit: Duration,
     /// Where originals go once their photo is ready.
     originals_class: StorageClass,
+    /// Largest PDQ distance to a block-list hash that quarantines a photo.
+    match_distance: u32,
 }
 
 impl Processor {
@@ -52,6 +55,7 @@ impl Processor {
             memory_budget_mb: config.memory_budget_mb,
             job_time_limit: config.job_time_limit,
             originals_class: config.originals_class,
+            match_distance: config.pdq_match_distance,
         }
     }
 
@@ -202,12 +206,21 @@ impl Processor {
         what: &'static str,
     ) -> Result<Outcome, Transient> {
         let Stored { finished, memory } = stored;
-        if !jobs::finish(&self.db, media_id, &finished).await? {
-            // Deleted (or failed) while we worked: leave no orphans behind.
-            for variant in &finished.variants {
-                self.storage.delete(&variant.key).await?;
+        match jobs::finish(&self.db, media_id, &finished, self.match_distance).await? {
+            Recorded::Gone => {
+                // Deleted (or failed) while we worked: leave no orphans behind.
+                for variant in &finished.variants {
+                    self.storage.delete(&variant.key).await?;
+                }
+                return Ok(Outcome::Skipped);
             }
-            return Ok(Outcome::Skipped);
+            Recorded::Quarantined => {
+                tracing::warn!(%media_id, pdq = %finished.pdq.hash, "photo matches the hash block list; held for review");
+                metrics::counter!("media_quarantined_total").increment(1);
+                // Its variants leave the public prefix now (the chores would within a minute).
+                hashmatch::settle(&self.db, &self.storage, media_id).await;
+            }
+            Recorded::Ready => {}
         }
         tracing::info!(%media_id, variants = finished.variants.len(), "{what}");
         drop(memory);
@@ -309,6 +322,7 @@ impl Processor {
             width: processed.width,
             height: processed.height,
             blurhash: processed.blurhash,
+            pdq: processed.pdq,
             variants,
         })
     }

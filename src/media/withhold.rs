@@ -1,6 +1,7 @@
 //! Photos that must stop being public while they are kept: the photos of a
-//! taken-down post, and every photo of a suspended or deleted account (until
-//! its purge). Their variant objects move out of `variants/` (the prefix
+//! taken-down post, every photo of a suspended or deleted account (until
+//! its purge), and photos held for review or confirmed by hash matching
+//! (`super::hashmatch`). Their variant objects move out of `variants/` (the prefix
 //! presigned and CDN URLs point into, and the only one a CDN may read) to
 //! `withheld/`, and the CDN is told to forget them; a reversed decision moves
 //! them back. The URLs handed out before stop working as soon as the move is
@@ -43,12 +44,17 @@ const UNSETTLED_SQL: &str = "
      WHERE (u.suspended_at IS NOT NULL OR u.deleted_at IS NOT NULL)
        AND NOT m.variants_withheld AND m.status = 'ready' AND NOT m.variants_private
     UNION
+    SELECT m.id FROM media_quarantine q JOIN media m ON m.id = q.media_id
+     WHERE q.state <> 'released' AND NOT m.variants_withheld AND m.status = 'ready'
+    UNION
     SELECT m.id FROM media m
      WHERE m.variants_withheld
        AND NOT EXISTS (SELECT 1 FROM post_media pm JOIN posts p ON p.id = pm.post_id
                         WHERE pm.media_id = m.id AND p.taken_down_at IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.owner_id
                         AND (u.suspended_at IS NOT NULL OR u.deleted_at IS NOT NULL))
+       AND NOT EXISTS (SELECT 1 FROM media_quarantine q
+                        WHERE q.media_id = m.id AND q.state <> 'released')
     LIMIT $1";
 
 /// Whether each photo should be withheld, and whether it is.
@@ -58,6 +64,8 @@ const STATE_SQL: &str = "
                     WHERE pm.media_id = m.id AND p.taken_down_at IS NOT NULL)
            OR EXISTS (SELECT 1 FROM users u WHERE u.id = m.owner_id
                        AND (u.suspended_at IS NOT NULL OR u.deleted_at IS NOT NULL))
+           OR EXISTS (SELECT 1 FROM media_quarantine q
+                       WHERE q.media_id = m.id AND q.state <> 'released')
              AS should_withhold
       FROM media m WHERE m.id = ANY($1) AND m.status = 'ready' AND NOT m.variants_private";
 

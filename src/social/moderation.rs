@@ -11,7 +11,7 @@ use super::{Db, post_not_found, user_not_found};
 use crate::auth::{Auth, Revocation};
 use crate::error::{Code, Error, Result};
 use crate::infra::s3::Storage;
-use crate::media::withhold;
+use crate::media::{hashmatch, withhold};
 use crate::users::Handle;
 
 pub const REASON_MAX_CHARS: usize = 1000;
@@ -214,10 +214,11 @@ pub async fn reports(db: &Db, page: &PageRequest<QueueKey>) -> Result<Page<Repor
     }))
 }
 
-/// Hides a post everywhere, feeds included (their hydration drops it), and
-/// withholds its photos' variants.
+/// Hides a post everywhere, feeds included (their hydration drops it),
+/// withholds its photos' variants, and adds their hashes to the block list.
 pub async fn take_down(db: &Db, storage: &Storage, post_id: Uuid) -> Result<()> {
     mark_taken_down(db, post_id).await?;
+    hashmatch::block_photos_of_post(&db.primary, post_id).await?;
     settle_photos_of_post(db, storage, post_id).await
 }
 
@@ -233,6 +234,7 @@ pub async fn restore(db: &Db, storage: &Storage, post_id: Uuid) -> Result<()> {
     if found == 0 {
         return Err(post_not_found());
     }
+    hashmatch::unblock_photos_of_post(&db.primary, post_id).await?;
     settle_photos_of_post(db, storage, post_id).await
 }
 

@@ -10,7 +10,7 @@ use super::render::Photos;
 use super::{Db, USER_VISIBLE, no_block, post_not_found};
 use crate::error::{Code, Error, FieldErrors, OnConstraint, Result};
 use crate::infra::s3::Storage;
-use crate::media::MediaStatus;
+use crate::media::usable;
 
 pub const CAPTION_MAX_CHARS: usize = 2200;
 pub const MEDIA_PER_POST_MAX: usize = 10;
@@ -55,33 +55,12 @@ impl NewPost {
     }
 }
 
-/// Creates the post in `tx`. Every photo must be the author's, ready, and
-/// in no other post; the rows are locked so that two posts cannot take the
+/// Creates the post in `tx`. Every photo must be usable by the author
+/// ([`usable::lock`]: theirs, ready, not held for review) and in no other post; the rows are locked so that two posts cannot take the
 /// same photo, and a deletion cannot slip in between.
 pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) -> Result<Uuid> {
-    let found: Vec<(Uuid, MediaStatus, bool)> = sqlx::query_as(
-        "SELECT m.id, m.status,
-                EXISTS (SELECT 1 FROM post_media pm WHERE pm.media_id = m.id)
-                OR EXISTS (SELECT 1 FROM stories s WHERE s.media_id = m.id)
-         FROM media m WHERE m.id = ANY($1) AND m.owner_id = $2
-         ORDER BY m.id FOR UPDATE OF m",
-    )
-    .bind(&new.media_ids)
-    .bind(author)
-    .fetch_all(&mut *tx)
-    .await?;
-    if found.len() != new.media_ids.len() {
-        return Err(
-            Code::MediaNotFound.with_message("a photo in media_ids does not exist or is not yours")
-        );
-    }
-    if found
-        .iter()
-        .any(|(_, status, _)| *status != MediaStatus::Ready)
-    {
-        return Err(Error::from(Code::MediaNotReady));
-    }
-    if found.iter().any(|(_, _, used)| *used) {
+    let found = usable::lock(&mut *tx, author, &new.media_ids).await?;
+    if found.iter().any(|photo| photo.in_post || photo.in_story) {
         return Err(Error::from(Code::MediaInUse));
     }
     let id = Uuid::now_v7();

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::render::{self, MediaView, Photos};
 use super::{Db, USER_VISIBLE, user_not_found};
-use crate::error::{Code, Error, FieldErrors, Result};
+use crate::error::{Code, FieldErrors, Result};
+use crate::media::usable;
 use crate::users::{DisplayName, Handle};
 
 pub const BIO_MAX_CHARS: usize = 300;
@@ -142,46 +143,17 @@ impl ProfileChange {
     }
 }
 
-/// Applies `change` to the user's own profile. The avatar must be a ready
-/// photo of theirs, and not one of a taken-down post (`media_not_found`:
-/// that photo is gone for every use).
+/// Applies `change` to the user's own profile. The avatar must be a photo
+/// the user may use ([`usable::lock`]): theirs, ready, not held for review,
+/// and not one of a taken-down post (that photo is gone for every use).
 pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()> {
     let mut tx = db.primary.begin().await?;
     if let Some(Some(media_id)) = change.avatar_media_id {
-        let ready: Option<bool> = sqlx::query_scalar(
-            "SELECT status = 'ready' FROM media WHERE id = $1 AND owner_id = $2 FOR SHARE",
-        )
-        .bind(media_id)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        // Read once the row is locked: a takedown locks its photos first,
-        // so this sees any takedown that got there before.
-        let taken_down: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM post_media pm JOIN posts p ON p.id = pm.post_id
-                             WHERE pm.media_id = $1 AND p.taken_down_at IS NOT NULL)",
-        )
-        .bind(media_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let photo = usable::lock(&mut tx, user_id, &[media_id]).await?;
         // A story's photo is deleted when the story ends.
-        let in_story: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stories WHERE media_id = $1)")
-                .bind(media_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        match ready {
-            None => return Err(Error::from(Code::MediaNotFound)),
-            Some(_) if taken_down => return Err(Error::from(Code::MediaNotFound)),
-            Some(_) if in_story => {
-                return Err(Code::MediaInUse
-                    .with_message("a story's photo cannot be an avatar; upload it again"));
-            }
-            Some(false) => {
-                return Err(Code::MediaNotReady
-                    .with_message("the avatar photo has not finished processing"));
-            }
-            Some(true) => {}
+        if photo.iter().any(|p| p.in_story) {
+            return Err(Code::MediaInUse
+                .with_message("a story's photo cannot be an avatar; upload it again"));
         }
     }
     sqlx::query(

@@ -13,6 +13,7 @@ mod crafted_jobs;
 mod deploy;
 mod faults;
 mod feed;
+mod hash_matching;
 mod invites;
 mod k8s;
 mod layering;

@@ -17,7 +17,9 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::{ImageError, OutputFormat, Processed, SourceFormat, Variant, VariantName};
+use crate::{
+    ImageError, OutputFormat, Pdq, PdqHash, Processed, SourceFormat, Variant, VariantName,
+};
 
 /// The hidden first argument that makes the executable serve one decode.
 pub const CHILD_ARG: &str = "__ciel-imaging-child";
@@ -232,6 +234,8 @@ fn encode_answer(result: &Result<Processed, ImageError>) -> Vec<u8> {
             out.extend(p.width.to_be_bytes());
             out.extend(p.height.to_be_bytes());
             put(&mut out, p.blurhash.as_bytes());
+            out.extend_from_slice(p.pdq.hash.as_bytes());
+            out.push(p.pdq.quality);
             out.extend((p.variants.len() as u32).to_be_bytes());
             for v in &p.variants {
                 let name = VariantName::ALL.iter().position(|n| *n == v.name);
@@ -294,6 +298,8 @@ fn decode_answer(answer: &[u8]) -> Option<Result<Processed, ImageError>> {
             let source_format = *FORMATS.get(usize::from(c.u8()?))?;
             let (width, height) = (c.u32()?, c.u32()?);
             let blurhash = c.string()?;
+            let hash = PdqHash::from_slice(c.take(32)?)?;
+            let quality = c.u8()?;
             let count = c.u32()?;
             let mut variants = Vec::new();
             for _ in 0..count {
@@ -310,6 +316,7 @@ fn decode_answer(answer: &[u8]) -> Option<Result<Processed, ImageError>> {
                 width,
                 height,
                 blurhash,
+                pdq: Pdq { hash, quality },
                 variants,
             })
         }
@@ -340,6 +347,10 @@ mod tests {
             width: 1200,
             height: 900,
             blurhash: "LEHV6nWB2yk8".into(),
+            pdq: Pdq {
+                hash: PdqHash::from_bytes([0xa5; 32]),
+                quality: 87,
+            },
             variants: vec![Variant {
                 name: VariantName::Medium,
                 format: OutputFormat::Jpeg,

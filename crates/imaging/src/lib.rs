@@ -1,5 +1,6 @@
 //! Pure image pipeline (no I/O, no async): sniff -> guard -> decode (shrink-on-load) -> resize ->
-//! sRGB -> orient -> encode (WebP per size; [`VariantSet::WebpAndJpeg`] adds a JPEG) -> blurhash.
+//! sRGB -> orient -> encode (WebP per size; [`VariantSet::WebpAndJpeg`] adds a JPEG) -> blurhash,
+//! and a PDQ perceptual hash ([`pdq`]) of one of the resized buffers.
 //!
 //! Everything here is a pure function of the input bytes: the same bytes always give the same
 //! output bytes on the same build and CPU, so a worker that processes a job twice writes identical
@@ -16,6 +17,7 @@ pub mod isolation;
 mod jpeg;
 mod metadata;
 mod ops;
+pub mod pdq;
 mod png_dec;
 mod probe;
 mod stages;
@@ -23,6 +25,7 @@ mod webp;
 
 pub use heif::{AV1_SIZE_SLACK, HEVC_SIZE_SLACK, MAX_GRID_TILES};
 pub use metadata::has_metadata;
+pub use pdq::{Pdq, PdqHash};
 pub use probe::{Probe, probe};
 
 /// Reject sources with more pixels than this (pixel-flood guard).
@@ -201,6 +204,9 @@ pub struct Processed {
     pub width: u32,
     pub height: u32,
     pub blurhash: String,
+    /// PDQ of the upright sRGB picture, from the largest resized buffer with an edge of at
+    /// most [`pdq::MAX_EDGE`] (no second decode).
+    pub pdq: Pdq,
     pub variants: Vec<Variant>,
 }
 
@@ -420,11 +426,17 @@ fn finish(
     let mut encoded: Vec<Vec<Variant>> = Vec::with_capacity(plan.len());
     let mut current = largest;
     let mut smallest: Option<Rgb> = None;
+    let mut pdq: Option<Pdq> = None;
     for (i, &(name, vw, vh)) in plan.iter().enumerate().rev() {
         deadline::check()?;
         if (current.width, current.height) != (vw, vh) {
             current = ops::resize(&current, vw, vh)?;
             stages::mark(|| format!("resize to {}", name.as_str()));
+        }
+        // The smallest size is at most 320 px, so some buffer always qualifies.
+        if pdq.is_none() && vw.max(vh) <= pdq::MAX_EDGE {
+            pdq = Some(pdq::hash_rgb8(current.width, current.height, &current.data));
+            stages::mark(|| "pdq".into());
         }
         let mut size = Vec::with_capacity(set.formats().len());
         for &format in set.formats() {
@@ -465,6 +477,7 @@ fn finish(
         width: ow,
         height: oh,
         blurhash,
+        pdq: pdq.ok_or_else(|| ImageError::Corrupt("no variant to hash".into()))?,
         variants: encoded.into_iter().flatten().collect(),
     })
 }

@@ -29,7 +29,7 @@ use super::render::{self, CardRow, MediaView, Photos, UserCard};
 use super::{Db, USER_VISIBLE, no_block};
 use crate::error::{Code, Error, OnConstraint, Result};
 use crate::infra::s3::Storage;
-use crate::media::MediaStatus;
+use crate::media::usable;
 
 /// How long a story is shown.
 pub const LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -189,28 +189,16 @@ pub async fn post(
 }
 
 async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewStory) -> Result<Uuid> {
-    let found: Option<(MediaStatus, bool)> = sqlx::query_as(
-        "SELECT m.status,
-                EXISTS (SELECT 1 FROM post_media pm WHERE pm.media_id = m.id)
-                OR EXISTS (SELECT 1 FROM stories s WHERE s.media_id = m.id)
-                OR EXISTS (SELECT 1 FROM users u WHERE u.avatar_media_id = m.id)
-         FROM media m WHERE m.id = $1 AND m.owner_id = $2 FOR UPDATE OF m",
-    )
-    .bind(new.media_id)
-    .bind(author)
-    .fetch_optional(&mut *tx)
-    .await?;
-    match found {
-        None => return Err(Error::from(Code::MediaNotFound)),
-        Some((status, _)) if status != MediaStatus::Ready => {
-            return Err(Error::from(Code::MediaNotReady));
-        }
-        Some((_, true)) => {
-            return Err(Code::MediaInUse.with_message(
-                "this photo already belongs to a post, a story or your profile; upload it again",
-            ));
-        }
-        Some(_) => {}
+    let photo = usable::lock(&mut *tx, author, &[new.media_id]).await?;
+    let avatar: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE avatar_media_id = $1)")
+            .bind(new.media_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if avatar || photo.iter().any(|p| p.in_post || p.in_story) {
+        return Err(Code::MediaInUse.with_message(
+            "this photo already belongs to a post, a story or your profile; upload it again",
+        ));
     }
     let id = Uuid::now_v7();
     let lifetime = time::Duration::try_from(LIFETIME).map_err(anyhow::Error::from)?;
@@ -382,7 +370,8 @@ pub(crate) async fn not_author_or_not_found(db: &Db, viewer: Uuid, id: Uuid) -> 
     }
 }
 
-/// Hides a story everywhere (an admin's decision); its photo is kept while
+/// Hides a story everywhere (an admin's decision) and adds its photo's hash
+/// to the block list; its photo is kept while
 /// a report about it is, as evidence, and deleted by the sweep otherwise.
 pub async fn take_down(db: &Db, storage: &Storage, id: Uuid) -> Result<()> {
     let found = sqlx::query(
@@ -395,6 +384,7 @@ pub async fn take_down(db: &Db, storage: &Storage, id: Uuid) -> Result<()> {
     if found == 0 {
         return Err(story_not_found());
     }
+    crate::media::hashmatch::block_photo_of_story(&db.primary, id).await?;
     if let Err(e) = sweep::remove(&db.primary, storage, &[id]).await {
         tracing::warn!(error = ?e, story = %id, "could not remove a taken-down story yet; the sweep will");
     }
