@@ -95,6 +95,45 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// What `subject` has left of `policy`, without counting a request (to
+    /// show a user their budgets).
+    pub async fn peek(&self, policy: &Policy, subject: &str) -> Decision {
+        let key = format!("{}:rl:{}:{}", self.key_prefix, policy.name, subject);
+        let read = self
+            .redis
+            .run(|mut conn| async move {
+                let (count, ttl_ms): (Option<u64>, i64) = redis::pipe()
+                    .get(&key)
+                    .pttl(&key)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok((count.unwrap_or(0), ttl_ms))
+            })
+            .await;
+        match read {
+            Some((count, ttl_ms)) => {
+                let reset_after = u64::try_from(ttl_ms)
+                    .map(Duration::from_millis)
+                    .unwrap_or(policy.window);
+                Decision::peeked(policy, count, reset_after)
+            }
+            None => self.local.peek(policy, subject, Instant::now()),
+        }
+    }
+}
+
+impl Decision {
+    /// `allowed`: whether one more request would be.
+    fn peeked(policy: &Policy, count: u64, reset_after: Duration) -> Self {
+        Decision {
+            allowed: count < policy.quota,
+            remaining: policy.quota.saturating_sub(count),
+            reset_after,
+        }
+    }
+}
+
 /// Failed sign-ins an (account, network) pair may make before it must wait.
 const FREE_FAILURES: u64 = 5;
 /// The first wait of a pair past its free failures; each further failure
@@ -276,6 +315,17 @@ impl LocalWindows {
         }
         entry.0 += 1;
         Decision::from_count(policy, entry.0, entry.1 - now)
+    }
+
+    fn peek(&self, policy: &Policy, subject: &str, now: Instant) -> Decision {
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match windows.get(&(policy.name, subject.to_string())) {
+            Some((count, ends)) if *ends > now => Decision::peeked(policy, *count, *ends - now),
+            _ => Decision::peeked(policy, 0, policy.window),
+        }
     }
 }
 

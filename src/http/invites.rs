@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::invites::{self, Invite, NewInvite};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam, integral, optional_integral};
 use crate::social::invites as people;
 use crate::social::render::UserCard;
+use crate::trust::INVITE_PERIOD;
 
-const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
 const DAY: u64 = 24 * 3600;
 
 #[derive(Deserialize, ToSchema)]
@@ -48,7 +48,8 @@ pub struct SharedInvite {
 pub struct InviteList {
     /// Newest first, at most 100.
     items: Vec<SharedInvite>,
-    /// Invites a user may mint in any 7 days (`INVITES_PER_WEEK`).
+    /// Invites you may mint in any 7 days: your trust level's
+    /// (`GET /v1/me/trust`); none at `new`.
     per_week: u32,
     /// Left now.
     left: u32,
@@ -96,12 +97,13 @@ fn max_uses(uses: Option<i64>, max: i32) -> Result<i32> {
     }
 }
 
-/// Mint an invite, within your quota of the last 7 days.
+/// Mint an invite, within your trust level's quota of the last 7 days (a
+/// `new` account has none: invites are earned).
 #[utoipa::path(post, path = "/v1/invites", tag = "invites", security(("bearer" = [])),
     request_body = NewInviteRequest,
     responses(
         (status = 201, body = SharedInvite),
-        (status = 403, description = "`invite_quota_exhausted`: the message says until when", body = ErrorBody),
+        (status = 403, description = "`invite_quota_exhausted`: the message says until when, or that your level has no invites yet", body = ErrorBody),
         (status = 422, description = "`validation_failed` (`max_uses` 1 to 100, `lifetime_days` 1 to 30)", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
@@ -116,8 +118,14 @@ pub async fn create_invite(
         lifetime: lifetime(body.lifetime_days, 7)?,
         note: None,
     };
-    let invite =
-        invites::mint_within_quota(&ctx.db, &new, ctx.signup.invites_per_week, WEEK).await?;
+    let (level, quota) = ctx.trust.invite_quota(user.user_id).await?;
+    if quota == 0 {
+        return Err(Code::InviteQuotaExhausted.with_message(format!(
+            "accounts at trust level `{}` have no invites: they come with the next level (GET /v1/me/trust)",
+            level.as_str()
+        )));
+    }
+    let invite = invites::mint_within_quota(&ctx.db, &new, quota, INVITE_PERIOD).await?;
     Ok((StatusCode::CREATED, Json(shared(&ctx, invite))))
 }
 
@@ -129,9 +137,14 @@ pub async fn list_invites(
     user: AuthUser,
 ) -> Result<Json<InviteList>> {
     let items = invites::mine(&ctx.db, user.user_id).await?;
-    let per_week = ctx.signup.invites_per_week;
-    let (left, _) =
-        invites::quota_left(&mut *ctx.db.acquire().await?, user.user_id, per_week, WEEK).await?;
+    let (_, per_week) = ctx.trust.invite_quota(user.user_id).await?;
+    let (left, _) = invites::quota_left(
+        &mut *ctx.db.acquire().await?,
+        user.user_id,
+        per_week,
+        INVITE_PERIOD,
+    )
+    .await?;
     Ok(Json(InviteList {
         items: items.into_iter().map(|i| shared(&ctx, i)).collect(),
         per_week,

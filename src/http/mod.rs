@@ -17,6 +17,7 @@ pub mod push;
 pub mod rate_limit;
 pub mod serve;
 pub mod trigger;
+pub mod trust;
 pub mod users;
 
 use std::collections::HashMap;
@@ -300,6 +301,7 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(invites::create_invite, invites::list_invites))
         .routes(routes!(invites::revoke_invite))
         .routes(routes!(invites::my_invitees))
+        .routes(routes!(trust::my_trust))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -311,6 +313,11 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(invites::admin_suspend_branch))
         .routes(routes!(moderation::suspend))
         .routes(routes!(moderation::unsuspend))
+        .routes(routes!(trust::admin_trust, trust::set_level))
+        .routes(routes!(trust::lift_suspension))
+        .routes(routes!(trust::resolve_report))
+        .routes(routes!(trust::withdraw_strike))
+        .routes(routes!(trust::admin_actions))
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {

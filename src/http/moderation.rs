@@ -18,7 +18,9 @@ use crate::http::error::{ErrorBody, error_response};
 use crate::http::extract::{AdminHeader, presents_admin_token};
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
+use crate::http::trust::AdminActor;
 use crate::social::moderation::{self, Category, NewReport, Report, TargetType};
+use crate::trust::audit::Reason;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateReportRequest {
@@ -106,36 +108,51 @@ pub async fn list_reports(
     Ok(Json(moderation::reports(&ctx.social, &page).await?.into()))
 }
 
-/// Take a post down: it disappears everywhere, feeds included.
+/// Take a post down: it disappears everywhere, feeds included. It is a
+/// strike for its author (once per post): see the README's trust levels.
 #[utoipa::path(post, path = "/v1/admin/posts/{id}/takedown", tag = "moderation", security(("admin_token" = [])),
-    params(("id" = Uuid, Path, description = "Post id")),
+    params(
+        ("id" = Uuid, Path, description = "Post id"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record of the strike (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+    ),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`post_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`)", body = ErrorBody),
     ))]
 pub async fn take_down(
     State(ctx): State<Arc<ApiContext>>,
+    AdminActor(actor): AdminActor,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
     moderation::take_down(&ctx.social, &ctx.storage, id).await?;
+    ctx.trust.strike_takedown(&actor, id).await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Reverse a takedown: the post and its photos are shown again.
+/// Reverse a takedown: the post and its photos are shown again, and the
+/// strike it was is withdrawn.
 #[utoipa::path(delete, path = "/v1/admin/posts/{id}/takedown", tag = "moderation", security(("admin_token" = [])),
-    params(("id" = Uuid, Path, description = "Post id")),
+    params(
+        ("id" = Uuid, Path, description = "Post id"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record of the withdrawal (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+    ),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`post_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`)", body = ErrorBody),
     ))]
 pub async fn restore(
     State(ctx): State<Arc<ApiContext>>,
+    AdminActor(actor): AdminActor,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
     moderation::restore(&ctx.social, &ctx.storage, id).await?;
+    let reason = Reason::system("takedown reversed");
+    ctx.trust.withdraw_for(&actor, id, &reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -33,4 +33,5 @@ mod signals;
 mod social;
 mod takedowns;
 mod trigger_bridge;
+mod trust;
 mod upload_sweep;
