@@ -50,7 +50,8 @@ CREATE INDEX trust_strikes_subject ON trust_strikes (subject_id);
 
 CREATE TYPE admin_action AS ENUM (
     'set_trust_level', 'lift_suspension', 'resolve_report', 'withdraw_strike',
-    'strike', 'auto_suspend', 'auto_lift'
+    'strike', 'auto_suspend', 'auto_lift',
+    'take_down', 'restore_post', 'suspend', 'unsuspend', 'suspend_branch', 'mint_invites'
 );
 
 -- Who did what to whom, when and why. `actor` is `system` for what the

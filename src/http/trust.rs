@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,36 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminActor {
             })?),
         };
         Ok(AdminActor(Actor::admin(label)?))
+    }
+}
+
+#[derive(Deserialize)]
+struct ReasonQuery {
+    reason: Option<String>,
+}
+
+/// Who acts and why, on the admin routes without a body: `X-Admin-Actor`,
+/// and the optional `?reason=` (recorded as not given without it).
+pub struct AdminCall {
+    pub actor: Actor,
+    pub reason: Option<Reason>,
+}
+
+impl AdminCall {
+    pub fn reason_or(&self, default: Reason) -> Reason {
+        self.reason.clone().unwrap_or(default)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminCall {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let AdminActor(actor) = AdminActor::from_request_parts(parts, state).await?;
+        let Query(query) = Query::<ReasonQuery>::try_from_uri(&parts.uri)
+            .map_err(|_| Error::invalid_field("reason", "the query string cannot be read"))?;
+        let reason = query.reason.as_deref().map(Reason::parse).transpose()?;
+        Ok(AdminCall { actor, reason })
     }
 }
 

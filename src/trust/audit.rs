@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Trust;
 use crate::error::{Error, Result};
+use crate::social::moderation;
 use crate::social::page::{NEWEST, Page, PageRequest};
 
 pub const REASON_MAX_CHARS: usize = 1000;
@@ -66,6 +68,11 @@ impl Reason {
         Ok(Reason(trimmed.to_string()))
     }
 
+    /// What the routes where a reason is optional record without one.
+    pub fn not_given() -> Self {
+        Reason("(no reason given)".into())
+    }
+
     /// A reason the system gives itself.
     pub fn system(text: &str) -> Self {
         Reason(text.to_string())
@@ -87,6 +94,12 @@ pub enum Action {
     Strike,
     AutoSuspend,
     AutoLift,
+    TakeDown,
+    RestorePost,
+    Suspend,
+    Unsuspend,
+    SuspendBranch,
+    MintInvites,
 }
 
 /// One recorded decision.
@@ -115,6 +128,43 @@ pub async fn record(conn: &mut PgConnection, entry: Entry<'_>) -> Result<()> {
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Whom an admin's action was about.
+pub enum About<'a> {
+    /// A user, by handle.
+    User(&'a str),
+    /// A post, a report, a batch...
+    Subject(Uuid),
+    Nothing,
+}
+
+impl Trust {
+    /// Records an admin action that its own route carried out (suspend,
+    /// takedown, invites...), after the fact.
+    pub async fn record(
+        &self,
+        actor: &Actor,
+        reason: &Reason,
+        action: Action,
+        about: About<'_>,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let (user, subject) = match about {
+            About::User(handle) => (Some(moderation::user_id(&self.db, handle).await?), None),
+            About::Subject(id) => (None, Some(id)),
+            About::Nothing => (None, None),
+        };
+        let entry = Entry {
+            actor,
+            action,
+            user,
+            subject,
+            reason,
+            details,
+        };
+        record(&mut *self.pool().acquire().await?, entry).await
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]

@@ -229,7 +229,12 @@ impl Trust {
 
     /// The strike of a takedown, for the post's author. Idempotent: the
     /// same post strikes once.
-    pub async fn strike_takedown(&self, actor: &Actor, post: Uuid) -> Result<Option<Struck>> {
+    pub async fn strike_takedown(
+        &self,
+        actor: &Actor,
+        post: Uuid,
+        reason: &Reason,
+    ) -> Result<Option<Struck>> {
         let mut tx = self.pool().begin().await?;
         let author: Option<Uuid> = sqlx::query_scalar("SELECT author_id FROM posts WHERE id = $1")
             .bind(post)
@@ -244,7 +249,7 @@ impl Trust {
             subject: post,
             report: None,
             actor,
-            reason: &Reason::system("post taken down"),
+            reason,
         };
         let pending = self.strike_in(&mut tx, offence).await?;
         self.commit_strike(tx, pending).await

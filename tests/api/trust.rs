@@ -526,6 +526,99 @@ async fn each_level_sets_its_limits_and_me_trust_says_what_is_left() {
     assert_eq!(reasons, ["press", "known to us"]);
     assert_eq!(view.body["actions"][0]["details"]["from"], "basic");
     assert_eq!(view.body["actions"][0]["details"]["to"], "verified");
+
+    // The older admin routes are on record too, with the reason given, if any.
+    let path = format!("/v1/admin/users/{}/suspend?reason=spam%20wave", eve.handle);
+    admin(&app, Method::POST, &path, None)
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    let path = format!("/v1/admin/users/{}/unsuspend", eve.handle);
+    admin(&app, Method::POST, &path, None)
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    let path = format!("/v1/admin/users/{}/suspend?reason=%20", eve.handle);
+    admin(&app, Method::POST, &path, None)
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    let path = format!("/v1/admin/users/{}/trust", eve.handle);
+    let view = admin(&app, Method::GET, &path, None).await;
+    let recent: Vec<(&str, &str)> = view.body["actions"].as_array().unwrap()[..2]
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        recent,
+        [("unsuspend", "(no reason given)"), ("suspend", "spam wave")]
+    );
+}
+
+#[tokio::test]
+async fn simultaneous_verdicts_strike_once_per_offence_and_count_each_strike_once() {
+    let app = trust_app(|env| {
+        env.insert("TRUST_STRIKES", "suspend_at=2,suspension=1h".into());
+        // Each takedown holds a connection while it waits for the photo
+        // moves' lock (`media::withhold::exclusive`): more requests at once
+        // than connections starve the pool.
+        env.insert("DATABASE_MAX_CONNECTIONS", "12".into());
+    })
+    .await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let photo = id_of(&post(&app, &pool, &ana, "contested").await);
+    let path = format!("/v1/admin/posts/{photo}/takedown?reason=at%20once");
+    let replies =
+        futures::future::join_all((0..3).map(|_| admin(&app, Method::POST, &path, None))).await;
+    for reply in &replies {
+        reply.expect(StatusCode::NO_CONTENT, None);
+    }
+    assert_eq!(
+        my_trust(&app, &ana).await["active_strikes"],
+        1,
+        "one offence, one strike"
+    );
+
+    // Two reports about her upheld at once: two strikes, counted one after
+    // the other (the second suspends, the third lengthens it).
+    let mut reports = Vec::new();
+    for i in 0..2 {
+        let reporter = user(&app, &unique(&format!("rep{i}"))).await;
+        let body = json!({ "target_type": "user", "target_id": ana.id, "reason": "spam" });
+        let reply = app.post("/v1/reports", reporter.token(), body).await;
+        reply.expect(StatusCode::CREATED, None);
+        reports.push(id_of(&reply.body));
+    }
+    let verdicts = futures::future::join_all(reports.iter().map(|report| {
+        let path = format!("/v1/admin/reports/{report}/resolution");
+        let body = json!({ "resolution": "upheld", "reason": "spam" });
+        let app = &app;
+        async move { admin(app, Method::POST, &path, Some(body)).await }
+    }))
+    .await;
+    let mut counts: Vec<u64> = verdicts
+        .iter()
+        .map(|v| {
+            v.expect(StatusCode::OK, None);
+            v.body["strike"]["active_strikes"].as_u64().unwrap()
+        })
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        [2, 3],
+        "each verdict saw the other's strike or none"
+    );
+    let (strikes, suspensions): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM trust_strikes WHERE user_id = $1),
+                (SELECT count(*) FROM admin_actions WHERE user_id = $1 AND action = 'auto_suspend')",
+    )
+    .bind(ana.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((strikes, suspensions), (3, 2));
+    login(&app, &ana)
+        .await
+        .expect(StatusCode::FORBIDDEN, Some("account_suspended"));
 }
 
 #[tokio::test]
