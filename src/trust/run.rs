@@ -102,16 +102,21 @@ impl Trust {
         Ok(ran)
     }
 
+    /// Claims a batch (marked checked at once, so that other instances
+    /// take the next accounts), reads its facts without holding any lock
+    /// (follows and profile edits write those rows meanwhile), then moves
+    /// only the levels nobody changed in between (a strike, an admin).
     async fn reassess(&self) -> Result<Ran> {
-        let mut tx = self.pool().begin().await?;
         let due: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM users
-              WHERE deleted_at IS NULL AND suspended_at IS NULL AND NOT trust_pinned
-              ORDER BY trust_checked_at NULLS FIRST LIMIT $1
-              FOR UPDATE SKIP LOCKED",
+            "UPDATE users SET trust_checked_at = now()
+              WHERE id IN (SELECT id FROM users
+                            WHERE deleted_at IS NULL AND suspended_at IS NULL AND NOT trust_pinned
+                            ORDER BY trust_checked_at NULLS FIRST LIMIT $1
+                            FOR UPDATE SKIP LOCKED)
+             RETURNING id",
         )
         .bind(i64::from(self.config.batch))
-        .fetch_all(&mut *tx)
+        .fetch_all(self.pool())
         .await?;
         let mut ran = Ran {
             assessed: due.len(),
@@ -120,34 +125,29 @@ impl Trust {
         if due.is_empty() {
             return Ok(ran);
         }
-        let mut changed = Vec::new();
-        let mut levels = Vec::new();
-        for (id, level, facts) in facts(&mut *tx, &due, &self.config).await? {
+        let (mut ids, mut from, mut to) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, level, facts) in facts(self.pool(), &due, &self.config).await? {
             let assessed = rules::assess(&self.config, level, &facts);
-            if assessed == level {
-                continue;
+            if assessed != level {
+                ids.push(id);
+                from.push(level.as_str());
+                to.push(assessed.as_str());
             }
-            if assessed > level {
-                ran.promoted += 1;
-            } else {
-                ran.demoted += 1;
-            }
-            changed.push(id);
-            levels.push(assessed.as_str());
         }
-        sqlx::query(
-            "UPDATE users u SET trust_level = c.level::trust_level
-               FROM unnest($1::uuid[], $2::text[]) AS c (id, level) WHERE u.id = c.id",
+        let moved: Vec<(Level, Level)> = sqlx::query_as(
+            "UPDATE users u SET trust_level = c.to_level::trust_level
+               FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c (id, from_level, to_level)
+              WHERE u.id = c.id AND u.trust_level = c.from_level::trust_level
+                AND NOT u.trust_pinned AND u.suspended_at IS NULL
+             RETURNING c.from_level::trust_level, u.trust_level",
         )
-        .bind(&changed)
-        .bind(&levels)
-        .execute(&mut *tx)
+        .bind(&ids)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(self.pool())
         .await?;
-        sqlx::query("UPDATE users SET trust_checked_at = now() WHERE id = ANY($1)")
-            .bind(&due)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        ran.promoted = moved.iter().filter(|(from, to)| to > from).count();
+        ran.demoted = moved.len() - ran.promoted;
         metrics::counter!("trust_level_changes_total", "direction" => "up")
             .increment(ran.promoted as u64);
         metrics::counter!("trust_level_changes_total", "direction" => "down")

@@ -82,19 +82,33 @@ async fn login(app: &TestApp, who: &User) -> Reply {
     .await
 }
 
-/// Waits for a run of the background job that assesses `who` after `since`.
+/// Waits until a run of the background job that started after `since` has
+/// assessed `who` and finished: a run marks its batch when it starts, and
+/// one instance runs one at a time, so the next mark ends the first run.
 async fn a_run_after(app: &TestApp, who: &User, since: OffsetDateTime) {
     let pool = app.backing.pool().await;
-    eventually(Duration::from_secs(30), "a trust run", || async {
-        sqlx::query_scalar::<_, Option<OffsetDateTime>>(
-            "SELECT trust_checked_at FROM users WHERE id = $1",
-        )
-        .bind(who.id)
-        .fetch_one(&pool)
-        .await
-        .unwrap()
-        .filter(|t| *t > since)
-    })
+    let marked_after = |since: OffsetDateTime| {
+        let pool = pool.clone();
+        move || {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar::<_, Option<OffsetDateTime>>(
+                    "SELECT trust_checked_at FROM users WHERE id = $1",
+                )
+                .bind(who.id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .filter(|t| *t > since)
+            }
+        }
+    };
+    let started = eventually(Duration::from_secs(30), "a trust run", marked_after(since)).await;
+    eventually(
+        Duration::from_secs(30),
+        "the next run",
+        marked_after(started),
+    )
     .await;
 }
 
