@@ -68,7 +68,7 @@ impl RateLimiter {
 
     /// Counts one request of `subject` (an IP or a user id) against `policy`.
     pub async fn check(&self, policy: &Policy, subject: &str) -> Decision {
-        let key = format!("{}:rl:{}:{}", self.key_prefix, policy.name, subject);
+        let key = self.window_key(policy, subject);
         let window_ms = policy.window.as_millis() as u64;
         let script = redis::Script::new(COUNT_SCRIPT);
         let counted = self
@@ -96,10 +96,14 @@ impl RateLimiter {
 }
 
 impl RateLimiter {
+    fn window_key(&self, policy: &Policy, subject: &str) -> String {
+        format!("{}:rl:{}:{}", self.key_prefix, policy.name, subject)
+    }
+
     /// What `subject` has left of `policy`, without counting a request (to
     /// show a user their budgets).
     pub async fn peek(&self, policy: &Policy, subject: &str) -> Decision {
-        let key = format!("{}:rl:{}:{}", self.key_prefix, policy.name, subject);
+        let key = self.window_key(policy, subject);
         let read = self
             .redis
             .run(|mut conn| async move {
@@ -389,6 +393,30 @@ mod tests {
                 .check(&policy, "a", t0 + Duration::from_secs(10))
                 .allowed,
             "a new window starts"
+        );
+    }
+
+    #[test]
+    fn peeking_counts_nothing() {
+        let policy = Policy::parse("t", "2/10s").unwrap();
+        let local = LocalWindows::default();
+        let t0 = Instant::now();
+        let fresh = local.peek(&policy, "a", t0);
+        assert_eq!((fresh.allowed, fresh.remaining), (true, 2));
+        local.check(&policy, "a", t0);
+        local.check(&policy, "a", t0);
+        for _ in 0..3 {
+            let full = local.peek(&policy, "a", t0 + Duration::from_secs(4));
+            assert_eq!(
+                (full.allowed, full.remaining, full.reset_after),
+                (false, 0, Duration::from_secs(6))
+            );
+        }
+        assert_eq!(
+            local
+                .peek(&policy, "a", t0 + Duration::from_secs(10))
+                .remaining,
+            2
         );
     }
 }
