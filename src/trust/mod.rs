@@ -254,12 +254,17 @@ impl Trust {
             &self.config.strikes,
         )
         .await?;
-        let next = level.next().map(|next| NextLevel {
-            level: next,
-            admin_only: next == Level::Verified,
-            requirements: rules::requirements(&self.config, next)
-                .map(|needs| rules::checklist(needs, &facts))
-                .unwrap_or_default(),
+        // A level set by hand moves only by hand (or by a strike).
+        let next = level.next().map(|next| {
+            let admin_only = pinned || next == Level::Verified;
+            NextLevel {
+                level: next,
+                admin_only,
+                requirements: rules::requirements(&self.config, next)
+                    .filter(|_| !admin_only)
+                    .map(|needs| rules::checklist(needs, &facts))
+                    .unwrap_or_default(),
+            }
         });
         let mut limits = Vec::new();
         for action in TrustAction::ALL {
@@ -331,7 +336,8 @@ pub struct LimitState {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NextLevel {
     pub level: Level,
-    /// Only an admin gives it; `requirements` is then empty.
+    /// Only an admin moves you there (to `verified`, or from a level set
+    /// by hand); `requirements` is then empty.
     pub admin_only: bool,
     pub requirements: Vec<Requirement>,
 }

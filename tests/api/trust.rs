@@ -488,9 +488,16 @@ async fn each_level_sets_its_limits_and_me_trust_says_what_is_left() {
         (set.body["level"].clone(), set.body["pinned"].clone()),
         (json!("basic"), json!(true))
     );
+    let pinned = my_trust(&app, &eve).await;
+    assert_eq!(limit(&pinned, "follows")["remaining"], 1);
+    assert_eq!(pinned["next"]["level"], "trusted");
     assert_eq!(
-        limit(&my_trust(&app, &eve).await, "follows")["remaining"],
-        1
+        (
+            pinned["next"]["admin_only"].clone(),
+            pinned["next"]["requirements"].clone()
+        ),
+        (json!(true), json!([])),
+        "a level set by hand moves only by hand"
     );
     follow(&others[2])
         .await
