@@ -281,6 +281,38 @@ async fn the_background_run_promotes_an_account_that_earned_it_and_a_strike_demo
 }
 
 #[tokio::test]
+async fn the_run_keeps_a_level_above_the_keeping_bar_and_takes_it_back_below() {
+    let app = trust_app(|env| {
+        env.insert("TRUST_TO_BASIC", "age=0s,posts=2,engagers=0".into());
+        env.insert("TRUST_KEEP_PERCENT", "50".into());
+    })
+    .await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    verify_email(&app, &ana).await;
+    let first = id_of(&post(&app, &pool, &ana, "one").await);
+    let second = id_of(&post(&app, &pool, &ana, "two").await);
+    eventually(Duration::from_secs(30), "the promotion", || async {
+        (my_trust(&app, &ana).await["level"] == "basic").then_some(())
+    })
+    .await;
+    // One post of the two it took: kept (50 %).
+    app.delete(&format!("/v1/posts/{second}"), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    a_run_after(&app, &ana, OffsetDateTime::now_utc()).await;
+    assert_eq!(my_trust(&app, &ana).await["level"], "basic");
+    // None: lost.
+    app.delete(&format!("/v1/posts/{first}"), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    eventually(Duration::from_secs(30), "the demotion", || async {
+        (my_trust(&app, &ana).await["level"] == "new").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn strikes_past_the_threshold_suspend_longer_each_time_and_the_suspension_lifts_by_itself() {
     let app = trust_app(|env| {
         env.insert(
