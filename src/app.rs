@@ -28,6 +28,7 @@ use crate::social::Db;
 use crate::social::feed::{Feed, ScanBudget, Timelines};
 use crate::social::render::Photos;
 use crate::telemetry;
+use crate::trust::Trust;
 use crate::worker::Worker;
 use crate::worker::poller::{self, Deliveries};
 
@@ -91,16 +92,25 @@ impl Application {
                     policy: api.rate_limits.feed_scans.clone(),
                 });
                 let account_limits = AccountLimits::new(limiter.clone(), &api.rate_limits);
+                let auth = Arc::new(Auth::new(
+                    pool.clone(),
+                    hasher,
+                    tokens,
+                    revocations,
+                    api_queue.clone(),
+                    account_limits,
+                ));
+                let trust = Arc::new(Trust::new(
+                    social.clone(),
+                    auth.clone(),
+                    storage.clone(),
+                    limiter.clone(),
+                    api.trust.clone(),
+                ));
                 let ctx = Arc::new(ApiContext {
                     db: pool.clone(),
-                    auth: Arc::new(Auth::new(
-                        pool.clone(),
-                        hasher,
-                        tokens,
-                        revocations,
-                        api_queue.clone(),
-                        account_limits,
-                    )),
+                    auth,
+                    trust,
                     limiter,
                     rate_limits: api.rate_limits.clone(),
                     storage: storage.clone(),
@@ -132,6 +142,7 @@ impl Application {
                 });
                 spawn_api_chores(&ctx);
                 spawn_reconciler(&ctx, api.reconcile.clone());
+                spawn_trust_run(&ctx);
                 signals = Some(Signals::new(
                     pool.clone(),
                     queue.clone(),
@@ -319,6 +330,16 @@ fn spawn_reconciler(ctx: &Arc<ApiContext>, config: crate::config::ReconcileConfi
         config,
         move || weak.strong_count() > 0,
     ));
+}
+
+/// The trust levels' run of this API instance (promotions, demotions,
+/// suspensions that ran out), every `TRUST_EVERY_SECS`: its own period, not
+/// the chores', so that it can be set apart. It ends with the router.
+fn spawn_trust_run(ctx: &Arc<ApiContext>) {
+    let weak = Arc::downgrade(ctx);
+    tokio::spawn(crate::trust::run::run(ctx.trust.clone(), move || {
+        weak.strong_count() > 0
+    }));
 }
 
 /// Locally nothing provisions the bucket and queues: the dev process does.

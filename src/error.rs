@@ -124,6 +124,8 @@ codes! {
     ReportTargetNotFound = "report_target_not_found", 404, "nothing to report with this id";
     BlockedHashNotFound = "blocked_hash_not_found", 404, "no block-list entry with this id";
     QuarantineNotFound = "quarantine_not_found", 404, "no photo with this id is waiting for review";
+    ReportNotFound = "report_not_found", 404, "no report with this id";
+    StrikeNotFound = "strike_not_found", 404, "no strike with this id";
     MethodNotAllowed = "method_not_allowed", 405, "this endpoint does not take this method";
     RequestTimeout = "request_timeout", 408, "the request took longer than 30 s";
     HandleTaken = "handle_taken", 409, "this handle is already taken";
@@ -131,6 +133,7 @@ codes! {
     HashAlreadyBlocked = "hash_already_blocked", 409, "this hash is already on the block list";
     BlockListFull = "block_list_full", 409, "the block list has reached its bound; remove entries first";
     EmailAlreadyVerified = "email_already_verified", 409, "this account's email address is already verified";
+    ReportAlreadyResolved = "report_already_resolved", 409, "this report has been resolved already; a wrong strike is withdrawn instead";
     PayloadTooLarge = "payload_too_large", 413, "the request body is too large";
     UnsupportedMediaType = "unsupported_media_type", 415, "send the body as JSON with `Content-Type: application/json`";
     ValidationFailed = "validation_failed", 422, "the request has invalid fields";

@@ -14,6 +14,7 @@ pub mod push;
 pub mod ratelimit;
 pub mod social;
 pub mod telemetry;
+pub mod trust;
 pub mod users;
 pub mod worker;
 

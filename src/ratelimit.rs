@@ -68,7 +68,7 @@ impl RateLimiter {
 
     /// Counts one request of `subject` (an IP or a user id) against `policy`.
     pub async fn check(&self, policy: &Policy, subject: &str) -> Decision {
-        let key = format!("{}:rl:{}:{}", self.key_prefix, policy.name, subject);
+        let key = self.window_key(policy, subject);
         let window_ms = policy.window.as_millis() as u64;
         let script = redis::Script::new(COUNT_SCRIPT);
         let counted = self
@@ -91,6 +91,49 @@ impl RateLimiter {
                     .increment(1);
                 self.local.check(policy, subject, Instant::now())
             }
+        }
+    }
+}
+
+impl RateLimiter {
+    fn window_key(&self, policy: &Policy, subject: &str) -> String {
+        format!("{}:rl:{}:{}", self.key_prefix, policy.name, subject)
+    }
+
+    /// What `subject` has left of `policy`, without counting a request (to
+    /// show a user their budgets).
+    pub async fn peek(&self, policy: &Policy, subject: &str) -> Decision {
+        let key = self.window_key(policy, subject);
+        let read = self
+            .redis
+            .run(|mut conn| async move {
+                let (count, ttl_ms): (Option<u64>, i64) = redis::pipe()
+                    .get(&key)
+                    .pttl(&key)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok((count.unwrap_or(0), ttl_ms))
+            })
+            .await;
+        match read {
+            Some((count, ttl_ms)) => {
+                let reset_after = u64::try_from(ttl_ms)
+                    .map(Duration::from_millis)
+                    .unwrap_or(policy.window);
+                Decision::peeked(policy, count, reset_after)
+            }
+            None => self.local.peek(policy, subject, Instant::now()),
+        }
+    }
+}
+
+impl Decision {
+    /// `allowed`: whether one more request would be.
+    fn peeked(policy: &Policy, count: u64, reset_after: Duration) -> Self {
+        Decision {
+            allowed: count < policy.quota,
+            remaining: policy.quota.saturating_sub(count),
+            reset_after,
         }
     }
 }
@@ -277,6 +320,17 @@ impl LocalWindows {
         entry.0 += 1;
         Decision::from_count(policy, entry.0, entry.1 - now)
     }
+
+    fn peek(&self, policy: &Policy, subject: &str, now: Instant) -> Decision {
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match windows.get(&(policy.name, subject.to_string())) {
+            Some((count, ends)) if *ends > now => Decision::peeked(policy, *count, *ends - now),
+            _ => Decision::peeked(policy, 0, policy.window),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -339,6 +393,30 @@ mod tests {
                 .check(&policy, "a", t0 + Duration::from_secs(10))
                 .allowed,
             "a new window starts"
+        );
+    }
+
+    #[test]
+    fn peeking_counts_nothing() {
+        let policy = Policy::parse("t", "2/10s").unwrap();
+        let local = LocalWindows::default();
+        let t0 = Instant::now();
+        let fresh = local.peek(&policy, "a", t0);
+        assert_eq!((fresh.allowed, fresh.remaining), (true, 2));
+        local.check(&policy, "a", t0);
+        local.check(&policy, "a", t0);
+        for _ in 0..3 {
+            let full = local.peek(&policy, "a", t0 + Duration::from_secs(4));
+            assert_eq!(
+                (full.allowed, full.remaining, full.reset_after),
+                (false, 0, Duration::from_secs(6))
+            );
+        }
+        assert_eq!(
+            local
+                .peek(&policy, "a", t0 + Duration::from_secs(10))
+                .remaining,
+            2
         );
     }
 }

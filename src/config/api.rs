@@ -7,6 +7,7 @@ use ipnet::IpNet;
 
 use super::env::{Env, check_http_url, read_ca_cert};
 use super::limits::{Policy, SignInThrottle};
+use super::trust::{TrustConfig, trust};
 use super::{ConfigError, Secret};
 
 #[derive(Debug, Clone)]
@@ -63,13 +64,14 @@ pub struct ApiConfig {
     /// With a CDN in front of the bucket: how to make it forget a variant.
     pub cdn_purge: Option<CdnPurgeConfig>,
     pub signup: SignupConfig,
+    pub trust: TrustConfig,
 }
 
-/// `SIGNUP_MODE`, `INVITES_PER_WEEK`.
+/// `SIGNUP_MODE`, `APP_LINK_BASE_URL` (invite quotas are the trust
+/// levels', `TRUST_LIMITS_*`).
 #[derive(Debug, Clone)]
 pub struct SignupConfig {
     pub invite_only: bool,
-    pub invites_per_week: u32,
     /// Where a shared invite link points: `APP_LINK_BASE_URL/invite?code=`.
     pub link_base_url: String,
 }
@@ -196,7 +198,6 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
                     });
                 }
             },
-            invites_per_week: env.parsed("INVITES_PER_WEEK", 5)?,
             link_base_url: match env.get("APP_LINK_BASE_URL") {
                 Some(url) => {
                     check_http_url("APP_LINK_BASE_URL", &url)?;
@@ -205,6 +206,7 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
                 None => super::DEFAULT_LINK_BASE_URL.into(),
             },
         },
+        trust: trust(env)?,
     })
 }
 

@@ -275,9 +275,54 @@ pub const VARIABLES: &[Variable] = &[
         "open | invite: whether sign-up needs an invite code (default open)",
     ),
     var(
-        "INVITES_PER_WEEK",
+        "TRUST_LIMITS_NEW",
         "",
-        "invites a user may mint in any 7 days (default 5)",
+        "what a `new` account may do, key=value pairs overriding the\ndefaults: posts=3,stories=5,comments=20 (per hour),follows=30 (per\nday),likes=100 (per hour),invites=0 (per 7 days),fanout=100\n(followers' timelines a post reaches; `all`)",
+    ),
+    var(
+        "TRUST_LIMITS_BASIC",
+        "",
+        "the same for `basic` (default posts=10,stories=20,comments=60,\nfollows=100,likes=300,invites=2,fanout=all)",
+    ),
+    var(
+        "TRUST_LIMITS_TRUSTED",
+        "",
+        "the same for `trusted` (default posts=30,stories=50,comments=200,\nfollows=300,likes=1000,invites=5,fanout=all)",
+    ),
+    var(
+        "TRUST_LIMITS_VERIFIED",
+        "",
+        "the same for `verified` (default posts=60,stories=100,comments=400,\nfollows=1000,likes=2000,invites=20,fanout=all)",
+    ),
+    var(
+        "TRUST_TO_BASIC",
+        "",
+        "what reaching `basic` takes besides a verified email and no strike:\nage=3d,posts=1,engagers=3 (distinct people engaging in 90 days)",
+    ),
+    var(
+        "TRUST_TO_TRUSTED",
+        "",
+        "the same for `trusted` (default age=30d,posts=10,engagers=20)",
+    ),
+    var(
+        "TRUST_KEEP_PERCENT",
+        "",
+        "a level is kept while posts and engagers stay at this % of what\nreaching it took (default 50)",
+    ),
+    var(
+        "TRUST_STRIKES",
+        "",
+        "memory=90d (how long a strike counts),suspend_at=3 (the strike\nthat first suspends),suspension=1d (doubling with each strike),\nlongest=30d",
+    ),
+    var(
+        "TRUST_EVERY_SECS",
+        "",
+        "how often trust levels are re-assessed and suspensions that ran\nout are lifted (default 60)",
+    ),
+    var(
+        "TRUST_BATCH",
+        "",
+        "accounts re-assessed per run (default 1000)",
     ),
     var(
         "RATE_LIMIT_INVITE_PREVIEW",

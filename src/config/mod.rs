@@ -18,6 +18,7 @@ mod mail;
 mod push;
 mod services;
 mod tools;
+mod trust;
 mod worker;
 
 use api::api;
@@ -35,6 +36,7 @@ pub use push::{ApnsConfig, FcmConfig, PushConfig};
 pub use services::{AwsCredentials, DatabaseConfig, QueueConfig, S3Config};
 use services::{database, queue, s3};
 pub use tools::{AdviseConfig, OnGiveUp, TriggerBridgeConfig};
+pub use trust::{LevelLimits, Requirements, StrikePolicy, TrustConfig};
 use worker::worker;
 pub use worker::{IO_ALLOWANCE, StorageClass, WorkerConfig};
 

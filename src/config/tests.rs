@@ -295,6 +295,38 @@ fn rate_limit_policies_are_parsed() {
     assert_eq!(load(&env).unwrap_err().var, "RATE_LIMIT_LOGIN");
 }
 
+#[test]
+fn trust_settings_override_one_number_at_a_time() {
+    let mut env = api_env();
+    env.insert("TRUST_LIMITS_NEW", " posts=1, fanout=all ,invites=0".into());
+    env.insert("TRUST_TO_BASIC", "age=12h,engagers=5".into());
+    env.insert("TRUST_STRIKES", "suspend_at=2,suspension=90".into());
+    let trust = load(&env).unwrap().api.unwrap().trust;
+    let defaults = TrustConfig::default();
+    assert_eq!((trust.new.posts, trust.new.fanout), (1, u32::MAX));
+    assert_eq!(trust.new.follows, defaults.new.follows, "the rest is kept");
+    assert_eq!(trust.basic, defaults.basic);
+    assert_eq!(trust.to_basic.age, Duration::from_secs(12 * 3600));
+    assert_eq!(
+        (trust.to_basic.posts, trust.to_basic.engagers),
+        (defaults.to_basic.posts, 5)
+    );
+    assert_eq!(trust.strikes.suspension, Duration::from_secs(90));
+    assert_eq!(trust.strikes.longest, defaults.strikes.longest);
+    for (var, bad) in [
+        ("TRUST_LIMITS_BASIC", "posts=many"),
+        ("TRUST_LIMITS_BASIC", "reposts=3"),
+        ("TRUST_LIMITS_BASIC", "posts"),
+        ("TRUST_TO_TRUSTED", "age=3w"),
+        ("TRUST_STRIKES", "suspension=2d,longest=1d"),
+        ("TRUST_KEEP_PERCENT", "150"),
+    ] {
+        let mut env = api_env();
+        env.insert(var, bad.into());
+        assert_eq!(load(&env).unwrap_err().var, var, "{bad}");
+    }
+}
+
 /// Every entry point's reads, over environments that reach every branch.
 fn variables_read() -> std::collections::BTreeSet<String> {
     use std::cell::RefCell;

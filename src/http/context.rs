@@ -17,6 +17,9 @@ use crate::social::render::Photos;
 pub struct ApiContext {
     pub db: PgPool,
     pub auth: Arc<Auth>,
+    /// Trust levels: the limits of each account's level, strikes, the
+    /// admin's decisions.
+    pub trust: Arc<crate::trust::Trust>,
     pub limiter: Arc<RateLimiter>,
     pub rate_limits: RateLimitConfig,
     pub storage: Storage,

@@ -8,17 +8,21 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::invites::{self, Invite, NewInvite};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam, integral, optional_integral};
+use crate::http::moderation::record_about_user;
+use crate::http::trust::{AdminActor, AdminCall};
 use crate::social::invites as people;
 use crate::social::render::UserCard;
+use crate::trust::INVITE_PERIOD;
+use crate::trust::audit::{About, Action, Reason};
 
-const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
 const DAY: u64 = 24 * 3600;
 
 #[derive(Deserialize, ToSchema)]
@@ -48,7 +52,8 @@ pub struct SharedInvite {
 pub struct InviteList {
     /// Newest first, at most 100.
     items: Vec<SharedInvite>,
-    /// Invites a user may mint in any 7 days (`INVITES_PER_WEEK`).
+    /// Invites you may mint in any 7 days: your trust level's
+    /// (`GET /v1/me/trust`); none at `new`.
     per_week: u32,
     /// Left now.
     left: u32,
@@ -96,12 +101,13 @@ fn max_uses(uses: Option<i64>, max: i32) -> Result<i32> {
     }
 }
 
-/// Mint an invite, within your quota of the last 7 days.
+/// Mint an invite, within your trust level's quota of the last 7 days (a
+/// `new` account has none: invites are earned).
 #[utoipa::path(post, path = "/v1/invites", tag = "invites", security(("bearer" = [])),
     request_body = NewInviteRequest,
     responses(
         (status = 201, body = SharedInvite),
-        (status = 403, description = "`invite_quota_exhausted`: the message says until when", body = ErrorBody),
+        (status = 403, description = "`invite_quota_exhausted`: the message says until when, or that your level has no invites yet", body = ErrorBody),
         (status = 422, description = "`validation_failed` (`max_uses` 1 to 100, `lifetime_days` 1 to 30)", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
@@ -116,8 +122,14 @@ pub async fn create_invite(
         lifetime: lifetime(body.lifetime_days, 7)?,
         note: None,
     };
-    let invite =
-        invites::mint_within_quota(&ctx.db, &new, ctx.signup.invites_per_week, WEEK).await?;
+    let (level, quota) = ctx.trust.invite_quota(user.user_id).await?;
+    if quota == 0 {
+        return Err(Code::InviteQuotaExhausted.with_message(format!(
+            "accounts at trust level `{}` have no invites: they come with the next level (GET /v1/me/trust)",
+            level.as_str()
+        )));
+    }
+    let invite = invites::mint_within_quota(&ctx.db, &new, quota, INVITE_PERIOD).await?;
     Ok((StatusCode::CREATED, Json(shared(&ctx, invite))))
 }
 
@@ -129,9 +141,14 @@ pub async fn list_invites(
     user: AuthUser,
 ) -> Result<Json<InviteList>> {
     let items = invites::mine(&ctx.db, user.user_id).await?;
-    let per_week = ctx.signup.invites_per_week;
-    let (left, _) =
-        invites::quota_left(&mut *ctx.db.acquire().await?, user.user_id, per_week, WEEK).await?;
+    let (_, per_week) = ctx.trust.invite_quota(user.user_id).await?;
+    let (left, _) = invites::quota_left(
+        &mut *ctx.db.acquire().await?,
+        user.user_id,
+        per_week,
+        INVITE_PERIOD,
+    )
+    .await?;
     Ok(Json(InviteList {
         items: items.into_iter().map(|i| shared(&ctx, i)).collect(),
         per_week,
@@ -213,15 +230,19 @@ pub struct AdminInvites {
 
 /// Mint a batch of invites that belong to nobody (App Review, beta testers).
 #[utoipa::path(post, path = "/v1/admin/invites", tag = "moderation", security(("admin_token" = [])),
+    params(
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+    ),
     request_body = AdminInvitesRequest,
     responses(
         (status = 201, body = AdminInvites),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
-        (status = 422, description = "`validation_failed` (`count` 1 to 500, `max_uses` 1 to 10000, `lifetime_days` 1 to 30, `note` up to 200 characters)", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`count` 1 to 500, `max_uses` 1 to 10000, `lifetime_days` 1 to 30, `note` up to 200 characters, `X-Admin-Actor`)", body = ErrorBody),
     ))]
 pub async fn admin_mint(
     State(ctx): State<Arc<ApiContext>>,
+    AdminActor(actor): AdminActor,
     JsonBody(body): JsonBody<AdminInvitesRequest>,
 ) -> Result<(StatusCode, Json<AdminInvites>)> {
     if !(1..=i64::from(invites::ADMIN_BATCH_MAX)).contains(&body.count) {
@@ -249,6 +270,21 @@ pub async fn admin_mint(
         items.push(shared(&ctx, invites::mint(&mut tx, &new).await?));
     }
     tx.commit().await?;
+    // The note says what the batch is for: the record's why.
+    let reason = match &new.note {
+        Some(note) if !note.trim().is_empty() => Reason::parse(note)?,
+        _ => Reason::not_given(),
+    };
+    let details = json!({ "count": body.count, "max_uses": new.max_uses });
+    ctx.trust
+        .record(
+            &actor,
+            &reason,
+            Action::MintInvites,
+            About::Nothing,
+            details,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(AdminInvites { items })))
 }
 
@@ -277,16 +313,23 @@ pub struct BranchSuspended {
 /// Suspend a user and everyone their invites brought in, down the tree (at
 /// most 10,000 accounts a call).
 #[utoipa::path(post, path = "/v1/admin/users/{handle}/suspend-branch", tag = "moderation", security(("admin_token" = [])),
-    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    params(
+        ("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+        ("reason" = Option<String>, Query, description = "Why, for the record (1 to 1,000 characters)", max_length = 1000, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"),
+    ),
     responses(
         (status = 200, body = BranchSuspended),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`user_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`, `reason`)", body = ErrorBody),
     ))]
 pub async fn admin_suspend_branch(
     State(ctx): State<Arc<ApiContext>>,
+    call: AdminCall,
     PathParam(handle): PathParam<String>,
 ) -> Result<Json<BranchSuspended>> {
     let suspended = people::suspend_branch(&ctx.social, &ctx.auth, &handle).await?;
+    record_about_user(&ctx, &call, Action::SuspendBranch, &handle).await?;
     Ok(Json(BranchSuspended { suspended }))
 }

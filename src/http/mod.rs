@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod serve;
 pub mod stories;
 pub mod trigger;
+pub mod trust;
 pub mod users;
 
 use std::collections::HashMap;
@@ -321,6 +322,7 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         ))
         .routes(routes!(stories::user_highlights))
         .routes(routes!(stories::get_highlight))
+        .routes(routes!(trust::my_trust))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -338,6 +340,11 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(hashmatch::list_quarantine))
         .routes(routes!(hashmatch::release))
         .routes(routes!(hashmatch::confirm))
+        .routes(routes!(trust::admin_trust, trust::set_level))
+        .routes(routes!(trust::lift_suspension))
+        .routes(routes!(trust::resolve_report))
+        .routes(routes!(trust::withdraw_strike))
+        .routes(routes!(trust::admin_actions))
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,7 +19,9 @@ use crate::http::error::{ErrorBody, error_response};
 use crate::http::extract::{AdminHeader, presents_admin_token};
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
+use crate::http::trust::AdminCall;
 use crate::social::moderation::{self, Category, NewReport, Report, TargetType};
+use crate::trust::audit::{About, Action, Reason};
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateReportRequest {
@@ -106,68 +109,123 @@ pub async fn list_reports(
     Ok(Json(moderation::reports(&ctx.social, &page).await?.into()))
 }
 
-/// Take a post down: it disappears everywhere, feeds included.
+/// Take a post down: it disappears everywhere, feeds included. It is a
+/// strike for its author (once per post): see the README's trust levels.
 #[utoipa::path(post, path = "/v1/admin/posts/{id}/takedown", tag = "moderation", security(("admin_token" = [])),
-    params(("id" = Uuid, Path, description = "Post id")),
+    params(
+        ("id" = Uuid, Path, description = "Post id"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+        ("reason" = Option<String>, Query, description = "Why, for the record (1 to 1,000 characters)", max_length = 1000, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"),
+    ),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`post_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`, `reason`)", body = ErrorBody),
     ))]
 pub async fn take_down(
     State(ctx): State<Arc<ApiContext>>,
+    call: AdminCall,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
     moderation::take_down(&ctx.social, &ctx.storage, id).await?;
+    let reason = call.reason_or(Reason::not_given());
+    let about = About::Subject(id);
+    let trust = &ctx.trust;
+    trust
+        .record(&call.actor, &reason, Action::TakeDown, about, json!({}))
+        .await?;
+    trust.strike_takedown(&call.actor, id, &reason).await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Reverse a takedown: the post and its photos are shown again.
+/// Reverse a takedown: the post and its photos are shown again, and the
+/// strike it was is withdrawn.
 #[utoipa::path(delete, path = "/v1/admin/posts/{id}/takedown", tag = "moderation", security(("admin_token" = [])),
-    params(("id" = Uuid, Path, description = "Post id")),
+    params(
+        ("id" = Uuid, Path, description = "Post id"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+        ("reason" = Option<String>, Query, description = "Why, for the record (1 to 1,000 characters)", max_length = 1000, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"),
+    ),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`post_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`, `reason`)", body = ErrorBody),
     ))]
 pub async fn restore(
     State(ctx): State<Arc<ApiContext>>,
+    call: AdminCall,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
     moderation::restore(&ctx.social, &ctx.storage, id).await?;
+    let reason = call.reason_or(Reason::not_given());
+    let about = About::Subject(id);
+    let trust = &ctx.trust;
+    trust
+        .record(&call.actor, &reason, Action::RestorePost, about, json!({}))
+        .await?;
+    trust.withdraw_for(&call.actor, id, &reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Suspend a user: every session ends, and the user and their posts are hidden.
 #[utoipa::path(post, path = "/v1/admin/users/{handle}/suspend", tag = "moderation", security(("admin_token" = [])),
-    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    params(
+        ("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+        ("reason" = Option<String>, Query, description = "Why, for the record (1 to 1,000 characters)", max_length = 1000, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"),
+    ),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`user_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`, `reason`)", body = ErrorBody),
     ))]
 pub async fn suspend(
     State(ctx): State<Arc<ApiContext>>,
+    call: AdminCall,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
     moderation::suspend(&ctx.social, &ctx.auth, &ctx.storage, &handle).await?;
+    record_about_user(&ctx, &call, Action::Suspend, &handle).await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Lift a suspension.
 #[utoipa::path(post, path = "/v1/admin/users/{handle}/unsuspend", tag = "moderation", security(("admin_token" = [])),
-    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    params(
+        ("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+        ("reason" = Option<String>, Query, description = "Why, for the record (1 to 1,000 characters)", max_length = 1000, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"),
+    ),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`user_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`, `reason`)", body = ErrorBody),
     ))]
 pub async fn unsuspend(
     State(ctx): State<Arc<ApiContext>>,
+    call: AdminCall,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
     moderation::unsuspend(&ctx.social, &ctx.storage, &handle).await?;
+    record_about_user(&ctx, &call, Action::Unsuspend, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records an admin's action about a user, after the fact.
+pub async fn record_about_user(
+    ctx: &ApiContext,
+    call: &AdminCall,
+    action: Action,
+    handle: &str,
+) -> Result<()> {
+    let reason = call.reason_or(Reason::not_given());
+    ctx.trust
+        .record(&call.actor, &reason, action, About::User(handle), json!({}))
+        .await
 }

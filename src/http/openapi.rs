@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "push", description = "Push notifications: the devices of your sessions and what is pushed to them"),
         (name = "moderation", description = "Reports, and the moderators' routes"),
         (name = "invites", description = "Invite codes: yours, their previews, who joined with them"),
+        (name = "trust", description = "Trust levels: what your account may do, and what the next level takes"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

@@ -20,6 +20,7 @@ use crate::social::idempotency::IdempotencyKey;
 use crate::social::likes;
 use crate::social::posts::{self, Answer, NewPost, Post};
 use crate::social::render::UserCard;
+use crate::trust::TrustAction;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePostRequest {
@@ -58,7 +59,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyK
         (status = 404, description = "`media_not_found`: a photo is not yours, does not exist, or was removed", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`validation_failed`, `media_not_ready`, `media_quarantined` (held for review: it matched the hash block list), `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
-        (status = 429, description = "`rate_limited`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: `RATE_LIMIT_WRITES`, or your trust level's posts per hour (`details.policy` `trust_posts`; a retry with the same Idempotency-Key counts too)", body = ErrorBody),
     ))]
 pub async fn create_post(
     State(ctx): State<Arc<ApiContext>>,
@@ -68,6 +69,7 @@ pub async fn create_post(
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
     let new = NewPost::parse(body.caption.as_deref(), &body.media_ids)?;
+    let level = ctx.trust.check(user.user_id, TrustAction::Post).await?;
     let published = posts::publish(
         &ctx.social,
         &ctx.urls,
@@ -75,6 +77,7 @@ pub async fn create_post(
         user.user_id,
         &new,
         key.as_ref(),
+        ctx.trust.reach(level),
     )
     .await?;
     let status = StatusCode::from_u16(published.status).unwrap_or(StatusCode::CREATED);
@@ -159,6 +162,7 @@ pub async fn like(
     user: AuthUser,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
+    ctx.trust.check(user.user_id, TrustAction::Like).await?;
     likes::like(&ctx.social, user.user_id, id).await?;
     crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
     Ok(StatusCode::NO_CONTENT)
@@ -236,6 +240,7 @@ pub async fn create_comment(
     JsonBody(body): JsonBody<CreateCommentRequest>,
 ) -> Result<(StatusCode, Json<Comment>)> {
     let text = CommentText::parse(&body.text)?;
+    ctx.trust.check(user.user_id, TrustAction::Comment).await?;
     let comment = comments::create(&ctx.social, &ctx.urls, user.user_id, id, text).await?;
     crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
     Ok((StatusCode::CREATED, Json(comment)))

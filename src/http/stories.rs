@@ -21,6 +21,7 @@ use crate::social::stories::highlights::{self, Highlight, HighlightSpec, Highlig
 use crate::social::stories::tray::{self, TrayItem};
 use crate::social::stories::views::{self, Emoji, StoryViewer};
 use crate::social::stories::{self, Audience, NewStory, Posted, Story, close_friends};
+use crate::trust::TrustAction;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateStoryRequest {
@@ -48,7 +49,8 @@ pub struct CreateStoryRequest {
         (status = 404, description = "`media_not_found`: the photo is not yours or does not exist", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`, `media_not_ready`, `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, `media_not_ready`, `media_quarantined` (held for review), `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: `RATE_LIMIT_WRITES`, or your trust level's stories per hour (`details.policy` `trust_stories`; a retry with the same Idempotency-Key counts too)", body = ErrorBody),
     ))]
 pub async fn create_story(
     State(ctx): State<Arc<ApiContext>>,
@@ -58,6 +60,7 @@ pub async fn create_story(
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
     let new = NewStory::parse(body.media_id, body.caption.as_deref(), body.audience)?;
+    ctx.trust.check(user.user_id, TrustAction::Story).await?;
     let (status, posted) = stories::post(
         &ctx.social,
         &ctx.storage,

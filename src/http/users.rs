@@ -22,6 +22,7 @@ use crate::social::posts::{self, Post};
 use crate::social::profiles::{self, Profile, ProfileChange};
 use crate::social::render::UserCard;
 use crate::social::search;
+use crate::trust::TrustAction;
 
 /// A user's profile, with how they relate to the caller.
 #[utoipa::path(get, path = "/v1/users/{handle}", tag = "users", security(("bearer" = [])),
@@ -151,6 +152,7 @@ pub async fn follow(
     user: AuthUser,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
+    ctx.trust.check(user.user_id, TrustAction::Follow).await?;
     graph::follow(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
     crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
     Ok(StatusCode::NO_CONTENT)

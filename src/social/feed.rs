@@ -436,13 +436,35 @@ impl Feed {
 
     /// Puts a new post in its author's and followers' timelines. Large
     /// audiences are served in the background so the author's request
-    /// returns at once.
-    pub async fn fan_out(&self, author: Uuid, post: Uuid) {
-        let followers: std::result::Result<Vec<Uuid>, _> =
-            sqlx::query_scalar("SELECT follower_id FROM follows WHERE followee_id = $1")
+    /// returns at once. With a `reach`, only that many followers' timelines
+    /// get it now, those the author follows back first, then the oldest
+    /// followers (a new account's post does not land in thousands of
+    /// timelines at once); the others read it once their timeline is
+    /// rebuilt, and on the author's profile.
+    pub async fn fan_out(&self, author: Uuid, post: Uuid, reach: Option<usize>) {
+        let followers: std::result::Result<Vec<Uuid>, _> = match reach {
+            None => {
+                sqlx::query_scalar("SELECT follower_id FROM follows WHERE followee_id = $1")
+                    .bind(author)
+                    .fetch_all(&self.db.primary)
+                    .await
+            }
+            Some(reach) => {
+                sqlx::query_scalar(
+                    "SELECT f.follower_id FROM follows f
+                      WHERE f.followee_id = $1
+                      ORDER BY EXISTS (SELECT 1 FROM follows back
+                                        WHERE back.follower_id = $1
+                                          AND back.followee_id = f.follower_id) DESC,
+                               f.created_at
+                      LIMIT $2",
+                )
                 .bind(author)
+                .bind(i64::try_from(reach).unwrap_or(i64::MAX))
                 .fetch_all(&self.db.primary)
-                .await;
+                .await
+            }
+        };
         let mut audience = match followers {
             Ok(followers) => followers,
             Err(e) => {

@@ -30,6 +30,18 @@ pub enum TargetType {
     Story,
 }
 
+/// A moderator's verdict on a report.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, ToSchema, serde::Deserialize,
+)]
+#[sqlx(type_name = "report_resolution", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The report was right: a strike for the account behind the target.
+    Upheld,
+    Dismissed,
+}
+
 /// What a report is about; the admin queue takes them in this order.
 #[derive(
     Debug,
@@ -187,6 +199,10 @@ pub struct Report {
     pub reason: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Set once resolved (`POST /v1/admin/reports/{id}/resolution`).
+    pub resolution: Option<Resolution>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
 }
 
 /// Every report: child safety first, then violence, harassment, spam and
@@ -198,7 +214,7 @@ pub async fn reports(db: &Db, page: &PageRequest<QueueKey>) -> Result<Page<Repor
     });
     let rows = sqlx::query_as::<_, Report>(
         "SELECT r.id, r.reporter_id, u.handle AS reporter_handle, r.target_type, r.target_id,
-                r.category, r.reason, r.created_at
+                r.category, r.reason, r.created_at, r.resolution, r.resolved_at
          FROM reports r JOIN users u ON u.id = r.reporter_id
          WHERE r.category > $1 OR (r.category = $1 AND r.id < $2)
          ORDER BY r.category, r.id DESC LIMIT $3",
@@ -253,17 +269,19 @@ async fn settle_photos(db: &Db, storage: &Storage, media: Vec<Uuid>) {
     }
 }
 
-/// The photos of a user whose suspension changed, as many as one settle
-/// moves at once; the chores move the rest.
-async fn photos_of_user(db: &Db, user: Uuid) -> Result<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+/// Settles the photos of a user whose suspension changed, as many as one
+/// settle moves at once; the chores move the rest.
+pub(crate) async fn settle_photos_of_user(db: &Db, storage: &Storage, user: Uuid) -> Result<()> {
+    let photos = sqlx::query_scalar(
         "SELECT id FROM media WHERE owner_id = $1 AND status = 'ready'
          ORDER BY created_at DESC LIMIT $2",
     )
     .bind(user)
     .bind(withhold::RECONCILE_BATCH)
     .fetch_all(&db.primary)
-    .await?)
+    .await?;
+    settle_photos(db, storage, photos).await;
+    Ok(())
 }
 
 async fn mark_taken_down(db: &Db, post_id: Uuid) -> Result<()> {
@@ -317,18 +335,25 @@ pub async fn suspend(db: &Db, auth: &Auth, storage: &Storage, handle: &str) -> R
     let (_, ended) = suspend_in(&mut tx, auth, &[user]).await?;
     tx.commit().await?;
     auth.publish_ended(&ended).await;
-    settle_photos(db, storage, photos_of_user(db, user).await?).await;
-    Ok(())
+    settle_photos_of_user(db, storage, user).await
 }
 
-/// Suspends `users` in the caller's transaction and ends all their
-/// sessions. Returns how many were not suspended before, and the sessions
-/// ended, to publish once the transaction commits.
+/// Suspends `users` in the caller's transaction, until an admin lifts it
+/// (a suspension a strike brought for a while becomes open-ended), and ends
+/// all their sessions. Returns how many were not suspended before, and the
+/// sessions ended, to publish once the transaction commits.
 pub(crate) async fn suspend_in(
     tx: &mut sqlx::PgConnection,
     auth: &Auth,
     users: &[Uuid],
 ) -> Result<(u64, Vec<Uuid>)> {
+    sqlx::query(
+        "UPDATE users SET suspended_until = NULL
+         WHERE id = ANY($1) AND suspended_until IS NOT NULL",
+    )
+    .bind(users)
+    .execute(&mut *tx)
+    .await?;
     let suspended = sqlx::query(
         "UPDATE users SET suspended_at = now()
          WHERE id = ANY($1) AND suspended_at IS NULL AND deleted_at IS NULL",
@@ -347,12 +372,12 @@ pub(crate) async fn suspend_in(
     Ok((suspended, ended))
 }
 
+/// Lifts a suspension, an admin's or one a strike brought.
 pub async fn unsuspend(db: &Db, storage: &Storage, handle: &str) -> Result<()> {
     let user = user_id(db, handle).await?;
-    sqlx::query("UPDATE users SET suspended_at = NULL WHERE id = $1")
+    sqlx::query("UPDATE users SET suspended_at = NULL, suspended_until = NULL WHERE id = $1")
         .bind(user)
         .execute(&db.primary)
         .await?;
-    settle_photos(db, storage, photos_of_user(db, user).await?).await;
-    Ok(())
+    settle_photos_of_user(db, storage, user).await
 }

@@ -204,7 +204,8 @@ pub enum Answer {
 
 /// Publishes a post, once per idempotency key: the post, its idempotency
 /// row with the whole answer, in one transaction; then the fan-out to the
-/// followers' timelines. A replay answers what the first request did.
+/// followers' timelines (`reach` of them, or all). A replay answers what
+/// the first request did.
 pub async fn publish(
     db: &Db,
     urls: &Photos,
@@ -212,6 +213,7 @@ pub async fn publish(
     author: Uuid,
     new: &NewPost,
     idempotency: Option<&IdempotencyKey>,
+    reach: Option<usize>,
 ) -> Result<Published> {
     let fingerprint = idempotency::fingerprint(&serde_json::json!({
         "caption": new.caption,
@@ -239,7 +241,7 @@ pub async fn publish(
         idempotency::complete(&mut tx, author, key, &stored).await?;
     }
     tx.commit().await?;
-    feed.fan_out(author, post_id).await;
+    feed.fan_out(author, post_id, reach).await;
     Ok(Published {
         status: 201,
         answer: Answer::Post(Box::new(post)),

@@ -127,7 +127,7 @@ async fn a_one_use_code_redeemed_at_once_makes_exactly_one_account() {
 #[tokio::test]
 async fn users_mint_within_their_quota_share_revoke_and_see_who_joined() {
     let app = invite_app(|env| {
-        env.insert("INVITES_PER_WEEK", "2".into());
+        env.insert("TRUST_LIMITS_NEW", "invites=2".into());
     })
     .await;
     let seed = admin_codes(&app, json!({ "count": 1, "max_uses": 5 }))
@@ -205,7 +205,10 @@ async fn users_mint_within_their_quota_share_revoke_and_see_who_joined() {
 
 #[tokio::test]
 async fn an_admin_lists_invitees_and_suspends_a_branch_of_the_tree() {
-    let app = invite_app(|_| {}).await;
+    let app = invite_app(|env| {
+        env.insert("TRUST_LIMITS_NEW", "invites=5".into());
+    })
+    .await;
     let seed = admin_codes(&app, json!({ "count": 1, "max_uses": 3 }))
         .await
         .remove(0);

@@ -35,4 +35,5 @@ mod social;
 mod stories;
 mod takedowns;
 mod trigger_bridge;
+mod trust;
 mod upload_sweep;

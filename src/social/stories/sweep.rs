@@ -1,8 +1,9 @@
 //! The sweep: every minute, the API's chores delete what no read can show
 //! any more, a bounded batch per run. A story goes, objects first, when it
 //! is deleted, taken down, expired outside every highlight, or its author
-//! deleted the account; unless a report names it, which keeps it (rows and
-//! photo, out of every read) as evidence. Views go 48 hours after they
+//! deleted the account; unless a report names it that a moderator has not
+//! dismissed, which keeps it (rows and photo, out of every read) as
+//! evidence, until the account's purge. Views go 48 hours after they
 //! were made.
 
 use std::time::Duration;
@@ -26,7 +27,8 @@ const GONE: &str = "
     (s.deleted_at IS NOT NULL OR s.taken_down_at IS NOT NULL
      OR (s.expires_at <= now() AND NOT s.highlighted)
      OR EXISTS (SELECT 1 FROM users u WHERE u.id = s.author_id AND u.deleted_at IS NOT NULL))
-    AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.target_type = 'story' AND r.target_id = s.id)";
+    AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.target_type = 'story' AND r.target_id = s.id
+                    AND r.resolution IS DISTINCT FROM 'dismissed')";
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {

@@ -29,6 +29,9 @@ use uuid::Uuid;
 pub const ACCESS_KEY: &str = "QUNDRVNTLUtFWS1BQ0NFU1MtS0VZLUFDQ0VTUy1LRVk=";
 pub const REFRESH_KEY: &str = "UkVGUkVTSC1LRVktUkVGUkVTSC1LRVktUkVGUkVTSC0=";
 pub const PASSWORD: &str = "correct horse battery";
+/// What a `new` account may do in the tests that are not about trust.
+pub const GENEROUS_TRUST_LIMITS: &str =
+    "posts=100000,stories=100000,comments=100000,follows=100000,likes=100000,fanout=all";
 
 pub fn var(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
@@ -231,6 +234,9 @@ impl Backing {
             env.insert("RATE_LIMIT_FORGOT_ADDRESS", "1000/1m".into());
             env.insert("RATE_LIMIT_ACCOUNT_TOKEN", "1000/1m".into());
             env.insert("RATE_LIMIT_ACCOUNT_MAIL", "1000/1m".into());
+            // A test's fresh accounts are `new`: the trust tests set their
+            // own limits.
+            env.insert("TRUST_LIMITS_NEW", GENEROUS_TRUST_LIMITS.into());
         }
         env
     }
