@@ -107,6 +107,7 @@ codes! {
     NotCommentAuthor = "not_comment_author", 403, "only the comment's author or the post's author can delete it";
     CannotFollowSelf = "cannot_follow_self", 403, "you cannot follow yourself";
     CannotBlockSelf = "cannot_block_self", 403, "you cannot block yourself";
+    AccountPrivate = "account_private", 403, "this account is private: only its approved followers see its posts, lists and stories";
     CannotAddSelf = "cannot_add_self", 403, "you cannot add yourself to your close friends";
     NotStoryAuthor = "not_story_author", 403, "only the story's author can do this";
     CannotReactToOwnStory = "cannot_react_to_own_story", 403, "you cannot react to your own story";
@@ -117,6 +118,7 @@ codes! {
     InviteNotFound = "invite_not_found", 404, "you have no invite with this code";
     PostNotFound = "post_not_found", 404, "no post with this id";
     CommentNotFound = "comment_not_found", 404, "no comment with this id";
+    FollowRequestNotFound = "follow_request_not_found", 404, "this user has no follow request waiting for you";
     StoryNotFound = "story_not_found", 404, "no story with this id that you may see (stories expire after 24 hours)";
     HighlightNotFound = "highlight_not_found", 404, "no highlight with this id that you may see";
     MediaNotFound = "media_not_found", 404, "no media with this id";

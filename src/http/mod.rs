@@ -282,6 +282,11 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(media::get_media, media::delete_media))
         .routes(routes!(users::get_user))
         .routes(routes!(users::follow, users::unfollow))
+        .routes(routes!(users::follow_requests))
+        .routes(routes!(
+            users::accept_follow_request,
+            users::reject_follow_request
+        ))
         .routes(routes!(users::block, users::unblock))
         .routes(routes!(users::followers))
         .routes(routes!(users::search_users))

@@ -237,6 +237,7 @@ pub async fn unreact(
         (status = 200, body = ListResponse<Story>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`account_private`: a locked account you do not follow", body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
         (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
     ))]
@@ -424,6 +425,7 @@ pub async fn delete_highlight(
         (status = 200, body = ListResponse<HighlightSummary>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`account_private`: a locked account you do not follow", body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
         (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
     ))]

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -16,7 +17,7 @@ use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::social::accounts;
-use crate::social::graph::{self, Direction};
+use crate::social::graph::{self, Direction, Followed};
 use crate::social::page::PageRequest;
 use crate::social::posts::{self, Post};
 use crate::social::profiles::{self, Profile, ProfileChange};
@@ -61,6 +62,12 @@ pub struct UpdateProfileRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     avatar_media_id: Option<Option<Uuid>>,
+    /// Private: only approved followers see your posts, lists and stories,
+    /// and following you is a request you accept or reject. Unlocking (with
+    /// `approves_follows` off) accepts every request waiting.
+    locked: Option<bool>,
+    /// Approve each new follower without making the account private.
+    approves_follows: Option<bool>,
 }
 
 /// Tells a field that is `null` (`Some(None)`) from one that is absent (`None`).
@@ -86,12 +93,19 @@ pub async fn update_me(
     user: AuthUser,
     JsonBody(body): JsonBody<UpdateProfileRequest>,
 ) -> Result<Json<Profile>> {
-    let change = ProfileChange::parse(
-        body.display_name.as_deref(),
-        body.bio.as_deref(),
-        body.avatar_media_id,
-    )?;
-    profiles::update(&ctx.social, user.user_id, change).await?;
+    let change = ProfileChange {
+        locked: body.locked,
+        approves_follows: body.approves_follows,
+        ..ProfileChange::parse(
+            body.display_name.as_deref(),
+            body.bio.as_deref(),
+            body.avatar_media_id,
+        )?
+    };
+    let accepted = profiles::update(&ctx.social, user.user_id, change).await?;
+    for follower in accepted {
+        ctx.feed.timelines().invalidate(follower).await;
+    }
     Ok(Json(
         profiles::own(&ctx.social, &ctx.urls, user.user_id).await?,
     ))
@@ -137,10 +151,22 @@ pub async fn delete_me(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Follow a user. Following again changes nothing.
+/// What a follow did, when it did not simply follow.
+#[derive(Serialize, ToSchema)]
+pub struct FollowRequested {
+    /// Always `requested`: the account is locked or approves follows, and
+    /// its owner will accept or reject the request.
+    #[schema(example = "requested")]
+    state: &'static str,
+}
+
+/// Follow a user: 204 when you follow them now (again changes nothing);
+/// 202 when the account is locked or approves follows and a request waits
+/// for its owner (asking again changes nothing; unfollowing withdraws it).
 #[utoipa::path(post, path = "/v1/users/{handle}/follow", tag = "users", security(("bearer" = [])),
     params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
     responses(
+        (status = 202, body = FollowRequested),
         (status = 204),
         (status = 401, body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
@@ -151,10 +177,75 @@ pub async fn follow(
     State(ctx): State<Arc<ApiContext>>,
     user: AuthUser,
     PathParam(handle): PathParam<String>,
-) -> Result<StatusCode> {
+) -> Result<Response> {
     ctx.trust.check(user.user_id, TrustAction::Follow).await?;
-    graph::follow(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
+    let (_, followed) =
+        graph::follow(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
     crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
+    Ok(match followed {
+        Followed::Following { .. } => StatusCode::NO_CONTENT.into_response(),
+        Followed::Requested { .. } => (
+            StatusCode::ACCEPTED,
+            Json(FollowRequested { state: "requested" }),
+        )
+            .into_response(),
+    })
+}
+
+/// The follow requests waiting for you, newest first.
+#[utoipa::path(get, path = "/v1/me/follow-requests", tag = "users", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = ListResponse<UserCard>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn follow_requests(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<UserCard>>> {
+    let page = query.page()?;
+    Ok(Json(
+        graph::requests(&ctx.social, &ctx.urls, user.user_id, &page)
+            .await?
+            .into(),
+    ))
+}
+
+/// Accept a follow request: they follow you now, and are told.
+#[utoipa::path(post, path = "/v1/me/follow-requests/{handle}", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The requester's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found` or `follow_request_not_found`", body = ErrorBody),
+    ))]
+pub async fn accept_follow_request(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    graph::accept_request(&ctx.social, ctx.feed.timelines(), user.user_id, &handle).await?;
+    crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reject a follow request; none waiting is the same. They are not told.
+#[utoipa::path(delete, path = "/v1/me/follow-requests/{handle}", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The requester's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+    ))]
+pub async fn reject_follow_request(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    graph::reject_request(&ctx.social, user.user_id, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -221,6 +312,7 @@ pub async fn unblock(
         (status = 200, body = ListResponse<UserCard>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`account_private`: a locked account you do not follow", body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
         (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
     ))]
@@ -240,6 +332,7 @@ pub async fn followers(
         (status = 200, body = ListResponse<UserCard>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`account_private`: a locked account you do not follow", body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
         (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
     ))]
@@ -279,6 +372,7 @@ async fn follow_list(
         (status = 200, body = ListResponse<Post>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`account_private`: a locked account you do not follow", body = ErrorBody),
         (status = 404, description = "`user_not_found`", body = ErrorBody),
         (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
     ))]

@@ -31,6 +31,7 @@ impl Push {
             "comment" => "commented on your post",
             "mention" => "mentioned you",
             "follow_request" => "asked to follow you",
+            "follow_accepted" => "accepted your follow request",
             "story_reaction" => "reacted to your story",
             _ => "sent you a notification",
         };

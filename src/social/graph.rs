@@ -1,5 +1,5 @@
-//! Who follows whom, and who blocks whom. A block ends the follows both
-//! ways and keeps them from coming back.
+//! Who follows whom, who asked to, and who blocks whom. A block ends the
+//! follows and requests both ways and keeps them from coming back.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -8,8 +8,8 @@ use super::feed::Timelines;
 use super::notifications::{self, Kind};
 use super::page::{Page, PageRequest, TimeKey};
 use super::render::{self, CardRow, Photos, UserCard};
-use super::{Db, USER_VISIBLE, no_block, user_not_found, visible_user_id};
-use crate::error::{Code, Result};
+use super::{Db, USER_VISIBLE, check_content_visible, no_block, user_not_found, visible_user_id};
+use crate::error::{Code, Error, Result};
 use crate::users::Handle;
 
 /// The id of a visible user `viewer` may block, unblock or unfollow: found
@@ -65,14 +65,24 @@ async fn blocked_either_way(tx: &mut sqlx::PgConnection, a: Uuid, b: Uuid) -> Re
     .await?)
 }
 
-/// Follows `handle`. Following twice is the same as once. Returns the
-/// followee's id and whether a new follow was made.
+/// What a follow did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// Following now (`new`: it was not before).
+    Following { new: bool },
+    /// The account is locked or approves follows: a request waits for its
+    /// owner (`new`: none was waiting before).
+    Requested { new: bool },
+}
+
+/// Follows `handle`, or asks to when the account is locked or approves
+/// follows. Following (or asking) twice is the same as once.
 pub async fn follow(
     db: &Db,
     timelines: &Timelines,
     follower: Uuid,
     handle: &str,
-) -> Result<(Uuid, bool)> {
+) -> Result<(Uuid, Followed)> {
     let mut tx = db.primary.begin().await?;
     let followee = visible_user_id(&mut tx, follower, handle).await?;
     if followee == follower {
@@ -82,6 +92,43 @@ pub async fn follow(
     if blocked_either_way(&mut tx, follower, followee).await? {
         return Err(user_not_found());
     }
+    let (following, needs_approval): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2),
+                locked OR approves_follows
+         FROM users WHERE id = $2 FOR SHARE",
+    )
+    .bind(follower)
+    .bind(followee)
+    .fetch_one(&mut *tx)
+    .await?;
+    if following {
+        return Ok((followee, Followed::Following { new: false }));
+    }
+    if needs_approval {
+        let new = sqlx::query(
+            "INSERT INTO follow_requests (requester_id, target_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(follower)
+        .bind(followee)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if new {
+            notifications::notify(&mut tx, followee, follower, Kind::FollowRequest).await?;
+        }
+        tx.commit().await?;
+        return Ok((followee, Followed::Requested { new }));
+    }
+    insert_follow(&mut tx, follower, followee).await?;
+    tx.commit().await?;
+    // The new followee's recent posts come in with the rebuild.
+    timelines.invalidate(follower).await;
+    Ok((followee, Followed::Following { new: true }))
+}
+
+async fn insert_follow(tx: &mut sqlx::PgConnection, follower: Uuid, followee: Uuid) -> Result<()> {
     let inserted = sqlx::query(
         "INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -92,18 +139,145 @@ pub async fn follow(
     .rows_affected()
         == 1;
     if inserted {
-        notifications::notify(&mut tx, followee, follower, Kind::Follow).await?;
+        notifications::notify(&mut *tx, followee, follower, Kind::Follow).await?;
     }
-    tx.commit().await?;
-    if inserted {
-        // The new followee's recent posts come in with the rebuild.
-        timelines.invalidate(follower).await;
-    }
-    Ok((followee, inserted))
+    Ok(())
 }
 
-/// Stops following `handle`; not following is fine. Returns the user's id
-/// and whether a follow was removed.
+/// Accepts `handle`'s request to follow `owner`: they follow now, and are
+/// told. Accepting a request that is not there is not found.
+pub async fn accept_request(
+    db: &Db,
+    timelines: &Timelines,
+    owner: Uuid,
+    handle: &str,
+) -> Result<Uuid> {
+    let mut tx = db.primary.begin().await?;
+    let requester = reachable_user_id(&mut tx, owner, handle).await?;
+    lock_pair(&mut tx, owner, requester).await?;
+    if !take_request(&mut tx, requester, owner).await? {
+        return Err(Error::from(Code::FollowRequestNotFound));
+    }
+    if blocked_either_way(&mut tx, owner, requester).await? {
+        return Err(Error::from(Code::FollowRequestNotFound));
+    }
+    insert_follow(&mut tx, requester, owner).await?;
+    notifications::notify(&mut tx, requester, owner, Kind::FollowAccepted).await?;
+    tx.commit().await?;
+    timelines.invalidate(requester).await;
+    Ok(requester)
+}
+
+/// Rejects (or, for the requester, withdraws) a request; none waiting is
+/// the same. The requester is not told.
+pub async fn reject_request(db: &Db, owner: Uuid, handle: &str) -> Result<()> {
+    let mut tx = db.primary.begin().await?;
+    let requester = reachable_user_id(&mut tx, owner, handle).await?;
+    take_request(&mut tx, requester, owner).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a waiting request and its notification; whether there was one.
+async fn take_request(tx: &mut sqlx::PgConnection, requester: Uuid, target: Uuid) -> Result<bool> {
+    let taken =
+        sqlx::query("DELETE FROM follow_requests WHERE requester_id = $1 AND target_id = $2")
+            .bind(requester)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+    if taken {
+        notifications::withdraw(&mut *tx, target, requester, Kind::FollowRequest).await?;
+    }
+    Ok(taken)
+}
+
+/// Accepts every request waiting for `owner`, who no longer approves
+/// follows, in the caller's transaction; the requesters are told. Returns
+/// who follows now, to rebuild their timelines.
+pub(crate) async fn accept_all_requests(
+    tx: &mut sqlx::PgConnection,
+    owner: Uuid,
+) -> Result<Vec<Uuid>> {
+    let accepted: Vec<Uuid> = sqlx::query_scalar(
+        "WITH taken AS (DELETE FROM follow_requests WHERE target_id = $1 RETURNING requester_id)
+         INSERT INTO follows (follower_id, followee_id)
+         SELECT requester_id, $1 FROM taken ON CONFLICT DO NOTHING
+         RETURNING follower_id",
+    )
+    .bind(owner)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE notifications SET withdrawn_at = now()
+         WHERE recipient_id = $1 AND type = 'follow_request' AND withdrawn_at IS NULL",
+    )
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    // Told in the app; one by one, as any notification, they would also be
+    // pushed, which an unlock's burst should not do.
+    sqlx::query(
+        "INSERT INTO notifications (id, recipient_id, actor_id, type)
+         SELECT gen_random_uuid(), r, $1, 'follow_accepted' FROM unnest($2::uuid[]) r
+         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id) WHERE type <> 'comment'
+         DO UPDATE SET withdrawn_at = NULL",
+    )
+    .bind(owner)
+    .bind(&accepted)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO notifications (id, recipient_id, actor_id, type)
+         SELECT gen_random_uuid(), $1, r, 'follow' FROM unnest($2::uuid[]) r
+         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id) WHERE type <> 'comment'
+         DO UPDATE SET withdrawn_at = NULL",
+    )
+    .bind(owner)
+    .bind(&accepted)
+    .execute(&mut *tx)
+    .await?;
+    Ok(accepted)
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    requested_at: OffsetDateTime,
+    #[sqlx(flatten)]
+    card: CardRow,
+}
+
+/// The requests waiting for `owner`, newest first.
+pub async fn requests(
+    db: &Db,
+    urls: &Photos,
+    owner: Uuid,
+    page: &PageRequest<TimeKey>,
+) -> Result<Page<UserCard>> {
+    let after = page.after.unwrap_or(TimeKey::MAX);
+    let rows = sqlx::query_as::<_, RequestRow>(&format!(
+        "SELECT r.created_at AS requested_at, u.id, u.handle, u.display_name, u.avatar_media_id
+         FROM follow_requests r JOIN users u ON u.id = r.requester_id
+         WHERE r.target_id = $1 AND (r.created_at, r.requester_id) < ($2, $3)
+           AND {USER_VISIBLE} AND {}
+         ORDER BY r.created_at DESC, r.requester_id DESC LIMIT $4",
+        no_block("$1", "u.id")
+    ))
+    .bind(owner)
+    .bind(after.at)
+    .bind(after.id)
+    .bind(page.fetch_limit())
+    .fetch_all(&db.primary)
+    .await?;
+    let page = Page::from_rows(rows, page, |row| TimeKey {
+        at: row.requested_at,
+        id: row.card.id,
+    });
+    render::card_page(&db.primary, urls, page, |row| row.card).await
+}
+
 pub async fn unfollow(
     db: &Db,
     timelines: &Timelines,
@@ -114,6 +288,7 @@ pub async fn unfollow(
     // Yourself included: you never follow yourself, so there is nothing to undo.
     let followee = reachable_user_id(&mut tx, follower, handle).await?;
     let removed = remove_follow(&mut tx, follower, followee).await?;
+    take_request(&mut tx, follower, followee).await?;
     tx.commit().await?;
     if removed {
         timelines.invalidate(follower).await;
@@ -157,6 +332,8 @@ pub async fn block(db: &Db, timelines: &Timelines, blocker: Uuid, handle: &str) 
     .await?;
     remove_follow(&mut tx, blocker, blocked).await?;
     remove_follow(&mut tx, blocked, blocker).await?;
+    take_request(&mut tx, blocker, blocked).await?;
+    take_request(&mut tx, blocked, blocker).await?;
     notifications::forget_between(&mut tx, blocker, blocked).await?;
     super::stories::forget_between(&mut tx, blocker, blocked).await?;
     tx.commit().await?;
@@ -204,6 +381,7 @@ pub async fn list(
 ) -> Result<Page<UserCard>> {
     let mut conn = db.replica.acquire().await?;
     let owner = visible_user_id(&mut conn, viewer, handle).await?;
+    check_content_visible(&mut conn, viewer, owner).await?;
     let (anchor, listed) = match direction {
         Direction::Followers => ("followee_id", "follower_id"),
         Direction::Following => ("follower_id", "followee_id"),

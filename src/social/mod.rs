@@ -4,7 +4,8 @@
 //!
 //! Visibility is one rule applied everywhere: a user is seen only while
 //! neither suspended nor deleted, a post only while not taken down and its
-//! author is seen, and nothing passes a block, in either direction.
+//! author is seen, a locked account's content only by its approved
+//! followers, and nothing passes a block, in either direction.
 
 pub mod accounts;
 pub mod comments;
@@ -69,6 +70,41 @@ pub(crate) async fn visible_user_id(
     .fetch_optional(db)
     .await?
     .ok_or_else(user_not_found)
+}
+
+/// SQL: the content (posts, their likes and comments, follow lists,
+/// stories) of the user aliased `u` may be seen by the user in the bind
+/// parameter `viewer`: the account is not locked, or is the viewer's own,
+/// or the viewer is an approved follower.
+pub(crate) fn content_visible(viewer: &str) -> String {
+    format!(
+        "(NOT u.locked OR u.id = {viewer} \
+          OR EXISTS (SELECT 1 FROM follows fl WHERE fl.follower_id = {viewer} AND fl.followee_id = u.id))"
+    )
+}
+
+/// `account_private` unless `viewer` may see `owner`'s content (see
+/// [`content_visible`]): for the lists of a locked account, whose profile
+/// card everyone still sees.
+pub(crate) async fn check_content_visible(
+    db: &mut sqlx::PgConnection,
+    viewer: Uuid,
+    owner: Uuid,
+) -> Result<()> {
+    let visible: bool = sqlx::query_scalar(&format!(
+        "SELECT {} FROM users u WHERE u.id = $2",
+        content_visible("$1")
+    ))
+    .bind(viewer)
+    .bind(owner)
+    .fetch_optional(db)
+    .await?
+    .unwrap_or(false);
+    if visible {
+        Ok(())
+    } else {
+        Err(Error::from(Code::AccountPrivate))
+    }
 }
 
 pub(crate) fn user_not_found() -> Error {

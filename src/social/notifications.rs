@@ -22,6 +22,8 @@ pub enum Kind {
     Like,
     Comment,
     StoryReaction,
+    FollowRequest,
+    FollowAccepted,
 }
 
 /// What a notification is about, beyond who did it.
@@ -80,6 +82,8 @@ pub async fn notify(
             Kind::Like => "like",
             Kind::Comment => "comment",
             Kind::StoryReaction => "story_reaction",
+            Kind::FollowRequest => "follow_request",
+            Kind::FollowAccepted => "follow_accepted",
         };
         crate::push::write(tx, id, recipient, actor, kind, subject.post_id).await?;
     }

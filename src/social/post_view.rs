@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
-use super::{USER_VISIBLE, no_block};
+use super::{USER_VISIBLE, content_visible, no_block};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -67,7 +67,7 @@ pub async fn hydrate(
     // pair are serialised; the feed tests blocks all the same, so that no
     // follow that ever outlived a block can show the blocker's posts.
     let scope_filter = match scope {
-        Scope::Visible => no_block("$2", "u.id"),
+        Scope::Visible => format!("{} AND {}", no_block("$2", "u.id"), content_visible("$2")),
         Scope::HomeFeed => format!(
             "(p.author_id = $2 OR (EXISTS (
                  SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)

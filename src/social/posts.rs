@@ -7,7 +7,7 @@ use super::idempotency::{self, Claim, IdempotencyKey, Stored};
 use super::page::{NEWEST, Page, PageRequest};
 pub use super::post_view::{Post, Scope, hydrate};
 use super::render::Photos;
-use super::{Db, USER_VISIBLE, no_block, post_not_found};
+use super::{Db, USER_VISIBLE, check_content_visible, content_visible, no_block, post_not_found};
 use crate::error::{Code, Error, FieldErrors, OnConstraint, Result};
 use crate::infra::s3::Storage;
 use crate::media::usable;
@@ -103,8 +103,9 @@ pub async fn get(db: &Db, urls: &Photos, viewer: Uuid, id: Uuid) -> Result<Post>
 pub async fn visible_author(tx: &mut sqlx::PgConnection, viewer: Uuid, id: Uuid) -> Result<Uuid> {
     sqlx::query_scalar(&format!(
         "SELECT p.author_id FROM posts p JOIN users u ON u.id = p.author_id
-         WHERE p.id = $1 AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {}",
-        no_block("$2", "u.id")
+         WHERE p.id = $1 AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {} AND {}",
+        no_block("$2", "u.id"),
+        content_visible("$2")
     ))
     .bind(id)
     .bind(viewer)
@@ -123,6 +124,7 @@ pub async fn by_author(
 ) -> Result<Page<Post>> {
     let mut conn = db.replica.acquire().await?;
     let author = super::visible_user_id(&mut conn, viewer, handle).await?;
+    check_content_visible(&mut conn, viewer, author).await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM posts WHERE author_id = $1 AND taken_down_at IS NULL AND id < $2
          ORDER BY id DESC LIMIT $3",

@@ -32,6 +32,13 @@ pub struct Profile {
     pub followed_by: bool,
     /// The caller blocks this user (their posts stay hidden until unblocked).
     pub blocking: bool,
+    /// Private: only approved followers see the posts, lists and stories
+    /// (others get `account_private`); following asks the owner.
+    pub locked: bool,
+    /// Following asks the owner even though the account is not locked.
+    pub approves_follows: bool,
+    /// The caller asked to follow and waits for the owner's answer.
+    pub follow_requested: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -48,6 +55,9 @@ struct ProfileRow {
     following: bool,
     followed_by: bool,
     blocking: bool,
+    locked: bool,
+    approves_follows: bool,
+    follow_requested: bool,
 }
 
 /// A profile as `viewer` sees it. A user who blocks the viewer does not
@@ -60,7 +70,9 @@ pub async fn by_handle(db: &Db, urls: &Photos, viewer: Uuid, handle: &str) -> Re
                 u.posts_count, u.followers_count, u.following_count, u.created_at,
                 EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = u.id) AS following,
                 EXISTS (SELECT 1 FROM follows WHERE follower_id = u.id AND followee_id = $1) AS followed_by,
-                EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = u.id) AS blocking
+                EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $1 AND blocked_id = u.id) AS blocking,
+                u.locked, u.approves_follows,
+                EXISTS (SELECT 1 FROM follow_requests WHERE requester_id = $1 AND target_id = u.id) AS follow_requested
          FROM users u
          WHERE u.handle = $2 AND {USER_VISIBLE}
            AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = u.id AND blocked_id = $1)"
@@ -94,6 +106,9 @@ pub async fn by_handle(db: &Db, urls: &Photos, viewer: Uuid, handle: &str) -> Re
         following: row.following,
         followed_by: row.followed_by,
         blocking: row.blocking,
+        locked: row.locked,
+        approves_follows: row.approves_follows,
+        follow_requested: row.follow_requested,
     })
 }
 
@@ -104,6 +119,8 @@ pub struct ProfileChange {
     pub display_name: Option<Option<DisplayName>>,
     pub bio: Option<String>,
     pub avatar_media_id: Option<Option<Uuid>>,
+    pub locked: Option<bool>,
+    pub approves_follows: Option<bool>,
 }
 
 impl ProfileChange {
@@ -139,6 +156,7 @@ impl ProfileChange {
             display_name,
             bio,
             avatar_media_id,
+            ..ProfileChange::default()
         })
     }
 }
@@ -146,7 +164,9 @@ impl ProfileChange {
 /// Applies `change` to the user's own profile. The avatar must be a photo
 /// the user may use ([`usable::lock`]): theirs, ready, not held for review,
 /// and not one of a taken-down post (that photo is gone for every use).
-pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()> {
+/// An account that no longer approves follows (unlocked, and not approving) accepts every request
+/// waiting for it; returns who follows it now, whose timelines to rebuild.
+pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<Vec<Uuid>> {
     let mut tx = db.primary.begin().await?;
     if let Some(Some(media_id)) = change.avatar_media_id {
         let photo = usable::lock(&mut tx, user_id, &[media_id]).await?;
@@ -161,6 +181,8 @@ pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()>
             display_name = CASE WHEN $2 THEN $3 ELSE display_name END,
             bio = COALESCE($4, bio),
             avatar_media_id = CASE WHEN $5 THEN $6 ELSE avatar_media_id END,
+            locked = COALESCE($7, locked),
+            approves_follows = COALESCE($8, approves_follows),
             updated_at = now()
          WHERE id = $1",
     )
@@ -170,10 +192,22 @@ pub async fn update(db: &Db, user_id: Uuid, change: ProfileChange) -> Result<()>
     .bind(change.bio)
     .bind(change.avatar_media_id.is_some())
     .bind(change.avatar_media_id.flatten())
+    .bind(change.locked)
+    .bind(change.approves_follows)
     .execute(&mut *tx)
     .await?;
+    let approves: bool =
+        sqlx::query_scalar("SELECT locked OR approves_follows FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let accepted = if approves {
+        Vec::new()
+    } else {
+        super::graph::accept_all_requests(&mut tx, user_id).await?
+    };
     tx.commit().await?;
-    Ok(())
+    Ok(accepted)
 }
 
 /// The profile of the caller themself.

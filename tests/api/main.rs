@@ -24,6 +24,7 @@ mod media_cold;
 mod media_heif;
 mod metrics_labels;
 mod ops;
+mod privacy;
 mod push;
 mod rate_limits;
 mod reconcile;

@@ -241,6 +241,7 @@ pub async fn of_user(
 ) -> Result<Page<HighlightSummary>> {
     let mut conn = db.primary.acquire().await?;
     let owner = crate::social::visible_user_id(&mut conn, viewer, handle).await?;
+    crate::social::check_content_visible(&mut conn, viewer, owner).await?;
     let shown = format!(
         "SELECT s.id, s.media_id, hi.position FROM story_highlight_items hi
          JOIN stories s ON s.id = hi.story_id JOIN users u ON u.id = s.author_id

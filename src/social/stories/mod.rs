@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::idempotency::{self, Claim, IdempotencyKey, Stored};
 use super::page::{Page, PageRequest};
 use super::render::{self, CardRow, MediaView, Photos, UserCard};
-use super::{Db, USER_VISIBLE, no_block};
+use super::{Db, USER_VISIBLE, content_visible, no_block};
 use crate::error::{Code, Error, OnConstraint, Result};
 use crate::infra::s3::Storage;
 use crate::media::usable;
@@ -72,28 +72,45 @@ pub struct Story {
 
 /// SQL: the story `s`, by the author `u`, may be seen by the user in the
 /// bind parameter `viewer`: neither deleted nor taken down, its author
-/// visible and no block either way; then either active (not expired) and
+/// visible, its content visible to the viewer (a locked account's is for
+/// approved followers) and no block either way; then either active (not expired) and
 /// for the viewer (the author; or a follower, and a close friend if it is
 /// for close friends), or kept in a highlight and for the viewer.
 pub(crate) fn visible(viewer: &str) -> String {
-    let for_viewer = format!(
-        "(s.author_id = {viewer} OR s.audience = 'followers'
-          OR EXISTS (SELECT 1 FROM close_friends cf WHERE cf.owner_id = s.author_id AND cf.friend_id = {viewer}))"
-    );
     format!(
-        "s.deleted_at IS NULL AND s.taken_down_at IS NULL AND {USER_VISIBLE} AND {blocks}
-         AND {for_viewer}
-         AND ((s.expires_at > now()
-               AND (s.author_id = {viewer}
-                    OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = {viewer} AND f.followee_id = s.author_id)))
-              OR EXISTS (SELECT 1 FROM story_highlight_items hi WHERE hi.story_id = s.id))",
-        blocks = no_block(viewer, "s.author_id"),
+        "{} AND ({} OR s.highlighted)",
+        shown_to(viewer),
+        active_for(viewer)
     )
 }
 
-/// SQL: [`visible`], and not expired: what trays, views and reactions act on.
+/// SQL: [`visible`] as an active story: not expired, and the viewer is its
+/// author or follows them. What trays, user story lists, seen marks and
+/// reactions act on; a highlight does not make a story active.
 pub(crate) fn active(viewer: &str) -> String {
-    format!("s.expires_at > now() AND {}", visible(viewer))
+    format!("{} AND {}", shown_to(viewer), active_for(viewer))
+}
+
+/// SQL: the story `s` is shown at all to `viewer`: neither deleted nor
+/// taken down, its author visible with content the viewer may see, no block
+/// either way, and for the viewer's audience.
+fn shown_to(viewer: &str) -> String {
+    format!(
+        "s.deleted_at IS NULL AND s.taken_down_at IS NULL AND {USER_VISIBLE} AND {blocks}
+         AND {content}
+         AND (s.author_id = {viewer} OR s.audience = 'followers'
+              OR EXISTS (SELECT 1 FROM close_friends cf WHERE cf.owner_id = s.author_id AND cf.friend_id = {viewer}))",
+        blocks = no_block(viewer, "s.author_id"),
+        content = content_visible(viewer),
+    )
+}
+
+fn active_for(viewer: &str) -> String {
+    format!(
+        "(s.expires_at > now()
+          AND (s.author_id = {viewer}
+               OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = {viewer} AND f.followee_id = s.author_id)))"
+    )
 }
 
 pub(crate) fn story_not_found() -> Error {
@@ -311,6 +328,7 @@ pub async fn by_author(
 ) -> Result<Page<Story>> {
     let mut conn = db.primary.acquire().await?;
     let author = crate::social::visible_user_id(&mut conn, viewer, handle).await?;
+    crate::social::check_content_visible(&mut conn, viewer, author).await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(&format!(
         "SELECT s.id FROM stories s JOIN users u ON u.id = s.author_id
          WHERE s.author_id = $2 AND s.id > $3 AND {}
