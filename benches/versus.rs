@@ -293,7 +293,7 @@ async fn pgbench(
     database: &str,
     sql: &str,
     seconds: u64,
-) -> SqlFigures {
+) -> Option<SqlFigures> {
     let dir = std::env::temp_dir().join(format!("ciel-bench-versus-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join(format!("{database}.sql"));
@@ -332,23 +332,29 @@ async fn pgbench(
     let window = window.elapsed().as_secs_f64();
     let output = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    let field = |prefix: &str| -> f64 {
+    let field = |prefix: &str| -> Option<f64> {
         text.lines()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("pgbench: {text}{}", String::from_utf8_lossy(&output.stderr)))
+            .find(|l| l.starts_with(prefix))?
             .trim_start_matches(prefix)
             .split_whitespace()
-            .next()
-            .unwrap()
+            .next()?
             .parse()
-            .unwrap()
+            .ok()
     };
-    let tps = field("tps = ");
-    SqlFigures {
+    // PostgreSQL's max_connections is shared with whatever else runs on the
+    // machine: a pgbench that could not connect is reported, not fatal.
+    let (Some(tps), Some(latency_ms)) = (field("tps = "), field("latency average = ")) else {
+        println!(
+            "pgbench failed on {database}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        return None;
+    };
+    Some(SqlFigures {
         tps,
-        latency_ms: field("latency average = "),
+        latency_ms,
         cpu_ms: spent.total().as_secs_f64() * 1000.0 / (tps * window).max(1.0),
-    }
+    })
 }
 
 /// Signs every viewer in through `base`; the access tokens.
@@ -767,7 +773,9 @@ async fn main() {
             } else {
                 &original_pool
             };
-            let f = pgbench(admin_pool, url, database, sql, seconds.max(4)).await;
+            let Some(f) = pgbench(admin_pool, url, database, sql, seconds.max(4)).await else {
+                continue;
+            };
             println!(
                 "run {} {:<9} {:<22} {:>7.0} tps    latency {:.2} ms  PostgreSQL CPU per query {:.3} ms",
                 run + 1,
@@ -789,7 +797,7 @@ async fn main() {
     );
     let routes: Vec<&str> = table
         .keys()
-        .filter(|(s, _)| *s == "ours")
+        .filter(|(s, r)| *s == "ours" && table.contains_key(&("original", *r)))
         .map(|(_, r)| *r)
         .collect();
     for route in routes {
