@@ -22,11 +22,22 @@ use uuid::Uuid;
 use crate::common::media::{completed_photo, settled};
 use crate::common::{Backing, TestApp, eventually, free_port, s3_endpoint, system_tool, unique};
 
-/// A process of the test's, stopped when the test ends.
+/// A process of the test's, stopped when the test ends: with SIGTERM, on
+/// which nginx's master stops its workers (a SIGKILLed master leaves them
+/// running), then SIGKILL if it is still there after 5 s.
 struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
