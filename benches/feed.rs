@@ -14,8 +14,11 @@
 mod common;
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/dataset.rs"]
+mod dataset;
+#[path = "support/wrk.rs"]
+mod wrk;
 
-use std::collections::HashSet;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -23,174 +26,31 @@ use ciel::social::feed::{FEED_SQL, Feed, Timelines};
 use ciel::social::page::PageRequest;
 use ciel::social::render::Photos;
 use common::{Backing, PASSWORD, TestApp};
-use rand::Rng;
 use rand::seq::SliceRandom;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 const USERS: usize = 10_001;
-const FOLLOWS_EACH: usize = 200;
 const POSTS: usize = 200_000;
 const CONNECTIONS: usize = 64;
 const VIEWERS: usize = 256;
 const SECONDS: u64 = 15;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Popular authors are picked far more often: index ~ U^3 of the users.
-fn skewed(rng: &mut impl Rng, users: usize) -> usize {
-    let u: f64 = rng.r#gen();
-    ((u * u * u) * users as f64) as usize % users
-}
-
 async fn seed(pool: &PgPool, password_hash: &str, users: usize, posts: usize) -> Vec<Uuid> {
     let started = Instant::now();
-    let mut conn = pool.acquire().await.unwrap();
-    // Seeding bypasses the counting triggers; the counts are set once below.
-    sqlx::query("SET session_replication_role = replica")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    let ids: Vec<Uuid> = (0..users).map(|_| Uuid::now_v7()).collect();
-    let handles: Vec<String> = (0..users).map(|i| format!("user_{i:05}")).collect();
-    let emails: Vec<String> = (0..users)
-        .map(|i| format!("user{i}@bench.example"))
-        .collect();
-    sqlx::query(
-        "INSERT INTO users (id, handle, email, password_hash)
-         SELECT id, h, e, $4 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (id, h, e)",
-    )
-    .bind(&ids)
-    .bind(&handles)
-    .bind(&emails)
-    .bind(password_hash)
-    .execute(&mut *conn)
-    .await
-    .unwrap();
-
-    let mut rng = rand::thread_rng();
-    let (mut followers, mut followees) = (Vec::new(), Vec::new());
-    for (i, follower) in ids.iter().enumerate() {
-        let mut chosen = HashSet::new();
-        if i != 0 {
-            chosen.insert(0); // user 0 is followed by everyone else
-        }
-        while chosen.len() < FOLLOWS_EACH.min(users - 1) {
-            let j = skewed(&mut rng, users);
-            if j != i {
-                chosen.insert(j);
-            }
-        }
-        for j in chosen {
-            followers.push(*follower);
-            followees.push(ids[j]);
-        }
-    }
-    for (a, b) in followers.chunks(100_000).zip(followees.chunks(100_000)) {
-        sqlx::query("INSERT INTO follows (follower_id, followee_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])")
-            .bind(a)
-            .bind(b)
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
-
-    // Posts over the last 30 days, by skewed authors, one photo each.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let mut post_rows: Vec<(Uuid, Uuid)> = (0..posts)
-        .map(|_| {
-            let at = now - rng.gen_range(0..30 * 24 * 3600 * 1000);
-            let ts = uuid::Timestamp::from_unix(
-                uuid::NoContext,
-                at / 1000,
-                ((at % 1000) * 1_000_000) as u32,
-            );
-            (Uuid::new_v7(ts), ids[skewed(&mut rng, users)])
-        })
-        .collect();
-    post_rows.sort();
-    for chunk in post_rows.chunks(20_000) {
-        let post_ids: Vec<Uuid> = chunk.iter().map(|(p, _)| *p).collect();
-        let authors: Vec<Uuid> = chunk.iter().map(|(_, a)| *a).collect();
-        let media: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
-        sqlx::query(
-            "INSERT INTO posts (id, author_id, caption) SELECT p, a, 'A photo of the day'
-             FROM unnest($1::uuid[], $2::uuid[]) AS t (p, a)",
-        )
-        .bind(&post_ids)
-        .bind(&authors)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO media (id, owner_id, status, declared_content_type, declared_bytes, original_key, width, height, blurhash)
-             SELECT m, a, 'ready', 'image/jpeg', 2400000, 'originals/' || a || '/' || m, 4032, 3024, 'LEHV6nWB2yk8pyo0adR*.7kCMdnj'
-             FROM unnest($1::uuid[], $2::uuid[]) AS t (m, a)",
-        )
-        .bind(&media)
-        .bind(&authors)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO post_media (post_id, media_id, position) SELECT p, m, 0 FROM unnest($1::uuid[], $2::uuid[]) AS t (p, m)",
-        )
-        .bind(&post_ids)
-        .bind(&media)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO media_variants (media_id, name, format, width, height, bytes, key)
-             SELECT m, v.name, f.format, v.w, v.w * 3 / 4, 100000,
-                    'variants/' || m || '/' || v.name || '.' || f.ext
-             FROM unnest($1::uuid[]) AS m,
-                  (VALUES ('thumb', 320), ('small', 640), ('medium', 1080), ('large', 2048)) AS v (name, w),
-                  (VALUES ('webp', 'webp'), ('jpeg', 'jpg')) AS f (format, ext)",
-        )
-        .bind(&media)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    }
-    sqlx::query("SET session_replication_role = DEFAULT")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE users u SET
-            followers_count = (SELECT count(*) FROM follows WHERE followee_id = u.id),
-            following_count = (SELECT count(*) FROM follows WHERE follower_id = u.id),
-            posts_count = (SELECT count(*) FROM posts WHERE author_id = u.id)",
-    )
-    .execute(&mut *conn)
-    .await
-    .unwrap();
-    drop(conn);
-    sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap();
+    let data = dataset::generate(users, posts);
+    dataset::load_ours(pool, &data, password_hash).await;
     println!(
         "seeded {users} users, {} follows, {posts} posts with a photo each in {:.0} s",
-        followers.len(),
+        data.follows.len(),
         started.elapsed().as_secs_f64()
     );
-    ids
+    data.users
 }
 
 struct Load {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-    requests: u64,
+    figures: wrk::Figures,
     /// This process (the app; wrk runs apart) and the database's backends.
     app_cpu: cpu::Cpu,
     postgres_cpu: cpu::Cpu,
@@ -203,72 +63,17 @@ async fn measured(
     base: &str,
     requests: &[(String, String)],
 ) -> Load {
+    let requests: Vec<wrk::Request> = requests
+        .iter()
+        .map(|(path, token)| wrk::Request::get(path.clone(), token))
+        .collect();
     let backends = cpu::snapshot(&cpu::backends(pool, database).await);
     let app = cpu::of_self();
-    let mut load = wrk(base, requests);
-    load.app_cpu = cpu::of_self().since(&app);
-    load.postgres_cpu = cpu::spent_since(&backends, &cpu::backends(pool, database).await);
-    load
-}
-
-/// Runs wrk with a script that sends each request as a random one of `requests`
-/// (path, token).
-fn wrk(base: &str, requests: &[(String, String)]) -> Load {
-    let dir = std::env::temp_dir().join(format!("ciel-bench-feed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = dir.join("feed.lua");
-    let mut lua = String::from("local requests = {\n");
-    for (path, token) in requests {
-        lua.push_str(&format!("  {{\"{path}\", \"Bearer {token}\"}},\n"));
-    }
-    lua.push_str(
-        "}\nmath.randomseed(7)\n\
-         request = function()\n\
-           local r = requests[math.random(#requests)]\n\
-           return wrk.format(\"GET\", r[1], {[\"Authorization\"] = r[2]})\n\
-         end\n\
-         done = function(summary, latency, requests)\n\
-           io.write(string.format(\"FIGURES %f %f %f %d %d\\n\", summary.requests / (summary.duration / 1e6),\n\
-             latency:percentile(50) / 1000, latency:percentile(99) / 1000,\n\
-             summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,\n\
-             summary.requests))\n\
-         end\n",
-    );
-    std::fs::write(&script, lua).unwrap();
-    let output = Command::new("wrk")
-        .args([
-            "-t",
-            "2",
-            "-c",
-            &CONNECTIONS.to_string(),
-            "-d",
-            &format!("{SECONDS}s"),
-            "--timeout",
-            "5s",
-        ])
-        .arg("-s")
-        .arg(&script)
-        .arg(base)
-        .output()
-        .expect("wrk (scripts/bench-feed installs it)");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("FIGURES"))
-        .unwrap_or_else(|| panic!("wrk: {text}"));
-    let f: Vec<f64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|x| x.parse().unwrap())
-        .collect();
+    let figures = wrk::run(base, &requests, CONNECTIONS, SECONDS);
     Load {
-        rps: f[0],
-        p50_ms: f[1],
-        p99_ms: f[2],
-        errors: f[3] as u64,
-        requests: f[4] as u64,
-        app_cpu: cpu::Cpu::default(),
-        postgres_cpu: cpu::Cpu::default(),
+        figures,
+        app_cpu: cpu::of_self().since(&app),
+        postgres_cpu: cpu::spent_since(&backends, &cpu::backends(pool, database).await),
     }
 }
 
@@ -315,8 +120,8 @@ fn pgbench(database_url: &str) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let users = env_or("BENCH_FEED_USERS", USERS);
-    let posts = env_or("BENCH_FEED_POSTS", POSTS);
+    let users = dataset::env_or("BENCH_FEED_USERS", USERS);
+    let posts = dataset::env_or("BENCH_FEED_POSTS", POSTS);
     let backing = Backing::new().await;
     let pool = backing.pool().await;
     let mut env = backing.env("api");
@@ -406,18 +211,18 @@ async fn main() {
     ] {
         println!(
             "{name:<26} {:>8.0} req/s  p50 {:>6.1} ms  p99 {:>6.1} ms  {:.2}x SQL  ({} errors)",
-            load.rps,
-            load.p50_ms,
-            load.p99_ms,
-            load.rps / sql_tps,
-            load.errors
+            load.figures.rps,
+            load.figures.p50_ms,
+            load.figures.p99_ms,
+            load.figures.rps / sql_tps,
+            load.figures.errors
         );
         println!(
             "{:<26} CPU per request: app {:.3} ms (kernel {:.3}), PostgreSQL {:.3} ms",
             "",
-            cpu::per_request(load.app_cpu.total(), load.requests as usize),
-            cpu::per_request(load.app_cpu.system, load.requests as usize),
-            cpu::per_request(load.postgres_cpu.total(), load.requests as usize),
+            cpu::per_request(load.app_cpu.total(), load.figures.requests as usize),
+            cpu::per_request(load.app_cpu.system, load.figures.requests as usize),
+            cpu::per_request(load.postgres_cpu.total(), load.figures.requests as usize),
         );
     }
 
@@ -522,7 +327,7 @@ async fn main() {
         everywhere.as_secs_f64() * 1000.0
     );
     assert_eq!(
-        first.errors + deep.errors + cold.errors,
+        first.figures.errors + deep.figures.errors + cold.figures.errors,
         0,
         "some requests failed"
     );

@@ -253,6 +253,17 @@ ensure_roll_tools() {
     fi
 }
 
+# Variants through a CDN (tests/api/cdn.rs): Debian's nginx as the HTTP
+# cache (proxy_cache) in front of the bucket. Only the binary: the
+# package's own service is stopped and disabled.
+ensure_cdn_tools() {
+    if [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; then return 0; fi
+    apt_install --no-install-recommends nginx
+    if command -v systemctl >/dev/null; then
+        as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+    fi
+}
+
 ensure_lint_tools() {
     local tool
     for tool in hadolint check-jsonschema yamllint; do
@@ -272,6 +283,7 @@ ensure_services() {
     ensure_boot_tools
     ensure_k8s_tools
     ensure_roll_tools
+    ensure_cdn_tools
     ensure_lint_tools
     ensure_postgres
     ensure_redis

@@ -52,10 +52,12 @@ pub fn of_self() -> Cpu {
     of_pid("self")
 }
 
-/// The PostgreSQL backends serving `database` now.
+/// The PostgreSQL backends serving clients of `database` now (not its
+/// autovacuum workers, whose work after a bulk load is not the requests').
 pub async fn backends(pool: &sqlx::PgPool, database: &str) -> Vec<String> {
     sqlx::query_scalar::<_, i32>(
-        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        "SELECT pid FROM pg_stat_activity
+         WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
     )
     .bind(database)
     .fetch_all(pool)

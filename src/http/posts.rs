@@ -14,7 +14,7 @@ use crate::error::{Code, Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
-use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
+use crate::http::pagination::{ListQuery, ListResponse, PostsJson, QueryParams};
 use crate::social::comments::{self, Comment, CommentText};
 use crate::social::idempotency::IdempotencyKey;
 use crate::social::likes;
@@ -279,8 +279,8 @@ pub async fn feed(
     State(ctx): State<Arc<ApiContext>>,
     user: AuthUser,
     QueryParams(query): QueryParams<ListQuery>,
-) -> Result<Json<ListResponse<Post>>> {
+) -> Result<PostsJson<Post>> {
     let page = query.page()?;
     let page = ctx.feed.page(&ctx.urls, user.user_id, &page).await?;
-    Ok(Json(page.into()))
+    Ok(PostsJson(page.into()))
 }

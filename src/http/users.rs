@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
-use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
+use crate::http::pagination::{ListQuery, ListResponse, PostsJson, QueryParams};
 use crate::social::accounts;
 use crate::social::graph::{self, Direction, Followed};
 use crate::social::page::PageRequest;
@@ -381,10 +381,10 @@ pub async fn user_posts(
     user: AuthUser,
     PathParam(handle): PathParam<String>,
     QueryParams(query): QueryParams<ListQuery>,
-) -> Result<Json<ListResponse<Post>>> {
+) -> Result<PostsJson<Post>> {
     let page = query.page()?;
     let list = posts::by_author(&ctx.social, &ctx.urls, user.user_id, &handle, &page).await?;
-    Ok(Json(list.into()))
+    Ok(PostsJson(list.into()))
 }
 
 #[derive(Deserialize, IntoParams)]

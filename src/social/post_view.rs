@@ -2,6 +2,7 @@
 //! the viewer may see of each (the feed, a profile, a single post).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -63,6 +64,45 @@ pub async fn hydrate(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let rows = sqlx::query_as::<_, PostRow>(hydrate_sql(scope))
+        .bind(ids)
+        .bind(viewer)
+        .fetch_all(&mut *conn)
+        .await?;
+    let media_ids: Vec<Uuid> = rows
+        .iter()
+        .flat_map(|row| {
+            row.media_ids
+                .iter()
+                .copied()
+                .chain(row.author.avatar_media_id)
+        })
+        .collect();
+    let mut views = render::media_views(&mut *conn, urls, &media_ids, None).await?;
+    // A photo is shown once on a page unless it is also an avatar, or an
+    // avatar shown on several posts: those are cloned, the rest moved.
+    let mut uses: HashMap<Uuid, usize> = HashMap::with_capacity(media_ids.len());
+    for id in &media_ids {
+        *uses.entry(*id).or_default() += 1;
+    }
+    let mut by_id: HashMap<Uuid, Post> = rows
+        .into_iter()
+        .map(|row| (row.post_id, assemble(row, &mut views, &mut uses)))
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// The SQL of [`hydrate`] for `scope`, built once.
+fn hydrate_sql(scope: Scope) -> &'static str {
+    static VISIBLE: LazyLock<String> = LazyLock::new(|| hydrate_sql_for(Scope::Visible));
+    static HOME_FEED: LazyLock<String> = LazyLock::new(|| hydrate_sql_for(Scope::HomeFeed));
+    match scope {
+        Scope::Visible => &VISIBLE,
+        Scope::HomeFeed => &HOME_FEED,
+    }
+}
+
+fn hydrate_sql_for(scope: Scope) -> String {
     // A block ends the follows between the two, and follows and blocks of a
     // pair are serialised; the feed tests blocks all the same, so that no
     // follow that ever outlived a block can show the blocker's posts.
@@ -75,46 +115,40 @@ pub async fn hydrate(
             no_block("$2", "u.id")
         ),
     };
-    let rows = sqlx::query_as::<_, PostRow>(&format!(
+    format!(
         "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
                 EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2) AS liked_by_me,
                 ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM posts p JOIN users u ON u.id = p.author_id
          WHERE p.id = ANY($1) AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {scope_filter}"
-    ))
-    .bind(ids)
-    .bind(viewer)
-    .fetch_all(&mut *conn)
-    .await?;
-    let media_ids: Vec<Uuid> = rows
-        .iter()
-        .flat_map(|row| {
-            row.media_ids
-                .iter()
-                .copied()
-                .chain(row.author.avatar_media_id)
-        })
-        .collect();
-    let views = render::media_views(&mut *conn, urls, &media_ids, None).await?;
-    let mut by_id: HashMap<Uuid, Post> = rows
-        .into_iter()
-        .map(|row| (row.post_id, assemble(row, &views)))
-        .collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    )
 }
 
-fn assemble(row: PostRow, views: &HashMap<Uuid, MediaView>) -> Post {
+/// `id`'s view, moved out of `views` at its last use.
+fn take(
+    views: &mut HashMap<Uuid, MediaView>,
+    uses: &mut HashMap<Uuid, usize>,
+    id: Uuid,
+) -> Option<MediaView> {
+    let left = uses.get_mut(&id)?;
+    *left = left.saturating_sub(1);
+    if *left == 0 {
+        views.remove(&id)
+    } else {
+        views.get(&id).cloned()
+    }
+}
+
+fn assemble(
+    row: PostRow,
+    views: &mut HashMap<Uuid, MediaView>,
+    uses: &mut HashMap<Uuid, usize>,
+) -> Post {
     let avatar = row.author.avatar_media_id.and_then(|id| {
-        views.get(&id).map(|view| MediaView {
-            variants: view
-                .variants
-                .iter()
-                .filter(|v| AVATAR_VARIANTS.contains(&v.name))
-                .cloned()
-                .collect(),
-            ..view.clone()
-        })
+        let mut view = take(views, uses, id)?;
+        view.variants.retain(|v| AVATAR_VARIANTS.contains(&v.name));
+        Some(view)
     });
     Post {
         id: row.post_id,
@@ -128,7 +162,7 @@ fn assemble(row: PostRow, views: &HashMap<Uuid, MediaView>) -> Post {
         media: row
             .media_ids
             .iter()
-            .filter_map(|id| views.get(id).cloned())
+            .filter_map(|id| take(views, uses, *id))
             .collect(),
         like_count: row.like_count,
         comment_count: row.comment_count,

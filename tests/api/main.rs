@@ -9,6 +9,7 @@ mod account_recovery;
 mod accounts;
 mod advise;
 mod auth;
+mod cdn;
 mod crafted_jobs;
 mod deploy;
 mod faults;

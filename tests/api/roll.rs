@@ -20,20 +20,7 @@ use crate::common::{Backing, PASSWORD, eventually, free_port, unique};
 const INSTANCES: [&str; 2] = ["a", "b"];
 
 fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .chain([PathBuf::from("/usr/sbin")])
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is missing (scripts/services.sh ensure_roll_tools installs it)"
-        );
-        eprintln!("skipped: {name} is missing (scripts/services.sh installs it)");
-    }
-    found
+    crate::common::system_tool(name, "ensure_roll_tools")
 }
 
 /// The host's start script, as `ciel-start IMAGE` on an instance: the

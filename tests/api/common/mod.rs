@@ -480,6 +480,26 @@ where
     }
 }
 
+/// A program from PATH (or /usr/sbin, where Debian puts daemons), or None
+/// with a note that the test is skipped; in CI a missing tool fails.
+/// `installed_by`: the scripts/services.sh function that installs it.
+pub fn system_tool(name: &str, installed_by: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .chain([std::path::PathBuf::from("/usr/sbin")])
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is missing (scripts/services.sh {installed_by} installs it)"
+        );
+        eprintln!("skipped: {name} is missing (scripts/services.sh {installed_by} installs it)");
+    }
+    found
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
