@@ -15,8 +15,9 @@
 mod common;
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/dataset.rs"]
+mod dataset;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,23 +29,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 const USERS: usize = 10_001;
-const FOLLOWS_EACH: usize = 200;
 const CONNECTIONS: usize = 64;
 const VIEWERS: usize = 256;
 const SECONDS: u64 = 15;
 const STORY_POSTS: usize = 50;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn skewed(rng: &mut impl Rng, users: usize) -> usize {
-    let u: f64 = rng.r#gen();
-    ((u * u * u) * users as f64) as usize % users
-}
 
 /// Ready photos of `owners`, one each, as rows (four WebP variants).
 async fn photos(conn: &mut sqlx::PgConnection, owners: &[Uuid]) -> Vec<Uuid> {
@@ -71,55 +59,14 @@ async fn photos(conn: &mut sqlx::PgConnection, owners: &[Uuid]) -> Vec<Uuid> {
     media
 }
 
+/// The feed benchmarks' graph (no posts), then active stories.
 async fn seed(pool: &PgPool, password_hash: &str, users: usize) -> Vec<Uuid> {
     let started = Instant::now();
+    let data = dataset::generate(users, 0);
+    dataset::load_ours(pool, &data, password_hash).await;
+    let ids = data.users;
     let mut conn = pool.acquire().await.unwrap();
-    sqlx::query("SET session_replication_role = replica")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    let ids: Vec<Uuid> = (0..users).map(|_| Uuid::now_v7()).collect();
-    let handles: Vec<String> = (0..users).map(|i| format!("user_{i:05}")).collect();
-    let emails: Vec<String> = (0..users)
-        .map(|i| format!("user{i}@bench.example"))
-        .collect();
-    sqlx::query(
-        "INSERT INTO users (id, handle, email, password_hash)
-         SELECT id, h, e, $4 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t (id, h, e)",
-    )
-    .bind(&ids)
-    .bind(&handles)
-    .bind(&emails)
-    .bind(password_hash)
-    .execute(&mut *conn)
-    .await
-    .unwrap();
     let mut rng = rand::thread_rng();
-    let (mut followers, mut followees) = (Vec::new(), Vec::new());
-    for (i, follower) in ids.iter().enumerate() {
-        let mut chosen = HashSet::new();
-        if i != 0 {
-            chosen.insert(0);
-        }
-        while chosen.len() < FOLLOWS_EACH.min(users - 1) {
-            let j = skewed(&mut rng, users);
-            if j != i {
-                chosen.insert(j);
-            }
-        }
-        for j in chosen {
-            followers.push(*follower);
-            followees.push(ids[j]);
-        }
-    }
-    for (a, b) in followers.chunks(100_000).zip(followees.chunks(100_000)) {
-        sqlx::query("INSERT INTO follows (follower_id, followee_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])")
-            .bind(a)
-            .bind(b)
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
     // Active stories: user 0 has 3, 30 % of the others 1 to 3, posted over
     // the last 23 hours.
     let mut authors = vec![ids[0]; 3];
@@ -169,7 +116,7 @@ async fn seed(pool: &PgPool, password_hash: &str, users: usize) -> Vec<Uuid> {
     sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
     println!(
         "seeded {users} users, {} follows, {} active stories in {:.1} s",
-        followers.len(),
+        data.follows.len(),
         story_ids.len(),
         started.elapsed().as_secs_f64()
     );
@@ -232,7 +179,7 @@ async fn tray_load(app: &TestApp, pool: &PgPool, database: &str, tokens: Arc<Vec
 
 #[tokio::main]
 async fn main() {
-    let users = env_or("BENCH_STORIES_USERS", USERS);
+    let users = dataset::env_or("BENCH_STORIES_USERS", USERS);
     let backing = Backing::new().await;
     let pool = backing.pool().await;
     let database = backing.database_url.rsplit('/').next().unwrap().to_string();
@@ -259,7 +206,7 @@ async fn main() {
             .post(
                 "/v1/auth/login",
                 None,
-                json!({ "login": format!("user_{i:05}"), "password": PASSWORD }),
+                json!({ "login": dataset::handle(i), "password": PASSWORD }),
             )
             .await;
         tokens.push(reply.body["access_token"].as_str().unwrap().to_string());

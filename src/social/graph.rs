@@ -95,7 +95,7 @@ pub async fn follow(
     let (following, needs_approval): (bool, bool) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2),
                 locked OR approves_follows
-         FROM users WHERE id = $2 FOR SHARE",
+         FROM users WHERE id = $2",
     )
     .bind(follower)
     .bind(followee)

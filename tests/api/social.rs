@@ -365,7 +365,13 @@ async fn idempotency_keys_make_a_retried_create_return_the_first_post() {
 
 #[tokio::test]
 async fn counts_stay_exact_under_concurrent_likes_comments_and_follows() {
-    let app = TestApp::api().await;
+    // Production's pool size: 96 writes at once (each with its trust check)
+    // queue on the test default of 5 past the 5 s acquire timeout when the
+    // whole suite loads the machine; this test is about exact counts.
+    let app = TestApp::api_with(|env| {
+        env.insert("DATABASE_MAX_CONNECTIONS", "10".into());
+    })
+    .await;
     let pool = app.backing.pool().await;
     let ana = user(&app, &unique("ana")).await;
     let post = post(&app, &pool, &ana, "popular").await;
