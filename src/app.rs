@@ -306,6 +306,9 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             {
                 tracing::warn!(error = %e, "could not move story photos' variants");
             }
+            if let Err(e) = crate::social::mutes::prune(&ctx.db).await {
+                tracing::warn!(error = %e, "could not prune mutes that ran out");
+            }
             if let Err(e) = crate::social::stories::sweep::run(&ctx.db, &ctx.storage).await {
                 tracing::warn!(error = %e, "could not sweep stories");
             }

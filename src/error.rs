@@ -108,6 +108,7 @@ codes! {
     CannotFollowSelf = "cannot_follow_self", 403, "you cannot follow yourself";
     CannotBlockSelf = "cannot_block_self", 403, "you cannot block yourself";
     AccountPrivate = "account_private", 403, "this account is private: only its approved followers see its posts, lists and stories";
+    CannotMuteSelf = "cannot_mute_self", 403, "you cannot mute yourself";
     CannotAddSelf = "cannot_add_self", 403, "you cannot add yourself to your close friends";
     NotStoryAuthor = "not_story_author", 403, "only the story's author can do this";
     CannotReactToOwnStory = "cannot_react_to_own_story", 403, "you cannot react to your own story";

@@ -283,6 +283,8 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(users::get_user))
         .routes(routes!(users::follow, users::unfollow))
         .routes(routes!(users::follow_requests))
+        .routes(routes!(users::mute, users::unmute))
+        .routes(routes!(users::list_mutes))
         .routes(routes!(
             users::accept_follow_request,
             users::reject_follow_request

@@ -18,6 +18,7 @@ use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, PostsJson, QueryParams};
 use crate::social::accounts;
 use crate::social::graph::{self, Direction, Followed};
+use crate::social::mutes::{self, Muted, NewMute};
 use crate::social::page::PageRequest;
 use crate::social::posts::{self, Post};
 use crate::social::profiles::{self, Profile, ProfileChange};
@@ -149,6 +150,83 @@ pub async fn delete_me(
     )
     .await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct MuteRequest {
+    /// Mute their notifications too (default true); false mutes only their
+    /// posts, stories and comments.
+    notifications: Option<bool>,
+    /// How long, 60 s to a year; absent: until you unmute.
+    #[schema(minimum = 60, maximum = 31536000)]
+    duration_secs: Option<u64>,
+}
+
+/// Mute a user: they vanish from your home feed, story tray and the
+/// comments you read, and from your notifications unless
+/// `notifications: false`. They are not told. Muting again replaces the
+/// terms.
+#[utoipa::path(put, path = "/v1/users/{handle}/mute", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    request_body = MuteRequest,
+    responses(
+        (status = 204),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`cannot_mute_self`", body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
+    ))]
+pub async fn mute(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+    JsonBody(body): JsonBody<MuteRequest>,
+) -> Result<StatusCode> {
+    let new = NewMute::parse(body.notifications, body.duration_secs)?;
+    mutes::mute(&ctx.social, user.user_id, &handle, new).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unmute a user; not muted is the same.
+#[utoipa::path(delete, path = "/v1/users/{handle}/mute", tag = "users", security(("bearer" = [])),
+    params(("handle" = String, Path, description = "The user's handle", pattern = r"^[A-Za-z0-9_]{3,30}$")),
+    responses(
+        (status = 204),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`user_not_found`", body = ErrorBody),
+    ))]
+pub async fn unmute(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(handle): PathParam<String>,
+) -> Result<StatusCode> {
+    mutes::unmute(&ctx.social, user.user_id, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The people you mute, newest first. Only you can see it.
+#[utoipa::path(get, path = "/v1/me/mutes", tag = "users", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = ListResponse<Muted>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn list_mutes(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<Muted>>> {
+    let page = query.page()?;
+    Ok(Json(
+        mutes::list(&ctx.social, &ctx.urls, user.user_id, &page)
+            .await?
+            .into(),
+    ))
 }
 
 /// What a follow did, when it did not simply follow.

@@ -234,6 +234,8 @@ async fn subject(db: &PgPool, row: &Claimed) -> Result<Option<Subject>, Transien
            AND NOT EXISTS (SELECT 1 FROM blocks b
                            WHERE (b.blocker_id = $2 AND b.blocked_id = n.actor_id)
                               OR (b.blocker_id = n.actor_id AND b.blocked_id = $2))
+           AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.muter_id = $2 AND mu.muted_id = n.actor_id
+                           AND mu.notifications AND (mu.expires_at IS NULL OR mu.expires_at > now()))
            AND setting.audience <> 'off'
            AND (setting.audience = 'everyone'
                 OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = n.actor_id))

@@ -10,7 +10,7 @@ use super::notifications::{self, Kind, Subject};
 use super::page::{Page, PageRequest};
 use super::posts::visible_author;
 use super::render::{self, CardRow, Photos, UserCard};
-use super::{Db, USER_VISIBLE, no_block};
+use super::{Db, USER_VISIBLE, no_block, not_muted};
 use crate::error::{Code, Error, Result};
 
 pub const TEXT_MAX_CHARS: usize = 1000;
@@ -125,10 +125,11 @@ pub async fn list(
         "SELECT c.id AS comment_id, c.post_id, c.text, c.created_at,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM comments c JOIN users u ON u.id = c.author_id
-         WHERE c.post_id = $2 AND c.id > $3 AND {USER_VISIBLE} AND {}
+         WHERE c.post_id = $2 AND c.id > $3 AND {USER_VISIBLE} AND {} AND {}
          ORDER BY c.id
          LIMIT $4",
-        no_block("$1", "u.id")
+        no_block("$1", "u.id"),
+        not_muted("$1", "u.id", false)
     ))
     .bind(viewer)
     .bind(post_id)

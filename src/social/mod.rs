@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod invites;
 pub mod likes;
 pub mod moderation;
+pub mod mutes;
 pub mod notifications;
 pub mod page;
 pub mod post_view;
@@ -80,6 +81,21 @@ pub(crate) fn content_visible(viewer: &str) -> String {
     format!(
         "(NOT u.locked OR u.id = {viewer} \
           OR EXISTS (SELECT 1 FROM follows fl WHERE fl.follower_id = {viewer} AND fl.followee_id = u.id))"
+    )
+}
+
+/// SQL: the user in the bind parameter `viewer` has not muted the user id
+/// in `other` (a column), or the mute has run out. With `notifications`,
+/// only a mute that covers notifications counts.
+pub(crate) fn not_muted(viewer: &str, other: &str, notifications: bool) -> String {
+    let which = if notifications {
+        " AND mu.notifications"
+    } else {
+        ""
+    };
+    format!(
+        "NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.muter_id = {viewer} AND mu.muted_id = {other}\
+         {which} AND (mu.expires_at IS NULL OR mu.expires_at > now()))"
     )
 }
 

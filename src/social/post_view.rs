@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
-use super::{USER_VISIBLE, content_visible, no_block};
+use super::{USER_VISIBLE, content_visible, no_block, not_muted};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -111,8 +111,9 @@ fn hydrate_sql_for(scope: Scope) -> String {
         Scope::HomeFeed => format!(
             "(p.author_id = $2 OR (EXISTS (
                  SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)
-               AND {}))",
-            no_block("$2", "u.id")
+               AND {} AND {}))",
+            no_block("$2", "u.id"),
+            not_muted("$2", "p.author_id", false)
         ),
     };
     format!(

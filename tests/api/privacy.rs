@@ -26,6 +26,8 @@ struct Viewers {
     stranger: User,
     follower: User,
     requester: User,
+    /// A follower the owner muted: a mute changes nothing they see.
+    muted: User,
     blocked: User,
 }
 
@@ -61,7 +63,7 @@ async fn sees(app: &TestApp, path: &str, viewer: &User) -> Sees {
 }
 
 /// An owner with a post (liked and commented on by their follower), a
-/// story for followers and a highlight of it; the four viewers.
+/// story for followers and a highlight of it; the five viewers.
 async fn world(app: &TestApp, locked: bool) -> (User, Viewers, Value, Value) {
     let pool = app.backing.pool().await;
     let owner = user(app, &unique("owner")).await;
@@ -69,12 +71,16 @@ async fn world(app: &TestApp, locked: bool) -> (User, Viewers, Value, Value) {
         stranger: user(app, &unique("stranger")).await,
         follower: user(app, &unique("follower")).await,
         requester: user(app, &unique("requester")).await,
+        muted: user(app, &unique("muted")).await,
         blocked: user(app, &unique("blocked")).await,
     };
-    assert_eq!(
-        follow(app, &viewers.follower, &owner).await,
-        StatusCode::NO_CONTENT
-    );
+    for follower in [&viewers.follower, &viewers.muted] {
+        assert_eq!(follow(app, follower, &owner).await, StatusCode::NO_CONTENT);
+    }
+    let mute = format!("/v1/users/{}/mute", viewers.muted.handle);
+    app.request(Method::PUT, &mute, owner.token(), Some(json!({})))
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
     let post = post(app, &pool, &owner, "at the lake").await;
     let post_id = id_of(&post);
     app.post(
@@ -140,14 +146,17 @@ async fn world(app: &TestApp, locked: bool) -> (User, Viewers, Value, Value) {
     (owner, viewers, post, story.body)
 }
 
+const VIEWERS: [&str; 5] = ["stranger", "follower", "requester", "muted", "blocked"];
+
 /// Every read route about the owner's content, with what the stranger, the
-/// follower, the requester (not approved) and the blocked user see.
+/// follower, the requester (not approved), a follower the owner muted and
+/// the blocked user see ([`VIEWERS`]).
 fn expectations(
     owner: &User,
     post: &Value,
     story: &Value,
     locked: bool,
-) -> Vec<(String, [Sees; 4])> {
+) -> Vec<(String, [Sees; 5])> {
     let h = &owner.handle;
     let post = id_of(post);
     let story = id_of(story);
@@ -158,95 +167,95 @@ fn expectations(
         vec![
             (
                 format!("/v1/users/{h}"),
-                [Items(1), Items(1), Items(1), gone],
+                [Items(1), Items(1), Items(1), Items(1), gone],
             ),
             (
                 format!("/v1/users/{h}/posts"),
-                [PRIVATE, Items(1), PRIVATE, gone],
+                [PRIVATE, Items(1), PRIVATE, Items(1), gone],
             ),
             (
                 format!("/v1/users/{h}/followers"),
-                [PRIVATE, Items(1), PRIVATE, gone],
+                [PRIVATE, Items(2), PRIVATE, Items(2), gone],
             ),
             (
                 format!("/v1/users/{h}/following"),
-                [PRIVATE, Items(0), PRIVATE, gone],
+                [PRIVATE, Items(0), PRIVATE, Items(0), gone],
             ),
             (
                 format!("/v1/users/{h}/stories"),
-                [PRIVATE, Items(1), PRIVATE, gone],
+                [PRIVATE, Items(1), PRIVATE, Items(1), gone],
             ),
             (
                 format!("/v1/users/{h}/highlights"),
-                [PRIVATE, Items(1), PRIVATE, gone],
+                [PRIVATE, Items(1), PRIVATE, Items(1), gone],
             ),
             (
                 format!("/v1/posts/{post}"),
-                [no_post, Items(1), no_post, no_post],
+                [no_post, Items(1), no_post, Items(1), no_post],
             ),
             (
                 format!("/v1/posts/{post}/likes"),
-                [no_post, Items(1), no_post, no_post],
+                [no_post, Items(1), no_post, Items(1), no_post],
             ),
             (
                 format!("/v1/posts/{post}/comments"),
-                [no_post, Items(1), no_post, no_post],
+                [no_post, Items(1), no_post, Items(1), no_post],
             ),
             (
                 format!("/v1/stories/{story}"),
-                [no_story, Items(1), no_story, no_story],
+                [no_story, Items(1), no_story, Items(1), no_story],
             ),
             (
                 format!("/v1/search/users?q={h}"),
-                [Items(1), Items(1), Items(1), Items(0)],
+                [Items(1), Items(1), Items(1), Items(1), Items(0)],
             ),
         ]
     } else {
         vec![
             (
                 format!("/v1/users/{h}"),
-                [Items(1), Items(1), Items(1), gone],
+                [Items(1), Items(1), Items(1), Items(1), gone],
             ),
             (
                 format!("/v1/users/{h}/posts"),
-                [Items(1), Items(1), Items(1), gone],
+                [Items(1), Items(1), Items(1), Items(1), gone],
             ),
             (
                 format!("/v1/users/{h}/followers"),
-                [Items(1), Items(1), Items(1), gone],
+                [Items(2), Items(2), Items(2), Items(2), gone],
             ),
             (
                 format!("/v1/users/{h}/following"),
-                [Items(0), Items(0), Items(0), gone],
+                [Items(0), Items(0), Items(0), Items(0), gone],
             ),
             // Active stories are for followers; highlights for whoever sees posts.
             (
                 format!("/v1/users/{h}/stories"),
-                [Items(0), Items(1), Items(0), gone],
+                [Items(0), Items(1), Items(0), Items(1), gone],
             ),
             (
                 format!("/v1/users/{h}/highlights"),
-                [Items(1), Items(1), Items(1), gone],
+                [Items(1), Items(1), Items(1), Items(1), gone],
             ),
             (
                 format!("/v1/posts/{post}"),
-                [Items(1), Items(1), Items(1), no_post],
+                [Items(1), Items(1), Items(1), Items(1), no_post],
             ),
             (
                 format!("/v1/posts/{post}/likes"),
-                [Items(1), Items(1), Items(1), no_post],
+                [Items(1), Items(1), Items(1), Items(1), no_post],
             ),
             (
                 format!("/v1/posts/{post}/comments"),
-                [Items(1), Items(1), Items(1), no_post],
+                [Items(1), Items(1), Items(1), Items(1), no_post],
             ),
             (
                 format!("/v1/stories/{story}"),
-                [Items(1), Items(1), Items(1), no_story],
+                [Items(1), Items(1), Items(1), Items(1), no_story],
             ),
             (
                 format!("/v1/search/users?q={h}"),
-                [Items(1), Items(1), Items(1), Items(0)],
+                [Items(1), Items(1), Items(1), Items(1), Items(0)],
             ),
         ]
     }
@@ -261,16 +270,10 @@ async fn check_table(locked: bool) {
             &viewers.stranger,
             &viewers.follower,
             &viewers.requester,
+            &viewers.muted,
             &viewers.blocked,
         ];
-        for (viewer, want) in ["stranger", "follower", "requester", "blocked"]
-            .iter()
-            .zip(expected)
-        {
-            let index = ["stranger", "follower", "requester", "blocked"]
-                .iter()
-                .position(|n| n == viewer)
-                .unwrap();
+        for ((viewer, want), index) in VIEWERS.iter().zip(expected).zip(0..) {
             let got = sees(&app, &path, who[index]).await;
             if got != want {
                 wrong.push(format!("{path} as {viewer}: got {got:?}, want {want:?}"));
@@ -280,6 +283,7 @@ async fn check_table(locked: bool) {
     // The home feed: the follower's has the post, nobody else's.
     for (viewer, count) in [
         (&viewers.follower, 1),
+        (&viewers.muted, 1),
         (&viewers.stranger, 0),
         (&viewers.requester, 0),
     ] {
@@ -421,5 +425,154 @@ async fn a_follow_request_is_listed_accepted_rejected_withdrawn_and_unlocking_ac
     );
     // Now public: a follow is a follow.
     assert_eq!(follow(&app, &bob, &owner).await, StatusCode::NO_CONTENT);
-    let _ = Method::GET;
+}
+
+#[tokio::test]
+async fn a_muted_user_vanishes_from_the_muters_feed_tray_comments_and_notifications_unknowingly() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let bob = user(&app, &unique("bob")).await;
+    let cid = user(&app, &unique("cid")).await;
+    assert_eq!(follow(&app, &ana, &bob).await, StatusCode::NO_CONTENT);
+    assert_eq!(follow(&app, &ana, &cid).await, StatusCode::NO_CONTENT);
+    assert_eq!(follow(&app, &bob, &ana).await, StatusCode::NO_CONTENT);
+    let bobs_post = id_of(&post(&app, &pool, &bob, "bob's").await);
+    let cids_post = id_of(&post(&app, &pool, &cid, "cid's").await);
+    let anas_post = id_of(&post(&app, &pool, &ana, "ana's").await);
+    app.post(
+        &format!("/v1/posts/{cids_post}/comments"),
+        bob.token(),
+        json!({ "text": "hi" }),
+    )
+    .await
+    .expect(StatusCode::CREATED, None);
+    let media = ready_media(&pool, bob.id, 1).await[0];
+    app.post(
+        "/v1/stories",
+        bob.token(),
+        json!({ "media_id": media, "audience": "followers" }),
+    )
+    .await
+    .expect(StatusCode::CREATED, None);
+    app.post(
+        &format!("/v1/posts/{anas_post}/like"),
+        bob.token(),
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+
+    let feed_ids = |items: Vec<Value>| -> Vec<String> {
+        items
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        feed_ids(all_pages(&app, "/v1/feed", ana.token(), 20).await)
+            .contains(&bobs_post.to_string())
+    );
+
+    let mute_path = format!("/v1/users/{}/mute", bob.handle);
+    let mute = |body: Value| app.request(Method::PUT, &mute_path, ana.token(), Some(body));
+    mute(json!({ "duration_secs": 5 }))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+    app.request(
+        Method::PUT,
+        &format!("/v1/users/{}/mute", ana.handle),
+        ana.token(),
+        Some(json!({})),
+    )
+    .await
+    .expect(StatusCode::FORBIDDEN, Some("cannot_mute_self"));
+    mute(json!({})).await.expect(StatusCode::NO_CONTENT, None);
+
+    let feed = feed_ids(all_pages(&app, "/v1/feed", ana.token(), 20).await);
+    assert!(!feed.contains(&bobs_post.to_string()), "{feed:?}");
+    assert!(feed.contains(&cids_post.to_string()));
+    let tray = all_pages(&app, "/v1/stories/tray", ana.token(), 20).await;
+    assert!(
+        tray.iter()
+            .all(|i| i["author"]["handle"] != bob.handle.as_str()),
+        "{tray:?}"
+    );
+    let comments = all_pages(
+        &app,
+        &format!("/v1/posts/{cids_post}/comments"),
+        ana.token(),
+        20,
+    )
+    .await;
+    assert!(comments.is_empty(), "{comments:?}");
+    let notes = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
+    assert!(
+        notes
+            .iter()
+            .all(|n| n["actor"]["handle"] != bob.handle.as_str()),
+        "{notes:?}"
+    );
+    let listed = all_pages(&app, "/v1/me/mutes", ana.token(), 20).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["user"]["handle"], bob.handle.as_str());
+    assert_eq!(listed[0]["notifications"], true);
+    assert!(listed[0]["expires_at"].is_null());
+    // Bob notices nothing: his view of ana is the same, his list is empty.
+    app.get(&format!("/v1/posts/{anas_post}"), bob.token())
+        .await
+        .expect(StatusCode::OK, None);
+    assert!(
+        all_pages(&app, "/v1/me/mutes", bob.token(), 20)
+            .await
+            .is_empty()
+    );
+    let profile = app
+        .get(&format!("/v1/users/{}", ana.handle), bob.token())
+        .await;
+    assert!(profile.body.get("muting").is_none() && profile.body["following"] == true);
+
+    // Posts only: his notifications come back.
+    mute(json!({ "notifications": false }))
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    let notes = all_pages(&app, "/v1/notifications", ana.token(), 20).await;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["actor"]["handle"] == bob.handle.as_str()),
+        "{notes:?}"
+    );
+    assert!(
+        !feed_ids(all_pages(&app, "/v1/feed", ana.token(), 20).await)
+            .contains(&bobs_post.to_string())
+    );
+
+    // A timed mute runs out by itself.
+    mute(json!({ "duration_secs": 60 }))
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    sqlx::query("UPDATE mutes SET expires_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        feed_ids(all_pages(&app, "/v1/feed", ana.token(), 20).await)
+            .contains(&bobs_post.to_string())
+    );
+    assert!(
+        all_pages(&app, "/v1/me/mutes", ana.token(), 20)
+            .await
+            .is_empty()
+    );
+    assert_eq!(ciel::social::mutes::prune(&pool).await.unwrap(), 1);
+
+    mute(json!({})).await.expect(StatusCode::NO_CONTENT, None);
+    app.delete(&format!("/v1/users/{}/mute", bob.handle), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    assert!(
+        feed_ids(all_pages(&app, "/v1/feed", ana.token(), 20).await)
+            .contains(&bobs_post.to_string())
+    );
 }

@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::active;
 use crate::error::Result;
-use crate::social::Db;
 use crate::social::page::{CursorKey, Page, PageRequest};
 use crate::social::render::{self, CardRow, Photos, UserCard};
+use crate::social::{Db, not_muted};
 
 /// One author in the tray.
 #[derive(Debug, Serialize, ToSchema)]
@@ -132,7 +132,7 @@ pub async fn tray(
              FROM authors a
              JOIN stories s ON s.author_id = a.id
              JOIN users u ON u.id = s.author_id
-             WHERE s.created_at <= $2 AND {}
+             WHERE s.created_at <= $2 AND {} AND {}
          ),
          ranked AS (
              SELECT author_id, bool_or(unseen) AS has_unseen, max(created_at) AS latest_at,
@@ -145,7 +145,8 @@ pub async fn tray(
          WHERE (r.has_unseen, r.latest_at, r.author_id) < ($3, $4, $5)
          ORDER BY r.has_unseen DESC, r.latest_at DESC, r.author_id DESC
          LIMIT $6",
-        active("$1")
+        active("$1"),
+        not_muted("$1", "s.author_id", false)
     ))
     .bind(viewer)
     .bind(as_of)
