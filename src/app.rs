@@ -296,9 +296,7 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             {
                 tracing::warn!(error = %e, "could not re-queue pending pushes");
             }
-            if let Err(e) =
-                crate::social::export::sweep(&ctx.db, &ctx.storage, &ctx.queue).await
-            {
+            if let Err(e) = crate::social::export::sweep(&ctx.db, &ctx.storage, &ctx.queue).await {
                 tracing::warn!(error = %e, "could not sweep data exports");
             }
             if let Err(e) = crate::social::holds::end_due(&ctx.db, &ctx.storage).await {

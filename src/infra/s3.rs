@@ -268,7 +268,10 @@ impl Storage {
         path: &std::path::Path,
         content_type: &str,
     ) -> anyhow::Result<u64> {
-        let size = tokio::fs::metadata(path).await.context("stat the file")?.len();
+        let size = tokio::fs::metadata(path)
+            .await
+            .context("stat the file")?
+            .len();
         let body = ByteStream::from_path(path).await.context("open the file")?;
         self.client
             .put_object()

@@ -105,8 +105,7 @@ async fn view(storage: &Storage, row: Row) -> Result<ExportView> {
     })
 }
 
-const COLUMNS: &str =
-    "id, user_id, status, object_key, bytes, error_code, created_at, ready_at";
+const COLUMNS: &str = "id, user_id, status, object_key, bytes, error_code, created_at, ready_at";
 
 /// Asks for an export: the password confirms the owner asks. One a day
 /// (409 `export_too_soon`); a failed one does not count.
@@ -283,7 +282,9 @@ fn write_entry(archive: &mut Archive, name: &str, bytes: &[u8]) -> std::io::Resu
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .large_file(bytes.len() as u64 >= u32::MAX as u64);
-    archive.start_file(name, options).map_err(std::io::Error::other)?;
+    archive
+        .start_file(name, options)
+        .map_err(std::io::Error::other)?;
     archive.write_all(bytes)
 }
 
@@ -361,10 +362,12 @@ pub async fn build(
     if restoring > 0 {
         // Each restored original queues this job again; the archive is
         // built anew then (restored copies stay readable for days).
-        sqlx::query("UPDATE data_exports SET status = 'waiting' WHERE id = $1 AND status = 'pending'")
-            .bind(export_id)
-            .execute(db)
-            .await?;
+        sqlx::query(
+            "UPDATE data_exports SET status = 'waiting' WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(export_id)
+        .execute(db)
+        .await?;
         tracing::info!(export = %export_id, restoring, "export waits for archived originals");
         return Ok(Outcome::Waiting);
     }

@@ -11,6 +11,7 @@ mod advise;
 mod auth;
 mod crafted_jobs;
 mod deploy;
+mod exports;
 mod faults;
 mod feed;
 mod hash_matching;
