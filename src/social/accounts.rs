@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::feed::Timelines;
+use super::holds;
 use crate::auth::{Auth, Revocation};
 use crate::error::{Error, Result};
 use crate::infra::queue::Queue;
@@ -91,7 +92,7 @@ pub async fn purge(db: &PgPool, storage: &Storage, user: Uuid) -> anyhow::Result
     if deleted != Some(true) {
         return Ok(Purge::NothingToDo);
     }
-    let kept = crate::social::holds::kept_of(db, user).await?;
+    let kept = holds::kept_of(db, user).await?;
     if kept.account {
         tracing::info!(%user, "account under a legal hold: nothing purged until it ends");
         return Ok(Purge::Held);
@@ -165,7 +166,7 @@ pub async fn purge(db: &PgPool, storage: &Storage, user: Uuid) -> anyhow::Result
 async fn purge_around(
     tx: &mut sqlx::PgConnection,
     user: Uuid,
-    kept: &crate::social::holds::Kept,
+    kept: &holds::Kept,
 ) -> anyhow::Result<()> {
     let references: Vec<(String, String)> = sqlx::query_as(
         "SELECT quote_ident(n.nspname) || '.' || quote_ident(t.relname), quote_ident(a.attname)
@@ -197,4 +198,45 @@ async fn purge_around(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// The chore: ends the holds whose time is up, then deletes what ended
+/// holds kept and nothing else keeps: the rest of a deleted account (its
+/// purge runs again), and posts their authors deleted while held. Returns
+/// how many holds ended.
+pub async fn end_legal_holds(db: &PgPool, storage: &Storage) -> anyhow::Result<usize> {
+    let ended: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE legal_holds SET released_at = expires_at
+         WHERE released_at IS NULL AND expires_at <= now() RETURNING owner_id",
+    )
+    .fetch_all(db)
+    .await?;
+    // Accounts deleted while held: purge again what no hold keeps now.
+    let owners: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT u.id FROM users u WHERE u.deleted_at IS NOT NULL
+           AND EXISTS (SELECT 1 FROM legal_holds h WHERE h.owner_id = u.id AND h.released_at IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.owner_id = u.id AND {})
+         LIMIT 20",
+        holds::ACTIVE
+    ))
+    .fetch_all(db)
+    .await?;
+    for owner in owners {
+        purge(db, storage, owner).await?;
+    }
+    // Posts deleted by their authors while held.
+    let posts: Vec<Uuid> = sqlx::query_scalar("SELECT post_id FROM legal_hold_deletions LIMIT 100")
+        .fetch_all(db)
+        .await?;
+    for post in posts {
+        if holds::keeps_post(db, post).await? {
+            continue;
+        }
+        crate::social::posts::erase(db, storage, post).await?;
+        sqlx::query("DELETE FROM legal_hold_deletions WHERE post_id = $1")
+            .bind(post)
+            .execute(db)
+            .await?;
+    }
+    Ok(ended.len())
 }

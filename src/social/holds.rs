@@ -15,7 +15,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{Code, Error, FieldErrors, Result};
-use crate::infra::s3::Storage;
 use crate::social::page::{Page, PageRequest, TimeKey};
 use crate::trust::audit::Actor;
 
@@ -218,44 +217,4 @@ pub async fn hide_deleted_post(db: &PgPool, id: Uuid) -> Result<()> {
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The chore: ends the holds whose time is up, then deletes what ended
-/// holds kept and nothing else keeps: the rest of a deleted account (its
-/// purge runs again), and posts their authors deleted while held. Returns
-/// how many holds ended.
-pub async fn end_due(db: &PgPool, storage: &Storage) -> anyhow::Result<usize> {
-    let ended: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE legal_holds SET released_at = expires_at
-         WHERE released_at IS NULL AND expires_at <= now() RETURNING owner_id",
-    )
-    .fetch_all(db)
-    .await?;
-    // Accounts deleted while held: purge again what no hold keeps now.
-    let owners: Vec<Uuid> = sqlx::query_scalar(&format!(
-        "SELECT u.id FROM users u WHERE u.deleted_at IS NOT NULL
-           AND EXISTS (SELECT 1 FROM legal_holds h WHERE h.owner_id = u.id AND h.released_at IS NOT NULL)
-           AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.owner_id = u.id AND {ACTIVE})
-         LIMIT 20"
-    ))
-    .fetch_all(db)
-    .await?;
-    for owner in owners {
-        crate::social::accounts::purge(db, storage, owner).await?;
-    }
-    // Posts deleted by their authors while held.
-    let posts: Vec<Uuid> = sqlx::query_scalar("SELECT post_id FROM legal_hold_deletions LIMIT 100")
-        .fetch_all(db)
-        .await?;
-    for post in posts {
-        if keeps_post(db, post).await? {
-            continue;
-        }
-        crate::social::posts::erase(db, storage, post).await?;
-        sqlx::query("DELETE FROM legal_hold_deletions WHERE post_id = $1")
-            .bind(post)
-            .execute(db)
-            .await?;
-    }
-    Ok(ended.len())
 }

@@ -12,7 +12,7 @@ use crate::common::social::{User, delete_with, id_of, post, ready_media, user};
 use crate::common::{Backing, PASSWORD, TestApp, eventually, unique};
 use ciel::infra::s3::ObjectError;
 use ciel::social::accounts::{self, Purge};
-use ciel::social::{export, holds};
+use ciel::social::export;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -540,7 +540,7 @@ async fn a_purge_leaves_what_legal_holds_keep_and_deletes_the_rest_until_the_hol
 
     // A chore before the end changes nothing; the end (an admin's release
     // here, the expiry otherwise) deletes what the hold kept.
-    holds::end_due(&pool, &storage).await.unwrap();
+    accounts::end_legal_holds(&pool, &storage).await.unwrap();
     assert_eq!(
         count(&pool, "SELECT count(*) FROM posts WHERE id = $1", held_post).await,
         1
@@ -554,7 +554,7 @@ async fn a_purge_leaves_what_legal_holds_keep_and_deletes_the_rest_until_the_hol
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(released["released_at"].is_string());
-    holds::end_due(&pool, &storage).await.unwrap();
+    accounts::end_legal_holds(&pool, &storage).await.unwrap();
     assert_eq!(
         count(&pool, "SELECT count(*) FROM users WHERE id = $1", gone.id).await,
         0
@@ -624,7 +624,7 @@ async fn an_expired_hold_on_a_live_post_deleted_meanwhile_deletes_it() {
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(holds::end_due(&pool, &storage).await.unwrap(), 1);
+    assert_eq!(accounts::end_legal_holds(&pool, &storage).await.unwrap(), 1);
     assert_eq!(
         count(&pool, "SELECT count(*) FROM posts WHERE id = $1", posted).await,
         0
