@@ -13,6 +13,8 @@ CREATE TABLE data_exports (
     created_at timestamptz NOT NULL DEFAULT now(),
     queued_at timestamptz NOT NULL DEFAULT now(),
     ready_at timestamptz,
+    -- One builder at a time: the process building it holds it until then.
+    building_until timestamptz,
     CONSTRAINT data_exports_ready_has_object CHECK (status <> 'ready' OR object_key IS NOT NULL)
 );
 CREATE INDEX data_exports_by_user ON data_exports (user_id, created_at DESC);

@@ -299,6 +299,11 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             if let Err(e) = crate::social::export::sweep(&ctx.db, &ctx.storage, &ctx.queue).await {
                 tracing::warn!(error = %e, "could not sweep data exports");
             }
+            if let Err(e) =
+                crate::social::export::build_due(&ctx.db, &ctx.storage, &ctx.queue).await
+            {
+                tracing::warn!(error = %e, "could not start a data export");
+            }
             if let Err(e) = crate::social::accounts::end_legal_holds(&ctx.db, &ctx.storage).await {
                 tracing::warn!(error = %e, "could not end legal holds");
             }

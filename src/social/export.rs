@@ -6,9 +6,12 @@
 //! Memory stays bounded whatever the account's size: the archive is written
 //! to a temporary file (photos one at a time, stored uncompressed: JPEG,
 //! HEIC and WebP do not compress further) and uploaded from the file by a
-//! streamed PUT. Only the long-polling worker and the dev process build
-//! exports (`Worker::with_long_jobs`): a large account's export takes longer
-//! than the serverless trigger's request may last.
+//! streamed PUT. A large account's export can take longer than the
+//! serverless trigger's request may last, so that path never builds one:
+//! the long-polling worker and the dev process take the queued job
+//! (`Worker::with_long_jobs`), and every API process's chores build one
+//! pending export at a time ([`build_due`]), which is what production,
+//! serverless-only, relies on. A lease on the row keeps two builders apart.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,6 +40,8 @@ pub const KEPT_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const LINK_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// A pending export whose job was queued this long ago is queued again.
 pub const RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+/// How long a builder holds an export.
+pub const BUILD_LEASE: Duration = Duration::from_secs(2 * 3600);
 /// The largest archive: S3's limit for one PUT.
 pub const MAX_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
@@ -309,17 +314,39 @@ pub async fn build(
     export_id: Uuid,
 ) -> std::result::Result<Outcome, Transient> {
     let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM data_exports e
+        "UPDATE data_exports e SET building_until = now() + make_interval(secs => $2)
          WHERE id = $1 AND status IN ('pending', 'waiting')
-           AND EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id AND u.deleted_at IS NULL)"
+           AND (building_until IS NULL OR building_until < now())
+           AND EXISTS (SELECT 1 FROM users u WHERE u.id = e.user_id AND u.deleted_at IS NULL)
+         RETURNING {COLUMNS}"
     ))
     .bind(export_id)
+    .bind(BUILD_LEASE.as_secs_f64())
     .fetch_optional(db)
     .await?;
     let Some(row) = row else {
+        // Done, gone, or in another builder's hands.
         return Ok(Outcome::Skipped);
     };
-    let user = row.user_id;
+    let outcome = build_leased(db, storage, queue, export_id, row.user_id).await;
+    if let Err(e) = sqlx::query("UPDATE data_exports SET building_until = NULL WHERE id = $1")
+        .bind(export_id)
+        .execute(db)
+        .await
+    {
+        tracing::warn!(error = %e, export = %export_id, "could not release an export's lease");
+    }
+    outcome
+}
+
+/// [`build`], once this builder holds the export.
+async fn build_leased(
+    db: &PgPool,
+    storage: &Storage,
+    queue: &Queue,
+    export_id: Uuid,
+    user: Uuid,
+) -> std::result::Result<Outcome, Transient> {
     let path = std::env::temp_dir().join(format!("ciel-export-{export_id}-{}.zip", Uuid::new_v4()));
     let file = std::fs::File::create(&path)
         .map_err(|e| Transient(anyhow::Error::new(e).context("create the export file")))?;
@@ -478,4 +505,53 @@ pub async fn sweep(db: &PgPool, storage: &Storage, queue: &Queue) -> anyhow::Res
             .map_err(Error::Internal)?;
     }
     Ok(old.len())
+}
+
+/// Whether this process builds an export now (one at a time).
+static BUILDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The chores' builder: takes the oldest export that is pending, or whose
+/// archived originals are restored, and builds it on a task of its own,
+/// one at a time per process, so no request timeout bounds it. Returns the
+/// export it started.
+pub async fn build_due(db: &PgPool, storage: &Storage, queue: &Queue) -> Result<Option<Uuid>> {
+    use std::sync::atomic::Ordering;
+    if BUILDING.load(Ordering::Acquire) {
+        return Ok(None);
+    }
+    let due: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM data_exports e
+         WHERE status IN ('pending', 'waiting')
+           AND (building_until IS NULL OR building_until < now())
+           AND NOT EXISTS (SELECT 1 FROM media_original_restores r
+                           WHERE r.job LIKE '%build_export%' AND r.job LIKE '%' || e.id::text || '%')
+         ORDER BY created_at LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?;
+    let Some(export_id) = due else {
+        return Ok(None);
+    };
+    if BUILDING.swap(true, Ordering::AcqRel) {
+        return Ok(None);
+    }
+    let (db, storage, queue) = (db.clone(), storage.clone(), queue.clone());
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            BUILDING.store(false, Ordering::Release);
+        }
+    }
+    tokio::spawn(async move {
+        let _done = Done;
+        match build(&db, &storage, &queue, export_id).await {
+            Ok(outcome) => {
+                tracing::info!(export = %export_id, outcome = outcome.as_str(), "export build ended")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, export = %export_id, "export build failed; the chores will retry")
+            }
+        }
+    });
+    Ok(Some(export_id))
 }

@@ -644,3 +644,72 @@ async fn an_expired_hold_on_a_live_post_deleted_meanwhile_deletes_it() {
         1
     );
 }
+
+/// Production runs only the serverless worker: it acknowledges export jobs
+/// without building them (its request timeout would cut a large one), and
+/// the API's chores build them instead.
+#[tokio::test]
+async fn without_a_long_polling_worker_the_api_chores_build_the_export() {
+    let backing = Backing::new().await;
+    let api = TestApp::spawn(&backing, backing.env("api")).await;
+    let serverless = TestApp::spawn(&backing, backing.env("serverless-worker")).await;
+    let pool = backing.pool().await;
+    let ana = user(&api, &unique("ana")).await;
+    let photos = photos_with_originals(&backing, &pool, ana.id, 1).await;
+    let asked = api
+        .post(
+            "/v1/me/export",
+            ana.token(),
+            json!({ "password": PASSWORD }),
+        )
+        .await;
+    asked.expect(StatusCode::ACCEPTED, None);
+    let export_id = id_of(&asked.body);
+    let body = ciel::jobs::Job::BuildExport { export_id }.to_body();
+    let reply = serverless
+        .client
+        .post(serverless.url("/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    assert_eq!(reply.json::<Value>().await.unwrap()["outcome"], "skipped");
+    assert_eq!(
+        api.get("/v1/me/export", ana.token()).await.body["status"],
+        "pending"
+    );
+
+    let started = export::build_due(&pool, &backing.storage(), &backing.queue())
+        .await
+        .unwrap();
+    assert_eq!(started, Some(export_id));
+    let ready = eventually(DEADLINE, "the export to be ready", || async {
+        let reply = api.get("/v1/me/export", ana.token()).await;
+        (reply.body["status"] == "ready").then_some(reply.body)
+    })
+    .await;
+    let zip = api
+        .client
+        .get(ready["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut read = Vec::new();
+    archive
+        .by_name(&format!("photos/{}.jpg", photos[0].0))
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
+    assert_eq!(read, photos[0].1);
+    // Nothing left to build.
+    let again = export::build_due(&pool, &backing.storage(), &backing.queue())
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+}
