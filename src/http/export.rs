@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, FieldErrors, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
@@ -93,8 +93,9 @@ pub struct PlaceHoldRequest {
     )]
     reason: String,
     /// How long, in days (1 to 1825; default 365, 18 U.S.C. §2258A(h)'s year).
-    #[schema(minimum = 1, maximum = 1825)]
-    days: Option<u32>,
+    /// (Read as a number: JSON Schema counts `1.0` as the integer 1.)
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1825)]
+    days: Option<f64>,
 }
 
 /// Place a legal hold on a post, a photo or an account: it survives the account's purge, the
@@ -115,9 +116,17 @@ pub async fn place_hold(
     call: AdminCall,
     JsonBody(body): JsonBody<PlaceHoldRequest>,
 ) -> Result<(StatusCode, Json<Hold>)> {
-    let length = body
-        .days
-        .map(|days| Duration::from_secs(u64::from(days) * 24 * 3600));
+    let length = match body.days {
+        None => None,
+        Some(days) if days.fract() == 0.0 && (1.0..=1825.0).contains(&days) => {
+            Some(Duration::from_secs(days as u64 * 24 * 3600))
+        }
+        Some(_) => {
+            let mut fields = FieldErrors::default();
+            fields.add("days", "a whole number of days, 1 to 1825");
+            return Err(Error::Validation(fields));
+        }
+    };
     let hold = holds::place(
         &ctx.db,
         &call.actor,
