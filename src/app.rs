@@ -62,6 +62,10 @@ impl Application {
         if let Some(push) = &config.push {
             worker = worker.with_pushers(crate::push::Pushers::new(Some(push))?);
         }
+        if let (Mode::Worker | Mode::Dev, Some(queue)) = (config.mode, &queue) {
+            // Exports have no time bound: not for the serverless trigger.
+            worker = worker.with_long_jobs(queue.clone());
+        }
         let metrics = telemetry::metrics_handle();
         let mut signals = None;
 
@@ -291,6 +295,17 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
                     .await
             {
                 tracing::warn!(error = %e, "could not re-queue pending pushes");
+            }
+            if let Err(e) = crate::social::export::sweep(&ctx.db, &ctx.storage, &ctx.queue).await {
+                tracing::warn!(error = %e, "could not sweep data exports");
+            }
+            if let Err(e) =
+                crate::social::export::build_due(&ctx.db, &ctx.storage, &ctx.queue).await
+            {
+                tracing::warn!(error = %e, "could not start a data export");
+            }
+            if let Err(e) = crate::social::accounts::end_legal_holds(&ctx.db, &ctx.storage).await {
+                tracing::warn!(error = %e, "could not end legal holds");
             }
             if let Err(e) = crate::social::idempotency::prune(&ctx.db).await {
                 tracing::warn!(error = %e, "could not prune idempotency keys");

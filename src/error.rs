@@ -129,6 +129,9 @@ codes! {
     QuarantineNotFound = "quarantine_not_found", 404, "no photo with this id is waiting for review";
     ReportNotFound = "report_not_found", 404, "no report with this id";
     StrikeNotFound = "strike_not_found", 404, "no strike with this id";
+    ExportNotFound = "export_not_found", 404, "you have no data export (they are deleted a week after they were asked for)";
+    HoldNotFound = "hold_not_found", 404, "no legal hold with this id";
+    HoldTargetNotFound = "hold_target_not_found", 404, "no post, photo or account with this id";
     MethodNotAllowed = "method_not_allowed", 405, "this endpoint does not take this method";
     RequestTimeout = "request_timeout", 408, "the request took longer than 30 s";
     HandleTaken = "handle_taken", 409, "this handle is already taken";
@@ -136,6 +139,7 @@ codes! {
     HashAlreadyBlocked = "hash_already_blocked", 409, "this hash is already on the block list";
     BlockListFull = "block_list_full", 409, "the block list has reached its bound; remove entries first";
     EmailAlreadyVerified = "email_already_verified", 409, "this account's email address is already verified";
+    ExportTooSoon = "export_too_soon", 409, "you asked for a data export less than 24 hours ago; GET /v1/me/export shows it";
     ReportAlreadyResolved = "report_already_resolved", 409, "this report has been resolved already; a wrong strike is withdrawn instead";
     PayloadTooLarge = "payload_too_large", 413, "the request body is too large";
     UnsupportedMediaType = "unsupported_media_type", 415, "send the body as JSON with `Content-Type: application/json`";

@@ -33,6 +33,11 @@ pub enum Job {
     SendPush {
         push_id: Uuid,
     },
+    /// Builds a data export (`social::export`); only the long-polling
+    /// worker and the dev process take it.
+    BuildExport {
+        export_id: Uuid,
+    },
 }
 
 /// The body of a media job as the first releases wrote it, before job types.
@@ -62,6 +67,7 @@ impl Job {
             Job::SendMail { .. } => "send_mail",
             Job::Reprocess { .. } => "reprocess",
             Job::SendPush { .. } => "send_push",
+            Job::BuildExport { .. } => "build_export",
         }
     }
 }
@@ -135,6 +141,7 @@ mod tests {
             Job::SendMail { mail_id: id },
             Job::Reprocess { media_id: id },
             Job::SendPush { push_id: id },
+            Job::BuildExport { export_id: id },
         ] {
             assert_eq!(Job::parse(&job.to_body()), Some(job));
         }

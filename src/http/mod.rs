@@ -4,6 +4,7 @@ pub mod account;
 pub mod auth;
 pub mod context;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod hashmatch;
 pub mod invites;
@@ -277,6 +278,7 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(auth::list_sessions))
         .routes(routes!(auth::revoke_session))
         .routes(routes!(auth::me, users::update_me, users::delete_me))
+        .routes(routes!(export::request_export, export::get_export))
         .routes(routes!(media::create_upload))
         .routes(routes!(media::complete_upload))
         .routes(routes!(media::get_media, media::delete_media))
@@ -345,6 +347,8 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(hashmatch::list_blocked, hashmatch::add_blocked))
         .routes(routes!(hashmatch::remove_blocked))
         .routes(routes!(hashmatch::list_quarantine))
+        .routes(routes!(export::place_hold, export::list_holds))
+        .routes(routes!(export::release_hold))
         .routes(routes!(hashmatch::release))
         .routes(routes!(hashmatch::confirm))
         .routes(routes!(trust::admin_trust, trust::set_level))

@@ -260,6 +260,32 @@ impl Storage {
         Ok(())
     }
 
+    /// Uploads a file from disk, streamed (never read whole into memory);
+    /// one PUT, so at most 5 GB. Returns its size.
+    pub async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> anyhow::Result<u64> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .context("stat the file")?
+            .len();
+        let body = ByteStream::from_path(path).await.context("open the file")?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(size as i64)
+            .body(body)
+            .send()
+            .await
+            .map_err(outage(Outage::STORAGE, "PUT object"))?;
+        Ok(size)
+    }
+
     /// Copies an object within the bucket, with its metadata (content type,
     /// cache control). A missing source is [`ObjectError::NotFound`].
     pub async fn copy(&self, from: &str, to: &str) -> Result<(), ObjectError> {

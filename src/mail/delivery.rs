@@ -24,6 +24,8 @@ struct OutboxRow {
     kind: MailKind,
     recipient: String,
     new_email: Option<String>,
+    /// A link written with the mail (a data export's presigned GET).
+    link: Option<String>,
     created_at: OffsetDateTime,
     handle: Option<String>,
     account_email: Option<String>,
@@ -111,7 +113,7 @@ async fn deliver_leased(
             }
             Some(mailer.link(purpose, &token))
         }
-        None => None,
+        None => row.link.clone(),
     };
     let rendering = Rendering {
         kind: row.kind,
@@ -123,7 +125,7 @@ async fn deliver_leased(
     match mailer.send(&rendering).await {
         Ok(()) => {
             sqlx::query(
-                "UPDATE mail_outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL
+                "UPDATE mail_outbox SET status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = NULL, link = NULL
                  WHERE id = $1 AND status = 'pending'",
             )
             .bind(mail_id)
@@ -154,8 +156,8 @@ async fn take_sending_lease(db: &PgPool, mail_id: Uuid) -> Result<Option<OutboxR
         "WITH claimed AS (
              UPDATE mail_outbox SET sending_until = now() + make_interval(secs => $2)
              WHERE id = $1 AND status = 'pending' AND (sending_until IS NULL OR sending_until < now())
-             RETURNING user_id, kind, recipient, new_email, created_at)
-         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.created_at,
+             RETURNING user_id, kind, recipient, new_email, link, created_at)
+         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.link, c.created_at,
                 u.handle, u.email AS account_email, u.email_verified_at IS NOT NULL AS email_verified
          FROM claimed c LEFT JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL",
     )
@@ -198,7 +200,7 @@ async fn settle(
     reason: &str,
 ) -> Result<Outcome, Transient> {
     sqlx::query(
-        "UPDATE mail_outbox SET status = $2, last_error = COALESCE(last_error, $3)
+        "UPDATE mail_outbox SET status = $2, last_error = COALESCE(last_error, $3), link = NULL
          WHERE id = $1 AND status = 'pending'",
     )
     .bind(mail_id)

@@ -36,6 +36,8 @@ pub enum MailKind {
     /// To an address's verified owner, when someone else signs up with it
     /// or asks to move their account to it.
     AddressInUse,
+    /// A data export is ready: the mail carries its presigned link.
+    DataExport,
 }
 
 impl MailKind {
@@ -47,6 +49,7 @@ impl MailKind {
             MailKind::EmailChange => "email_change",
             MailKind::EmailChangeNotice => "email_change_notice",
             MailKind::AddressInUse => "address_in_use",
+            MailKind::DataExport => "data_export",
         }
     }
 
@@ -56,9 +59,10 @@ impl MailKind {
             MailKind::VerifyEmail => Some(TokenPurpose::VerifyEmail),
             MailKind::PasswordReset => Some(TokenPurpose::PasswordReset),
             MailKind::EmailChange => Some(TokenPurpose::EmailChange),
-            MailKind::PasswordChanged | MailKind::EmailChangeNotice | MailKind::AddressInUse => {
-                None
-            }
+            MailKind::PasswordChanged
+            | MailKind::EmailChangeNotice
+            | MailKind::AddressInUse
+            | MailKind::DataExport => None,
         }
     }
 }

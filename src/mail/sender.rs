@@ -176,6 +176,15 @@ pub fn render(mail: &Rendering<'_>) -> (String, String, String) {
              other device."
                 .to_string(),
         ),
+        MailKind::DataExport => (
+            "Your Ciel data export is ready".to_string(),
+            format!("Hello @{handle}, the copy of your Ciel data that you asked for is ready."),
+            Some("Download my data (ZIP)"),
+            "The link works for 24 hours; the app shows a fresh one for a week (Settings, \
+             Your data), after which the export is deleted. If you did not ask for it, change \
+             your password in the app."
+                .to_string(),
+        ),
         MailKind::AddressInUse => (
             "This address already has a Ciel account".to_string(),
             format!(

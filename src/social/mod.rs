@@ -9,8 +9,10 @@
 
 pub mod accounts;
 pub mod comments;
+pub mod export;
 pub mod feed;
 pub mod graph;
+pub mod holds;
 pub mod idempotency;
 pub mod invites;
 pub mod likes;

@@ -1,5 +1,6 @@
 //! Posts: up to ten ready photos of the author's and a caption.
 
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::feed::Feed;
@@ -166,12 +167,21 @@ pub async fn delete(db: &Db, storage: &Storage, viewer: Uuid, id: Uuid) -> Resul
         }
         None => return Err(post_not_found()),
     }
+    if crate::social::holds::keeps_post(&db.primary, id).await? {
+        // Evidence under a legal hold: hidden now, deleted when it ends.
+        return crate::social::holds::hide_deleted_post(&db.primary, id).await;
+    }
+    erase(&db.primary, storage, id).await
+}
+
+/// Deletes a post's objects, then its rows and its photos' rows.
+pub async fn erase(db: &PgPool, storage: &Storage, id: Uuid) -> Result<()> {
     let media: Vec<(Uuid, String)> = sqlx::query_as(
         "SELECT m.id, m.original_key FROM post_media pm JOIN media m ON m.id = pm.media_id
          WHERE pm.post_id = $1",
     )
     .bind(id)
-    .fetch_all(&db.primary)
+    .fetch_all(db)
     .await?;
     crate::media::delete_objects(storage, &media)
         .await
@@ -180,7 +190,7 @@ pub async fn delete(db: &Db, storage: &Storage, viewer: Uuid, id: Uuid) -> Resul
             Error::from(Code::StorageUnavailable)
         })?;
     let media_ids: Vec<Uuid> = media.iter().map(|(id, _)| *id).collect();
-    let mut tx = db.primary.begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM posts WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

@@ -47,6 +47,12 @@ pub struct Worker {
     mailer: Option<Arc<crate::mail::Mailer>>,
     /// Sends pushes (`send_push` jobs); without credentials they are dropped.
     pushers: Arc<crate::push::Pushers>,
+    /// Whether this process takes jobs with no time bound (data exports):
+    /// the long-polling worker and the dev process, not the serverless
+    /// trigger, whose request timeout would cut them.
+    long_jobs: bool,
+    /// Where exports queue their mail.
+    queue: Option<crate::infra::queue::Queue>,
 }
 
 impl Worker {
@@ -62,7 +68,16 @@ impl Worker {
             stopping: Arc::new(watch::channel(false).0),
             mailer: None,
             pushers: Arc::new(crate::push::Pushers::default()),
+            long_jobs: false,
+            queue: None,
         }
+    }
+
+    /// Lets this worker build data exports, which queue their mail on `queue`.
+    pub fn with_long_jobs(mut self, queue: crate::infra::queue::Queue) -> Self {
+        self.long_jobs = true;
+        self.queue = Some(queue);
+        self
     }
 
     /// Gives the worker its push providers.
@@ -189,6 +204,11 @@ impl Worker {
                 tracing::warn!(%push_id, "push job dead-lettered; it will be queued again");
                 return Ok(Outcome::Skipped);
             }
+            Some(Job::BuildExport { export_id }) => {
+                // The export stays pending; the API's chores queue it again.
+                tracing::warn!(%export_id, "export job dead-lettered; it will be queued again");
+                return Ok(Outcome::Skipped);
+            }
         };
         self.media.abandon(media_id).await
     }
@@ -217,6 +237,7 @@ impl Worker {
                 match crate::social::accounts::purge(&self.db, &self.storage, user_id).await? {
                     crate::social::accounts::Purge::Purged => Ok(Outcome::Processed),
                     crate::social::accounts::Purge::NothingToDo => Ok(Outcome::Skipped),
+                    crate::social::accounts::Purge::Held => Ok(Outcome::Processed),
                 }
             }
             Job::SendMail { mail_id } => match &self.mailer {
@@ -228,6 +249,17 @@ impl Worker {
             Job::SendPush { push_id } => {
                 crate::push::deliver(&self.db, &self.pushers, push_id).await
             }
+            Job::BuildExport { export_id } => match (&self.queue, self.long_jobs) {
+                (Some(queue), true) => {
+                    crate::social::export::build(&self.db, &self.storage, queue, export_id).await
+                }
+                _ => {
+                    // Acknowledged: the export stays pending and the API's
+                    // chores queue it again, for a long-polling worker.
+                    tracing::info!(%export_id, "export job left to the long-polling worker");
+                    Ok(Outcome::Skipped)
+                }
+            },
         }
     }
 }

@@ -12,6 +12,7 @@ mod auth;
 mod cdn;
 mod crafted_jobs;
 mod deploy;
+mod exports;
 mod faults;
 mod feed;
 mod hash_matching;

@@ -28,7 +28,10 @@ const GONE: &str = "
      OR (s.expires_at <= now() AND NOT s.highlighted)
      OR EXISTS (SELECT 1 FROM users u WHERE u.id = s.author_id AND u.deleted_at IS NOT NULL))
     AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.target_type = 'story' AND r.target_id = s.id
-                    AND r.resolution IS DISTINCT FROM 'dismissed')";
+                    AND r.resolution IS DISTINCT FROM 'dismissed')
+    AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_at IS NULL AND h.expires_at > now()
+                    AND ((h.target_type = 'media' AND h.target_id = s.media_id)
+                         OR (h.target_type = 'user' AND h.target_id = s.author_id)))";
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
