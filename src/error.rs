@@ -110,6 +110,7 @@ codes! {
     CannotAddSelf = "cannot_add_self", 403, "you cannot add yourself to your close friends";
     NotStoryAuthor = "not_story_author", 403, "only the story's author can do this";
     CannotReactToOwnStory = "cannot_react_to_own_story", 403, "you cannot react to your own story";
+    TermsNotAccepted = "terms_not_accepted", 403, "accept the current terms first (`POST /v1/me/terms`)";
     NotFound = "not_found", 404, "no such endpoint";
     InvalidEmoji = "invalid_emoji", 400, "a reaction is one emoji (at most 32 bytes)";
     InvalidDeviceToken = "invalid_device_token", 400, "this token is not a device token of the provider named";
@@ -126,6 +127,8 @@ codes! {
     QuarantineNotFound = "quarantine_not_found", 404, "no photo with this id is waiting for review";
     ReportNotFound = "report_not_found", 404, "no report with this id";
     StrikeNotFound = "strike_not_found", 404, "no strike with this id";
+    DecisionNotFound = "decision_not_found", 404, "no moderation decision about you with this id";
+    AppealNotFound = "appeal_not_found", 404, "no appeal of a decision with this id";
     MethodNotAllowed = "method_not_allowed", 405, "this endpoint does not take this method";
     RequestTimeout = "request_timeout", 408, "the request took longer than 30 s";
     HandleTaken = "handle_taken", 409, "this handle is already taken";
@@ -134,6 +137,8 @@ codes! {
     BlockListFull = "block_list_full", 409, "the block list has reached its bound; remove entries first";
     EmailAlreadyVerified = "email_already_verified", 409, "this account's email address is already verified";
     ReportAlreadyResolved = "report_already_resolved", 409, "this report has been resolved already; a wrong strike is withdrawn instead";
+    AlreadyAppealed = "already_appealed", 409, "this decision was appealed already: one appeal per decision";
+    AppealAlreadyDecided = "appeal_already_decided", 409, "this appeal has its answer already";
     PayloadTooLarge = "payload_too_large", 413, "the request body is too large";
     UnsupportedMediaType = "unsupported_media_type", 415, "send the body as JSON with `Content-Type: application/json`";
     ValidationFailed = "validation_failed", 422, "the request has invalid fields";

@@ -74,6 +74,9 @@ pub struct SignupConfig {
     pub invite_only: bool,
     /// Where a shared invite link points: `APP_LINK_BASE_URL/invite?code=`.
     pub link_base_url: String,
+    /// `TERMS_VERSION`: the terms in force (1 to 64 visible ASCII
+    /// characters). Unset: no version is recorded or required.
+    pub terms_version: Option<String>,
 }
 
 /// Scaleway's API, where Edge Services takes purge requests.
@@ -204,6 +207,20 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
                     url.trim_end_matches('/').to_string()
                 }
                 None => super::DEFAULT_LINK_BASE_URL.into(),
+            },
+            terms_version: match env.get("TERMS_VERSION") {
+                Some(v)
+                    if (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    Some(v)
+                }
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "TERMS_VERSION",
+                        problem: "is malformed: expected 1 to 64 visible ASCII characters".into(),
+                    });
+                }
+                None => None,
             },
         },
         trust: trust(env)?,

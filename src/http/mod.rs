@@ -1,6 +1,7 @@
 //! The HTTP edge: routers, middleware, and one file per resource.
 
 pub mod account;
+pub mod appeals;
 pub mod auth;
 pub mod context;
 pub mod error;
@@ -323,6 +324,9 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(stories::user_highlights))
         .routes(routes!(stories::get_highlight))
         .routes(routes!(trust::my_trust))
+        .routes(routes!(appeals::my_decisions))
+        .routes(routes!(appeals::appeal))
+        .routes(routes!(appeals::accept_terms))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -345,6 +349,8 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(trust::resolve_report))
         .routes(routes!(trust::withdraw_strike))
         .routes(routes!(trust::admin_actions))
+        .routes(routes!(appeals::list_appeals))
+        .routes(routes!(appeals::decide_appeal))
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {

@@ -21,6 +21,7 @@ use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::http::trust::AdminCall;
 use crate::social::moderation::{self, Category, NewReport, Report, TargetType};
+use crate::trust::appeals::{DecisionKind, NewDecision};
 use crate::trust::audit::{About, Action, Reason};
 
 #[derive(Deserialize, ToSchema)]
@@ -135,7 +136,10 @@ pub async fn take_down(
     trust
         .record(&call.actor, &reason, Action::TakeDown, about, json!({}))
         .await?;
-    trust.strike_takedown(&call.actor, id, &reason).await?;
+    let struck = trust.strike_takedown(&call.actor, id, &reason).await?;
+    trust
+        .state_takedown(DecisionKind::PostTakedown, id, struck.as_ref(), &reason)
+        .await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -188,8 +192,20 @@ pub async fn suspend(
     call: AdminCall,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    moderation::suspend(&ctx.social, &ctx.auth, &ctx.storage, &handle).await?;
+    let user = moderation::suspend(&ctx.social, &ctx.auth, &ctx.storage, &handle).await?;
     record_about_user(&ctx, &call, Action::Suspend, &handle).await?;
+    let ground = call.reason_or(Reason::not_given());
+    ctx.trust
+        .state_decision(NewDecision {
+            user,
+            kind: DecisionKind::Suspension,
+            subject: user,
+            strike: None,
+            report: None,
+            ground: &ground,
+            suspended_until: None,
+        })
+        .await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }

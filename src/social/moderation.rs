@@ -329,13 +329,15 @@ pub(crate) async fn user_id(db: &Db, handle: &str) -> Result<Uuid> {
 
 /// Hides a user and their posts, ends every session of theirs, and
 /// withholds their photos' variants.
-pub async fn suspend(db: &Db, auth: &Auth, storage: &Storage, handle: &str) -> Result<()> {
+/// Returns the user's id.
+pub async fn suspend(db: &Db, auth: &Auth, storage: &Storage, handle: &str) -> Result<Uuid> {
     let user = user_id(db, handle).await?;
     let mut tx = db.primary.begin().await?;
     let (_, ended) = suspend_in(&mut tx, auth, &[user]).await?;
     tx.commit().await?;
     auth.publish_ended(&ended).await;
-    settle_photos_of_user(db, storage, user).await
+    settle_photos_of_user(db, storage, user).await?;
+    Ok(user)
 }
 
 /// Suspends `users` in the caller's transaction, until an admin lifts it

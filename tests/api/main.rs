@@ -8,6 +8,7 @@ mod abuse_limits;
 mod account_recovery;
 mod accounts;
 mod advise;
+mod appeals;
 mod auth;
 mod crafted_jobs;
 mod deploy;
