@@ -147,6 +147,76 @@ pub async fn decide_appeal(
 }
 
 #[derive(Deserialize, ToSchema)]
+pub struct AppealTokenRequest {
+    /// The `token` query parameter of the mailed link (`/appeal?token=`).
+    #[schema(
+        example = "q3Yc1rW0m8tZpX2d7bEw9n4kLhS6aVfJ5uGiR0oTy1M",
+        min_length = 1,
+        max_length = 256
+    )]
+    token: String,
+}
+
+/// Read the decision a mailed link states, signed out (a suspended account
+/// cannot sign in). The link keeps working for six months, appealed or not.
+#[utoipa::path(post, path = "/v1/appeals/decision", tag = "moderation",
+    request_body = AppealTokenRequest,
+    responses(
+        (status = 200, body = Decision),
+        (status = 400, description = "`invalid_or_expired_token` or `invalid_json`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `token` is missing or not a string", body = ErrorBody),
+    ))]
+pub async fn decision_by_token(
+    State(ctx): State<Arc<ApiContext>>,
+    JsonBody(body): JsonBody<AppealTokenRequest>,
+) -> Result<Json<Decision>> {
+    Ok(Json(appeals::by_token(&ctx.db, &body.token).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenAppealRequest {
+    /// The `token` query parameter of the mailed link (`/appeal?token=`).
+    #[schema(
+        example = "q3Yc1rW0m8tZpX2d7bEw9n4kLhS6aVfJ5uGiR0oTy1M",
+        min_length = 1,
+        max_length = 256
+    )]
+    token: String,
+    /// Why the decision is wrong: 1 to 2,000 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        example = "My account was suspended by mistake.",
+        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
+    )]
+    text: String,
+}
+
+/// Appeal the decision a mailed link states, signed out; once per
+/// decision, as in the app.
+#[utoipa::path(post, path = "/v1/appeals", tag = "moderation",
+    request_body = TokenAppealRequest,
+    responses(
+        (status = 200, body = Decision),
+        (status = 400, description = "`invalid_or_expired_token` or `invalid_json`", body = ErrorBody),
+        (status = 409, description = "`already_appealed`: one appeal per decision", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`token`, `text`)", body = ErrorBody),
+    ))]
+pub async fn appeal_by_token(
+    State(ctx): State<Arc<ApiContext>>,
+    JsonBody(body): JsonBody<TokenAppealRequest>,
+) -> Result<Json<Decision>> {
+    let text = AppealText::parse(&body.text)?;
+    Ok(Json(
+        appeals::appeal_by_token(&ctx.db, &body.token, &text).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
 pub struct AcceptTermsRequest {
     /// The version accepted: the current one (`TERMS_VERSION`).
     #[schema(example = "2026-12-01", min_length = 1, max_length = 64)]

@@ -253,6 +253,8 @@ fn account_token_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
         .routes(routes!(account::verify_email))
         .routes(routes!(account::reset_password))
+        .routes(routes!(appeals::decision_by_token))
+        .routes(routes!(appeals::appeal_by_token))
 }
 
 /// Signed-in routes about the account's mail and credentials.

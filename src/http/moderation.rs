@@ -138,7 +138,13 @@ pub async fn take_down(
         .await?;
     let struck = trust.strike_takedown(&call.actor, id, &reason).await?;
     trust
-        .state_takedown(DecisionKind::PostTakedown, id, struck.as_ref(), &reason)
+        .state_takedown(
+            &ctx.queue,
+            DecisionKind::PostTakedown,
+            id,
+            struck.as_ref(),
+            &reason,
+        )
         .await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
@@ -196,15 +202,18 @@ pub async fn suspend(
     record_about_user(&ctx, &call, Action::Suspend, &handle).await?;
     let ground = call.reason_or(Reason::not_given());
     ctx.trust
-        .state_decision(NewDecision {
-            user,
-            kind: DecisionKind::Suspension,
-            subject: user,
-            strike: None,
-            report: None,
-            ground: &ground,
-            suspended_until: None,
-        })
+        .state_decision(
+            &ctx.queue,
+            NewDecision {
+                user,
+                kind: DecisionKind::Suspension,
+                subject: user,
+                strike: None,
+                report: None,
+                ground: &ground,
+                suspended_until: None,
+            },
+        )
         .await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)

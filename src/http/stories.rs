@@ -498,7 +498,7 @@ pub async fn take_down_story(
         )
         .await?;
     trust
-        .state_takedown(DecisionKind::StoryTakedown, id, None, &reason)
+        .state_takedown(&ctx.queue, DecisionKind::StoryTakedown, id, None, &reason)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

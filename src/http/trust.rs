@@ -233,15 +233,18 @@ pub async fn resolve_report(
         .await?;
     if let Some(struck) = &strike {
         ctx.trust
-            .state_decision(NewDecision {
-                user: struck.user_id,
-                kind: DecisionKind::Strike,
-                subject: struck.strike_id,
-                strike: None,
-                report: Some(id),
-                ground: &reason,
-                suspended_until: struck.suspended_until,
-            })
+            .state_decision(
+                &ctx.queue,
+                NewDecision {
+                    user: struck.user_id,
+                    kind: DecisionKind::Strike,
+                    subject: struck.strike_id,
+                    strike: None,
+                    report: Some(id),
+                    ground: &reason,
+                    suspended_until: struck.suspended_until,
+                },
+            )
             .await?;
     }
     if strike.as_ref().is_some_and(|s| s.suspended_until.is_some()) {

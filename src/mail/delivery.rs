@@ -28,6 +28,7 @@ struct OutboxRow {
     handle: Option<String>,
     account_email: Option<String>,
     email_verified: Option<bool>,
+    decision_id: Option<Uuid>,
 }
 
 /// Sends one outbox mail: the worker's `send_mail` job. Idempotent: a mail
@@ -113,12 +114,25 @@ async fn deliver_leased(
         }
         None => None,
     };
+    let decision = match row.decision_id {
+        Some(decision) => {
+            sqlx::query_as(
+                "SELECT kind::text, ground, category::text AS category
+                   FROM moderation_decisions WHERE id = $1",
+            )
+            .bind(decision)
+            .fetch_optional(db)
+            .await?
+        }
+        None => None,
+    };
     let rendering = Rendering {
         kind: row.kind,
         handle,
         recipient: &row.recipient,
         new_email: row.new_email.as_deref(),
         link,
+        decision,
     };
     match mailer.send(&rendering).await {
         Ok(()) => {
@@ -154,8 +168,8 @@ async fn take_sending_lease(db: &PgPool, mail_id: Uuid) -> Result<Option<OutboxR
         "WITH claimed AS (
              UPDATE mail_outbox SET sending_until = now() + make_interval(secs => $2)
              WHERE id = $1 AND status = 'pending' AND (sending_until IS NULL OR sending_until < now())
-             RETURNING user_id, kind, recipient, new_email, created_at)
-         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.created_at,
+             RETURNING user_id, kind, recipient, new_email, created_at, decision_id)
+         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.created_at, c.decision_id,
                 u.handle, u.email AS account_email, u.email_verified_at IS NOT NULL AS email_verified
          FROM claimed c LEFT JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL",
     )

@@ -16,6 +16,8 @@ use super::Trust;
 use super::audit::{self, Action, Actor, Entry, Reason};
 use super::strikes::Struck;
 use crate::error::{Code, Error, Result};
+use crate::infra::queue::Queue;
+use crate::mail;
 use crate::social::moderation::{self, Category};
 use crate::social::page::{NEWEST, Page, PageRequest};
 
@@ -94,8 +96,10 @@ pub struct NewDecision<'a> {
     pub suspended_until: Option<OffsetDateTime>,
 }
 
-/// States a decision to its user (in the caller's transaction).
-pub async fn state(conn: &mut PgConnection, new: NewDecision<'_>) -> Result<Uuid> {
+/// States a decision to its user (in the caller's transaction): the row
+/// the app lists, and the mail, whose id is returned to queue once the
+/// transaction commits (`None` when the account is gone).
+pub async fn state(conn: &mut PgConnection, new: NewDecision<'_>) -> Result<Option<Uuid>> {
     let id = Uuid::now_v7();
     sqlx::query(
         "INSERT INTO moderation_decisions
@@ -113,9 +117,9 @@ pub async fn state(conn: &mut PgConnection, new: NewDecision<'_>) -> Result<Uuid
     .bind(new.report)
     .bind(new.ground.as_str())
     .bind(new.suspended_until)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(id)
+    mail::insert_decision_mail(conn, new.user, id).await
 }
 
 /// The decisions about `user`, newest first.
@@ -192,6 +196,53 @@ pub async fn appeal(
         (None, Some(_)) => Err(Error::from(Code::AlreadyAppealed)),
         (Some(_), Some(d)) => Ok(d),
     }
+}
+
+/// The decision a mailed appeal link is for, and its user. The link reads
+/// the decision until it expires, appealed or not.
+async fn of_token(db: &sqlx::PgPool, token: &str) -> Result<(Uuid, Uuid)> {
+    let found: Option<(Option<Uuid>, Uuid)> = sqlx::query_as(
+        "SELECT m.decision_id, t.user_id
+           FROM account_tokens t JOIN mail_outbox m ON m.id = t.mail_id
+          WHERE t.token_hash = $1 AND t.purpose = 'appeal' AND t.expires_at > now()",
+    )
+    .bind(mail::token_hash(token))
+    .fetch_optional(db)
+    .await?;
+    match found {
+        Some((Some(decision), user)) => Ok((decision, user)),
+        _ => Err(Error::from(Code::InvalidOrExpiredToken)),
+    }
+}
+
+/// The decision a mailed link states, read signed out.
+pub async fn by_token(db: &sqlx::PgPool, token: &str) -> Result<Decision> {
+    let (decision, user) = of_token(db, token).await?;
+    let sql = format!("{SELECT_SQL} WHERE id = $1 AND user_id = $2");
+    sqlx::query_as(&sql)
+        .bind(decision)
+        .bind(user)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::from(Code::InvalidOrExpiredToken))
+}
+
+/// The appeal made through a mailed link, signed out (a suspended account
+/// cannot sign in): the same once-per-decision appeal as in the app.
+pub async fn appeal_by_token(
+    db: &sqlx::PgPool,
+    token: &str,
+    text: &AppealText,
+) -> Result<Decision> {
+    let (decision, user) = of_token(db, token).await?;
+    let appealed = appeal(db, user, decision, text).await?;
+    sqlx::query(
+        "UPDATE account_tokens SET used_at = COALESCE(used_at, now()) WHERE token_hash = $1",
+    )
+    .bind(mail::token_hash(token))
+    .execute(db)
+    .await?;
+    Ok(appealed)
 }
 
 impl Trust {
@@ -313,16 +364,22 @@ impl Trust {
         Ok(())
     }
 
-    /// States a decision outside any other transaction.
-    pub async fn state_decision(&self, new: NewDecision<'_>) -> Result<Uuid> {
-        let mut conn = self.pool().acquire().await?;
-        state(&mut conn, new).await
+    /// States a decision outside any other transaction, and queues its mail.
+    pub async fn state_decision(&self, queue: &Queue, new: NewDecision<'_>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let mail = state(&mut tx, new).await?;
+        tx.commit().await?;
+        if let Some(mail) = mail {
+            mail::queue_mail(self.pool(), queue, mail).await;
+        }
+        Ok(())
     }
 
     /// States a takedown (of a post or a story) to its author, with the
     /// strike it counted as.
     pub async fn state_takedown(
         &self,
+        queue: &Queue,
         kind: DecisionKind,
         subject: Uuid,
         struck: Option<&Struck>,
@@ -349,16 +406,18 @@ impl Trust {
         let Some(user) = author else {
             return Ok(());
         };
-        self.state_decision(NewDecision {
-            user,
-            kind,
-            subject,
-            strike: struck.map(|s| s.strike_id),
-            report: None,
-            ground,
-            suspended_until: struck.and_then(|s| s.suspended_until),
-        })
+        self.state_decision(
+            queue,
+            NewDecision {
+                user,
+                kind,
+                subject,
+                strike: struck.map(|s| s.strike_id),
+                report: None,
+                ground,
+                suspended_until: struck.and_then(|s| s.suspended_until),
+            },
+        )
         .await
-        .map(drop)
     }
 }

@@ -7,9 +7,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::common::smtp::SmtpServer;
 use crate::common::social::{User, id_of, post, user};
-use crate::common::{TestApp, unique};
-use crate::trust::{ADMIN, admin};
+use crate::common::{Backing, TestApp, unique};
+use crate::trust::{ADMIN, admin, login};
 
 async fn moderated_app() -> TestApp {
     TestApp::api_with(|env| {
@@ -274,4 +275,74 @@ async fn the_appeal_and_terms_routes_are_documented_with_their_errors() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_suspended_user_reads_and_appeals_by_the_mailed_link() {
+    let smtp = SmtpServer::start().await;
+    let backing = Backing::new().await;
+    let mut env = backing.env("dev");
+    env.insert("SMTP_URL", smtp.url());
+    env.insert("MAIL_FROM", "Ciel <no-reply@mail.example.org>".into());
+    env.insert("APP_LINK_BASE_URL", "https://links.example.org/app".into());
+    env.insert("ADMIN_TOKEN", ADMIN.into());
+    let app = TestApp::spawn(&backing, env).await;
+    let ana = user(&app, &unique("ana")).await;
+    let path = format!(
+        "/v1/admin/users/{}/suspend?reason=a%20spam%20bot",
+        ana.handle
+    );
+    admin(&app, Method::POST, &path, None)
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    login(&app, &ana)
+        .await
+        .expect(StatusCode::FORBIDDEN, Some("account_suspended"));
+
+    // The mail states what and why, with a link that works signed out.
+    let address = format!("{}@example.org", ana.handle);
+    let mail = smtp
+        .mail(&address, "A moderation decision about your Ciel account")
+        .await;
+    assert!(
+        mail.text.contains("suspended your account"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.text.contains("a spam bot"), "{}", mail.text);
+    assert!(
+        mail.link()
+            .starts_with("https://links.example.org/app/appeal?token=")
+    );
+    let token = mail.token();
+    let read = app
+        .post("/v1/appeals/decision", None, json!({ "token": token }))
+        .await;
+    read.expect(StatusCode::OK, None);
+    assert_eq!(read.body["kind"], "suspension");
+    assert_eq!(read.body["ground"], "a spam bot");
+    app.post(
+        "/v1/appeals/decision",
+        None,
+        json!({ "token": "x".repeat(43) }),
+    )
+    .await
+    .expect(StatusCode::BAD_REQUEST, Some("invalid_or_expired_token"));
+
+    // One appeal, signed out; reversing it lifts the suspension.
+    let appeal = json!({ "token": token, "text": "I am a person, not a bot." });
+    let appealed = app.post("/v1/appeals", None, appeal.clone()).await;
+    appealed.expect(StatusCode::OK, None);
+    assert_eq!(appealed.body["appeal_text"], "I am a person, not a bot.");
+    app.post("/v1/appeals", None, appeal)
+        .await
+        .expect(StatusCode::CONFLICT, Some("already_appealed"));
+    answer(&app, &appealed.body, "reversed")
+        .await
+        .expect(StatusCode::OK, None);
+    login(&app, &ana).await.expect(StatusCode::OK, None);
+    let reread = app
+        .post("/v1/appeals/decision", None, json!({ "token": token }))
+        .await;
+    assert_eq!(reread.body["appeal_outcome"], "reversed");
 }
