@@ -43,6 +43,8 @@ pub struct RateLimitConfig {
     pub mail_events: Policy,
     /// `GET /v1/invites/{code}` (public) per client network.
     pub invite_preview: Policy,
+    /// `POST /v1/notices`, per client network.
+    pub notices: Policy,
     /// Home-feed reads that go author by author past the newest posts, per
     /// user (issue 25, finding 9): each costs a scan per followed author.
     pub feed_scans: Policy,
@@ -182,6 +184,7 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
             account_mail: env.policy("RATE_LIMIT_ACCOUNT_MAIL", "account_mail", "5/1h")?,
             mail_events: env.policy("RATE_LIMIT_MAIL_EVENTS", "mail_events", "120/1m")?,
             invite_preview: env.policy("RATE_LIMIT_INVITE_PREVIEW", "invite_preview", "30/1h")?,
+            notices: env.policy("RATE_LIMIT_NOTICES", "notices", "10/1h")?,
             feed_scans: env.policy("RATE_LIMIT_FEED_SCANS", "feed_scans", "30/1m")?,
             trusted_proxies: trusted_proxies(env)?,
         },

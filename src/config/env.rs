@@ -335,6 +335,11 @@ pub const VARIABLES: &[Variable] = &[
         "public invite previews per client network (default 30/1h)",
     ),
     var(
+        "RATE_LIMIT_NOTICES",
+        "",
+        "signed-out notices about content per client network (default 10/1h)",
+    ),
+    var(
         "TRUSTED_PROXIES",
         "",
         "comma-separated IPs/CIDRs whose X-Forwarded-For is believed",

@@ -155,7 +155,7 @@ enum Guard {
     Admin,
 }
 
-fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 10] {
+fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 11] {
     [
         (register_routes(), Guard::PerNetwork(Limit::Register)),
         (login_routes(), Guard::PerNetwork(Limit::Login)),
@@ -172,6 +172,7 @@ fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 10] {
             invite_preview_routes(),
             Guard::PerNetwork(Limit::InvitePreview),
         ),
+        (notice_routes(), Guard::PerNetwork(Limit::Notices)),
         (admin_routes(), Guard::Admin),
     ]
 }
@@ -268,6 +269,11 @@ fn account_mail_routes() -> OpenApiRouter<Arc<ApiContext>> {
 /// Transactional Email's bounces, through Topics and Events.
 fn mail_event_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new().routes(routes!(account::mail_events))
+}
+
+/// Notices about content from anyone, signed out.
+fn notice_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(moderation::file_notice))
 }
 
 fn invite_preview_routes() -> OpenApiRouter<Arc<ApiContext>> {

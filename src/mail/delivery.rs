@@ -20,7 +20,8 @@ const SENDING_LEASE: Duration = Duration::from_secs(120);
 
 #[derive(sqlx::FromRow)]
 struct OutboxRow {
-    user_id: Uuid,
+    /// None for the acknowledgement of a notice: no account.
+    user_id: Option<Uuid>,
     kind: MailKind,
     recipient: String,
     new_email: Option<String>,
@@ -55,9 +56,21 @@ async fn deliver_leased(
     mail_id: Uuid,
     row: OutboxRow,
 ) -> Result<Outcome, Transient> {
-    let (Some(handle), Some(account_email)) = (row.handle.as_deref(), row.account_email.as_deref())
-    else {
-        return settle(db, mail_id, MailStatus::Expired, "the account is gone").await;
+    let account = match (
+        row.user_id,
+        row.handle.as_deref(),
+        row.account_email.as_deref(),
+    ) {
+        (Some(user), Some(handle), Some(email)) => Some((user, handle, email)),
+        _ => None,
+    };
+    // Only a notice's acknowledgement goes to an address with no account.
+    let (user_id, handle, account_email) = match (account, row.kind) {
+        (Some(account), _) => account,
+        (None, MailKind::NoticeReceived) => (Uuid::nil(), "", row.recipient.as_str()),
+        (None, _) => {
+            return settle(db, mail_id, MailStatus::Expired, "the account is gone").await;
+        }
     };
     let too_old = OffsetDateTime::now_utc() - row.created_at > MAIL_MAX_AGE;
     // A link for an address the account no longer has, or a verification
@@ -66,13 +79,13 @@ async fn deliver_leased(
         MailKind::VerifyEmail => {
             row.email_verified == Some(true)
                 || !same_address(account_email, &row.recipient)
-                || verified_elsewhere(db, row.user_id, &row.recipient).await?
+                || verified_elsewhere(db, user_id, &row.recipient).await?
         }
         MailKind::AddressInUse => {
             row.email_verified != Some(true) || !same_address(account_email, &row.recipient)
         }
         MailKind::PasswordReset => !same_address(account_email, &row.recipient),
-        MailKind::EmailChange => email_change_is_stale(db, mail_id, &row).await?,
+        MailKind::EmailChange => email_change_is_stale(db, mail_id, user_id, &row).await?,
         _ => false,
     };
     if too_old || stale {
@@ -100,7 +113,7 @@ async fn deliver_leased(
             )
             .bind(token_hash(&token))
             .bind(mail_id)
-            .bind(row.user_id)
+            .bind(user_id)
             .bind(purpose)
             .bind(email)
             .bind(purpose.lifetime().as_secs_f64())
@@ -234,6 +247,7 @@ async fn settle(
 async fn email_change_is_stale(
     db: &PgPool,
     mail_id: Uuid,
+    user_id: Uuid,
     row: &OutboxRow,
 ) -> Result<bool, Transient> {
     let address = row.new_email.as_deref().unwrap_or(&row.recipient);
@@ -244,7 +258,7 @@ async fn email_change_is_stale(
              OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($4) AND id <> $1
                                                  AND email_verified_at IS NOT NULL)",
     )
-    .bind(row.user_id)
+    .bind(user_id)
     .bind(mail_id)
     .bind(row.created_at)
     .bind(address)

@@ -41,6 +41,8 @@ pub enum MailKind {
     /// A statement of reasons (a takedown, a strike, a suspension), with
     /// a link to appeal that works signed out.
     ModerationDecision,
+    /// The acknowledgement of a notice, to an address with no account.
+    NoticeReceived,
 }
 
 impl MailKind {
@@ -53,6 +55,7 @@ impl MailKind {
             MailKind::EmailChangeNotice => "email_change_notice",
             MailKind::AddressInUse => "address_in_use",
             MailKind::ModerationDecision => "moderation_decision",
+            MailKind::NoticeReceived => "notice_received",
         }
     }
 
@@ -63,9 +66,10 @@ impl MailKind {
             MailKind::PasswordReset => Some(TokenPurpose::PasswordReset),
             MailKind::EmailChange => Some(TokenPurpose::EmailChange),
             MailKind::ModerationDecision => Some(TokenPurpose::Appeal),
-            MailKind::PasswordChanged | MailKind::EmailChangeNotice | MailKind::AddressInUse => {
-                None
-            }
+            MailKind::PasswordChanged
+            | MailKind::EmailChangeNotice
+            | MailKind::AddressInUse
+            | MailKind::NoticeReceived => None,
         }
     }
 }

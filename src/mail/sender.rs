@@ -187,6 +187,17 @@ pub fn render(mail: &Rendering<'_>) -> (String, String, String) {
              to). If not, ignore this mail."
                 .replace("{handle}", handle),
         ),
+        MailKind::NoticeReceived => (
+            "We received your notice".to_string(),
+            "Hello, we received the notice you sent us about content on Ciel. A moderator \
+             will review it; we act on notices in the order of their urgency (child safety \
+             first)."
+                .to_string(),
+            None,
+            "You receive this mail because this address was given in a notice sent through \
+             Ciel's form. If that was not you, ignore it: nothing else will be sent."
+                .to_string(),
+        ),
         MailKind::ModerationDecision => {
             let (what, ground, category) = match &mail.decision {
                 Some(d) => (d.kind.as_str(), d.ground.as_str(), d.category.as_deref()),

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod invites;
 pub mod likes;
 pub mod moderation;
+pub mod notices;
 pub mod notifications;
 pub mod page;
 pub mod post_view;

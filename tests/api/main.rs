@@ -24,6 +24,7 @@ mod media;
 mod media_cold;
 mod media_heif;
 mod metrics_labels;
+mod notices;
 mod ops;
 mod push;
 mod rate_limits;
