@@ -139,6 +139,7 @@ codes! {
     ReportAlreadyResolved = "report_already_resolved", 409, "this report has been resolved already; a wrong strike is withdrawn instead";
     AlreadyAppealed = "already_appealed", 409, "this decision was appealed already: one appeal per decision";
     AppealAlreadyDecided = "appeal_already_decided", 409, "this appeal has its answer already";
+    TermsVersionNotCurrent = "terms_version_not_current", 409, "these are not the terms in force: show the current ones (TERMS_VERSION) and send their version";
     PayloadTooLarge = "payload_too_large", 413, "the request body is too large";
     UnsupportedMediaType = "unsupported_media_type", 415, "send the body as JSON with `Content-Type: application/json`";
     ValidationFailed = "validation_failed", 422, "the request has invalid fields";

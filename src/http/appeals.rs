@@ -234,7 +234,8 @@ pub struct AcceptTermsRequest {
         (status = 401, body = ErrorBody),
         (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: not the current version, or none is in force", body = ErrorBody),
+        (status = 409, description = "`terms_version_not_current`: not `TERMS_VERSION` (or none is in force)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `version` is missing or not a string", body = ErrorBody),
     ))]
 pub async fn accept_terms(
     State(ctx): State<Arc<ApiContext>>,

@@ -149,8 +149,8 @@ pub struct SessionList {
     responses(
         (status = 201, body = AuthResponse),
         (status = 403, description = "`invite_required` (`SIGNUP_MODE=invite` and no `invite_code`) or `invite_invalid` (a code that is unknown, used up, revoked or expired: one answer for all)", body = ErrorBody),
-        (status = 409, description = "`handle_taken` (an address never is: whoever owns it, sign-up answers alike)", body = ErrorBody),
-        (status = 422, description = "`validation_failed`, with per-field details (`terms_version` that is not the current one)", body = ErrorBody),
+        (status = 409, description = "`handle_taken` (an address never is: whoever owns it, sign-up answers alike), or `terms_version_not_current` (`terms_version` is not `TERMS_VERSION`)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`, with per-field details", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn register(
@@ -169,13 +169,8 @@ pub async fn register(
         .as_deref()
         .map(|typed| InviteCode::parse(typed).ok_or(()));
     let terms = ctx.signup.terms_version.as_deref();
-    if let Some(version) = body.terms_version.as_deref()
-        && terms != Some(version)
-    {
-        return Err(crate::error::Error::invalid_field(
-            "terms_version",
-            "must be the current version (TERMS_VERSION)",
-        ));
+    if let Some(version) = body.terms_version.as_deref() {
+        crate::trust::terms::require_current(version, terms)?;
     }
     let (user, pair) = ctx
         .auth

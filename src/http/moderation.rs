@@ -110,7 +110,16 @@ pub struct NoticeRequest {
     explanation: String,
     /// The statement that the notice is accurate and made in good faith:
     /// must be true.
+    #[schema(schema_with = true_only)]
     good_faith: bool,
+}
+
+/// A boolean whose only accepted value is `true`.
+fn true_only() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .build()
 }
 
 /// Notify the moderators of content, signed out (EU DSA Art. 16). The

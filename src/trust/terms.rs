@@ -9,15 +9,7 @@ use crate::error::{Code, Error, Result};
 
 /// Records that `user` accepted `version`, which must be the current one.
 pub async fn accept(db: &PgPool, user: Uuid, version: &str, current: Option<&str>) -> Result<()> {
-    if current != Some(version) {
-        return Err(Error::invalid_field(
-            "terms_version",
-            match current {
-                Some(current) => format!("must be the current version, {current}"),
-                None => "no terms version is in force (TERMS_VERSION is not set)".into(),
-            },
-        ));
-    }
+    require_current(version, current)?;
     sqlx::query(
         "UPDATE users SET terms_version = $2, terms_accepted_at = now()
           WHERE id = $1 AND terms_version IS DISTINCT FROM $2",
@@ -27,6 +19,15 @@ pub async fn accept(db: &PgPool, user: Uuid, version: &str, current: Option<&str
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// 409 `terms_version_not_current` unless `version` is the one in force.
+pub fn require_current(version: &str, current: Option<&str>) -> Result<()> {
+    if current == Some(version) {
+        Ok(())
+    } else {
+        Err(Error::from(Code::TermsVersionNotCurrent))
+    }
 }
 
 /// Passes when no version is in force or `user` accepted the current one;

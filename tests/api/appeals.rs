@@ -196,7 +196,7 @@ async fn posting_waits_for_the_terms_in_force_to_be_accepted() {
         .expect(StatusCode::FORBIDDEN, Some("terms_not_accepted"));
     app.post("/v1/me/terms", old.token(), json!({ "version": "2026-11" }))
         .await
-        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+        .expect(StatusCode::CONFLICT, Some("terms_version_not_current"));
     app.post("/v1/me/terms", old.token(), json!({ "version": "2026-12" }))
         .await
         .expect(StatusCode::NO_CONTENT, None);
@@ -221,7 +221,7 @@ async fn posting_waits_for_the_terms_in_force_to_be_accepted() {
     };
     register("2025-01", handle.clone())
         .await
-        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+        .expect(StatusCode::CONFLICT, Some("terms_version_not_current"));
     let signed_up = register("2026-12", handle).await;
     signed_up.expect(StatusCode::CREATED, None);
     let token = signed_up.body["access_token"].as_str().unwrap();
@@ -268,7 +268,10 @@ async fn the_appeal_and_terms_routes_are_documented_with_their_errors() {
     assert!(
         document["paths"]["/v1/me/moderation-decisions"]["get"]["responses"]["200"].is_object()
     );
-    assert!(codes("/v1/me/terms", "post", "422").contains(&"validation_failed".into()));
+    assert!(codes("/v1/me/terms", "post", "409").contains(&"terms_version_not_current".into()));
+    assert!(
+        codes("/v1/auth/register", "post", "409").contains(&"terms_version_not_current".into())
+    );
     for path in ["/v1/posts", "/v1/stories", "/v1/posts/{id}/comments"] {
         assert!(
             codes(path, "post", "403").contains(&"terms_not_accepted".into()),

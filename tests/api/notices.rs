@@ -111,6 +111,9 @@ async fn the_notice_route_is_documented_with_its_errors() {
     for status in ["202", "404", "422", "429"] {
         assert!(responses[status].is_object(), "{status}");
     }
+    let good_faith =
+        &document["components"]["schemas"]["NoticeRequest"]["properties"]["good_faith"];
+    assert_eq!(good_faith["enum"], json!([true]), "{good_faith}");
     assert!(
         document["paths"]["/v1/notices"]["post"]["security"].is_null()
             || document["paths"]["/v1/notices"]["post"]["security"] == json!([])
