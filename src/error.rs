@@ -112,6 +112,7 @@ codes! {
     CannotAddSelf = "cannot_add_self", 403, "you cannot add yourself to your close friends";
     NotStoryAuthor = "not_story_author", 403, "only the story's author can do this";
     CannotReactToOwnStory = "cannot_react_to_own_story", 403, "you cannot react to your own story";
+    TermsNotAccepted = "terms_not_accepted", 403, "accept the current terms first (`POST /v1/me/terms`)";
     NotFound = "not_found", 404, "no such endpoint";
     InvalidEmoji = "invalid_emoji", 400, "a reaction is one emoji (at most 32 bytes)";
     InvalidDeviceToken = "invalid_device_token", 400, "this token is not a device token of the provider named";
@@ -132,6 +133,8 @@ codes! {
     ExportNotFound = "export_not_found", 404, "you have no data export (they are deleted a week after they were asked for)";
     HoldNotFound = "hold_not_found", 404, "no legal hold with this id";
     HoldTargetNotFound = "hold_target_not_found", 404, "no post, photo or account with this id";
+    DecisionNotFound = "decision_not_found", 404, "no moderation decision about you with this id";
+    AppealNotFound = "appeal_not_found", 404, "no appeal of a decision with this id";
     MethodNotAllowed = "method_not_allowed", 405, "this endpoint does not take this method";
     RequestTimeout = "request_timeout", 408, "the request took longer than 30 s";
     HandleTaken = "handle_taken", 409, "this handle is already taken";
@@ -141,6 +144,9 @@ codes! {
     EmailAlreadyVerified = "email_already_verified", 409, "this account's email address is already verified";
     ExportTooSoon = "export_too_soon", 409, "you asked for a data export less than 24 hours ago; GET /v1/me/export shows it";
     ReportAlreadyResolved = "report_already_resolved", 409, "this report has been resolved already; a wrong strike is withdrawn instead";
+    AlreadyAppealed = "already_appealed", 409, "this decision was appealed already: one appeal per decision";
+    AppealAlreadyDecided = "appeal_already_decided", 409, "this appeal has its answer already";
+    TermsVersionNotCurrent = "terms_version_not_current", 409, "these are not the terms in force: show the current ones (TERMS_VERSION) and send their version";
     PayloadTooLarge = "payload_too_large", 413, "the request body is too large";
     UnsupportedMediaType = "unsupported_media_type", 415, "send the body as JSON with `Content-Type: application/json`";
     ValidationFailed = "validation_failed", 422, "the request has invalid fields";

@@ -43,6 +43,8 @@ pub struct RateLimitConfig {
     pub mail_events: Policy,
     /// `GET /v1/invites/{code}` (public) per client network.
     pub invite_preview: Policy,
+    /// `POST /v1/notices`, per client network.
+    pub notices: Policy,
     /// Home-feed reads that go author by author past the newest posts, per
     /// user (issue 25, finding 9): each costs a scan per followed author.
     pub feed_scans: Policy,
@@ -74,6 +76,9 @@ pub struct SignupConfig {
     pub invite_only: bool,
     /// Where a shared invite link points: `APP_LINK_BASE_URL/invite?code=`.
     pub link_base_url: String,
+    /// `TERMS_VERSION`: the terms in force (1 to 64 visible ASCII
+    /// characters). Unset: no version is recorded or required.
+    pub terms_version: Option<String>,
 }
 
 /// Scaleway's API, where Edge Services takes purge requests.
@@ -179,6 +184,7 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
             account_mail: env.policy("RATE_LIMIT_ACCOUNT_MAIL", "account_mail", "5/1h")?,
             mail_events: env.policy("RATE_LIMIT_MAIL_EVENTS", "mail_events", "120/1m")?,
             invite_preview: env.policy("RATE_LIMIT_INVITE_PREVIEW", "invite_preview", "30/1h")?,
+            notices: env.policy("RATE_LIMIT_NOTICES", "notices", "10/1h")?,
             feed_scans: env.policy("RATE_LIMIT_FEED_SCANS", "feed_scans", "30/1m")?,
             trusted_proxies: trusted_proxies(env)?,
         },
@@ -204,6 +210,20 @@ pub(super) fn api(env: &Env) -> Result<ApiConfig, ConfigError> {
                     url.trim_end_matches('/').to_string()
                 }
                 None => super::DEFAULT_LINK_BASE_URL.into(),
+            },
+            terms_version: match env.get("TERMS_VERSION") {
+                Some(v)
+                    if (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    Some(v)
+                }
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "TERMS_VERSION",
+                        problem: "is malformed: expected 1 to 64 visible ASCII characters".into(),
+                    });
+                }
+                None => None,
             },
         },
         trust: trust(env)?,

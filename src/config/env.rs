@@ -275,6 +275,11 @@ pub const VARIABLES: &[Variable] = &[
         "open | invite: whether sign-up needs an invite code (default open)",
     ),
     var(
+        "TERMS_VERSION",
+        "",
+        "the terms in force (1 to 64 visible ASCII characters, e.g.\n2026-12-01): sign-up records the version accepted, and an\naccount that has not accepted this one cannot post (unset: none)",
+    ),
+    var(
         "TRUST_LIMITS_NEW",
         "",
         "what a `new` account may do, key=value pairs overriding the\ndefaults: posts=3,stories=5,comments=20 (per hour),follows=30 (per\nday),likes=100 (per hour),invites=0 (per 7 days),fanout=100\n(followers' timelines a post reaches; `all`)",
@@ -328,6 +333,11 @@ pub const VARIABLES: &[Variable] = &[
         "RATE_LIMIT_INVITE_PREVIEW",
         "",
         "public invite previews per client network (default 30/1h)",
+    ),
+    var(
+        "RATE_LIMIT_NOTICES",
+        "",
+        "signed-out notices about content per client network (default 10/1h)",
     ),
     var(
         "TRUSTED_PROXIES",

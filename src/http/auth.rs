@@ -44,6 +44,11 @@ pub struct RegisterRequest {
     /// Needed when sign-up is by invitation; any case, dashes optional.
     #[schema(example = "7KQ2-M9XD-4HV0-PZ3E", max_length = 64)]
     invite_code: Option<String>,
+    /// The version of the terms the user accepted (`TERMS_VERSION`, shown
+    /// with the terms). Absent: none recorded, and while `TERMS_VERSION` is
+    /// set the account accepts it (`POST /v1/me/terms`) before posting.
+    #[schema(example = "2026-12-01", min_length = 1, max_length = 64)]
+    terms_version: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -144,7 +149,7 @@ pub struct SessionList {
     responses(
         (status = 201, body = AuthResponse),
         (status = 403, description = "`invite_required` (`SIGNUP_MODE=invite` and no `invite_code`) or `invite_invalid` (a code that is unknown, used up, revoked or expired: one answer for all)", body = ErrorBody),
-        (status = 409, description = "`handle_taken` (an address never is: whoever owns it, sign-up answers alike)", body = ErrorBody),
+        (status = 409, description = "`handle_taken` (an address never is: whoever owns it, sign-up answers alike), or `terms_version_not_current` (`terms_version` is not `TERMS_VERSION`)", body = ErrorBody),
         (status = 422, description = "`validation_failed`, with per-field details", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
@@ -163,10 +168,17 @@ pub async fn register(
         .invite_code
         .as_deref()
         .map(|typed| InviteCode::parse(typed).ok_or(()));
+    let terms = ctx.signup.terms_version.as_deref();
+    if let Some(version) = body.terms_version.as_deref() {
+        crate::trust::terms::require_current(version, terms)?;
+    }
     let (user, pair) = ctx
         .auth
         .register(registration, ctx.signup_mode(), user_agent.as_deref())
         .await?;
+    if let Some(version) = body.terms_version.as_deref() {
+        crate::trust::terms::accept(&ctx.db, user.id, version, terms).await?;
+    }
     Ok((StatusCode::CREATED, Json(signed_in(user, pair))))
 }
 

@@ -47,6 +47,11 @@ impl ApiContext {
         }
     }
 
+    /// 403 `terms_not_accepted` unless `user` accepted the terms in force.
+    pub async fn require_terms(&self, user: uuid::Uuid) -> crate::error::Result<()> {
+        crate::trust::terms::check(&self.db, user, self.signup.terms_version.as_deref()).await
+    }
+
     /// Sends the CDN purges a handler's call just queued, after its answer:
     /// the chores would, within a minute; this makes it seconds.
     pub fn purge_cdn_soon(&self) {

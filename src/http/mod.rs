@@ -1,6 +1,7 @@
 //! The HTTP edge: routers, middleware, and one file per resource.
 
 pub mod account;
+pub mod appeals;
 pub mod auth;
 pub mod context;
 pub mod error;
@@ -155,7 +156,7 @@ enum Guard {
     Admin,
 }
 
-fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 10] {
+fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 11] {
     [
         (register_routes(), Guard::PerNetwork(Limit::Register)),
         (login_routes(), Guard::PerNetwork(Limit::Login)),
@@ -172,6 +173,7 @@ fn route_groups() -> [(OpenApiRouter<Arc<ApiContext>>, Guard); 10] {
             invite_preview_routes(),
             Guard::PerNetwork(Limit::InvitePreview),
         ),
+        (notice_routes(), Guard::PerNetwork(Limit::Notices)),
         (admin_routes(), Guard::Admin),
     ]
 }
@@ -253,6 +255,8 @@ fn account_token_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
         .routes(routes!(account::verify_email))
         .routes(routes!(account::reset_password))
+        .routes(routes!(appeals::decision_by_token))
+        .routes(routes!(appeals::appeal_by_token))
 }
 
 /// Signed-in routes about the account's mail and credentials.
@@ -266,6 +270,11 @@ fn account_mail_routes() -> OpenApiRouter<Arc<ApiContext>> {
 /// Transactional Email's bounces, through Topics and Events.
 fn mail_event_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new().routes(routes!(account::mail_events))
+}
+
+/// Notices about content from anyone, signed out.
+fn notice_routes() -> OpenApiRouter<Arc<ApiContext>> {
+    OpenApiRouter::new().routes(routes!(moderation::file_notice))
 }
 
 fn invite_preview_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -332,6 +341,9 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(stories::user_highlights))
         .routes(routes!(stories::get_highlight))
         .routes(routes!(trust::my_trust))
+        .routes(routes!(appeals::my_decisions))
+        .routes(routes!(appeals::appeal))
+        .routes(routes!(appeals::accept_terms))
 }
 
 fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
@@ -356,6 +368,8 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(trust::resolve_report))
         .routes(routes!(trust::withdraw_strike))
         .routes(routes!(trust::admin_actions))
+        .routes(routes!(appeals::list_appeals))
+        .routes(routes!(appeals::decide_appeal))
 }
 
 fn api_routes(ctx: Arc<ApiContext>, ops: OpsContext) -> OpenApiRouter {

@@ -21,6 +21,8 @@ use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::http::trust::AdminCall;
 use crate::social::moderation::{self, Category, NewReport, Report, TargetType};
+use crate::social::notices::{self, NewNotice, NoticeForm};
+use crate::trust::appeals::{DecisionKind, NewDecision};
 use crate::trust::audit::{About, Action, Reason};
 
 #[derive(Deserialize, ToSchema)]
@@ -71,6 +73,83 @@ pub async fn create_report(
     )?;
     let id = moderation::report(&ctx.social, user.user_id, report).await?;
     Ok((StatusCode::CREATED, Json(ReportCreated { id })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NoticeRequest {
+    /// Who sends the notice: 1 to 100 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        example = "Ana Lima",
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
+    name: String,
+    /// Where the acknowledgement goes.
+    #[schema(example = "ana@example.org", format = Email, min_length = 3, max_length = 254)]
+    email: String,
+    /// What the content is: a post, comment, story or account.
+    target_type: TargetType,
+    /// The content's URL or id (the last id in it names the content).
+    #[schema(
+        min_length = 36,
+        max_length = 2000,
+        example = "https://ciel.example/p/0193a1d2-7c4e-7b61-9a8e-2f4d5c6b7a80",
+        pattern = "^[^\\u0000]*[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}[^\\u0000]*$"
+    )]
+    content: String,
+    /// The reason (default `other`); child safety reaches moderators first.
+    category: Option<Category>,
+    /// Why the content is illegal or against the rules: 1 to 1,000 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        example = "This photo shows my child without my consent.",
+        pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"
+    )]
+    explanation: String,
+    /// The statement that the notice is accurate and made in good faith:
+    /// must be true.
+    #[schema(schema_with = true_only)]
+    good_faith: bool,
+}
+
+/// A boolean whose only accepted value is `true`.
+fn true_only() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .build()
+}
+
+/// Notify the moderators of content, signed out (EU DSA Art. 16). The
+/// notice joins the report queue, and the address given gets an
+/// acknowledgement (at most 3 a day per address).
+#[utoipa::path(post, path = "/v1/notices", tag = "moderation",
+    request_body = NoticeRequest,
+    responses(
+        (status = 202, body = ReportCreated),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 404, description = "`report_target_not_found`: no such content, or not public", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`name`, `email`, `content`, `explanation`, or `good_faith` not true)", body = ErrorBody),
+    ))]
+pub async fn file_notice(
+    State(ctx): State<Arc<ApiContext>>,
+    JsonBody(body): JsonBody<NoticeRequest>,
+) -> Result<(StatusCode, Json<ReportCreated>)> {
+    let notice = NewNotice::parse(NoticeForm {
+        name: &body.name,
+        email: &body.email,
+        target_type: body.target_type,
+        content: &body.content,
+        category: body.category.unwrap_or_default(),
+        explanation: &body.explanation,
+        good_faith: body.good_faith,
+    })?;
+    let id = notices::file(&ctx.social, &ctx.queue, notice).await?;
+    Ok((StatusCode::ACCEPTED, Json(ReportCreated { id })))
 }
 
 /// Lets a request through only with `X-Admin-Token` equal to `ADMIN_TOKEN`
@@ -135,7 +214,16 @@ pub async fn take_down(
     trust
         .record(&call.actor, &reason, Action::TakeDown, about, json!({}))
         .await?;
-    trust.strike_takedown(&call.actor, id, &reason).await?;
+    let struck = trust.strike_takedown(&call.actor, id, &reason).await?;
+    trust
+        .state_takedown(
+            &ctx.queue,
+            DecisionKind::PostTakedown,
+            id,
+            struck.as_ref(),
+            &reason,
+        )
+        .await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -188,8 +276,23 @@ pub async fn suspend(
     call: AdminCall,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    moderation::suspend(&ctx.social, &ctx.auth, &ctx.storage, &handle).await?;
+    let user = moderation::suspend(&ctx.social, &ctx.auth, &ctx.storage, &handle).await?;
     record_about_user(&ctx, &call, Action::Suspend, &handle).await?;
+    let ground = call.reason_or(Reason::not_given());
+    ctx.trust
+        .state_decision(
+            &ctx.queue,
+            NewDecision {
+                user,
+                kind: DecisionKind::Suspension,
+                subject: user,
+                strike: None,
+                report: None,
+                ground: &ground,
+                suspended_until: None,
+            },
+        )
+        .await?;
     ctx.purge_cdn_soon();
     Ok(StatusCode::NO_CONTENT)
 }

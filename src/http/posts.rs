@@ -58,6 +58,7 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyK
         (status = 401, body = ErrorBody),
         (status = 404, description = "`media_not_found`: a photo is not yours, does not exist, or was removed", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 403, description = "`terms_not_accepted`: `TERMS_VERSION` names terms this account has not accepted (`POST /v1/me/terms`)", body = ErrorBody),
         (status = 422, description = "`validation_failed`, `media_not_ready`, `media_quarantined` (held for review: it matched the hash block list), `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: `RATE_LIMIT_WRITES`, or your trust level's posts per hour (`details.policy` `trust_posts`; a retry with the same Idempotency-Key counts too)", body = ErrorBody),
     ))]
@@ -69,6 +70,7 @@ pub async fn create_post(
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
     let new = NewPost::parse(body.caption.as_deref(), &body.media_ids)?;
+    ctx.require_terms(user.user_id).await?;
     let level = ctx.trust.check(user.user_id, TrustAction::Post).await?;
     let published = posts::publish(
         &ctx.social,
@@ -228,6 +230,7 @@ pub struct CreateCommentRequest {
         (status = 400, description = "`invalid_json`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, description = "`terms_not_accepted`: `TERMS_VERSION` names terms this account has not accepted (`POST /v1/me/terms`)", body = ErrorBody),
         (status = 404, description = "`post_not_found`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
         (status = 422, description = "`validation_failed`", body = ErrorBody),
@@ -240,6 +243,7 @@ pub async fn create_comment(
     JsonBody(body): JsonBody<CreateCommentRequest>,
 ) -> Result<(StatusCode, Json<Comment>)> {
     let text = CommentText::parse(&body.text)?;
+    ctx.require_terms(user.user_id).await?;
     ctx.trust.check(user.user_id, TrustAction::Comment).await?;
     let comment = comments::create(&ctx.social, &ctx.urls, user.user_id, id, text).await?;
     crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;

@@ -29,6 +29,8 @@ pub enum Limit {
     MailEvents,
     /// `GET /v1/invites/{code}`: a guesser's oracle, were it unlimited.
     InvitePreview,
+    /// `POST /v1/notices`: signed out, and it sends a mail.
+    Notices,
 }
 
 /// The client network a request was counted under, for handlers that
@@ -66,6 +68,7 @@ pub async fn by_ip(
         Limit::AccountToken => &limits.account_token,
         Limit::MailEvents => &limits.mail_events,
         Limit::InvitePreview => &limits.invite_preview,
+        Limit::Notices => &limits.notices,
     };
     let (mut parts, body) = request.into_parts();
     let network = ip_subject(client_ip(&parts, &limits.trusted_proxies));

@@ -49,6 +49,7 @@ pub struct CreateStoryRequest {
         (status = 404, description = "`media_not_found`: the photo is not yours or does not exist", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 403, description = "`terms_not_accepted`: `TERMS_VERSION` names terms this account has not accepted (`POST /v1/me/terms`)", body = ErrorBody),
         (status = 422, description = "`validation_failed`, `media_not_ready`, `media_quarantined` (held for review), `media_in_use` or `idempotency_key_reused`", body = ErrorBody),
         (status = 429, description = "`rate_limited`: `RATE_LIMIT_WRITES`, or your trust level's stories per hour (`details.policy` `trust_stories`; a retry with the same Idempotency-Key counts too)", body = ErrorBody),
     ))]
@@ -60,6 +61,7 @@ pub async fn create_story(
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
     let new = NewStory::parse(body.media_id, body.caption.as_deref(), body.audience)?;
+    ctx.require_terms(user.user_id).await?;
     ctx.trust.check(user.user_id, TrustAction::Story).await?;
     let (status, posted) = stories::post(
         &ctx.social,
@@ -463,17 +465,42 @@ pub async fn get_highlight(
 
 /// Take a story down: it disappears at once; its photo is kept while a
 /// report about it stands, and deleted within minutes otherwise.
+/// Its author is told why (a statement of reasons they may appeal), and
+/// the takedown is on the admin record.
 #[utoipa::path(post, path = "/v1/admin/stories/{id}/takedown", tag = "moderation", security(("admin_token" = [])),
-    params(("id" = Uuid, Path, description = "Story id")),
+    params(
+        ("id" = Uuid, Path, description = "Story id"),
+        ("X-Admin-Actor" = Option<String>, Header, description = "Who you are, for the record (1 to 64 of A-Z a-z 0-9 . _ @ -)", pattern = r"^[A-Za-z0-9._@-]{1,64}$"),
+        ("reason" = Option<String>, Query, description = "Why, for the author and the record (1 to 1,000 characters)", max_length = 1000, pattern = "^[^\\u0000]*[^\\u0000\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000]*$"),
+    ),
     responses(
         (status = 204),
         (status = 401, description = "`admin_token_required`", body = ErrorBody),
         (status = 404, description = "`story_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`X-Admin-Actor`, `reason`)", body = ErrorBody),
     ))]
 pub async fn take_down_story(
     State(ctx): State<Arc<ApiContext>>,
+    call: crate::http::trust::AdminCall,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
+    use crate::trust::appeals::DecisionKind;
+    use crate::trust::audit::{About, Action, Reason};
     stories::take_down(&ctx.social, &ctx.storage, id).await?;
+    let reason = call.reason_or(Reason::not_given());
+    let trust = &ctx.trust;
+    let about = About::Subject(id);
+    trust
+        .record(
+            &call.actor,
+            &reason,
+            Action::TakeDown,
+            about,
+            serde_json::json!({}),
+        )
+        .await?;
+    trust
+        .state_takedown(&ctx.queue, DecisionKind::StoryTakedown, id, None, &reason)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,6 +17,7 @@ use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::social::moderation::Resolution;
+use crate::trust::appeals::{DecisionKind, NewDecision};
 use crate::trust::audit::{self, Actor, Reason, Recorded};
 use crate::trust::run::AdminView;
 use crate::trust::strikes::Struck;
@@ -230,6 +231,22 @@ pub async fn resolve_report(
         .trust
         .resolve_report(&actor, id, body.resolution, &reason)
         .await?;
+    if let Some(struck) = &strike {
+        ctx.trust
+            .state_decision(
+                &ctx.queue,
+                NewDecision {
+                    user: struck.user_id,
+                    kind: DecisionKind::Strike,
+                    subject: struck.strike_id,
+                    strike: None,
+                    report: Some(id),
+                    ground: &reason,
+                    suspended_until: struck.suspended_until,
+                },
+            )
+            .await?;
+    }
     if strike.as_ref().is_some_and(|s| s.suspended_until.is_some()) {
         ctx.purge_cdn_soon();
     }

@@ -20,7 +20,8 @@ const SENDING_LEASE: Duration = Duration::from_secs(120);
 
 #[derive(sqlx::FromRow)]
 struct OutboxRow {
-    user_id: Uuid,
+    /// None for the acknowledgement of a notice: no account.
+    user_id: Option<Uuid>,
     kind: MailKind,
     recipient: String,
     new_email: Option<String>,
@@ -30,6 +31,7 @@ struct OutboxRow {
     handle: Option<String>,
     account_email: Option<String>,
     email_verified: Option<bool>,
+    decision_id: Option<Uuid>,
 }
 
 /// Sends one outbox mail: the worker's `send_mail` job. Idempotent: a mail
@@ -56,9 +58,21 @@ async fn deliver_leased(
     mail_id: Uuid,
     row: OutboxRow,
 ) -> Result<Outcome, Transient> {
-    let (Some(handle), Some(account_email)) = (row.handle.as_deref(), row.account_email.as_deref())
-    else {
-        return settle(db, mail_id, MailStatus::Expired, "the account is gone").await;
+    let account = match (
+        row.user_id,
+        row.handle.as_deref(),
+        row.account_email.as_deref(),
+    ) {
+        (Some(user), Some(handle), Some(email)) => Some((user, handle, email)),
+        _ => None,
+    };
+    // Only a notice's acknowledgement goes to an address with no account.
+    let (user_id, handle, account_email) = match (account, row.kind) {
+        (Some(account), _) => account,
+        (None, MailKind::NoticeReceived) => (Uuid::nil(), "", row.recipient.as_str()),
+        (None, _) => {
+            return settle(db, mail_id, MailStatus::Expired, "the account is gone").await;
+        }
     };
     let too_old = OffsetDateTime::now_utc() - row.created_at > MAIL_MAX_AGE;
     // A link for an address the account no longer has, or a verification
@@ -67,13 +81,13 @@ async fn deliver_leased(
         MailKind::VerifyEmail => {
             row.email_verified == Some(true)
                 || !same_address(account_email, &row.recipient)
-                || verified_elsewhere(db, row.user_id, &row.recipient).await?
+                || verified_elsewhere(db, user_id, &row.recipient).await?
         }
         MailKind::AddressInUse => {
             row.email_verified != Some(true) || !same_address(account_email, &row.recipient)
         }
         MailKind::PasswordReset => !same_address(account_email, &row.recipient),
-        MailKind::EmailChange => email_change_is_stale(db, mail_id, &row).await?,
+        MailKind::EmailChange => email_change_is_stale(db, mail_id, user_id, &row).await?,
         _ => false,
     };
     if too_old || stale {
@@ -101,7 +115,7 @@ async fn deliver_leased(
             )
             .bind(token_hash(&token))
             .bind(mail_id)
-            .bind(row.user_id)
+            .bind(user_id)
             .bind(purpose)
             .bind(email)
             .bind(purpose.lifetime().as_secs_f64())
@@ -115,12 +129,25 @@ async fn deliver_leased(
         }
         None => row.link.clone(),
     };
+    let decision = match row.decision_id {
+        Some(decision) => {
+            sqlx::query_as(
+                "SELECT kind::text, ground, category::text AS category
+                   FROM moderation_decisions WHERE id = $1",
+            )
+            .bind(decision)
+            .fetch_optional(db)
+            .await?
+        }
+        None => None,
+    };
     let rendering = Rendering {
         kind: row.kind,
         handle,
         recipient: &row.recipient,
         new_email: row.new_email.as_deref(),
         link,
+        decision,
     };
     match mailer.send(&rendering).await {
         Ok(()) => {
@@ -156,8 +183,8 @@ async fn take_sending_lease(db: &PgPool, mail_id: Uuid) -> Result<Option<OutboxR
         "WITH claimed AS (
              UPDATE mail_outbox SET sending_until = now() + make_interval(secs => $2)
              WHERE id = $1 AND status = 'pending' AND (sending_until IS NULL OR sending_until < now())
-             RETURNING user_id, kind, recipient, new_email, link, created_at)
-         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.link, c.created_at,
+             RETURNING user_id, kind, recipient, new_email, link, created_at, decision_id)
+         SELECT c.user_id, c.kind, c.recipient, c.new_email, c.link, c.created_at, c.decision_id,
                 u.handle, u.email AS account_email, u.email_verified_at IS NOT NULL AS email_verified
          FROM claimed c LEFT JOIN users u ON u.id = c.user_id AND u.deleted_at IS NULL",
     )
@@ -222,6 +249,7 @@ async fn settle(
 async fn email_change_is_stale(
     db: &PgPool,
     mail_id: Uuid,
+    user_id: Uuid,
     row: &OutboxRow,
 ) -> Result<bool, Transient> {
     let address = row.new_email.as_deref().unwrap_or(&row.recipient);
@@ -232,7 +260,7 @@ async fn email_change_is_stale(
              OR EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($4) AND id <> $1
                                                  AND email_verified_at IS NOT NULL)",
     )
-    .bind(row.user_id)
+    .bind(user_id)
     .bind(mail_id)
     .bind(row.created_at)
     .bind(address)

@@ -20,7 +20,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub use delivery::deliver;
-pub use outbox::{insert, is_suppressed, queue_mail, requeue_pending, send_later};
+pub use outbox::{
+    insert, insert_decision_mail, is_suppressed, queue_mail, requeue_pending, send_later,
+};
 pub use sender::Mailer;
 pub use tokens::{Redeemed, new_token, redeem, revoke_tokens, token_hash};
 
@@ -38,6 +40,11 @@ pub enum MailKind {
     AddressInUse,
     /// A data export is ready: the mail carries its presigned link.
     DataExport,
+    /// A statement of reasons (a takedown, a strike, a suspension), with
+    /// a link to appeal that works signed out.
+    ModerationDecision,
+    /// The acknowledgement of a notice, to an address with no account.
+    NoticeReceived,
 }
 
 impl MailKind {
@@ -50,6 +57,8 @@ impl MailKind {
             MailKind::EmailChangeNotice => "email_change_notice",
             MailKind::AddressInUse => "address_in_use",
             MailKind::DataExport => "data_export",
+            MailKind::ModerationDecision => "moderation_decision",
+            MailKind::NoticeReceived => "notice_received",
         }
     }
 
@@ -59,10 +68,12 @@ impl MailKind {
             MailKind::VerifyEmail => Some(TokenPurpose::VerifyEmail),
             MailKind::PasswordReset => Some(TokenPurpose::PasswordReset),
             MailKind::EmailChange => Some(TokenPurpose::EmailChange),
+            MailKind::ModerationDecision => Some(TokenPurpose::Appeal),
             MailKind::PasswordChanged
             | MailKind::EmailChangeNotice
             | MailKind::AddressInUse
-            | MailKind::DataExport => None,
+            | MailKind::DataExport
+            | MailKind::NoticeReceived => None,
         }
     }
 }
@@ -73,6 +84,8 @@ pub enum TokenPurpose {
     VerifyEmail,
     PasswordReset,
     EmailChange,
+    /// Appeals the decision its mail states, once.
+    Appeal,
 }
 
 impl TokenPurpose {
@@ -82,6 +95,7 @@ impl TokenPurpose {
             TokenPurpose::VerifyEmail => MailKind::VerifyEmail,
             TokenPurpose::PasswordReset => MailKind::PasswordReset,
             TokenPurpose::EmailChange => MailKind::EmailChange,
+            TokenPurpose::Appeal => MailKind::ModerationDecision,
         }
     }
 
@@ -90,6 +104,8 @@ impl TokenPurpose {
         match self {
             TokenPurpose::VerifyEmail | TokenPurpose::EmailChange => Duration::from_secs(24 * 3600),
             TokenPurpose::PasswordReset => Duration::from_secs(30 * 60),
+            // DSA Art. 20(1): appeals stay open six months after the decision.
+            TokenPurpose::Appeal => APPEAL_LINK_LIFETIME,
         }
     }
 
@@ -99,6 +115,7 @@ impl TokenPurpose {
             TokenPurpose::VerifyEmail => "/verify-email",
             TokenPurpose::PasswordReset => "/reset-password",
             TokenPurpose::EmailChange => "/confirm-email",
+            TokenPurpose::Appeal => "/appeal",
         }
     }
 }
@@ -112,6 +129,9 @@ pub enum MailStatus {
     Suppressed,
     Expired,
 }
+
+/// How long a mailed appeal link works: 183 days.
+pub const APPEAL_LINK_LIFETIME: Duration = Duration::from_secs(183 * 24 * 3600);
 
 /// A pending mail is given up after this long.
 pub const MAIL_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
@@ -134,4 +154,15 @@ pub struct Rendering<'a> {
     pub new_email: Option<&'a str>,
     /// The deep link, for mails with a token.
     pub link: Option<String>,
+    /// What a statement of reasons states.
+    pub decision: Option<DecisionSummary>,
+}
+
+/// The statement a `moderation_decision` mail carries.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DecisionSummary {
+    /// `post_takedown`, `story_takedown`, `strike`, `suspension`.
+    pub kind: String,
+    pub ground: String,
+    pub category: Option<String>,
 }

@@ -29,6 +29,26 @@ pub async fn insert(db: &mut PgConnection, mail: NewMail<'_>) -> Result<Uuid> {
     Ok(id)
 }
 
+/// Writes the mail stating a moderation decision to its user's address
+/// (inside the caller's transaction). `None` when the account is gone.
+pub async fn insert_decision_mail(
+    db: &mut PgConnection,
+    user_id: Uuid,
+    decision_id: Uuid,
+) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO mail_outbox (id, user_id, kind, recipient, decision_id)
+         SELECT $1, id, 'moderation_decision', email, $3 FROM users
+          WHERE id = $2 AND deleted_at IS NULL
+         RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(user_id)
+    .bind(decision_id)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Queues the send job of a mail. Never fails the caller: a mail that
 /// could not be queued is queued by the sweep.
 pub async fn queue_mail(db: &PgPool, queue: &Queue, mail_id: Uuid) {

@@ -196,6 +196,45 @@ pub fn render(mail: &Rendering<'_>) -> (String, String, String) {
              to). If not, ignore this mail."
                 .replace("{handle}", handle),
         ),
+        MailKind::NoticeReceived => (
+            "We received your notice".to_string(),
+            "Hello, we received the notice you sent us about content on Ciel. A moderator \
+             will review it; we act on notices in the order of their urgency (child safety \
+             first)."
+                .to_string(),
+            None,
+            "You receive this mail because this address was given in a notice sent through \
+             Ciel's form. If that was not you, ignore it: nothing else will be sent."
+                .to_string(),
+        ),
+        MailKind::ModerationDecision => {
+            let (what, ground, category) = match &mail.decision {
+                Some(d) => (d.kind.as_str(), d.ground.as_str(), d.category.as_deref()),
+                None => ("", "", None),
+            };
+            let what = match what {
+                "post_takedown" => "took down one of your posts",
+                "story_takedown" => "took down one of your stories",
+                "strike" => "upheld a report about you or your content, which counts as a strike",
+                "suspension" => "suspended your account",
+                _ => "restricted your account",
+            };
+            let category = category
+                .map(|c| format!(" (reported as: {})", c.replace('_', " ")))
+                .unwrap_or_default();
+            (
+                "A moderation decision about your Ciel account".to_string(),
+                format!(
+                    "Hello @{handle}, a Ciel moderator {what}. The ground given: \"{ground}\"{category}. \
+                     The decisions about you are listed in the app (Settings, Moderation)."
+                ),
+                Some("Read or appeal this decision"),
+                "You may appeal once, within six months, even while your account is suspended: \
+                 the link lets you read the decision and write why it is wrong. A person reviews \
+                 every appeal; if the decision is reversed, what it restricted is restored."
+                    .to_string(),
+            )
+        }
     };
     let mut text = format!("{intro}\n\n");
     let mut html = format!(
@@ -232,6 +271,7 @@ mod tests {
             recipient: "ana@example.org",
             new_email: None,
             link: Some(link.clone()),
+            decision: None,
         });
         assert!(subject.contains("Reset"));
         assert!(text.contains(&link));
@@ -244,6 +284,7 @@ mod tests {
             recipient: "ana@example.org",
             new_email: Some("nova@example.net"),
             link: None,
+            decision: None,
         });
         assert!(text.contains("n***@example.net"));
         assert!(!text.contains("nova@"));

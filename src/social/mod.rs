@@ -18,6 +18,7 @@ pub mod invites;
 pub mod likes;
 pub mod moderation;
 pub mod mutes;
+pub mod notices;
 pub mod notifications;
 pub mod page;
 pub mod post_view;

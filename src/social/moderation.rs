@@ -131,11 +131,10 @@ impl NewReport {
     }
 }
 
-/// Files a report about something the reporter can see. Reporting what
-/// does not exist (for them) is not found.
-pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
-    let mut tx = db.primary.begin().await?;
-    let visible_sql = match new.target_type {
+/// Whether target `$1` is there for reporter `$2` (a NULL reporter: anyone
+/// signed out, for notices).
+pub(crate) fn visible_sql(target_type: TargetType) -> &'static str {
+    match target_type {
         TargetType::Post => {
             "SELECT EXISTS (SELECT 1 FROM posts p JOIN users u ON u.id = p.author_id
              WHERE p.id = $1 AND p.taken_down_at IS NULL AND u.deleted_at IS NULL AND u.suspended_at IS NULL
@@ -158,7 +157,14 @@ pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
              WHERE u.id = $1 AND u.deleted_at IS NULL AND u.suspended_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2))"
         }
-    };
+    }
+}
+
+/// Files a report about something the reporter can see. Reporting what
+/// does not exist (for them) is not found.
+pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
+    let mut tx = db.primary.begin().await?;
+    let visible_sql = visible_sql(new.target_type);
     let visible: bool = sqlx::query_scalar(visible_sql)
         .bind(new.target_id)
         .bind(reporter)
@@ -191,8 +197,13 @@ pub async fn report(db: &Db, reporter: Uuid, new: NewReport) -> Result<Uuid> {
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Report {
     pub id: Uuid,
-    pub reporter_id: Uuid,
-    pub reporter_handle: String,
+    /// Null for a notice from someone signed out (`notice` is set).
+    pub reporter_id: Option<Uuid>,
+    pub reporter_handle: Option<String>,
+    /// Set when the report came from `POST /v1/notices`.
+    pub notice_id: Option<Uuid>,
+    pub notifier_name: Option<String>,
+    pub notifier_email: Option<String>,
     pub target_type: TargetType,
     pub target_id: Uuid,
     pub category: Category,
@@ -213,9 +224,11 @@ pub async fn reports(db: &Db, page: &PageRequest<QueueKey>) -> Result<Page<Repor
         id: NEWEST,
     });
     let rows = sqlx::query_as::<_, Report>(
-        "SELECT r.id, r.reporter_id, u.handle AS reporter_handle, r.target_type, r.target_id,
+        "SELECT r.id, r.reporter_id, u.handle AS reporter_handle, r.notice_id,
+                n.name AS notifier_name, n.email AS notifier_email, r.target_type, r.target_id,
                 r.category, r.reason, r.created_at, r.resolution, r.resolved_at
-         FROM reports r JOIN users u ON u.id = r.reporter_id
+         FROM reports r LEFT JOIN users u ON u.id = r.reporter_id
+              LEFT JOIN notices n ON n.id = r.notice_id
          WHERE r.category > $1 OR (r.category = $1 AND r.id < $2)
          ORDER BY r.category, r.id DESC LIMIT $3",
     )
@@ -329,13 +342,15 @@ pub(crate) async fn user_id(db: &Db, handle: &str) -> Result<Uuid> {
 
 /// Hides a user and their posts, ends every session of theirs, and
 /// withholds their photos' variants.
-pub async fn suspend(db: &Db, auth: &Auth, storage: &Storage, handle: &str) -> Result<()> {
+/// Returns the user's id.
+pub async fn suspend(db: &Db, auth: &Auth, storage: &Storage, handle: &str) -> Result<Uuid> {
     let user = user_id(db, handle).await?;
     let mut tx = db.primary.begin().await?;
     let (_, ended) = suspend_in(&mut tx, auth, &[user]).await?;
     tx.commit().await?;
     auth.publish_ended(&ended).await;
-    settle_photos_of_user(db, storage, user).await
+    settle_photos_of_user(db, storage, user).await?;
+    Ok(user)
 }
 
 /// Suspends `users` in the caller's transaction, until an admin lifts it

@@ -100,6 +100,7 @@ pub enum Action {
     Unsuspend,
     SuspendBranch,
     MintInvites,
+    DecideAppeal,
 }
 
 /// One recorded decision.

@@ -11,10 +11,12 @@
 //! the database, over 7 days. [`Trust::check`] is the one gate the write
 //! routes call.
 
+pub mod appeals;
 pub mod audit;
 pub mod rules;
 pub mod run;
 pub mod strikes;
+pub mod terms;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::common::social::{User, all_pages, id_of, ids, post, user};
 use crate::common::{PASSWORD, Reply, TestApp, eventually, unique};
 
-const ADMIN: &str = "moderator-secret-token";
+pub(crate) const ADMIN: &str = "moderator-secret-token";
 
 async fn trust_app(
     tweak: impl FnOnce(&mut std::collections::HashMap<&'static str, String>),
@@ -29,7 +29,7 @@ async fn trust_app(
 }
 
 /// An admin request, as `maria` says she is.
-async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
+pub(crate) async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
     let mut request = app
         .client
         .request(method, app.url(path))
@@ -73,7 +73,7 @@ async fn verify_email(app: &TestApp, who: &User) {
         .unwrap();
 }
 
-async fn login(app: &TestApp, who: &User) -> Reply {
+pub(crate) async fn login(app: &TestApp, who: &User) -> Reply {
     app.post(
         "/v1/auth/login",
         None,
