@@ -81,6 +81,18 @@ pub(super) async fn active_count(
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
+/// Takes the account's row lock before anything in the transaction refers
+/// to the account: a row that references it (the audit entry) takes a key
+/// share lock, and two verdicts holding that while each waits to lock the
+/// row for the strike deadlock.
+async fn lock_account(tx: &mut PgConnection, user: Uuid) -> Result<()> {
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+        .bind(user)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 pub struct Offence<'a> {
     pub user: Uuid,
     pub kind: StrikeKind,
@@ -307,6 +319,9 @@ impl Trust {
             }
             TargetType::User => Some((target, report)),
         };
+        if let (Resolution::Upheld, Some((user, _))) = (resolution, offender) {
+            lock_account(&mut tx, user).await?;
+        }
         audit::record(
             &mut tx,
             Entry {
