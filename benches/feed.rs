@@ -16,6 +16,8 @@ mod common;
 mod cpu;
 #[path = "support/dataset.rs"]
 mod dataset;
+#[path = "support/load.rs"]
+mod load;
 #[path = "support/wrk.rs"]
 mod wrk;
 
@@ -47,34 +49,6 @@ async fn seed(pool: &PgPool, password_hash: &str, users: usize, posts: usize) ->
         started.elapsed().as_secs_f64()
     );
     data.users
-}
-
-struct Load {
-    figures: wrk::Figures,
-    /// This process (the app; wrk runs apart) and the database's backends.
-    app_cpu: cpu::Cpu,
-    postgres_cpu: cpu::Cpu,
-}
-
-/// `wrk`, with the CPU the app and PostgreSQL spent meanwhile.
-async fn measured(
-    pool: &PgPool,
-    database: &str,
-    base: &str,
-    requests: &[(String, String)],
-) -> Load {
-    let requests: Vec<wrk::Request> = requests
-        .iter()
-        .map(|(path, token)| wrk::Request::get(path.clone(), token))
-        .collect();
-    let backends = cpu::snapshot(&cpu::backends(pool, database).await);
-    let app = cpu::of_self();
-    let figures = wrk::run(base, &requests, CONNECTIONS, SECONDS);
-    Load {
-        figures,
-        app_cpu: cpu::of_self().since(&app),
-        postgres_cpu: cpu::spent_since(&backends, &cpu::backends(pool, database).await),
-    }
 }
 
 /// pgbench on the best SQL form of the feed: the ids, then the rows.
@@ -192,8 +166,24 @@ async fn main() {
     let sql_tps = pgbench(&backing.database_url);
     println!("SQL best form (pgbench)    {sql_tps:>8.0} tps");
     let database = backing.database_url.rsplit('/').next().unwrap().to_string();
-    let first = measured(&pool, &database, &app.base, &first_pages).await;
-    let deep = measured(&pool, &database, &app.base, &deep_pages).await;
+    let first = load::measured(
+        &pool,
+        &database,
+        &app.base,
+        &first_pages,
+        CONNECTIONS,
+        SECONDS,
+    )
+    .await;
+    let deep = load::measured(
+        &pool,
+        &database,
+        &app.base,
+        &deep_pages,
+        CONNECTIONS,
+        SECONDS,
+    )
+    .await;
     // The cold path: an API whose Redis is unreachable reads every page (and
     // every session's revocation) from PostgreSQL.
     let mut cold_env = env.clone();
@@ -202,28 +192,22 @@ async fn main() {
         format!("redis://127.0.0.1:{}", common::free_port()),
     );
     let cold_app = TestApp::spawn(&backing, cold_env).await;
-    let cold = measured(&pool, &database, &cold_app.base, &first_pages).await;
+    let cold = load::measured(
+        &pool,
+        &database,
+        &cold_app.base,
+        &first_pages,
+        CONNECTIONS,
+        SECONDS,
+    )
+    .await;
     cold_app.stop().await;
     for (name, load) in [
         ("GET /v1/feed first page", &first),
         ("GET /v1/feed page 5", &deep),
         ("GET /v1/feed, no Redis", &cold),
     ] {
-        println!(
-            "{name:<26} {:>8.0} req/s  p50 {:>6.1} ms  p99 {:>6.1} ms  {:.2}x SQL  ({} errors)",
-            load.figures.rps,
-            load.figures.p50_ms,
-            load.figures.p99_ms,
-            load.figures.rps / sql_tps,
-            load.figures.errors
-        );
-        println!(
-            "{:<26} CPU per request: app {:.3} ms (kernel {:.3}), PostgreSQL {:.3} ms",
-            "",
-            cpu::per_request(load.app_cpu.total(), load.figures.requests as usize),
-            cpu::per_request(load.app_cpu.system, load.figures.requests as usize),
-            cpu::per_request(load.postgres_cpu.total(), load.figures.requests as usize),
-        );
+        load.print(name, &format!("  {:.2}x SQL", load.figures.rps / sql_tps));
     }
 
     // A post by the author everyone follows, into every warm timeline.

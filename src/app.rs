@@ -321,6 +321,9 @@ fn spawn_api_chores(ctx: &Arc<ApiContext>) {
             {
                 tracing::warn!(error = %e, "could not move story photos' variants");
             }
+            if let Err(e) = crate::social::explore::refresh(&ctx.db).await {
+                tracing::warn!(error = %e, "could not take explore's snapshot");
+            }
             if let Err(e) = crate::social::mutes::prune(&ctx.db).await {
                 tracing::warn!(error = %e, "could not prune mutes that ran out");
             }

@@ -130,6 +130,7 @@ codes! {
     QuarantineNotFound = "quarantine_not_found", 404, "no photo with this id is waiting for review";
     ReportNotFound = "report_not_found", 404, "no report with this id";
     StrikeNotFound = "strike_not_found", 404, "no strike with this id";
+    FilterNotFound = "filter_not_found", 404, "you have no filter with this id";
     ExportNotFound = "export_not_found", 404, "you have no data export (they are deleted a week after they were asked for)";
     HoldNotFound = "hold_not_found", 404, "no legal hold with this id";
     HoldTargetNotFound = "hold_target_not_found", 404, "no post, photo or account with this id";
@@ -161,6 +162,7 @@ codes! {
     UploadSizeMismatch = "upload_size_mismatch", 422, "the uploaded file does not have the declared size; upload it again";
     EmailUnchanged = "email_unchanged", 422, "this is already the account's address";
     CloseFriendsFull = "close_friends_full", 422, "your close friends list is full (5,000 people)";
+    FiltersFull = "filters_full", 422, "you have the most filters one may have (20)";
     HighlightsFull = "highlights_full", 422, "you have the most highlights one may have (100)";
     RateLimited = "rate_limited", 429, "too many requests";
     WorkerBusy = "worker_busy", 429, "no job slot of this instance became free in time; retry later";

@@ -229,3 +229,13 @@ fn whole<E: serde::de::Error>(number: serde_json::Number) -> Result<i64, E> {
         _ => Err(E::custom(format!("expected an integer, found {number}"))),
     }
 }
+
+/// Tells a JSON field that is `null` (`Some(None)`) from one that is absent
+/// (`None`, with `#[serde(default)]`).
+pub fn present<'de, D, T>(d: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -7,6 +7,7 @@ pub mod context;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod filters;
 pub mod hashmatch;
 pub mod invites;
 pub mod media;
@@ -296,6 +297,12 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(users::follow_requests))
         .routes(routes!(users::mute, users::unmute))
         .routes(routes!(users::list_mutes))
+        .routes(routes!(filters::list_filters, filters::create_filter))
+        .routes(routes!(
+            filters::get_filter,
+            filters::update_filter,
+            filters::delete_filter
+        ))
         .routes(routes!(
             users::accept_follow_request,
             users::reject_follow_request
@@ -312,6 +319,7 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(posts::list_comments, posts::create_comment))
         .routes(routes!(posts::delete_comment))
         .routes(routes!(posts::feed))
+        .routes(routes!(posts::explore))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(push::unread_count))

@@ -288,3 +288,25 @@ pub async fn feed(
     let page = ctx.feed.page(&ctx.urls, user.user_id, &page).await?;
     Ok(PostsJson(page.into()))
 }
+
+/// Explore: recent public posts doing well (likes and comments from
+/// distinct accounts, decaying with age), from accounts you do not follow,
+/// block or mute, less what your `explore` filters hide. Paged over a
+/// snapshot taken at most every 5 minutes: a cursor keeps its snapshot.
+#[utoipa::path(get, path = "/v1/explore", tag = "posts", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = ListResponse<Post>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn explore(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<PostsJson<Post>> {
+    let page = query.page()?;
+    let page = crate::social::explore::page(&ctx.social, &ctx.urls, user.user_id, &page).await?;
+    Ok(PostsJson(page.into()))
+}

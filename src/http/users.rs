@@ -60,7 +60,7 @@ pub struct UpdateProfileRequest {
     )]
     bio: Option<String>,
     /// A `ready` photo of yours; `null` removes the avatar.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::extract::present")]
     #[schema(value_type = Option<String>, format = Uuid, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     avatar_media_id: Option<Option<Uuid>>,
     /// Private: only approved followers see your posts, lists and stories,
@@ -69,11 +69,6 @@ pub struct UpdateProfileRequest {
     locked: Option<bool>,
     /// Approve each new follower without making the account private.
     approves_follows: Option<bool>,
-}
-
-/// Tells a field that is `null` (`Some(None)`) from one that is absent (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::Error> {
-    Option::<Uuid>::deserialize(d).map(Some)
 }
 
 /// Change your profile: absent fields stay as they are.

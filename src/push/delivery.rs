@@ -219,7 +219,7 @@ async fn claim(db: &PgPool, push_id: Uuid) -> Result<Option<Claimed>, Transient>
 /// it stands for. None when it was undone, read, blocked, filtered out by
 /// the settings, or its actor or post is gone.
 async fn subject(db: &PgPool, row: &Claimed) -> Result<Option<Subject>, Transient> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "WITH pushed AS (SELECT type, post_id FROM notifications WHERE id = $1),
               setting AS (SELECT COALESCE(
                   (SELECT audience FROM push_settings WHERE user_id = $2 AND kind = $3),
@@ -229,20 +229,15 @@ async fn subject(db: &PgPool, row: &Claimed) -> Result<Option<Subject>, Transien
          WHERE n.recipient_id = $2
            AND (CASE WHEN $4 THEN n.type = pushed.type AND n.post_id = pushed.post_id
                      ELSE n.id = $1 END)
-           AND n.withdrawn_at IS NULL AND n.read_at IS NULL
-           AND u.suspended_at IS NULL AND u.deleted_at IS NULL
+           AND n.read_at IS NULL AND {}
            AND NOT EXISTS (SELECT 1 FROM blocks b
-                           WHERE (b.blocker_id = $2 AND b.blocked_id = n.actor_id)
-                              OR (b.blocker_id = n.actor_id AND b.blocked_id = $2))
-           AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.muter_id = $2 AND mu.muted_id = n.actor_id
-                           AND mu.notifications AND (mu.expires_at IS NULL OR mu.expires_at > now()))
+                           WHERE b.blocker_id = n.actor_id AND b.blocked_id = $2)
            AND setting.audience <> 'off'
            AND (setting.audience = 'everyone'
                 OR EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = n.actor_id))
-           AND (n.post_id IS NULL OR EXISTS (
-                SELECT 1 FROM posts p WHERE p.id = n.post_id AND p.taken_down_at IS NULL))
          ORDER BY n.id DESC LIMIT 1",
-    )
+        super::badge::shown_to("$2")
+    ))
     .bind(row.notification_id)
     .bind(row.recipient_id)
     .bind(&row.kind)

@@ -28,6 +28,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub(crate) use badge::shown_to as notification_shown_to;
 pub use badge::unread_count;
 pub use delivery::{Pushers, deliver};
 pub use outbox::{queue_written_by, requeue_pending, write};

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::filters::{self, Context, FilterMatch};
 use super::notifications::{self, Kind, Subject};
 use super::page::{Page, PageRequest};
 use super::posts::visible_author;
@@ -23,6 +24,9 @@ pub struct Comment {
     pub text: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The reader's `warn` filters for comments this comment matches: the
+    /// app shows it behind a warning naming them.
+    pub filtered: Vec<FilterMatch>,
 }
 
 /// A comment's text, checked: 1 to 1000 characters once trimmed.
@@ -59,6 +63,7 @@ struct Row {
     post_id: Uuid,
     text: String,
     created_at: OffsetDateTime,
+    warned_by: Vec<Uuid>,
     #[sqlx(flatten)]
     author: CardRow,
 }
@@ -107,6 +112,7 @@ pub async fn create(
         author: render::card(&db.primary, urls, author).await?,
         text: text.0,
         created_at,
+        filtered: Vec::new(),
     })
 }
 
@@ -123,13 +129,17 @@ pub async fn list(
     visible_author(&mut conn, viewer, post_id).await?;
     let rows = sqlx::query_as::<_, Row>(&format!(
         "SELECT c.id AS comment_id, c.post_id, c.text, c.created_at,
+                CASE WHEN c.author_id = $1 THEN '{{}}'::uuid[] ELSE {} END AS warned_by,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM comments c JOIN users u ON u.id = c.author_id
          WHERE c.post_id = $2 AND c.id > $3 AND {USER_VISIBLE} AND {} AND {}
+           AND (c.author_id = $1 OR {})
          ORDER BY c.id
          LIMIT $4",
+        filters::warns("$1", "c.text", Context::Comments),
         no_block("$1", "u.id"),
-        not_muted("$1", "u.id", false)
+        not_muted("$1", "u.id", false),
+        filters::hides_not("$1", "c.text", Context::Comments)
     ))
     .bind(viewer)
     .bind(post_id)
@@ -137,6 +147,8 @@ pub async fn list(
     .bind(page.fetch_limit())
     .fetch_all(&mut *conn)
     .await?;
+    let warned_by: Vec<Uuid> = rows.iter().flat_map(|row| row.warned_by.clone()).collect();
+    let warnings = filters::titles(&mut conn, &warned_by).await?;
     drop(conn);
     let page = Page::from_rows(rows, page, |row| row.comment_id);
     let authors = render::cards(
@@ -156,6 +168,7 @@ pub async fn list(
                 author,
                 text: row.text,
                 created_at: row.created_at,
+                filtered: filters::named(&warnings, &row.warned_by),
             })
             .collect(),
         next_cursor: page.next_cursor,

@@ -222,6 +222,17 @@ const DOCUMENTS: &[(&str, &str)] = &[
          FROM mutes m JOIN users u ON u.id = m.muted_id WHERE m.muter_id = $1",
     ),
     (
+        "filters.json",
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object('id', f.id, 'title', f.title,
+             'contexts', f.contexts, 'action', f.action, 'expires_at', f.expires_at,
+             'created_at', f.created_at,
+             'keywords', (SELECT jsonb_agg(jsonb_build_object('keyword', k.keyword,
+                              'whole_word', k.whole_word) ORDER BY k.position)
+                          FROM filter_keywords k WHERE k.filter_id = f.id))
+             ORDER BY f.created_at), '[]')
+         FROM filters f WHERE f.user_id = $1",
+    ),
+    (
         "close_friends.json",
         "SELECT COALESCE(jsonb_agg(jsonb_build_object('user_id', c.friend_id, 'handle', u.handle,
              'created_at', c.created_at) ORDER BY c.created_at), '[]')

@@ -9,8 +9,10 @@
 
 pub mod accounts;
 pub mod comments;
+pub mod explore;
 pub mod export;
 pub mod feed;
+pub mod filters;
 pub mod graph;
 pub mod holds;
 pub mod idempotency;

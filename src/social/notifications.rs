@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Db;
 use super::page::{NEWEST, Page, PageRequest};
 use super::render::{self, CardRow, MediaView, Photos, UserCard};
-use super::{Db, USER_VISIBLE, not_muted};
 use crate::error::Result;
 use crate::media::variants::VariantName;
 
@@ -176,14 +176,10 @@ pub async fn list(
                 n.read_at IS NOT NULL AS read,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM notifications n JOIN users u ON u.id = n.actor_id
-         WHERE n.recipient_id = $1 AND n.id < $2 AND n.withdrawn_at IS NULL AND {USER_VISIBLE}
-           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = n.actor_id)
-           AND {}
-           AND (n.post_id IS NULL OR EXISTS (
-                SELECT 1 FROM posts p WHERE p.id = n.post_id AND p.taken_down_at IS NULL))
+         WHERE n.recipient_id = $1 AND n.id < $2 AND {}
          ORDER BY n.id DESC
          LIMIT $3",
-        not_muted("$1", "n.actor_id", true)
+        crate::push::notification_shown_to("$1")
     ))
     .bind(user)
     .bind(page.after.unwrap_or(NEWEST))

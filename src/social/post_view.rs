@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::filters::{self, Context, FilterMatch};
 use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
 use super::{USER_VISIBLE, content_visible, no_block, not_muted};
 use crate::error::Result;
@@ -26,6 +27,10 @@ pub struct Post {
     pub liked_by_me: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The viewer's `warn` filters this post matches here (home feed,
+    /// explore): the app shows it behind a warning naming them. Empty
+    /// elsewhere.
+    pub filtered: Vec<FilterMatch>,
 }
 
 /// Which posts a hydration may return.
@@ -33,8 +38,12 @@ pub struct Post {
 pub enum Scope {
     /// Any post the viewer may see.
     Visible,
-    /// Only the viewer's own posts and those of people they follow.
+    /// Only the viewer's own posts and those of people they follow, less
+    /// what their filters hide in the home feed.
     HomeFeed,
+    /// Any post the viewer may see (explore's reading chose them), with
+    /// explore's warnings.
+    Explore,
 }
 
 #[derive(sqlx::FromRow)]
@@ -46,6 +55,7 @@ struct PostRow {
     created_at: OffsetDateTime,
     liked_by_me: bool,
     media_ids: Vec<Uuid>,
+    warned_by: Vec<Uuid>,
     #[sqlx(flatten)]
     author: CardRow,
 }
@@ -85,9 +95,11 @@ pub async fn hydrate(
     for id in &media_ids {
         *uses.entry(*id).or_default() += 1;
     }
+    let warned_by: Vec<Uuid> = rows.iter().flat_map(|row| row.warned_by.clone()).collect();
+    let warnings = filters::titles(&mut *conn, &warned_by).await?;
     let mut by_id: HashMap<Uuid, Post> = rows
         .into_iter()
-        .map(|row| (row.post_id, assemble(row, &mut views, &mut uses)))
+        .map(|row| (row.post_id, assemble(row, &mut views, &mut uses, &warnings)))
         .collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
@@ -96,9 +108,11 @@ pub async fn hydrate(
 fn hydrate_sql(scope: Scope) -> &'static str {
     static VISIBLE: LazyLock<String> = LazyLock::new(|| hydrate_sql_for(Scope::Visible));
     static HOME_FEED: LazyLock<String> = LazyLock::new(|| hydrate_sql_for(Scope::HomeFeed));
+    static EXPLORE: LazyLock<String> = LazyLock::new(|| hydrate_sql_for(Scope::Explore));
     match scope {
         Scope::Visible => &VISIBLE,
         Scope::HomeFeed => &HOME_FEED,
+        Scope::Explore => &EXPLORE,
     }
 }
 
@@ -106,20 +120,31 @@ fn hydrate_sql_for(scope: Scope) -> String {
     // A block ends the follows between the two, and follows and blocks of a
     // pair are serialised; the feed tests blocks all the same, so that no
     // follow that ever outlived a block can show the blocker's posts.
+    let visible = format!("{} AND {}", no_block("$2", "u.id"), content_visible("$2"));
     let scope_filter = match scope {
-        Scope::Visible => format!("{} AND {}", no_block("$2", "u.id"), content_visible("$2")),
+        Scope::Visible | Scope::Explore => visible,
         Scope::HomeFeed => format!(
             "(p.author_id = $2 OR (EXISTS (
                  SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)
-               AND {} AND {}))",
+               AND {} AND {} AND {}))",
             no_block("$2", "u.id"),
-            not_muted("$2", "p.author_id", false)
+            not_muted("$2", "p.author_id", false),
+            filters::hides_not("$2", "p.caption", Context::Home)
         ),
+    };
+    let warned_by = match scope {
+        Scope::Visible => "'{}'::uuid[]".to_string(),
+        Scope::HomeFeed => format!(
+            "CASE WHEN p.author_id = $2 THEN '{{}}'::uuid[] ELSE {} END",
+            filters::warns("$2", "p.caption", Context::Home)
+        ),
+        Scope::Explore => filters::warns("$2", "p.caption", Context::Explore),
     };
     format!(
         "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
                 EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2) AS liked_by_me,
                 ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
+                {warned_by} AS warned_by,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM posts p JOIN users u ON u.id = p.author_id
          WHERE p.id = ANY($1) AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {scope_filter}"
@@ -145,6 +170,7 @@ fn assemble(
     row: PostRow,
     views: &mut HashMap<Uuid, MediaView>,
     uses: &mut HashMap<Uuid, usize>,
+    warnings: &[FilterMatch],
 ) -> Post {
     let avatar = row.author.avatar_media_id.and_then(|id| {
         let mut view = take(views, uses, id)?;
@@ -169,5 +195,6 @@ fn assemble(
         comment_count: row.comment_count,
         liked_by_me: row.liked_by_me,
         created_at: row.created_at,
+        filtered: filters::named(warnings, &row.warned_by),
     }
 }

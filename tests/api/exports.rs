@@ -213,6 +213,7 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         "blocks.json",
         "close_friends.json",
         "mutes.json",
+        "filters.json",
         "stories.json",
         "highlights.json",
         "sessions.json",
@@ -264,6 +265,7 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         json_of(&mut archive, "close_friends.json")[0]["handle"],
         bo.handle
     );
+    assert_eq!(json_of(&mut archive, "filters.json"), json!([]));
     let mutes = json_of(&mut archive, "mutes.json");
     assert_eq!(mutes[0]["handle"], bo.handle);
     assert_eq!(mutes[0]["notifications"], false);

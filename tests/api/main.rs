@@ -13,6 +13,7 @@ mod auth;
 mod cdn;
 mod crafted_jobs;
 mod deploy;
+mod discovery;
 mod exports;
 mod faults;
 mod feed;
