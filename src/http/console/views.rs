@@ -348,6 +348,7 @@ article h2{font-size:1.05em;margin:.2em 0}
 img.reported{max-width:320px;max-height:320px;display:block;margin:.5em 0;border:1px solid #ccc}
 form{margin:.3em 0;display:flex;gap:.5em;flex-wrap:wrap;align-items:center}
 input[type=text],input[type=search],input[type=password]{min-width:18em;padding:.3em}
+input[type=number]{width:8em;padding:.3em}
 table{border-collapse:collapse;background:#fff;width:100%}
 td,th{border:1px solid #ddd;padding:.4em .6em;text-align:left;vertical-align:top}
 #login{flex-direction:column;align-items:flex-start;max-width:28em}
