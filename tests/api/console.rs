@@ -24,6 +24,8 @@ use crate::trust::{ADMIN, admin};
 
 /// Text a report carries that would run, were it not escaped.
 const HOSTILE: &str = "<script>document.title='owned'</script><img src=x onerror=alert(1)> spam";
+/// And the reported post's caption.
+const CAPTION: &str = "<b>sunset</b><script>document.title='caption'</script>";
 
 async fn console_app() -> TestApp {
     TestApp::api_with(|env| {
@@ -259,7 +261,7 @@ async fn the_console_is_driven_end_to_end_in_chromium() {
     let pool = app.backing.pool().await;
     let ana = user(&app, &unique("ana")).await;
     let bob = user(&app, &unique("bob")).await;
-    let photo = post(&app, &pool, &ana, "a photo").await;
+    let photo = post(&app, &pool, &ana, CAPTION).await;
     let post_id = id_of(&photo);
     store_photos(&app, &pool, post_id).await;
     let post_report = report(&app, &bob, ("post", post_id), "spam", HOSTILE).await;
@@ -276,10 +278,17 @@ async fn the_console_is_driven_end_to_end_in_chromium() {
 
     // The queue: the report, its hostile text inert, its photo drawn.
     let card = format!("#report-{post_report}");
-    assert_eq!(text_of(&browser, &format!("{card} .reason")).await, HOSTILE);
+    assert_eq!(
+        text_of(&browser, &format!("{card} .report-text")).await,
+        HOSTILE
+    );
+    let caption = text_of(&browser, &format!("{card} .target-text")).await;
+    assert_eq!(caption, CAPTION);
+    let author = text_of(&browser, &format!("{card} .target a")).await;
+    assert_eq!(author, format!("@{}", ana.handle));
     let scripts = browser.execute("return document.scripts.length;", vec![]);
     assert_eq!(scripts.await.unwrap(), json!(0));
-    assert_ne!(browser.title().await.unwrap(), "owned");
+    assert_eq!(browser.title().await.unwrap(), "Ciel moderation · Reports");
     let photo = format!("{card} img.reported");
     assert!(photo_drawn(&browser, &photo).await);
     assert_eq!(
@@ -296,6 +305,14 @@ async fn the_console_is_driven_end_to_end_in_chromium() {
         .await
         .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
     assert!(photo_drawn(&browser, &photo).await);
+    let state = text_of(&browser, &format!("{card} .withdrawn")).await;
+    assert_eq!(state, "taken down");
+    assert!(
+        browser
+            .find(Locator::Css(&format!("{card} form.takedown")))
+            .await
+            .is_err()
+    );
     screenshot(&browser, "takedown").await;
 
     // Uphold the report about the account: a strike, on record as ana.mod's.
@@ -545,4 +562,38 @@ async fn without_an_admin_token_there_is_no_console() {
         .await
         .unwrap();
     assert_eq!(reply.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn sign_ins_are_limited_per_network() {
+    let app = TestApp::api_with(|env| {
+        env.insert("ADMIN_TOKEN", ADMIN.into());
+        env.insert("RATE_LIMIT_LOGIN", "2/1m".into());
+    })
+    .await;
+    let sign_in = |token: &'static str| {
+        plain_client()
+            .post(app.url("/admin/login"))
+            .form(&[("token", token)])
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            sign_in("guess").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Past the quota even the right token waits: guessing costs the same.
+    let limited = sign_in(ADMIN).await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().get("set-cookie").is_none());
+    // The app's own sign-in counts apart.
+    let reply = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({ "login": "nobody", "password": "x" }),
+        )
+        .await;
+    assert_ne!(reply.status, StatusCode::TOO_MANY_REQUESTS);
 }

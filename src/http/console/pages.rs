@@ -211,7 +211,13 @@ async fn report_cards(
             TargetType::Post => preview::of_post(&ctx.db, &ctx.storage, report.target_id).await?,
             _ => Vec::new(),
         };
-        cards.push(ReportCard { report, photos });
+        let target =
+            moderation::target_summary(&ctx.social, report.target_type, report.target_id).await?;
+        cards.push(ReportCard {
+            report,
+            target,
+            photos,
+        });
     }
     Ok((cards, page.next_cursor))
 }

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::social::holds::Hold;
-use crate::social::moderation::{Report, TargetType};
+use crate::social::moderation::{Report, TargetSummary, TargetType};
 use crate::trust::appeals::Decision;
 use crate::trust::directory::Standing;
 
@@ -24,6 +24,8 @@ pub struct Frame<'a> {
 /// A report with what the moderator needs to judge it.
 pub struct ReportCard {
     pub report: Report,
+    /// The target as it is now; none once deleted.
+    pub target: Option<TargetSummary>,
     /// Presigned previews of the reported post's photos.
     pub photos: Vec<String>,
 }
@@ -140,7 +142,8 @@ fn report(csrf: &str, card: &ReportCard) -> Markup {
                 span.category { (label(&r.category)) }
                 " · " (label(&r.target_type)) " " code.target { (r.target_id) }
             }
-            p.reason { (r.reason) }
+            (target(r.target_type, card.target.as_ref()))
+            p.reason { "Report: " span.report-text { (r.reason) } }
             p.from {
                 @if let Some(handle) = &r.reporter_handle {
                     "Reported by @" (handle)
@@ -169,25 +172,48 @@ fn report(csrf: &str, card: &ReportCard) -> Markup {
                         button type="submit" { "Resolve" }
                     }
                 }
-                @if r.target_type == TargetType::Post {
-                    (post_actions(csrf, r.target_id))
+                @if let (TargetType::Post, Some(post)) = (r.target_type, &card.target) {
+                    (post_actions(csrf, r.target_id, post.withdrawn))
                 }
             }
         }
     }
 }
 
-fn post_actions(csrf: &str, post: Uuid) -> Markup {
+fn target(kind: TargetType, target: Option<&TargetSummary>) -> Markup {
+    let Some(target) = target else {
+        return html! { p.target { "Deleted since." } };
+    };
+    let withdrawn = match kind {
+        TargetType::User => "suspended",
+        _ => "taken down",
+    };
     html! {
-        form.takedown method="post" action=(format!("/admin/posts/{post}/takedown")) {
-            (csrf_field(csrf))
-            (reason_field())
-            button type="submit" { "Take the post down" }
+        p.target {
+            @if kind == TargetType::User { "Account " } @else { "By " }
+            a href=(format!("/admin/users?q={}", target.handle)) { "@" (target.handle) }
+            @if target.withdrawn { " · " strong.withdrawn { (withdrawn) } }
         }
-        form.restore method="post" action=(format!("/admin/posts/{post}/restore")) {
-            (csrf_field(csrf))
-            (reason_field())
-            button type="submit" { "Restore the post" }
+        @if let Some(text) = &target.text {
+            blockquote.target-text { (text) }
+        }
+    }
+}
+
+fn post_actions(csrf: &str, post: Uuid, taken_down: bool) -> Markup {
+    html! {
+        @if taken_down {
+            form.restore method="post" action=(format!("/admin/posts/{post}/restore")) {
+                (csrf_field(csrf))
+                (reason_field())
+                button type="submit" { "Restore the post" }
+            }
+        } @else {
+            form.takedown method="post" action=(format!("/admin/posts/{post}/takedown")) {
+                (csrf_field(csrf))
+                (reason_field())
+                button type="submit" { "Take the post down" }
+            }
         }
         form.hold method="post" action="/admin/holds" {
             (csrf_field(csrf))
@@ -344,6 +370,8 @@ main{padding:1em 1.5em;max-width:70em}
 .flash.error{background:#fde8e8;border:1px solid #e08080}
 article{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.8em 1.2em;margin:0 0 1em}
 article h2{font-size:1.05em;margin:.2em 0}
+blockquote{margin:.4em 0;padding:.3em .8em;border-left:3px solid #bbb;background:#fafafa}
+.withdrawn{color:#b00020}
 .category{text-transform:uppercase;color:#b00020;font-weight:700}
 img.reported{max-width:320px;max-height:320px;display:block;margin:.5em 0;border:1px solid #ccc}
 form{margin:.3em 0;display:flex;gap:.5em;flex-wrap:wrap;align-items:center}
