@@ -46,12 +46,13 @@ fn plain_client() -> reqwest::Client {
 struct Chromedriver {
     child: Child,
     port: u16,
+    chromium: PathBuf,
 }
 
 impl Chromedriver {
     async fn start() -> Option<Chromedriver> {
         let program = system_tool("chromedriver", "ensure_browser")?;
-        system_tool("chromium", "ensure_browser")?;
+        let chromium = system_tool("chromium", "ensure_browser")?;
         let port = free_port();
         let child = Command::new(program)
             .arg(format!("--port={port}"))
@@ -59,7 +60,11 @@ impl Chromedriver {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let driver = Chromedriver { child, port };
+        let driver = Chromedriver {
+            child,
+            port,
+            chromium,
+        };
         let status = format!("http://127.0.0.1:{port}/status");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -79,7 +84,7 @@ impl Chromedriver {
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
+                "binary": self.chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--window-size=1280,1400"],
             },

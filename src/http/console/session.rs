@@ -26,6 +26,7 @@ pub const FLASH_COOKIE: &str = "ciel_console_flash";
 pub const LIFETIME: Duration = Duration::from_secs(8 * 3600);
 /// How long a flash message waits for the page after a redirect.
 const FLASH_LIFETIME: Duration = Duration::from_secs(60);
+const FLASH_MAX_CHARS: usize = 500;
 
 /// A signed-in moderator.
 pub struct Session {
@@ -144,6 +145,8 @@ pub fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> S
 
 /// A message for the next page, after a redirect: `ok` or `error`, then the text.
 pub fn set_flash(ok: bool, message: &str, secure: bool) -> String {
+    // Bounded well below a cookie's 4 KB, whatever an error message says.
+    let message: String = message.chars().take(FLASH_MAX_CHARS).collect();
     let value = URL_SAFE_NO_PAD.encode(format!("{}{message}", if ok { '+' } else { '-' }));
     set_cookie(FLASH_COOKIE, &value, FLASH_LIFETIME, secure)
 }
