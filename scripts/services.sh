@@ -278,6 +278,13 @@ ensure_lint_tools() {
     "$STATE_DIR/venv/bin/pip" install -q "${LINT_SPECS[@]}"
 }
 
+# The moderation console's browser test (tests/api/console.rs): Debian's
+# Chromium, headless, driven over WebDriver by its chromedriver.
+ensure_browser() {
+    if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return 0; fi
+    apt_install --no-install-recommends chromium chromium-driver fonts-dejavu-core
+}
+
 ensure_services() {
     ensure_toolchain
     ensure_boot_tools
@@ -285,6 +292,7 @@ ensure_services() {
     ensure_roll_tools
     ensure_cdn_tools
     ensure_lint_tools
+    ensure_browser
     ensure_postgres
     ensure_redis
     ensure_s3

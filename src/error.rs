@@ -97,6 +97,7 @@ codes! {
     RefreshTokenExpired = "refresh_token_expired", 401, "this refresh token has expired; sign in again";
     RefreshTokenReused = "refresh_token_reused", 401, "this refresh token was already used; the session has been ended, sign in again";
     AdminTokenRequired = "admin_token_required", 401, "this endpoint needs the admin token";
+    CsrfTokenInvalid = "csrf_token_invalid", 403, "the form's CSRF token is missing or wrong: reload the page and send it again";
     MetricsTokenRequired = "metrics_token_required", 401, "this endpoint needs the metrics token";
     AccountSuspended = "account_suspended", 403, "this account is suspended";
     InviteRequired = "invite_required", 403, "sign-up is by invitation: an invite code is needed";

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::http::context::ApiContext;
+use crate::http::decisions;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
@@ -136,13 +137,7 @@ pub async fn decide_appeal(
     JsonBody(body): JsonBody<AppealDecisionRequest>,
 ) -> Result<Json<Decision>> {
     let reason = Reason::parse(&body.reason)?;
-    let decision = ctx
-        .trust
-        .decide_appeal(&actor, id, body.outcome, &reason)
-        .await?;
-    if body.outcome == Outcome::Reversed {
-        ctx.purge_cdn_soon();
-    }
+    let decision = decisions::decide_appeal(&ctx, &actor, &reason, id, body.outcome).await?;
     Ok(Json(decision))
 }
 

@@ -1,18 +1,17 @@
 //! `POST|GET /v1/me/export`: the account's data as a ZIP (GDPR Art. 20),
 //! and the admins' legal holds, `/v1/admin/holds`.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{Error, FieldErrors, Result};
+use crate::error::Result;
 use crate::http::context::ApiContext;
+use crate::http::decisions;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
@@ -116,24 +115,13 @@ pub async fn place_hold(
     call: AdminCall,
     JsonBody(body): JsonBody<PlaceHoldRequest>,
 ) -> Result<(StatusCode, Json<Hold>)> {
-    let length = match body.days {
-        None => None,
-        Some(days) if days.fract() == 0.0 && (1.0..=1825.0).contains(&days) => {
-            Some(Duration::from_secs(days as u64 * 24 * 3600))
-        }
-        Some(_) => {
-            let mut fields = FieldErrors::default();
-            fields.add("days", "a whole number of days, 1 to 1825");
-            return Err(Error::Validation(fields));
-        }
-    };
-    let hold = holds::place(
-        &ctx.db,
+    let hold = decisions::place_hold(
+        &ctx,
         &call.actor,
         body.target_type,
         body.target_id,
         &body.reason,
-        length,
+        body.days,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(hold)))

@@ -193,7 +193,7 @@ pub fn presents_admin_token(
     presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.expose().as_bytes()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     // Comparing digests keeps the time independent of where they differ
     // and of the lengths.

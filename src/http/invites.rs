@@ -14,9 +14,9 @@ use utoipa::ToSchema;
 use crate::auth::invites::{self, Invite, NewInvite};
 use crate::error::{Code, Error, Result};
 use crate::http::context::ApiContext;
+use crate::http::decisions::record_about_user;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam, integral, optional_integral};
-use crate::http::moderation::record_about_user;
 use crate::http::trust::{AdminActor, AdminCall};
 use crate::social::invites as people;
 use crate::social::render::UserCard;
@@ -330,6 +330,7 @@ pub async fn admin_suspend_branch(
     PathParam(handle): PathParam<String>,
 ) -> Result<Json<BranchSuspended>> {
     let suspended = people::suspend_branch(&ctx.social, &ctx.auth, &handle).await?;
-    record_about_user(&ctx, &call, Action::SuspendBranch, &handle).await?;
+    let reason = call.reason_or(Reason::not_given());
+    record_about_user(&ctx, &call.actor, &reason, Action::SuspendBranch, &handle).await?;
     Ok(Json(BranchSuspended { suspended }))
 }

@@ -3,7 +3,9 @@
 pub mod account;
 pub mod appeals;
 pub mod auth;
+pub mod console;
 pub mod context;
+pub mod decisions;
 pub mod error;
 pub mod export;
 pub mod extract;
@@ -60,6 +62,7 @@ pub fn api_router(ctx: Arc<ApiContext>, ops: OpsContext) -> Router {
         admin: ctx.admin_token.is_some(),
         metrics: ops.metrics_token.is_some(),
     };
+    let console = console::router(ctx.clone());
     let (router, openapi) = api_routes(ctx, ops).split_for_parts();
     let openapi = openapi::contract(openapi, guards);
     let documented = Arc::new(openapi::codes_by_operation(&openapi));
@@ -68,7 +71,9 @@ pub fn api_router(ctx: Arc<ApiContext>, ops: OpsContext) -> Router {
         answer_documented_codes,
     ));
     with_common_layers(with_request_timeout(
-        router.merge(SwaggerUi::new("/docs").url("/openapi.json", openapi)),
+        router
+            .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+            .merge(console),
     ))
 }
 

@@ -9,12 +9,12 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{Code, Result};
 use crate::http::context::ApiContext;
+use crate::http::decisions;
 use crate::http::error::{ErrorBody, error_response};
 use crate::http::extract::{AdminHeader, presents_admin_token};
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
@@ -22,8 +22,7 @@ use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::http::trust::AdminCall;
 use crate::social::moderation::{self, Category, NewReport, Report, TargetType};
 use crate::social::notices::{self, NewNotice, NoticeForm};
-use crate::trust::appeals::{DecisionKind, NewDecision};
-use crate::trust::audit::{About, Action, Reason};
+use crate::trust::audit::Reason;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateReportRequest {
@@ -207,24 +206,8 @@ pub async fn take_down(
     call: AdminCall,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
-    moderation::take_down(&ctx.social, &ctx.storage, id).await?;
     let reason = call.reason_or(Reason::not_given());
-    let about = About::Subject(id);
-    let trust = &ctx.trust;
-    trust
-        .record(&call.actor, &reason, Action::TakeDown, about, json!({}))
-        .await?;
-    let struck = trust.strike_takedown(&call.actor, id, &reason).await?;
-    trust
-        .state_takedown(
-            &ctx.queue,
-            DecisionKind::PostTakedown,
-            id,
-            struck.as_ref(),
-            &reason,
-        )
-        .await?;
-    ctx.purge_cdn_soon();
+    decisions::take_down_post(&ctx, &call.actor, &reason, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -247,14 +230,8 @@ pub async fn restore(
     call: AdminCall,
     PathParam(id): PathParam<Uuid>,
 ) -> Result<StatusCode> {
-    moderation::restore(&ctx.social, &ctx.storage, id).await?;
     let reason = call.reason_or(Reason::not_given());
-    let about = About::Subject(id);
-    let trust = &ctx.trust;
-    trust
-        .record(&call.actor, &reason, Action::RestorePost, about, json!({}))
-        .await?;
-    trust.withdraw_for(&call.actor, id, &reason).await?;
+    decisions::restore_post(&ctx, &call.actor, &reason, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -276,24 +253,8 @@ pub async fn suspend(
     call: AdminCall,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    let user = moderation::suspend(&ctx.social, &ctx.auth, &ctx.storage, &handle).await?;
-    record_about_user(&ctx, &call, Action::Suspend, &handle).await?;
-    let ground = call.reason_or(Reason::not_given());
-    ctx.trust
-        .state_decision(
-            &ctx.queue,
-            NewDecision {
-                user,
-                kind: DecisionKind::Suspension,
-                subject: user,
-                strike: None,
-                report: None,
-                ground: &ground,
-                suspended_until: None,
-            },
-        )
-        .await?;
-    ctx.purge_cdn_soon();
+    let reason = call.reason_or(Reason::not_given());
+    decisions::suspend_user(&ctx, &call.actor, &reason, &handle).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -315,20 +276,7 @@ pub async fn unsuspend(
     call: AdminCall,
     PathParam(handle): PathParam<String>,
 ) -> Result<StatusCode> {
-    moderation::unsuspend(&ctx.social, &ctx.storage, &handle).await?;
-    record_about_user(&ctx, &call, Action::Unsuspend, &handle).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Records an admin's action about a user, after the fact.
-pub async fn record_about_user(
-    ctx: &ApiContext,
-    call: &AdminCall,
-    action: Action,
-    handle: &str,
-) -> Result<()> {
     let reason = call.reason_or(Reason::not_given());
-    ctx.trust
-        .record(&call.actor, &reason, action, About::User(handle), json!({}))
-        .await
+    decisions::unsuspend_user(&ctx, &call.actor, &reason, &handle).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

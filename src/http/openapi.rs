@@ -118,6 +118,8 @@ pub const ANSWERED_OUTSIDE_OPERATIONS: &[Code] = &[
     Code::TooManyConnections,
     Code::WorkerBusy,
     Code::TransientFailure,
+    // The moderation console's HTML forms (`/admin/*`), outside the document.
+    Code::CsrfTokenInvalid,
 ];
 
 /// What an operation is, as far as its shared answers go.

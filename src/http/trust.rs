@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::http::context::ApiContext;
+use crate::http::decisions;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::social::moderation::Resolution;
-use crate::trust::appeals::{DecisionKind, NewDecision};
 use crate::trust::audit::{self, Actor, Reason, Recorded};
 use crate::trust::run::AdminView;
 use crate::trust::strikes::Struck;
@@ -178,8 +178,7 @@ pub async fn lift_suspension(
     JsonBody(body): JsonBody<ReasonRequest>,
 ) -> Result<Json<Lifted>> {
     let reason = Reason::parse(&body.reason)?;
-    let lifted = ctx.trust.lift(&actor, &handle, &reason).await?;
-    ctx.purge_cdn_soon();
+    let lifted = decisions::lift_suspension(&ctx, &actor, &reason, &handle).await?;
     Ok(Json(Lifted { lifted }))
 }
 
@@ -227,29 +226,7 @@ pub async fn resolve_report(
     JsonBody(body): JsonBody<ResolveRequest>,
 ) -> Result<Json<Resolved>> {
     let reason = Reason::parse(&body.reason)?;
-    let strike = ctx
-        .trust
-        .resolve_report(&actor, id, body.resolution, &reason)
-        .await?;
-    if let Some(struck) = &strike {
-        ctx.trust
-            .state_decision(
-                &ctx.queue,
-                NewDecision {
-                    user: struck.user_id,
-                    kind: DecisionKind::Strike,
-                    subject: struck.strike_id,
-                    strike: None,
-                    report: Some(id),
-                    ground: &reason,
-                    suspended_until: struck.suspended_until,
-                },
-            )
-            .await?;
-    }
-    if strike.as_ref().is_some_and(|s| s.suspended_until.is_some()) {
-        ctx.purge_cdn_soon();
-    }
+    let strike = decisions::resolve_report(&ctx, &actor, &reason, id, body.resolution).await?;
     Ok(Json(Resolved {
         resolution: body.resolution,
         strike,

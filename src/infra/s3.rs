@@ -18,6 +18,8 @@ pub struct Storage {
     client: aws_sdk_s3::Client,
     bucket: String,
     public_endpoint: Option<String>,
+    /// `scheme://host[:port]` of the endpoint presigned URLs point at.
+    presign_origin: String,
 }
 
 /// A presigned request the client sends itself.
@@ -100,6 +102,13 @@ impl ObjectState {
     }
 }
 
+/// `scheme://authority` of a URL: what a browser compares origins by.
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    format!("{scheme}://{authority}")
+}
+
 impl Storage {
     pub fn new(config: &S3Config) -> Self {
         let credentials = super::sdk_credentials(&config.credentials);
@@ -120,7 +129,14 @@ impl Storage {
             client: aws_sdk_s3::Client::from_conf(sdk_config),
             bucket: config.bucket.clone(),
             public_endpoint: config.public_endpoint.clone(),
+            presign_origin: origin_of(&config.endpoint),
         }
+    }
+
+    /// Where presigned GETs point (path-style: the endpoint's origin), for
+    /// a page's Content-Security-Policy.
+    pub fn presign_origin(&self) -> &str {
+        &self.presign_origin
     }
 
     pub async fn presign_put(
@@ -454,6 +470,18 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_origin_is_the_scheme_and_authority() {
+        assert_eq!(
+            origin_of("https://s3.fr-par.scw.cloud"),
+            "https://s3.fr-par.scw.cloud"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:9014/some/path?x=1"),
+            "http://127.0.0.1:9014"
+        );
+    }
 
     #[test]
     fn the_restore_header_reads_as_s3_writes_it() {

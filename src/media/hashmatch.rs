@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::withhold;
+use super::{preview, withhold};
 use crate::error::{Code, Error, OnConstraint, Result};
 use crate::infra::s3::Storage;
 use crate::social::page::{Page, PageRequest, TimeKey};
@@ -29,8 +29,6 @@ pub const BLOCK_LIST_MAX: i64 = 100_000;
 /// to the list automatically: it would match every other plain photo.
 pub const MIN_QUALITY: i16 = 50;
 pub const REASON_MAX_CHARS: usize = 1000;
-/// How long the presigned preview URL in the review queue works.
-const PREVIEW_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, Serialize, ToSchema)]
 #[sqlx(type_name = "blocked_hash_source", rename_all = "snake_case")]
@@ -271,17 +269,17 @@ pub async fn queue(
     page: &PageRequest<TimeKey>,
 ) -> Result<Page<Quarantined>> {
     let after = page.after.unwrap_or(TimeKey::MAX);
-    let rows = sqlx::query_as::<_, QuarantineRow>(
+    let rows = sqlx::query_as::<_, QuarantineRow>(&format!(
         "SELECT q.media_id, m.owner_id, u.handle AS owner_handle,
                 encode(m.pdq, 'hex') AS hash, m.pdq_quality AS quality, q.blocked_hash_id,
                 encode(q.matched_hash, 'hex') AS matched_hash, q.matched_reason, q.distance,
-                (SELECT key FROM media_variants v WHERE v.media_id = m.id
-                  ORDER BY v.width, v.format LIMIT 1) AS preview_key,
+                {smallest} AS preview_key,
                 m.variants_withheld AS withheld, q.created_at
            FROM media_quarantine q JOIN media m ON m.id = q.media_id JOIN users u ON u.id = m.owner_id
           WHERE q.state = 'pending' AND (q.created_at, q.media_id) < ($1, $2)
           ORDER BY q.created_at DESC, q.media_id DESC LIMIT $3",
-    )
+        smallest = preview::SMALLEST_VARIANT_SQL
+    ))
     .bind(after.at)
     .bind(after.id)
     .bind(page.fetch_limit())
@@ -291,18 +289,7 @@ pub async fn queue(
     let start = std::time::SystemTime::now();
     for row in rows {
         let preview_url = match &row.preview_key {
-            Some(key) => {
-                let key = if row.withheld {
-                    super::keys::withheld(key)
-                } else {
-                    key.clone()
-                };
-                Some(
-                    storage
-                        .presign_get_from(&key, start, PREVIEW_LIFETIME)
-                        .await?,
-                )
-            }
+            Some(key) => Some(preview::presign(storage, key, row.withheld, start).await?),
             None => None,
         };
         items.push(Quarantined {

@@ -4,6 +4,7 @@
 pub mod hashmatch;
 pub mod jobs;
 pub mod originals;
+pub mod preview;
 pub mod process;
 pub mod reconcile;
 pub mod sweep;

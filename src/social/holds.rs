@@ -73,6 +73,18 @@ fn invalid(field: &'static str, message: &str) -> Error {
     Error::Validation(fields)
 }
 
+/// A hold's length as asked in days: a whole number, 1 to 1825; `None` for
+/// the default year.
+pub fn length_in_days(days: Option<f64>) -> Result<Option<Duration>> {
+    match days {
+        None => Ok(None),
+        Some(days) if days.fract() == 0.0 && (1.0..=1825.0).contains(&days) => {
+            Ok(Some(Duration::from_secs(days as u64 * 24 * 3600)))
+        }
+        Some(_) => Err(invalid("days", "a whole number of days, 1 to 1825")),
+    }
+}
+
 /// Places a hold. The target must exist (deleted accounts' content too,
 /// until their purge has run).
 pub async fn place(

@@ -243,6 +243,47 @@ pub async fn reports(db: &Db, page: &PageRequest<QueueKey>) -> Result<Page<Repor
     }))
 }
 
+/// What a report is about, as moderators see it beside the report.
+#[derive(Debug, sqlx::FromRow)]
+pub struct TargetSummary {
+    /// The account behind it: the author, or the account itself.
+    pub handle: String,
+    /// A post's caption or a comment's text.
+    pub text: Option<String>,
+    /// Taken down (a post or story), or suspended (an account).
+    pub withdrawn: bool,
+}
+
+/// The report's target as it is now, whoever may see it; none once deleted.
+pub async fn target_summary(
+    db: &Db,
+    target: TargetType,
+    id: Uuid,
+) -> Result<Option<TargetSummary>> {
+    let sql = match target {
+        TargetType::Post => {
+            "SELECT u.handle, p.caption AS text, p.taken_down_at IS NOT NULL AS withdrawn
+               FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = $1"
+        }
+        TargetType::Comment => {
+            "SELECT u.handle, c.text, false AS withdrawn
+               FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1"
+        }
+        TargetType::Story => {
+            "SELECT u.handle, NULL::text AS text, s.taken_down_at IS NOT NULL AS withdrawn
+               FROM stories s JOIN users u ON u.id = s.author_id WHERE s.id = $1"
+        }
+        TargetType::User => {
+            "SELECT handle, NULL::text AS text, suspended_at IS NOT NULL AS withdrawn
+               FROM users WHERE id = $1"
+        }
+    };
+    Ok(sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(&db.primary)
+        .await?)
+}
+
 /// Hides a post everywhere, feeds included (their hydration drops it),
 /// withholds its photos' variants, and adds their hashes to the block list.
 pub async fn take_down(db: &Db, storage: &Storage, post_id: Uuid) -> Result<()> {

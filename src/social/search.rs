@@ -35,7 +35,7 @@ impl Query {
     }
 
     /// The query as a `LIKE` prefix pattern, its wildcards escaped.
-    fn prefix_pattern(&self) -> String {
+    pub(crate) fn prefix_pattern(&self) -> String {
         let escaped = self
             .0
             .replace('\\', "\\\\")

@@ -13,6 +13,7 @@
 
 pub mod appeals;
 pub mod audit;
+pub mod directory;
 pub mod rules;
 pub mod run;
 pub mod strikes;

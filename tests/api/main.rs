@@ -11,6 +11,7 @@ mod advise;
 mod appeals;
 mod auth;
 mod cdn;
+mod console;
 mod crafted_jobs;
 mod deploy;
 mod discovery;
