@@ -103,6 +103,7 @@ pub async fn reconcile(db: &PgPool, storage: &Storage) -> anyhow::Result<Settled
     Ok(exclusive(db, Wait::No, run).await?.unwrap_or_default())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
     Yes,
     No,
@@ -118,28 +119,42 @@ pub async fn exclusive<T>(
     wait: Wait,
     work: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<Option<T>> {
-    let mut lock = db.begin().await?;
-    match wait {
-        Wait::Yes => {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(MOVES_LOCK)
-                .execute(&mut *lock)
-                .await?;
+    let started = std::time::Instant::now();
+    let mut pause = LOCK_POLL_FIRST;
+    let lock = loop {
+        let mut lock = db.begin().await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(MOVES_LOCK)
+            .fetch_one(&mut *lock)
+            .await?;
+        if got {
+            break lock;
         }
-        Wait::No => {
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-                .bind(MOVES_LOCK)
-                .fetch_one(&mut *lock)
-                .await?;
-            if !got {
-                return Ok(None);
-            }
+        // Waiting inside PostgreSQL would hold a pooled connection per
+        // waiter: enough waiters (a burst of takedowns or story posts)
+        // would leave the holder none for its own work. So the waiter
+        // gives its connection back and asks again a little later.
+        drop(lock);
+        if wait == Wait::No {
+            return Ok(None);
         }
-    }
+        if started.elapsed() > LOCK_WAIT_MAX {
+            anyhow::bail!("photo moves stayed busy for {LOCK_WAIT_MAX:?}");
+        }
+        let jitter = rand::random::<u32>() % (pause.as_millis() as u32 + 1);
+        tokio::time::sleep(pause + std::time::Duration::from_millis(u64::from(jitter))).await;
+        pause = (pause * 2).min(LOCK_POLL_MAX);
+    };
     let done = work.await;
     lock.commit().await?;
     done.map(Some)
 }
+
+/// How a waiter for the moves' lock polls: from the first pause, doubling
+/// (with jitter) up to the longest, giving up after the whole wait.
+const LOCK_POLL_FIRST: std::time::Duration = std::time::Duration::from_millis(5);
+const LOCK_POLL_MAX: std::time::Duration = std::time::Duration::from_millis(100);
+const LOCK_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn settle_locked(db: &PgPool, storage: &Storage, media: &[Uuid]) -> anyhow::Result<Settled> {
     let states: Vec<(Uuid, bool, bool)> =
