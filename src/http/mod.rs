@@ -290,7 +290,11 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(export::request_export, export::get_export))
         .routes(routes!(media::create_upload))
         .routes(routes!(media::complete_upload))
-        .routes(routes!(media::get_media, media::delete_media))
+        .routes(routes!(
+            media::get_media,
+            media::update_media,
+            media::delete_media
+        ))
         .routes(routes!(users::get_user))
         .routes(routes!(users::follow, users::unfollow))
         .routes(routes!(users::follow_requests))

@@ -15,6 +15,7 @@ use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, PostsJson, QueryParams};
+use crate::media::alt_text::AltText;
 use crate::social::comments::{self, Comment, CommentText};
 use crate::social::idempotency::IdempotencyKey;
 use crate::social::likes;
@@ -31,9 +32,47 @@ pub struct CreatePostRequest {
         pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
     )]
     caption: Option<String>,
-    /// 1 to 10 of your own `ready` photos, in display order, none already in a post.
+    /// 1 to 10 of your own `ready` photos, in display order, none already
+    /// in a post. Give this or `media`, not both.
     #[schema(min_items = 1, max_items = 10)]
-    media_ids: Vec<Uuid>,
+    media_ids: Option<Vec<Uuid>>,
+    /// The same as `media_ids`, each photo with its alt text. Give this or
+    /// `media_ids`, not both.
+    #[schema(min_items = 1, max_items = 10)]
+    media: Option<Vec<NewPhoto>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewPhoto {
+    id: Uuid,
+    /// What the photo shows, for screen readers: up to 1,500 characters,
+    /// no control characters but new lines. Absent, null or blank leaves
+    /// the photo's own (`PATCH /v1/media/{id}`).
+    #[schema(
+        max_length = 1500,
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    alt_text: Option<String>,
+}
+
+impl CreatePostRequest {
+    /// The photos and their alt texts, from `media_ids` or `media`.
+    fn photos(&self) -> Result<(Vec<Uuid>, Vec<AltText>)> {
+        match (&self.media_ids, &self.media) {
+            (Some(ids), None) => Ok((ids.clone(), Vec::new())),
+            (None, Some(media)) => {
+                let alt_texts = media
+                    .iter()
+                    .map(|photo| AltText::parse("media", photo.alt_text.as_deref()))
+                    .collect::<Result<_>>()?;
+                Ok((media.iter().map(|photo| photo.id).collect(), alt_texts))
+            }
+            _ => Err(Error::invalid_field(
+                "media_ids",
+                "give the photos in media_ids or in media, one of the two",
+            )),
+        }
+    }
 }
 
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
@@ -69,7 +108,8 @@ pub async fn create_post(
     JsonBody(body): JsonBody<CreatePostRequest>,
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
-    let new = NewPost::parse(body.caption.as_deref(), &body.media_ids)?;
+    let (media_ids, alt_texts) = body.photos()?;
+    let new = NewPost::parse(body.caption.as_deref(), &media_ids, alt_texts)?;
     ctx.require_terms(user.user_id).await?;
     let level = ctx.trust.check(user.user_id, TrustAction::Post).await?;
     let published = posts::publish(

@@ -181,8 +181,10 @@ const DOCUMENTS: &[(&str, &str)] = &[
              'comment_count', p.comment_count,
              'photos', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
                             'media_id', pm.media_id, 'position', pm.position,
+                            'alt_text', m.alt_text,
                             'file', 'photos/' || pm.media_id::text) ORDER BY pm.position), '[]')
-                        FROM post_media pm WHERE pm.post_id = p.id)) ORDER BY p.created_at), '[]')
+                        FROM post_media pm JOIN media m ON m.id = pm.media_id
+                        WHERE pm.post_id = p.id)) ORDER BY p.created_at), '[]')
          FROM posts p WHERE p.author_id = $1",
     ),
     (

@@ -82,7 +82,8 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         .post(
             "/v1/posts",
             ana.token(),
-            json!({ "caption": "two photos, my caption", "media_ids": [photos[0].0, photos[1].0] }),
+            json!({ "caption": "two photos, my caption",
+                    "media": [{ "id": photos[0].0, "alt_text": "a red door" }, { "id": photos[1].0 }] }),
         )
         .await;
     reply.expect(StatusCode::CREATED, None);
@@ -243,6 +244,8 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
     assert_eq!(posts[0]["id"], anas.to_string());
     assert_eq!(posts[0]["caption"], "two photos, my caption");
     assert_eq!(posts[0]["photos"][1]["media_id"], photos[1].0.to_string());
+    assert_eq!(posts[0]["photos"][0]["alt_text"], "a red door");
+    assert!(posts[0]["photos"][1]["alt_text"].is_null());
     assert_eq!(
         json_of(&mut archive, "comments.json")[0]["text"],
         "nice one"

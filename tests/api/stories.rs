@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::social::{User, all_pages, id_of, ready_media, user};
+use crate::common::social::{User, all_pages, follow, id_of, ready_media, user};
 use crate::common::{TestApp, unique};
 
 const ADMIN: &str = "story-moderator-token";
@@ -52,16 +52,6 @@ async fn story(app: &TestApp, pool: &PgPool, author: &User, audience: &str) -> V
         .await;
     reply.expect(StatusCode::CREATED, None);
     reply.body
-}
-
-async fn follow(app: &TestApp, who: &User, whom: &User) {
-    app.post(
-        &format!("/v1/users/{}/follow", whom.handle),
-        who.token(),
-        json!({}),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
 }
 
 async fn put(app: &TestApp, path: &str, who: &User, body: Option<Value>) -> crate::common::Reply {
