@@ -310,7 +310,11 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(users::following))
         .routes(routes!(users::user_posts))
         .routes(routes!(posts::create_post))
-        .routes(routes!(posts::get_post, posts::delete_post))
+        .routes(routes!(
+            posts::get_post,
+            posts::update_post,
+            posts::delete_post
+        ))
         .routes(routes!(posts::like, posts::unlike))
         .routes(routes!(posts::likers))
         .routes(routes!(posts::list_comments, posts::create_comment))
@@ -354,6 +358,7 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
         .routes(routes!(moderation::list_reports))
         .routes(routes!(moderation::take_down, moderation::restore))
+        .routes(routes!(moderation::post_edits))
         .routes(routes!(invites::admin_mint))
         .routes(routes!(invites::admin_invitees))
         .routes(routes!(invites::admin_suspend_branch))

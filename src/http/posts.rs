@@ -17,6 +17,7 @@ use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, PostsJson, QueryParams};
 use crate::media::alt_text::AltText;
 use crate::social::comments::{self, Comment, CommentText};
+use crate::social::edits::{self, NewCaption};
 use crate::social::idempotency::IdempotencyKey;
 use crate::social::likes;
 use crate::social::posts::{self, Answer, NewPost, Post};
@@ -144,6 +145,48 @@ pub async fn get_post(
 ) -> Result<Json<Post>> {
     Ok(Json(
         posts::get(&ctx.social, &ctx.urls, user.user_id, id).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePostRequest {
+    /// The new caption: up to 2,200 characters, as on creation. The one
+    /// it replaces is kept for moderators.
+    #[schema(
+        max_length = 2200,
+        example = "Golden hour at the harbour (edited)",
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    caption: String,
+}
+
+/// Edit your post's caption. The post then shows `edited_at`; the same
+/// caption again changes nothing. Photos' alt text is edited on the
+/// photo (`PATCH /v1/media/{id}`).
+#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    request_body = UpdatePostRequest,
+    responses(
+        (status = 200, body = Post),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`not_post_author`", body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (caption)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn update_post(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(body): JsonBody<UpdatePostRequest>,
+) -> Result<Json<Post>> {
+    let caption = NewCaption::parse(&body.caption)?;
+    Ok(Json(
+        edits::edit_caption(&ctx.social, &ctx.urls, user.user_id, id, &caption).await?,
     ))
 }
 

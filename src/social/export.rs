@@ -178,7 +178,10 @@ const DOCUMENTS: &[(&str, &str)] = &[
         "SELECT COALESCE(jsonb_agg(jsonb_build_object(
              'id', p.id, 'caption', p.caption, 'created_at', p.created_at,
              'taken_down_at', p.taken_down_at, 'like_count', p.like_count,
-             'comment_count', p.comment_count,
+             'comment_count', p.comment_count, 'edited_at', p.edited_at,
+             'earlier_captions', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                            'caption', e.caption, 'replaced_at', e.edited_at) ORDER BY e.id), '[]')
+                        FROM post_edits e WHERE e.post_id = p.id),
              'photos', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
                             'media_id', pm.media_id, 'position', pm.position,
                             'alt_text', m.alt_text,

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod comments;
+pub mod edits;
 pub mod export;
 pub mod feed;
 pub mod graph;

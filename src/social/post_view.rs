@@ -26,6 +26,9 @@ pub struct Post {
     pub liked_by_me: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When the caption last changed; null if never.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub edited_at: Option<OffsetDateTime>,
 }
 
 /// Which posts a hydration may return.
@@ -44,6 +47,7 @@ struct PostRow {
     like_count: i32,
     comment_count: i32,
     created_at: OffsetDateTime,
+    edited_at: Option<OffsetDateTime>,
     liked_by_me: bool,
     media_ids: Vec<Uuid>,
     #[sqlx(flatten)]
@@ -117,7 +121,7 @@ fn hydrate_sql_for(scope: Scope) -> String {
         ),
     };
     format!(
-        "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
+        "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at, p.edited_at,
                 EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2) AS liked_by_me,
                 ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
                 u.id, u.handle, u.display_name, u.avatar_media_id
@@ -169,5 +173,6 @@ fn assemble(
         comment_count: row.comment_count,
         liked_by_me: row.liked_by_me,
         created_at: row.created_at,
+        edited_at: row.edited_at,
     }
 }
