@@ -162,6 +162,7 @@ codes! {
     EmailUnchanged = "email_unchanged", 422, "this is already the account's address";
     CloseFriendsFull = "close_friends_full", 422, "your close friends list is full (5,000 people)";
     HighlightsFull = "highlights_full", 422, "you have the most highlights one may have (100)";
+    HashtagFollowsFull = "hashtag_follows_full", 422, "you follow the most hashtags one may follow (500); unfollow some first";
     RateLimited = "rate_limited", 429, "too many requests";
     WorkerBusy = "worker_busy", 429, "no job slot of this instance became free in time; retry later";
     InternalError = "internal_error", 500, "something went wrong on our side";

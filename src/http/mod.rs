@@ -8,6 +8,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod hashmatch;
+pub mod hashtags;
 pub mod invites;
 pub mod media;
 pub mod moderation;
@@ -320,6 +321,14 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(posts::list_comments, posts::create_comment))
         .routes(routes!(posts::delete_comment))
         .routes(routes!(posts::feed))
+        .routes(routes!(hashtags::get_hashtag))
+        .routes(routes!(hashtags::hashtag_posts))
+        .routes(routes!(
+            hashtags::follow_hashtag,
+            hashtags::unfollow_hashtag
+        ))
+        .routes(routes!(hashtags::my_hashtags))
+        .routes(routes!(hashtags::search_hashtags))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(push::unread_count))

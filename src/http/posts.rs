@@ -123,6 +123,10 @@ pub async fn create_post(
         ctx.trust.reach(level),
     )
     .await?;
+    if !published.replayed {
+        // Mentions' pushes.
+        crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
+    }
     let status = StatusCode::from_u16(published.status).unwrap_or(StatusCode::CREATED);
     Ok(match published.answer {
         Answer::Post(post) => (status, Json(post)).into_response(),
@@ -185,9 +189,9 @@ pub async fn update_post(
     JsonBody(body): JsonBody<UpdatePostRequest>,
 ) -> Result<Json<Post>> {
     let caption = NewCaption::parse(&body.caption)?;
-    Ok(Json(
-        edits::edit_caption(&ctx.social, &ctx.urls, user.user_id, id, &caption).await?,
-    ))
+    let post = edits::edit_caption(&ctx.social, &ctx.urls, user.user_id, id, &caption).await?;
+    crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
+    Ok(Json(post))
 }
 
 /// Delete your post, with its photos.

@@ -6,6 +6,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::entities::{self, Entity, Scanned};
+use super::mentions;
 use super::notifications::{self, Kind, Subject};
 use super::page::{Page, PageRequest};
 use super::posts::visible_author;
@@ -21,12 +23,16 @@ pub struct Comment {
     pub post_id: Uuid,
     pub author: UserCard,
     pub text: String,
+    /// The text's hashtags and mentions, with their ranges in UTF-16 code
+    /// units.
+    pub entities: Vec<Entity>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
-/// A comment's text, checked: 1 to 1000 characters once trimmed.
-pub struct CommentText(String);
+/// A comment's text, checked: 1 to 1000 characters once trimmed, with its
+/// hashtags and mentions.
+pub struct CommentText(String, Scanned);
 
 impl CommentText {
     pub fn parse(raw: &str) -> Result<Self> {
@@ -45,7 +51,9 @@ impl CommentText {
                 "may not contain control characters other than new lines",
             ));
         }
-        Ok(CommentText(text.to_string()))
+        let scanned = entities::scan(text);
+        scanned.check("text")?;
+        Ok(CommentText(text.to_string(), scanned))
     }
 }
 
@@ -58,6 +66,7 @@ struct Row {
     comment_id: Uuid,
     post_id: Uuid,
     text: String,
+    entities: String,
     created_at: OffsetDateTime,
     #[sqlx(flatten)]
     author: CardRow,
@@ -73,15 +82,29 @@ pub async fn create(
     let mut tx = db.primary.begin().await?;
     let post_author = visible_author(&mut tx, user, post_id).await?;
     let id = Uuid::now_v7();
+    let entities = entities::resolve(&mut tx, user, &text.1).await?;
     let created_at: OffsetDateTime = sqlx::query_scalar(
-        "INSERT INTO comments (id, post_id, author_id, text) VALUES ($1, $2, $3, $4)
+        "INSERT INTO comments (id, post_id, author_id, text, entities)
+         VALUES ($1, $2, $3, $4, $5::jsonb)
          RETURNING created_at",
     )
     .bind(id)
     .bind(post_id)
     .bind(user)
     .bind(&text.0)
+    .bind(entities::to_json(&entities))
     .fetch_one(&mut *tx)
+    .await?;
+    mentions::notify(
+        &mut tx,
+        user,
+        &entities::mentioned(&entities),
+        &mentions::Place {
+            post_id,
+            post_author,
+            comment_id: Some(id),
+        },
+    )
     .await?;
     notifications::notify(
         &mut tx,
@@ -106,6 +129,7 @@ pub async fn create(
         post_id,
         author: render::card(&db.primary, urls, author).await?,
         text: text.0,
+        entities,
         created_at,
     })
 }
@@ -122,7 +146,7 @@ pub async fn list(
     let mut conn = db.replica.acquire().await?;
     visible_author(&mut conn, viewer, post_id).await?;
     let rows = sqlx::query_as::<_, Row>(&format!(
-        "SELECT c.id AS comment_id, c.post_id, c.text, c.created_at,
+        "SELECT c.id AS comment_id, c.post_id, c.text, c.entities::text AS entities, c.created_at,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM comments c JOIN users u ON u.id = c.author_id
          WHERE c.post_id = $2 AND c.id > $3 AND {USER_VISIBLE} AND {} AND {}
@@ -154,6 +178,7 @@ pub async fn list(
                 id: row.comment_id,
                 post_id: row.post_id,
                 author,
+                entities: entities::from_json(&row.entities),
                 text: row.text,
                 created_at: row.created_at,
             })

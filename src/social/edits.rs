@@ -9,10 +9,12 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::entities::{self, Scanned};
 use super::page::{Page, PageRequest};
 use super::posts::{self, Post};
 use super::render::Photos;
 use super::{Db, post_not_found};
+use super::{hashtags, mentions};
 use crate::error::{Code, Error, FieldErrors, Result};
 
 /// A caption a post had, and when an edit replaced it.
@@ -25,15 +27,20 @@ pub struct PostEdit {
     pub edited_at: OffsetDateTime,
 }
 
-/// A new caption, checked as on creation.
-pub struct NewCaption(String);
+/// A new caption, checked as on creation, with its hashtags and mentions.
+pub struct NewCaption {
+    text: String,
+    scanned: Scanned,
+}
 
 impl NewCaption {
     pub fn parse(sent: &str) -> Result<Self> {
         let mut errors = FieldErrors::default();
-        let caption = posts::parse_caption(Some(sent), &mut errors);
+        let text = posts::parse_caption(Some(sent), &mut errors);
         errors.into_result()?;
-        Ok(NewCaption(caption))
+        let scanned = entities::scan(&text);
+        scanned.check("caption")?;
+        Ok(NewCaption { text, scanned })
     }
 }
 
@@ -59,18 +66,28 @@ pub async fn edit_caption(
             posts::visible_author(&mut tx, author, id).await?;
             return Err(Code::NotPostAuthor.with_message("only the author can edit a post"));
         }
-        Some((_, old)) if old != caption.0 => {
+        Some((_, old)) if old != caption.text => {
             sqlx::query("INSERT INTO post_edits (id, post_id, caption) VALUES ($1, $2, $3)")
                 .bind(Uuid::now_v7())
                 .bind(id)
                 .bind(&old)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE posts SET caption = $2, edited_at = now() WHERE id = $1")
-                .bind(id)
-                .bind(&caption.0)
-                .execute(&mut *tx)
-                .await?;
+            let entities = entities::resolve(&mut tx, author, &caption.scanned).await?;
+            sqlx::query(
+                "UPDATE posts SET caption = $2, caption_entities = $3::jsonb, edited_at = now()
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&caption.text)
+            .bind(entities::to_json(&entities))
+            .execute(&mut *tx)
+            .await?;
+            // Tag pages change at once; the home timelines of the new tags'
+            // followers get the post when they are next rebuilt.
+            hashtags::tag_post(&mut tx, id, &caption.scanned.tags()).await?;
+            // Those mentioned before were told then (one per post and writer).
+            mentions::notify_caption(&mut tx, author, id, &entities).await?;
         }
         Some(_) => {}
         None => return Err(post_not_found()),

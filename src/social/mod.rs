@@ -10,13 +10,16 @@
 pub mod accounts;
 pub mod comments;
 pub mod edits;
+pub mod entities;
 pub mod export;
 pub mod feed;
 pub mod graph;
+pub mod hashtags;
 pub mod holds;
 pub mod idempotency;
 pub mod invites;
 pub mod likes;
+pub mod mentions;
 pub mod moderation;
 pub mod mutes;
 pub mod notices;

@@ -10,8 +10,10 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::entities::{self, Entity};
+use super::page::{Page, PageRequest};
 use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
-use super::{USER_VISIBLE, content_visible, no_block, not_muted};
+use super::{Db, USER_VISIBLE, content_visible, no_block, not_muted};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -19,6 +21,9 @@ pub struct Post {
     pub id: Uuid,
     pub author: UserCard,
     pub caption: String,
+    /// The caption's hashtags and mentions, with their ranges in UTF-16
+    /// code units.
+    pub entities: Vec<Entity>,
     /// The photos, in the order the author gave them.
     pub media: Vec<MediaView>,
     pub like_count: i32,
@@ -36,7 +41,8 @@ pub struct Post {
 pub enum Scope {
     /// Any post the viewer may see.
     Visible,
-    /// Only the viewer's own posts and those of people they follow.
+    /// Only the viewer's own posts, those of people they follow and those
+    /// of hashtags they follow.
     HomeFeed,
 }
 
@@ -44,6 +50,7 @@ pub enum Scope {
 struct PostRow {
     post_id: Uuid,
     caption: String,
+    caption_entities: String,
     like_count: i32,
     comment_count: i32,
     created_at: OffsetDateTime,
@@ -96,6 +103,30 @@ pub async fn hydrate(
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
+/// A page of post ids (newest first, one more than the page when there is
+/// a next) as `viewer` sees them: the lists of a user's or a hashtag's posts.
+pub async fn visible_page(
+    db: &Db,
+    urls: &Photos,
+    viewer: Uuid,
+    ids: Vec<Uuid>,
+    page: &PageRequest<Uuid>,
+) -> Result<Page<Post>> {
+    let ids = Page::from_rows(ids, page, |id| *id);
+    let posts = hydrate(
+        &mut *db.replica.acquire().await?,
+        urls,
+        viewer,
+        &ids.items,
+        Scope::Visible,
+    )
+    .await?;
+    Ok(Page {
+        items: posts,
+        next_cursor: ids.next_cursor,
+    })
+}
+
 /// The SQL of [`hydrate`] for `scope`, built once.
 fn hydrate_sql(scope: Scope) -> &'static str {
     static VISIBLE: LazyLock<String> = LazyLock::new(|| hydrate_sql_for(Scope::Visible));
@@ -112,16 +143,22 @@ fn hydrate_sql_for(scope: Scope) -> String {
     // follow that ever outlived a block can show the blocker's posts.
     let scope_filter = match scope {
         Scope::Visible => format!("{} AND {}", no_block("$2", "u.id"), content_visible("$2")),
+        // Followed authors' posts, and the posts of followed hashtags that
+        // the viewer may see.
         Scope::HomeFeed => format!(
-            "(p.author_id = $2 OR (EXISTS (
+            "(p.author_id = $2 OR ((EXISTS (
                  SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)
+               OR (EXISTS (SELECT 1 FROM post_hashtags ph
+                           JOIN hashtag_follows hf ON hf.hashtag_id = ph.hashtag_id
+                           WHERE ph.post_id = p.id AND hf.user_id = $2) AND {}))
                AND {} AND {}))",
+            content_visible("$2"),
             no_block("$2", "u.id"),
             not_muted("$2", "p.author_id", false)
         ),
     };
     format!(
-        "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at, p.edited_at,
+        "SELECT p.id AS post_id, p.caption, p.caption_entities::text AS caption_entities, p.like_count, p.comment_count, p.created_at, p.edited_at,
                 EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2) AS liked_by_me,
                 ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
                 u.id, u.handle, u.display_name, u.avatar_media_id
@@ -164,6 +201,7 @@ fn assemble(
             avatar,
         },
         caption: row.caption,
+        entities: entities::from_json(&row.caption_entities),
         media: row
             .media_ids
             .iter()

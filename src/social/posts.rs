@@ -3,12 +3,14 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::entities::{self, Scanned};
 use super::feed::Feed;
 use super::idempotency::{self, Claim, IdempotencyKey, Stored};
 use super::page::{NEWEST, Page, PageRequest};
 pub use super::post_view::{Post, Scope, hydrate};
 use super::render::Photos;
 use super::{Db, USER_VISIBLE, check_content_visible, content_visible, no_block, post_not_found};
+use super::{hashtags, mentions};
 use crate::error::{Code, Error, FieldErrors, OnConstraint, Result};
 use crate::infra::s3::Storage;
 use crate::media::alt_text::AltText;
@@ -25,6 +27,8 @@ pub struct NewPost {
     /// Alt text per photo, in the order of `media_ids`: none leaves what
     /// the photo has (`PATCH /v1/media/{id}`).
     pub alt_texts: Vec<AltText>,
+    /// The caption's hashtags and `@handle`s.
+    pub scanned: Scanned,
 }
 
 /// Checks a caption as sent (the OpenAPI constraints judge it so) and
@@ -63,6 +67,8 @@ impl NewPost {
             errors.add("media_ids", "may not name a photo twice");
         }
         errors.into_result()?;
+        let scanned = entities::scan(&caption);
+        scanned.check("caption")?;
         let alt_texts = if alt_texts.is_empty() {
             vec![AltText::none(); media_ids.len()]
         } else {
@@ -72,6 +78,7 @@ impl NewPost {
             caption,
             media_ids: media_ids.to_vec(),
             alt_texts,
+            scanned,
         })
     }
 }
@@ -85,12 +92,18 @@ pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) ->
         return Err(Error::from(Code::MediaInUse));
     }
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO posts (id, author_id, caption) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(author)
-        .bind(&new.caption)
-        .execute(&mut *tx)
-        .await?;
+    let entities = entities::resolve(&mut *tx, author, &new.scanned).await?;
+    sqlx::query(
+        "INSERT INTO posts (id, author_id, caption, caption_entities) VALUES ($1, $2, $3, $4::jsonb)",
+    )
+    .bind(id)
+    .bind(author)
+    .bind(&new.caption)
+    .bind(entities::to_json(&entities))
+    .execute(&mut *tx)
+    .await?;
+    hashtags::tag_post(&mut *tx, id, &new.scanned.tags()).await?;
+    mentions::notify_caption(&mut *tx, author, id, &entities).await?;
     let positions: Vec<i16> = (0..new.media_ids.len() as i16).collect();
     sqlx::query(
         "INSERT INTO post_media (post_id, media_id, position)
@@ -166,19 +179,7 @@ pub async fn by_author(
     .fetch_all(&mut *conn)
     .await?;
     drop(conn);
-    let ids = Page::from_rows(ids, page, |id| *id);
-    let posts = hydrate(
-        &mut *db.replica.acquire().await?,
-        urls,
-        viewer,
-        &ids.items,
-        Scope::Visible,
-    )
-    .await?;
-    Ok(Page {
-        items: posts,
-        next_cursor: ids.next_cursor,
-    })
+    super::post_view::visible_page(db, urls, viewer, ids, page).await
 }
 
 /// Deletes one of the author's posts with its photos, objects first: if
