@@ -135,6 +135,7 @@ codes! {
     HoldTargetNotFound = "hold_target_not_found", 404, "no post, photo or account with this id";
     DecisionNotFound = "decision_not_found", 404, "no moderation decision about you with this id";
     AppealNotFound = "appeal_not_found", 404, "no appeal of a decision with this id";
+    HashtagNotFound = "hashtag_not_found", 404, "no hashtag by this name: a hashtag is 1 to 100 letters, digits, marks or underscores, not all digits";
     MethodNotAllowed = "method_not_allowed", 405, "this endpoint does not take this method";
     RequestTimeout = "request_timeout", 408, "the request took longer than 30 s";
     HandleTaken = "handle_taken", 409, "this handle is already taken";

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, PostsJson, QueryParams};
 use crate::social::hashtags::{self, Hashtag, TagName};
-use crate::social::page::PageRequest;
+use crate::social::page::{Page, PageRequest};
 use crate::social::posts::Post;
 
 /// A hashtag: its posts count and whether you follow it. Any well-formed
@@ -24,7 +24,7 @@ use crate::social::posts::Post;
     responses(
         (status = 200, body = Hashtag),
         (status = 401, body = ErrorBody),
-        (status = 422, description = "`validation_failed`: not a hashtag (1 to 100 letters, digits, marks or underscores, not all digits)", body = ErrorBody),
+        (status = 404, description = "`hashtag_not_found`: not a hashtag (1 to 100 letters, digits, marks or underscores, not all digits)", body = ErrorBody),
     ))]
 pub async fn get_hashtag(
     State(ctx): State<Arc<ApiContext>>,
@@ -44,7 +44,8 @@ pub async fn get_hashtag(
         (status = 200, body = ListResponse<Post>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 422, description = "`validation_failed`: not a hashtag, or limit", body = ErrorBody),
+        (status = 404, description = "`hashtag_not_found`: not a hashtag", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
     ))]
 pub async fn hashtag_posts(
     State(ctx): State<Arc<ApiContext>>,
@@ -65,7 +66,8 @@ pub async fn hashtag_posts(
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
-        (status = 422, description = "`validation_failed` (not a hashtag) or `hashtag_follows_full` (500 followed already)", body = ErrorBody),
+        (status = 404, description = "`hashtag_not_found`: not a hashtag", body = ErrorBody),
+        (status = 422, description = "`hashtag_follows_full`: 500 followed already", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn follow_hashtag(
@@ -87,7 +89,7 @@ pub async fn follow_hashtag(
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
-        (status = 422, description = "`validation_failed`: not a hashtag", body = ErrorBody),
+        (status = 404, description = "`hashtag_not_found`: not a hashtag", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]
 pub async fn unfollow_hashtag(
@@ -127,8 +129,8 @@ pub async fn my_hashtags(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HashtagSearchQuery {
-    /// The start of a hashtag (a leading `#` is ignored), keyed like tags:
-    /// 1 to 99 letters, digits, marks or underscores.
+    /// The start of a hashtag (a leading `#` is ignored), keyed like tags;
+    /// what no hashtag can start with finds nothing.
     #[param(min_length = 1, max_length = 100, example = "golden")]
     q: String,
     /// `next_cursor` of the previous page; absent for the first page.
@@ -147,7 +149,7 @@ pub struct HashtagSearchQuery {
         (status = 200, body = ListResponse<Hashtag>),
         (status = 400, description = "`invalid_cursor`", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 422, description = "`validation_failed` (`q` not the start of a hashtag, limit)", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (`q` of 1 to 100 characters, limit)", body = ErrorBody),
     ))]
 pub async fn search_hashtags(
     State(ctx): State<Arc<ApiContext>>,
@@ -155,7 +157,16 @@ pub async fn search_hashtags(
     QueryParams(query): QueryParams<HashtagSearchQuery>,
 ) -> Result<Json<ListResponse<Hashtag>>> {
     let page = PageRequest::parse(query.cursor.as_deref(), query.limit)?;
-    let prefix = TagName::prefix(&query.q)?;
+    if !(1..=100).contains(&query.q.chars().count()) {
+        return Err(Error::invalid_field("q", "must have 1 to 100 characters"));
+    }
+    let Some(prefix) = TagName::prefix(&query.q) else {
+        let nothing: Page<Hashtag> = Page {
+            items: Vec::new(),
+            next_cursor: None,
+        };
+        return Ok(Json(nothing.into()));
+    };
     let found = hashtags::search(&ctx.social, user.user_id, &prefix, &page).await?;
     Ok(Json(found.into()))
 }

@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
 use uuid::Uuid;
 
 use crate::error::{Code, Error, Result};
@@ -24,8 +26,19 @@ use crate::social::posts::{self, Answer, NewPost, Post};
 use crate::social::render::UserCard;
 use crate::trust::TrustAction;
 
-#[derive(Deserialize, ToSchema)]
+/// A new post: its photos as `media_ids`, or as `media` with their alt
+/// text; one of the two (the document says so with `oneOf`).
+#[derive(Deserialize)]
 pub struct CreatePostRequest {
+    caption: Option<String>,
+    media_ids: Option<Vec<Uuid>>,
+    media: Option<Vec<NewPhoto>>,
+}
+
+/// A new post, its photos by id.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The document's shape of `CreatePostRequest`.
+pub struct CreatePostWithMediaIds {
     /// Up to 2,200 characters.
     #[schema(
         max_length = 2200,
@@ -34,13 +47,56 @@ pub struct CreatePostRequest {
     )]
     caption: Option<String>,
     /// 1 to 10 of your own `ready` photos, in display order, none already
-    /// in a post. Give this or `media`, not both.
+    /// in a post.
     #[schema(min_items = 1, max_items = 10)]
-    media_ids: Option<Vec<Uuid>>,
-    /// The same as `media_ids`, each photo with its alt text. Give this or
-    /// `media_ids`, not both.
+    media_ids: Vec<Uuid>,
+}
+
+/// A new post, its photos with their alt text.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The document's shape of `CreatePostRequest`.
+pub struct CreatePostWithMedia {
+    /// Up to 2,200 characters.
+    #[schema(
+        max_length = 2200,
+        example = "Golden hour at the harbour",
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    caption: Option<String>,
+    /// 1 to 10 of your own `ready` photos, in display order, none already
+    /// in a post, each with its alt text.
     #[schema(min_items = 1, max_items = 10)]
-    media: Option<Vec<NewPhoto>>,
+    media: Vec<NewPhoto>,
+}
+
+impl utoipa::PartialSchema for CreatePostRequest {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("CreatePostWithMediaIds"))
+            .item(Ref::from_schema_name("CreatePostWithMedia"))
+            .description(Some(
+                "A new post: its photos as `media_ids`, or as `media` with their alt text (one of the two).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for CreatePostRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            "CreatePostWithMediaIds".into(),
+            <CreatePostWithMediaIds as utoipa::PartialSchema>::schema(),
+        ));
+        schemas.push((
+            "CreatePostWithMedia".into(),
+            <CreatePostWithMedia as utoipa::PartialSchema>::schema(),
+        ));
+        schemas.push((
+            "NewPhoto".into(),
+            <NewPhoto as utoipa::PartialSchema>::schema(),
+        ));
+        <CreatePostWithMedia as ToSchema>::schemas(schemas);
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -34,30 +34,23 @@ pub struct Hashtag {
 pub struct TagName(String);
 
 impl TagName {
+    /// A malformed name names no hashtag: `hashtag_not_found`.
     pub fn parse(raw: &str) -> Result<Self> {
         let raw = raw.strip_prefix('#').unwrap_or(raw);
-        tag_key(raw).map(TagName).ok_or_else(|| {
-            Error::invalid_field(
-                "tag",
-                "a hashtag is 1 to 100 letters, digits, marks or underscores, not all digits",
-            )
-        })
+        tag_key(raw)
+            .map(TagName)
+            .ok_or_else(|| Error::from(Code::HashtagNotFound))
     }
 
-    /// The start of a hashtag, as typed in a search: keyed the same way,
-    /// and digits alone will do.
-    pub fn prefix(raw: &str) -> Result<Self> {
+    /// The start of a hashtag, as typed in a search (a leading `#` and
+    /// spaces around ignored), keyed the same way; digits alone will do.
+    /// None when no hashtag can start so.
+    pub fn prefix(raw: &str) -> Option<Self> {
         let raw = raw.trim();
         let raw = raw.strip_prefix('#').unwrap_or(raw);
-        let key =
-            tag_key(&format!("{raw}_")).and_then(|key| key.strip_suffix('_').map(str::to_string));
-        match key {
-            Some(key) if !key.is_empty() => Ok(TagName(key)),
-            _ => Err(Error::invalid_field(
-                "q",
-                "the start of a hashtag: 1 to 99 letters, digits, marks or underscores",
-            )),
-        }
+        let key = tag_key(&format!("{raw}_"))?;
+        let key = key.strip_suffix('_')?;
+        (!key.is_empty()).then(|| TagName(key.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -300,7 +293,7 @@ mod tests {
             assert!(TagName::parse(bad).is_err(), "{bad:?}");
         }
         for bad in ["", "#", "a b", "a%"] {
-            assert!(TagName::prefix(bad).is_err(), "{bad:?}");
+            assert!(TagName::prefix(bad).is_none(), "{bad:?}");
         }
     }
 }

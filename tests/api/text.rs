@@ -421,7 +421,7 @@ async fn hashtags_and_mentions_are_entities_with_utf16_ranges_and_tags_list_thei
     for bad in ["2024", "a%20b", "x%00"] {
         app.get(&format!("/v1/hashtags/{bad}"), viewer.token())
             .await
-            .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
+            .expect(StatusCode::NOT_FOUND, Some("hashtag_not_found"));
     }
 
     // An edit moves the post between tags.
@@ -447,7 +447,11 @@ async fn hashtags_and_mentions_are_entities_with_utf16_ranges_and_tags_list_thei
     assert_eq!(found[1]["post_count"], 3);
     let none = app.get("/v1/search/hashtags?q=never", viewer.token()).await;
     assert_eq!(none.body["items"], json!([]));
-    app.get("/v1/search/hashtags?q=a%20b", viewer.token())
+    // What no hashtag can start with finds nothing; an empty query is refused.
+    let spaced = app.get("/v1/search/hashtags?q=a%20b", viewer.token()).await;
+    spaced.expect(StatusCode::OK, None);
+    assert_eq!(spaced.body["items"], json!([]));
+    app.get("/v1/search/hashtags?q=", viewer.token())
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("validation_failed"));
 }
