@@ -227,6 +227,12 @@ const DOCUMENTS: &[(&str, &str)] = &[
          FROM mutes m JOIN users u ON u.id = m.muted_id WHERE m.muter_id = $1",
     ),
     (
+        "hashtags_followed.json",
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object('tag', h.tag, 'created_at', f.created_at)
+             ORDER BY f.created_at), '[]')
+         FROM hashtag_follows f JOIN hashtags h ON h.id = f.hashtag_id WHERE f.user_id = $1",
+    ),
+    (
         "close_friends.json",
         "SELECT COALESCE(jsonb_agg(jsonb_build_object('user_id', c.friend_id, 'handle', u.handle,
              'created_at', c.created_at) ORDER BY c.created_at), '[]')

@@ -122,6 +122,14 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
     )
     .await
     .expect(StatusCode::NO_CONTENT, None);
+    app.request(
+        Method::PUT,
+        "/v1/hashtags/Harbour/follow",
+        ana.token(),
+        None,
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
     let carl = user(&app, &unique("carl")).await;
     app.post(
         &format!("/v1/users/{}/block", carl.handle),
@@ -214,6 +222,7 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         "blocks.json",
         "close_friends.json",
         "mutes.json",
+        "hashtags_followed.json",
         "stories.json",
         "highlights.json",
         "sessions.json",
@@ -245,6 +254,10 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
     assert_eq!(posts[0]["caption"], "two photos, my caption");
     assert_eq!(posts[0]["photos"][1]["media_id"], photos[1].0.to_string());
     assert_eq!(posts[0]["photos"][0]["alt_text"], "a red door");
+    assert_eq!(
+        json_of(&mut archive, "hashtags_followed.json")[0]["tag"],
+        "harbour"
+    );
     assert!(posts[0]["photos"][1]["alt_text"].is_null());
     assert_eq!(
         json_of(&mut archive, "comments.json")[0]["text"],
