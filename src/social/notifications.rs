@@ -135,8 +135,9 @@ pub struct Notification {
     #[serde(rename = "type")]
     pub kind: Kind,
     pub actor: UserCard,
-    /// The post liked or commented on; null for follows.
+    /// The post liked, commented on or mentioned in; null for follows.
     pub post: Option<PostRef>,
+    /// The comment (`comment`, and `mention` when the mention was in one).
     pub comment_id: Option<Uuid>,
     /// The story reacted to (`story_reaction`); null otherwise.
     pub story_id: Option<Uuid>,
