@@ -23,7 +23,7 @@ async fn app() -> TestApp {
 
 /// A ready photo of `owner` whose variant objects are where the worker puts
 /// them.
-async fn photo(app: &TestApp, pool: &PgPool, owner: &User) -> Uuid {
+pub(crate) async fn photo(app: &TestApp, pool: &PgPool, owner: &User) -> Uuid {
     let media = ready_media(pool, owner.id, 1).await[0];
     let keys: Vec<String> =
         sqlx::query_scalar("SELECT key FROM media_variants WHERE media_id = $1")

@@ -136,6 +136,30 @@ async fn alt_text_is_set_when_posting_and_after_and_shown_on_every_photo() {
         .get(&format!("/v1/media/{}", photos[1]), ana.token())
         .await;
     assert_eq!(media.body["alt_text"], "A dog");
+
+    // A story's photo carries its alt text too.
+    let story_photo = crate::stories::photo(&app, &pool, &ana).await;
+    patch(
+        &app,
+        &format!("/v1/media/{story_photo}"),
+        ana.token(),
+        json!({ "alt_text": "Fog over the bay" }),
+    )
+    .await
+    .expect(StatusCode::OK, None);
+    let story = app
+        .post(
+            "/v1/stories",
+            ana.token(),
+            json!({ "media_id": story_photo, "audience": "followers" }),
+        )
+        .await;
+    story.expect(StatusCode::CREATED, None);
+    let seen = app
+        .get(&format!("/v1/stories/{}", id_of(&story.body)), bo.token())
+        .await;
+    seen.expect(StatusCode::OK, None);
+    assert_eq!(seen.body["media"]["alt_text"], "Fog over the bay");
 }
 
 const ADMIN: &str = "text-test-admin-token-0123456789";
@@ -532,6 +556,32 @@ async fn a_followed_hashtag_brings_strangers_posts_into_the_home_feed_but_not_hi
             .await
             .is_empty()
     );
+
+    // At most 500 followed hashtags; following one again is still fine.
+    sqlx::query(
+        "WITH made AS (
+             INSERT INTO hashtags (id, tag) SELECT gen_random_uuid(), 'bulk' || n
+             FROM generate_series(1, 500) n RETURNING id)
+         INSERT INTO hashtag_follows (user_id, hashtag_id) SELECT $1, id FROM made",
+    )
+    .bind(eve.id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    app.request(
+        Method::PUT,
+        "/v1/hashtags/one_more/follow",
+        eve.token(),
+        None,
+    )
+    .await
+    .expect(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("hashtag_follows_full"),
+    );
+    app.request(Method::PUT, "/v1/hashtags/bulk7/follow", eve.token(), None)
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
 }
 
 async fn mentions_of(app: &TestApp, who: &User) -> Vec<Value> {
