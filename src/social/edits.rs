@@ -54,8 +54,11 @@ pub async fn edit_caption(
     caption: &NewCaption,
 ) -> Result<Post> {
     let mut tx = db.primary.begin().await?;
+    // Two edits queue; `FOR UPDATE` would also hold up the foreign-key
+    // checks of every like and comment written meanwhile.
     let found: Option<(Uuid, String)> = sqlx::query_as(
-        "SELECT author_id, caption FROM posts WHERE id = $1 AND taken_down_at IS NULL FOR UPDATE",
+        "SELECT author_id, caption FROM posts WHERE id = $1 AND taken_down_at IS NULL
+         FOR NO KEY UPDATE",
     )
     .bind(id)
     .fetch_optional(&mut *tx)

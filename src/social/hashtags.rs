@@ -152,7 +152,7 @@ pub async fn posts(
 pub async fn follow(db: &Db, user: Uuid, tag: &TagName) -> Result<bool> {
     let mut tx = db.primary.begin().await?;
     // The user's row, so that two follows at once respect the bound.
-    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user)
         .execute(&mut *tx)
         .await?;
