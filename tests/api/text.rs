@@ -700,3 +700,41 @@ async fn mentions_notify_unless_blocked_muted_or_unable_to_see_the_post() {
     .expect(StatusCode::CREATED, None);
     assert!(mentions_of(&app, &blocked).await.is_empty());
 }
+
+#[tokio::test]
+async fn posts_tagging_the_same_hashtags_at_once_neither_deadlock_nor_miscount() {
+    let app = TestApp::api().await;
+    let pool = app.backing.pool().await;
+    let ana = user(&app, &unique("ana")).await;
+    let media = ready_media(&pool, ana.id, 12).await;
+    let sends = media.iter().enumerate().map(|(i, photo)| {
+        // Half name the tags one way round, half the other.
+        let caption = if i % 2 == 0 {
+            "#zeta #alpha #Mid"
+        } else {
+            "#mid #ALPHA #zeta"
+        };
+        app.post(
+            "/v1/posts",
+            ana.token(),
+            json!({ "caption": caption, "media_ids": [photo] }),
+        )
+    });
+    for reply in futures::future::join_all(sends).await {
+        reply.expect(StatusCode::CREATED, None);
+    }
+    for tag in ["alpha", "mid", "zeta"] {
+        let card = app.get(&format!("/v1/hashtags/{tag}"), ana.token()).await;
+        assert_eq!(card.body["post_count"], 12, "{tag}");
+    }
+    let posts = all_pages(&app, "/v1/hashtags/alpha/posts", ana.token(), 5).await;
+    assert_eq!(posts.len(), 12);
+    // Deleting a post takes it off its tags.
+    app.delete(&format!("/v1/posts/{}", id_of(&posts[0])), ana.token())
+        .await
+        .expect(StatusCode::NO_CONTENT, None);
+    assert_eq!(
+        app.get("/v1/hashtags/alpha", ana.token()).await.body["post_count"],
+        11
+    );
+}
