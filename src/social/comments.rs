@@ -95,10 +95,13 @@ pub async fn create(
     .bind(entities::to_json(&entities))
     .fetch_one(&mut *tx)
     .await?;
+    // The post's author hears of the comment anyway: one notification.
+    let mut mentioned = entities::mentioned(&entities);
+    mentioned.retain(|id| *id != post_author);
     mentions::notify(
         &mut tx,
         user,
-        &entities::mentioned(&entities),
+        &mentioned,
         &mentions::Place {
             post_id,
             post_author,

@@ -690,6 +690,17 @@ async fn mentions_notify_unless_blocked_muted_or_unable_to_see_the_post() {
     assert_eq!(told.len(), 1);
     assert_eq!(told[0]["actor"]["id"], bo.id.to_string());
     assert_eq!(told[0]["comment_id"], comment.body["id"]);
+    // The post's author mentioned in a comment on it gets the comment's
+    // notification only.
+    let before = mentions_of(&app, &ana).await.len();
+    app.post(
+        &format!("/v1/posts/{post_id}/comments"),
+        bo.token(),
+        json!({ "text": format!("@{} nice", ana.handle) }),
+    )
+    .await
+    .expect(StatusCode::CREATED, None);
+    assert_eq!(mentions_of(&app, &ana).await.len(), before);
     // Someone the post's author blocks is not told of a comment on it.
     app.post(
         &format!("/v1/posts/{post_id}/comments"),
