@@ -164,8 +164,15 @@ pub async fn list(
     .bind(page.fetch_limit())
     .fetch_all(&mut *conn)
     .await?;
-    drop(conn);
     let page = Page::from_rows(rows, page, |row| row.comment_id);
+    let mut texts_entities: Vec<Vec<Entity>> = page
+        .items
+        .iter()
+        .map(|row| entities::from_json(&row.entities))
+        .collect();
+    let mut lists: Vec<&mut Vec<Entity>> = texts_entities.iter_mut().collect();
+    entities::hide_unseen_mentions(&mut conn, viewer, &mut lists).await?;
+    drop(conn);
     let authors = render::cards(
         &db.replica,
         urls,
@@ -177,11 +184,12 @@ pub async fn list(
             .items
             .into_iter()
             .zip(authors)
-            .map(|(row, author)| Comment {
+            .zip(texts_entities)
+            .map(|((row, author), entities)| Comment {
                 id: row.comment_id,
                 post_id: row.post_id,
                 author,
-                entities: entities::from_json(&row.entities),
+                entities,
                 text: row.text,
                 created_at: row.created_at,
             })

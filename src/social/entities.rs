@@ -247,6 +247,37 @@ pub fn mentioned(entities: &[Entity]) -> Vec<Uuid> {
     ids
 }
 
+/// Drops from `lists` the mentions of users `viewer` may not see now
+/// (suspended or deleted since, or a block either way): a mention links to
+/// a profile, and a blocked user's is not there for them.
+pub async fn hide_unseen_mentions(
+    conn: &mut sqlx::PgConnection,
+    viewer: Uuid,
+    lists: &mut [&mut Vec<Entity>],
+) -> Result<()> {
+    let mut named: Vec<Uuid> = lists.iter().flat_map(|list| mentioned(list)).collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    named.sort();
+    named.dedup();
+    let seen: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT u.id FROM users u WHERE u.id = ANY($2) AND {USER_VISIBLE} AND {}",
+        no_block("$1", "u.id")
+    ))
+    .bind(viewer)
+    .bind(&named)
+    .fetch_all(conn)
+    .await?;
+    for list in lists.iter_mut() {
+        list.retain(|e| match e {
+            Entity::Mention { user_id, .. } => seen.contains(user_id),
+            Entity::Hashtag { .. } => true,
+        });
+    }
+    Ok(())
+}
+
 /// Entities as stored (a `jsonb` column, bound as text and cast).
 pub fn to_json(entities: &[Entity]) -> String {
     serde_json::to_string(entities).unwrap_or_else(|_| "[]".into())

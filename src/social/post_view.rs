@@ -100,6 +100,9 @@ pub async fn hydrate(
         .into_iter()
         .map(|row| (row.post_id, assemble(row, &mut views, &mut uses)))
         .collect();
+    let mut lists: Vec<&mut Vec<Entity>> =
+        by_id.values_mut().map(|post| &mut post.entities).collect();
+    entities::hide_unseen_mentions(&mut *conn, viewer, &mut lists).await?;
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 

@@ -627,6 +627,19 @@ async fn mentions_notify_unless_blocked_muted_or_unable_to_see_the_post() {
             ana.handle.as_str()
         ]
     );
+    // Someone bo blocks does not see bo's mention as a link (nor does
+    // anyone once bo is gone).
+    let eve = user(&app, &unique("eve")).await;
+    block(&app, &bo, &eve).await;
+    let seen = app.get(&format!("/v1/posts/{post_id}"), eve.token()).await;
+    let handles: Vec<&str> = seen.body["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["handle"].as_str().unwrap())
+        .collect();
+    assert!(!handles.contains(&bo.handle.as_str()), "{handles:?}");
+    assert_eq!(handles.len(), 3);
     let told = mentions_of(&app, &bo).await;
     assert_eq!(told.len(), 1);
     assert_eq!(told[0]["actor"]["id"], ana.id.to_string());
