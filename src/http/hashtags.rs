@@ -59,14 +59,14 @@ pub async fn hashtag_posts(
     Ok(PostsJson(list.into()))
 }
 
-/// Follow a hashtag: its posts that you may see come into your home feed.
-/// Following again changes nothing.
+/// Follow a hashtag that some post carries: its posts that you may see
+/// come into your home feed. Following again changes nothing.
 #[utoipa::path(put, path = "/v1/hashtags/{tag}/follow", tag = "hashtags", security(("bearer" = [])),
     params(("tag" = String, Path, description = "The hashtag, without `#`", min_length = 1, max_length = 101)),
     responses(
         (status = 204),
         (status = 401, body = ErrorBody),
-        (status = 404, description = "`hashtag_not_found`: not a hashtag", body = ErrorBody),
+        (status = 404, description = "`hashtag_not_found`: not a hashtag, or one no post ever carried", body = ErrorBody),
         (status = 422, description = "`hashtag_follows_full`: 500 followed already", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ))]

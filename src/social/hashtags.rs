@@ -147,46 +147,49 @@ pub async fn posts(
     visible_page(db, urls, viewer, ids, page).await
 }
 
-/// Follows a hashtag (again: nothing changes). Returns whether a follow
-/// was added.
+/// Follows a hashtag some post carries or carried (again: nothing
+/// changes): follows never create hashtags, posts do. Returns whether a
+/// follow was added.
 pub async fn follow(db: &Db, user: Uuid, tag: &TagName) -> Result<bool> {
     let mut tx = db.primary.begin().await?;
+    let hashtag: Uuid = sqlx::query_scalar("SELECT id FROM hashtags WHERE tag = $1")
+        .bind(tag.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Code::HashtagNotFound.with_message("no post carries this hashtag yet"))?;
     // The user's row, so that two follows at once respect the bound.
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE")
         .bind(user)
         .execute(&mut *tx)
         .await?;
-    create_tags(&mut tx, std::slice::from_ref(&tag.0)).await?;
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM hashtag_follows WHERE user_id = $1")
         .bind(user)
         .fetch_one(&mut *tx)
         .await?;
     let added = sqlx::query(
-        "INSERT INTO hashtag_follows (user_id, hashtag_id)
-         SELECT $1, h.id FROM hashtags h WHERE h.tag = $2 AND $3
+        "INSERT INTO hashtag_follows (user_id, hashtag_id) SELECT $1, $2 WHERE $3
          ON CONFLICT DO NOTHING",
     )
     .bind(user)
-    .bind(tag.as_str())
+    .bind(hashtag)
     .bind(count < FOLLOWS_MAX)
     .execute(&mut *tx)
     .await?
     .rows_affected()
         > 0;
-    if !added && count >= FOLLOWS_MAX && !follows(&mut tx, user, tag).await? {
+    if !added && count >= FOLLOWS_MAX && !follows(&mut tx, user, hashtag).await? {
         return Err(Error::from(Code::HashtagFollowsFull));
     }
     tx.commit().await?;
     Ok(added)
 }
 
-async fn follows(tx: &mut sqlx::PgConnection, user: Uuid, tag: &TagName) -> Result<bool> {
+async fn follows(tx: &mut sqlx::PgConnection, user: Uuid, hashtag: Uuid) -> Result<bool> {
     Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM hashtag_follows f JOIN hashtags h ON h.id = f.hashtag_id
-                        WHERE f.user_id = $1 AND h.tag = $2)",
+        "SELECT EXISTS (SELECT 1 FROM hashtag_follows WHERE user_id = $1 AND hashtag_id = $2)",
     )
     .bind(user)
-    .bind(tag.as_str())
+    .bind(hashtag)
     .fetch_one(tx)
     .await?)
 }

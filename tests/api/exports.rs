@@ -82,7 +82,7 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         .post(
             "/v1/posts",
             ana.token(),
-            json!({ "caption": "two photos, my caption",
+            json!({ "caption": "two photos, my caption #harbour",
                     "media": [{ "id": photos[0].0, "alt_text": "a red door" }, { "id": photos[1].0 }] }),
         )
         .await;
@@ -251,7 +251,7 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
     let posts = json_of(&mut archive, "posts.json");
     assert_eq!(posts.as_array().unwrap().len(), 1);
     assert_eq!(posts[0]["id"], anas.to_string());
-    assert_eq!(posts[0]["caption"], "two photos, my caption");
+    assert_eq!(posts[0]["caption"], "two photos, my caption #harbour");
     assert_eq!(posts[0]["photos"][1]["media_id"], photos[1].0.to_string());
     assert_eq!(posts[0]["photos"][0]["alt_text"], "a red door");
     assert_eq!(

@@ -493,6 +493,15 @@ async fn a_followed_hashtag_brings_strangers_posts_into_the_home_feed_but_not_hi
     let muted = user(&app, &unique("muted")).await;
     mute(&app, &eve, &muted, false).await;
     let before = id_of(&post_with(&app, &pool, &stranger, "#Harbour at dawn").await);
+    // Only hashtags that posts carry can be followed: follows create none.
+    app.request(
+        Method::PUT,
+        "/v1/hashtags/nobody_used/follow",
+        eve.token(),
+        None,
+    )
+    .await
+    .expect(StatusCode::NOT_FOUND, Some("hashtag_not_found"));
 
     app.request(
         Method::PUT,
@@ -570,7 +579,7 @@ async fn a_followed_hashtag_brings_strangers_posts_into_the_home_feed_but_not_hi
     .unwrap();
     app.request(
         Method::PUT,
-        "/v1/hashtags/one_more/follow",
+        "/v1/hashtags/harbour/follow",
         eve.token(),
         None,
     )
