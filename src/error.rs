@@ -137,6 +137,7 @@ codes! {
     HoldTargetNotFound = "hold_target_not_found", 404, "no post, photo or account with this id";
     DecisionNotFound = "decision_not_found", 404, "no moderation decision about you with this id";
     AppealNotFound = "appeal_not_found", 404, "no appeal of a decision with this id";
+    HashtagNotFound = "hashtag_not_found", 404, "no hashtag by this name: a hashtag is 1 to 100 letters, digits, marks or underscores, not all digits";
     MethodNotAllowed = "method_not_allowed", 405, "this endpoint does not take this method";
     RequestTimeout = "request_timeout", 408, "the request took longer than 30 s";
     HandleTaken = "handle_taken", 409, "this handle is already taken";
@@ -165,6 +166,7 @@ codes! {
     CloseFriendsFull = "close_friends_full", 422, "your close friends list is full (5,000 people)";
     FiltersFull = "filters_full", 422, "you have the most filters one may have (20)";
     HighlightsFull = "highlights_full", 422, "you have the most highlights one may have (100)";
+    HashtagFollowsFull = "hashtag_follows_full", 422, "you follow the most hashtags one may follow (500); unfollow some first";
     RateLimited = "rate_limited", 429, "too many requests";
     WorkerBusy = "worker_busy", 429, "no job slot of this instance became free in time; retry later";
     InternalError = "internal_error", 500, "something went wrong on our side";

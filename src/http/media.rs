@@ -16,6 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam, integral};
+use crate::media::alt_text::{self, AltText};
 use crate::media::variants::{VariantFormat, VariantName};
 use crate::media::{self, MediaStatus, UPLOAD_URL_LIFETIME, UploadType};
 
@@ -76,6 +77,9 @@ pub struct MediaResponse {
     width: Option<i32>,
     height: Option<i32>,
     blurhash: Option<String>,
+    /// What the photo shows, for screen readers; null when none.
+    #[schema(max_length = 1500)]
+    alt_text: Option<String>,
     variants: Vec<VariantResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<MediaError>,
@@ -210,9 +214,50 @@ pub async fn get_media(
         width: media.width,
         height: media.height,
         blurhash: media.blurhash,
+        alt_text: media.alt_text,
         variants,
         error,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMediaRequest {
+    /// What the photo shows, for screen readers: up to 1,500 characters,
+    /// no control characters but new lines; stored trimmed. Null or blank
+    /// removes it.
+    #[schema(
+        max_length = 1500,
+        example = "A fishing boat at dusk, its lights reflected in the harbour",
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    alt_text: Option<String>,
+}
+
+/// Set or remove one of your photos' alt text, before or after posting
+/// it. Every photo object the API returns carries it.
+#[utoipa::path(patch, path = "/v1/media/{id}", tag = "media", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Media id")),
+    request_body = UpdateMediaRequest,
+    responses(
+        (status = 200, body = MediaResponse),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "`media_not_found`: not yours, or does not exist", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (alt_text)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn update_media(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(body): JsonBody<UpdateMediaRequest>,
+) -> Result<Json<MediaResponse>> {
+    let alt = AltText::parse("alt_text", body.alt_text.as_deref())?;
+    alt_text::set(&ctx.db, user.user_id, id, &alt).await?;
+    get_media(State(ctx), user, PathParam(id)).await
 }
 
 /// Delete a media and every object of it.

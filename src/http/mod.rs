@@ -11,6 +11,7 @@ pub mod export;
 pub mod extract;
 pub mod filters;
 pub mod hashmatch;
+pub mod hashtags;
 pub mod invites;
 pub mod media;
 pub mod moderation;
@@ -296,7 +297,11 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(export::request_export, export::get_export))
         .routes(routes!(media::create_upload))
         .routes(routes!(media::complete_upload))
-        .routes(routes!(media::get_media, media::delete_media))
+        .routes(routes!(
+            media::get_media,
+            media::update_media,
+            media::delete_media
+        ))
         .routes(routes!(users::get_user))
         .routes(routes!(users::follow, users::unfollow))
         .routes(routes!(users::follow_requests))
@@ -318,13 +323,25 @@ fn signed_in_routes() -> OpenApiRouter<Arc<ApiContext>> {
         .routes(routes!(users::following))
         .routes(routes!(users::user_posts))
         .routes(routes!(posts::create_post))
-        .routes(routes!(posts::get_post, posts::delete_post))
+        .routes(routes!(
+            posts::get_post,
+            posts::update_post,
+            posts::delete_post
+        ))
         .routes(routes!(posts::like, posts::unlike))
         .routes(routes!(posts::likers))
         .routes(routes!(posts::list_comments, posts::create_comment))
         .routes(routes!(posts::delete_comment))
         .routes(routes!(posts::feed))
         .routes(routes!(posts::explore))
+        .routes(routes!(hashtags::get_hashtag))
+        .routes(routes!(hashtags::hashtag_posts))
+        .routes(routes!(
+            hashtags::follow_hashtag,
+            hashtags::unfollow_hashtag
+        ))
+        .routes(routes!(hashtags::my_hashtags))
+        .routes(routes!(hashtags::search_hashtags))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::mark_read))
         .routes(routes!(push::unread_count))
@@ -363,6 +380,7 @@ fn admin_routes() -> OpenApiRouter<Arc<ApiContext>> {
     OpenApiRouter::new()
         .routes(routes!(moderation::list_reports))
         .routes(routes!(moderation::take_down, moderation::restore))
+        .routes(routes!(moderation::post_edits))
         .routes(routes!(invites::admin_mint))
         .routes(routes!(invites::admin_invitees))
         .routes(routes!(invites::admin_suspend_branch))

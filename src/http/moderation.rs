@@ -20,6 +20,7 @@ use crate::http::extract::{AdminHeader, presents_admin_token};
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, QueryParams};
 use crate::http::trust::AdminCall;
+use crate::social::edits::{self, PostEdit};
 use crate::social::moderation::{self, Category, NewReport, Report, TargetType};
 use crate::social::notices::{self, NewNotice, NoticeForm};
 use crate::trust::audit::Reason;
@@ -185,6 +186,27 @@ pub async fn list_reports(
 ) -> Result<Json<ListResponse<Report>>> {
     let page = query.page()?;
     Ok(Json(moderation::reports(&ctx.social, &page).await?.into()))
+}
+
+/// A post's earlier captions, newest edit first: what a caption said
+/// before its author changed it (taken-down posts and those a legal hold
+/// keeps included).
+#[utoipa::path(get, path = "/v1/admin/posts/{id}/edits", tag = "moderation", security(("admin_token" = [])),
+    params(("id" = Uuid, Path, description = "Post id"), ListQuery),
+    responses(
+        (status = 200, body = ListResponse<PostEdit>),
+        (status = 400, description = "`invalid_cursor`", body = ErrorBody),
+        (status = 401, description = "`admin_token_required`", body = ErrorBody),
+        (status = 404, description = "`post_not_found`, or `not_found` when ADMIN_TOKEN is not set", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (limit)", body = ErrorBody),
+    ))]
+pub async fn post_edits(
+    State(ctx): State<Arc<ApiContext>>,
+    PathParam(id): PathParam<Uuid>,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<ListResponse<PostEdit>>> {
+    let page = query.page()?;
+    Ok(Json(edits::history(&ctx.db, id, &page).await?.into()))
 }
 
 /// Take a post down: it disappears everywhere, feeds included. It is a

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Users"),
         (name = "media", description = "Photo uploads and their processed variants"),
         (name = "posts", description = "Posts, likes, comments and the home feed"),
+        (name = "hashtags", description = "Hashtags: their posts, following them into the home feed, finding them"),
         (name = "stories", description = "Stories for 24 hours, close friends, views, reactions and highlights"),
         (name = "notifications", description = "Follows, likes and comments on your posts, reactions to your stories"),
         (name = "push", description = "Push notifications: the devices of your sessions and what is pushed to them"),

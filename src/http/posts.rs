@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
 use uuid::Uuid;
 
 use crate::error::{Code, Error, Result};
@@ -15,15 +17,28 @@ use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{AuthUser, JsonBody, PathParam};
 use crate::http::pagination::{ListQuery, ListResponse, PostsJson, QueryParams};
+use crate::media::alt_text::AltText;
 use crate::social::comments::{self, Comment, CommentText};
+use crate::social::edits::{self, NewCaption};
 use crate::social::idempotency::IdempotencyKey;
 use crate::social::likes;
 use crate::social::posts::{self, Answer, NewPost, Post};
 use crate::social::render::UserCard;
 use crate::trust::TrustAction;
 
-#[derive(Deserialize, ToSchema)]
+/// A new post: its photos as `media_ids`, or as `media` with their alt
+/// text; one of the two (the document says so with `oneOf`).
+#[derive(Deserialize)]
 pub struct CreatePostRequest {
+    caption: Option<String>,
+    media_ids: Option<Vec<Uuid>>,
+    media: Option<Vec<NewPhoto>>,
+}
+
+/// A new post, its photos by id.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The document's shape of `CreatePostRequest`.
+pub struct CreatePostWithMediaIds {
     /// Up to 2,200 characters.
     #[schema(
         max_length = 2200,
@@ -31,9 +46,90 @@ pub struct CreatePostRequest {
         pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
     )]
     caption: Option<String>,
-    /// 1 to 10 of your own `ready` photos, in display order, none already in a post.
+    /// 1 to 10 of your own `ready` photos, in display order, none already
+    /// in a post.
     #[schema(min_items = 1, max_items = 10)]
     media_ids: Vec<Uuid>,
+}
+
+/// A new post, its photos with their alt text.
+#[derive(ToSchema)]
+#[allow(dead_code)] // The document's shape of `CreatePostRequest`.
+pub struct CreatePostWithMedia {
+    /// Up to 2,200 characters.
+    #[schema(
+        max_length = 2200,
+        example = "Golden hour at the harbour",
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    caption: Option<String>,
+    /// 1 to 10 of your own `ready` photos, in display order, none already
+    /// in a post, each with its alt text.
+    #[schema(min_items = 1, max_items = 10)]
+    media: Vec<NewPhoto>,
+}
+
+impl utoipa::PartialSchema for CreatePostRequest {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("CreatePostWithMediaIds"))
+            .item(Ref::from_schema_name("CreatePostWithMedia"))
+            .description(Some(
+                "A new post: its photos as `media_ids`, or as `media` with their alt text (one of the two).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for CreatePostRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            "CreatePostWithMediaIds".into(),
+            <CreatePostWithMediaIds as utoipa::PartialSchema>::schema(),
+        ));
+        schemas.push((
+            "CreatePostWithMedia".into(),
+            <CreatePostWithMedia as utoipa::PartialSchema>::schema(),
+        ));
+        schemas.push((
+            "NewPhoto".into(),
+            <NewPhoto as utoipa::PartialSchema>::schema(),
+        ));
+        <CreatePostWithMedia as ToSchema>::schemas(schemas);
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewPhoto {
+    id: Uuid,
+    /// What the photo shows, for screen readers: up to 1,500 characters,
+    /// no control characters but new lines. Absent, null or blank leaves
+    /// the photo's own (`PATCH /v1/media/{id}`).
+    #[schema(
+        max_length = 1500,
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    alt_text: Option<String>,
+}
+
+impl CreatePostRequest {
+    /// The photos and their alt texts, from `media_ids` or `media`.
+    fn photos(&self) -> Result<(Vec<Uuid>, Vec<AltText>)> {
+        match (&self.media_ids, &self.media) {
+            (Some(ids), None) => Ok((ids.clone(), Vec::new())),
+            (None, Some(media)) => {
+                let alt_texts = media
+                    .iter()
+                    .map(|photo| AltText::parse("media", photo.alt_text.as_deref()))
+                    .collect::<Result<_>>()?;
+                Ok((media.iter().map(|photo| photo.id).collect(), alt_texts))
+            }
+            _ => Err(Error::invalid_field(
+                "media_ids",
+                "give the photos in media_ids or in media, one of the two",
+            )),
+        }
+    }
 }
 
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
@@ -69,7 +165,8 @@ pub async fn create_post(
     JsonBody(body): JsonBody<CreatePostRequest>,
 ) -> Result<Response> {
     let key = idempotency_key(&headers)?;
-    let new = NewPost::parse(body.caption.as_deref(), &body.media_ids)?;
+    let (media_ids, alt_texts) = body.photos()?;
+    let new = NewPost::parse(body.caption.as_deref(), &media_ids, alt_texts)?;
     ctx.require_terms(user.user_id).await?;
     let level = ctx.trust.check(user.user_id, TrustAction::Post).await?;
     let published = posts::publish(
@@ -82,6 +179,10 @@ pub async fn create_post(
         ctx.trust.reach(level),
     )
     .await?;
+    if !published.replayed {
+        // Mentions' pushes.
+        crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
+    }
     let status = StatusCode::from_u16(published.status).unwrap_or(StatusCode::CREATED);
     Ok(match published.answer {
         Answer::Post(post) => (status, Json(post)).into_response(),
@@ -105,6 +206,48 @@ pub async fn get_post(
     Ok(Json(
         posts::get(&ctx.social, &ctx.urls, user.user_id, id).await?,
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePostRequest {
+    /// The new caption: up to 2,200 characters, as on creation. The one
+    /// it replaces is kept for moderators.
+    #[schema(
+        max_length = 2200,
+        example = "Golden hour at the harbour (edited)",
+        pattern = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$"
+    )]
+    caption: String,
+}
+
+/// Edit your post's caption. The post then shows `edited_at`; the same
+/// caption again changes nothing. Photos' alt text is edited on the
+/// photo (`PATCH /v1/media/{id}`).
+#[utoipa::path(patch, path = "/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Post id")),
+    request_body = UpdatePostRequest,
+    responses(
+        (status = 200, body = Post),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "`not_post_author`", body = ErrorBody),
+        (status = 404, description = "`post_not_found`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: JSON bodies are at most 64 KiB", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`validation_failed` (caption)", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ))]
+pub async fn update_post(
+    State(ctx): State<Arc<ApiContext>>,
+    user: AuthUser,
+    PathParam(id): PathParam<Uuid>,
+    JsonBody(body): JsonBody<UpdatePostRequest>,
+) -> Result<Json<Post>> {
+    let caption = NewCaption::parse(&body.caption)?;
+    let post = edits::edit_caption(&ctx.social, &ctx.urls, user.user_id, id, &caption).await?;
+    crate::push::queue_written_by(&ctx.db, &ctx.queue, user.user_id).await;
+    Ok(Json(post))
 }
 
 /// Delete your post, with its photos.

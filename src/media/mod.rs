@@ -1,6 +1,7 @@
 //! Media: what an upload is, where its objects live, and the media tables.
 //! The pixels themselves are `ciel_imaging`'s business.
 
+pub mod alt_text;
 pub mod hashmatch;
 pub mod jobs;
 pub mod originals;
@@ -140,6 +141,7 @@ pub struct Media {
     pub blurhash: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    pub alt_text: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -152,7 +154,7 @@ pub struct StoredVariant {
     pub key: String,
 }
 
-const MEDIA_COLUMNS: &str = "id, owner_id, status, declared_bytes, original_key, width, height, blurhash, error_code, error_message";
+const MEDIA_COLUMNS: &str = "id, owner_id, status, declared_bytes, original_key, width, height, blurhash, error_code, error_message, alt_text";
 
 fn media_not_found() -> Error {
     Error::from(Code::MediaNotFound)

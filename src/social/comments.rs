@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::entities::{self, Entity, Scanned};
 use super::filters::{self, Context, FilterMatch};
+use super::mentions;
 use super::notifications::{self, Kind, Subject};
 use super::page::{Page, PageRequest};
 use super::posts::visible_author;
@@ -22,6 +24,9 @@ pub struct Comment {
     pub post_id: Uuid,
     pub author: UserCard,
     pub text: String,
+    /// The text's hashtags and mentions, with their ranges in UTF-16 code
+    /// units.
+    pub entities: Vec<Entity>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// The reader's `warn` filters for comments this comment matches: the
@@ -29,8 +34,9 @@ pub struct Comment {
     pub filtered: Vec<FilterMatch>,
 }
 
-/// A comment's text, checked: 1 to 1000 characters once trimmed.
-pub struct CommentText(String);
+/// A comment's text, checked: 1 to 1000 characters once trimmed, with its
+/// hashtags and mentions.
+pub struct CommentText(String, Scanned);
 
 impl CommentText {
     pub fn parse(raw: &str) -> Result<Self> {
@@ -49,7 +55,9 @@ impl CommentText {
                 "may not contain control characters other than new lines",
             ));
         }
-        Ok(CommentText(text.to_string()))
+        let scanned = entities::scan(text);
+        scanned.check("text")?;
+        Ok(CommentText(text.to_string(), scanned))
     }
 }
 
@@ -62,6 +70,7 @@ struct Row {
     comment_id: Uuid,
     post_id: Uuid,
     text: String,
+    entities: String,
     created_at: OffsetDateTime,
     warned_by: Vec<Uuid>,
     #[sqlx(flatten)]
@@ -78,15 +87,32 @@ pub async fn create(
     let mut tx = db.primary.begin().await?;
     let post_author = visible_author(&mut tx, user, post_id).await?;
     let id = Uuid::now_v7();
+    let entities = entities::resolve(&mut tx, user, &text.1).await?;
     let created_at: OffsetDateTime = sqlx::query_scalar(
-        "INSERT INTO comments (id, post_id, author_id, text) VALUES ($1, $2, $3, $4)
+        "INSERT INTO comments (id, post_id, author_id, text, entities)
+         VALUES ($1, $2, $3, $4, $5::jsonb)
          RETURNING created_at",
     )
     .bind(id)
     .bind(post_id)
     .bind(user)
     .bind(&text.0)
+    .bind(entities::to_json(&entities))
     .fetch_one(&mut *tx)
+    .await?;
+    // The post's author hears of the comment anyway: one notification.
+    let mut mentioned = entities::mentioned(&entities);
+    mentioned.retain(|id| *id != post_author);
+    mentions::notify(
+        &mut tx,
+        user,
+        &mentioned,
+        &mentions::Place {
+            post_id,
+            post_author,
+            comment_id: Some(id),
+        },
+    )
     .await?;
     notifications::notify(
         &mut tx,
@@ -111,6 +137,7 @@ pub async fn create(
         post_id,
         author: render::card(&db.primary, urls, author).await?,
         text: text.0,
+        entities,
         created_at,
         filtered: Vec::new(),
     })
@@ -128,7 +155,7 @@ pub async fn list(
     let mut conn = db.replica.acquire().await?;
     visible_author(&mut conn, viewer, post_id).await?;
     let rows = sqlx::query_as::<_, Row>(&format!(
-        "SELECT c.id AS comment_id, c.post_id, c.text, c.created_at,
+        "SELECT c.id AS comment_id, c.post_id, c.text, c.entities::text AS entities, c.created_at,
                 CASE WHEN c.author_id = $1 THEN '{{}}'::uuid[] ELSE {} END AS warned_by,
                 u.id, u.handle, u.display_name, u.avatar_media_id
          FROM comments c JOIN users u ON u.id = c.author_id
@@ -149,8 +176,15 @@ pub async fn list(
     .await?;
     let warned_by: Vec<Uuid> = rows.iter().flat_map(|row| row.warned_by.clone()).collect();
     let warnings = filters::titles(&mut conn, &warned_by).await?;
-    drop(conn);
     let page = Page::from_rows(rows, page, |row| row.comment_id);
+    let mut texts_entities: Vec<Vec<Entity>> = page
+        .items
+        .iter()
+        .map(|row| entities::from_json(&row.entities))
+        .collect();
+    let mut lists: Vec<&mut Vec<Entity>> = texts_entities.iter_mut().collect();
+    entities::hide_unseen_mentions(&mut conn, viewer, &mut lists).await?;
+    drop(conn);
     let authors = render::cards(
         &db.replica,
         urls,
@@ -162,10 +196,12 @@ pub async fn list(
             .items
             .into_iter()
             .zip(authors)
-            .map(|(row, author)| Comment {
+            .zip(texts_entities)
+            .map(|((row, author), entities)| Comment {
                 id: row.comment_id,
                 post_id: row.post_id,
                 author,
+                entities,
                 text: row.text,
                 created_at: row.created_at,
                 filtered: filters::named(&warnings, &row.warned_by),

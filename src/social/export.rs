@@ -178,11 +178,16 @@ const DOCUMENTS: &[(&str, &str)] = &[
         "SELECT COALESCE(jsonb_agg(jsonb_build_object(
              'id', p.id, 'caption', p.caption, 'created_at', p.created_at,
              'taken_down_at', p.taken_down_at, 'like_count', p.like_count,
-             'comment_count', p.comment_count,
+             'comment_count', p.comment_count, 'edited_at', p.edited_at,
+             'earlier_captions', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                            'caption', e.caption, 'replaced_at', e.edited_at) ORDER BY e.id), '[]')
+                        FROM post_edits e WHERE e.post_id = p.id),
              'photos', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
                             'media_id', pm.media_id, 'position', pm.position,
+                            'alt_text', m.alt_text,
                             'file', 'photos/' || pm.media_id::text) ORDER BY pm.position), '[]')
-                        FROM post_media pm WHERE pm.post_id = p.id)) ORDER BY p.created_at), '[]')
+                        FROM post_media pm JOIN media m ON m.id = pm.media_id
+                        WHERE pm.post_id = p.id)) ORDER BY p.created_at), '[]')
          FROM posts p WHERE p.author_id = $1",
     ),
     (
@@ -231,6 +236,12 @@ const DOCUMENTS: &[(&str, &str)] = &[
                           FROM filter_keywords k WHERE k.filter_id = f.id))
              ORDER BY f.created_at), '[]')
          FROM filters f WHERE f.user_id = $1",
+    ),
+    (
+        "hashtags_followed.json",
+        "SELECT COALESCE(jsonb_agg(jsonb_build_object('tag', h.tag, 'created_at', f.created_at)
+             ORDER BY f.created_at), '[]')
+         FROM hashtag_follows f JOIN hashtags h ON h.id = f.hashtag_id WHERE f.user_id = $1",
     ),
     (
         "close_friends.json",

@@ -1,5 +1,12 @@
 //! The home feed: the posts of the people you follow, and your own, newest
-//! first.
+//! first, with the posts of the hashtags you follow that you may see.
+//!
+//! Followed hashtags ride on the same timelines: a new post is pushed to
+//! its hashtags' followers too (bounded, `TAG_FANOUT_MAX`), the SQL that
+//! rebuilds a timeline reads them (`TAGS_SQL`), and hydration lets them
+//! through (`Scope::HomeFeed`). Merging at read instead would need a second
+//! keyset beside the timeline's on every page; on write, the cost is paid
+//! once per post, and a tag follow invalidates the timeline like a follow.
 //!
 //! Each home timeline is materialised in Redis on write, as Mastodon does:
 //! a sorted set of post ids (all scored 0, so ordered by the UUIDv7 text,
@@ -20,16 +27,16 @@
 //!   first Redis operation after that bumps the global generation, which is
 //!   part of every timeline key: all timelines go cold at once.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use redis::Script;
 use uuid::Uuid;
 
-use super::Db;
 use super::page::{NEWEST, Page, PageRequest};
 use super::post_view::{self, Post, Scope};
 use super::render::Photos;
+use super::{Db, USER_VISIBLE, content_visible, no_block, not_muted};
 use crate::error::Result;
 use crate::infra::redis::RedisHandle;
 use crate::ratelimit::{Policy, RateLimiter};
@@ -465,15 +472,22 @@ impl Feed {
                 .await
             }
         };
-        let mut audience = match followers {
-            Ok(followers) => followers,
-            Err(e) => {
+        let tag_followers = self.tag_followers(author, post, reach).await;
+        let mut audience = match (followers, tag_followers) {
+            (Ok(followers), Ok(tag_followers)) => {
+                let mut audience = followers;
+                audience.extend(tag_followers);
+                audience
+            }
+            (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(error = %e, %post, "no audience for the fan-out; timelines will be rebuilt");
                 self.timelines.failed();
                 return;
             }
         };
         audience.push(author);
+        audience.sort_unstable();
+        audience.dedup();
         if audience.len() <= INLINE_FANOUT_MAX {
             self.timelines.push(post, &audience).await;
         } else {
@@ -482,6 +496,38 @@ impl Feed {
         }
     }
 }
+
+impl Feed {
+    /// The followers of the post's hashtags who may see it, at most
+    /// [`TAG_FANOUT_MAX`] (or the author's `reach`): a post does not land in
+    /// more strangers' timelines than a new account's in its followers'.
+    async fn tag_followers(
+        &self,
+        author: Uuid,
+        post: Uuid,
+        reach: Option<usize>,
+    ) -> std::result::Result<Vec<Uuid>, sqlx::Error> {
+        let limit = reach.unwrap_or(TAG_FANOUT_MAX).min(TAG_FANOUT_MAX);
+        sqlx::query_scalar(&format!(
+            "SELECT DISTINCT hf.user_id FROM post_hashtags ph
+             JOIN hashtag_follows hf ON hf.hashtag_id = ph.hashtag_id
+             JOIN users u ON u.id = $2
+             WHERE ph.post_id = $1 AND hf.user_id <> $2 AND {} AND {} AND {}
+             LIMIT $3",
+            content_visible("hf.user_id"),
+            no_block("hf.user_id", "u.id"),
+            not_muted("hf.user_id", "u.id", false)
+        ))
+        .bind(post)
+        .bind(author)
+        .bind(limit as i64)
+        .fetch_all(&self.db.primary)
+        .await
+    }
+}
+
+/// Timelines of followers of a post's hashtags it is pushed to, at most.
+const TAG_FANOUT_MAX: usize = 10_000;
 
 /// The newest posts [`FEED_SQL`] reads in time order before the feed turns
 /// to one scan per followed author: enough for a page whenever the people
@@ -545,8 +591,50 @@ pub async fn ids_sql(
             ids.extend(older);
         }
     }
+    // The followed hashtags' posts: the newest `limit` of them merged with
+    // the newest `limit` of the above are the newest `limit` of both.
+    let tagged: Vec<Uuid> = sqlx::query_scalar(&TAGS_SQL)
+        .bind(viewer)
+        .bind(before.unwrap_or(NEWEST))
+        .bind(since.unwrap_or(Uuid::nil()))
+        .bind(limit as i64)
+        .fetch_all(db)
+        .await?;
+    if !tagged.is_empty() {
+        ids.extend(tagged);
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        ids.truncate(limit);
+    }
     Ok(ids)
 }
+
+/// The feed's posts of followed hashtags: `$1` viewer, `$2` before
+/// (exclusive), `$3` since (exclusive), `$4` limit. The newest `$4` posts
+/// of each hashtag the viewer follows that the viewer may see (the rules
+/// of every post list, and no one they muted), by one backward scan of
+/// `post_hashtags`' primary key each, then the newest `$4` of those. A
+/// query of its own, beside [`FEED_SQL`] and [`FEED_OLDER_SQL`] rather
+/// than in them: their plans stay as they were for the viewers who follow
+/// no hashtag (most), for whom this is one empty index probe; its cost
+/// grows with the hashtags followed, which [`super::hashtags::FOLLOWS_MAX`] bounds.
+static TAGS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT DISTINCT t.id FROM hashtag_follows hf CROSS JOIN LATERAL (
+             SELECT ph.post_id AS id FROM post_hashtags ph
+             JOIN posts p ON p.id = ph.post_id
+             JOIN users u ON u.id = p.author_id
+             WHERE ph.hashtag_id = hf.hashtag_id AND ph.post_id < $2 AND ph.post_id > $3
+               AND p.taken_down_at IS NULL AND {USER_VISIBLE} AND {} AND {} AND {}
+             ORDER BY ph.post_id DESC LIMIT $4
+         ) t
+         WHERE hf.user_id = $1
+         ORDER BY t.id DESC LIMIT $4",
+        content_visible("$1"),
+        no_block("$1", "u.id"),
+        not_muted("$1", "u.id", false)
+    )
+});
 
 /// The feed's newest ids: `$1` viewer, `$2` before (exclusive), `$3` since
 /// (exclusive), `$4` limit, `$5` window.

@@ -9,15 +9,19 @@
 
 pub mod accounts;
 pub mod comments;
+pub mod edits;
+pub mod entities;
 pub mod explore;
 pub mod export;
 pub mod feed;
 pub mod filters;
 pub mod graph;
+pub mod hashtags;
 pub mod holds;
 pub mod idempotency;
 pub mod invites;
 pub mod likes;
+pub mod mentions;
 pub mod moderation;
 pub mod mutes;
 pub mod notices;

@@ -1,5 +1,5 @@
 //! Notifications: someone followed you, liked or commented on your post,
-//! or reacted to your story.
+//! mentioned you, or reacted to your story.
 //! None for your own actions, none from people you block, and one per
 //! follow or like however often it is undone and redone.
 
@@ -24,6 +24,8 @@ pub enum Kind {
     StoryReaction,
     FollowRequest,
     FollowAccepted,
+    /// You were mentioned in a caption or comment (`post` says where).
+    Mention,
 }
 
 /// What a notification is about, beyond who did it.
@@ -84,6 +86,7 @@ pub async fn notify(
             Kind::StoryReaction => "story_reaction",
             Kind::FollowRequest => "follow_request",
             Kind::FollowAccepted => "follow_accepted",
+            Kind::Mention => "mention",
         };
         crate::push::write(tx, id, recipient, actor, kind, subject.post_id).await?;
     }
@@ -132,8 +135,9 @@ pub struct Notification {
     #[serde(rename = "type")]
     pub kind: Kind,
     pub actor: UserCard,
-    /// The post liked or commented on; null for follows.
+    /// The post liked, commented on or mentioned in; null for follows.
     pub post: Option<PostRef>,
+    /// The comment (`comment`, and `mention` when the mention was in one).
     pub comment_id: Option<Uuid>,
     /// The story reacted to (`story_reaction`); null otherwise.
     pub story_id: Option<Uuid>,

@@ -10,9 +10,11 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::entities::{self, Entity};
 use super::filters::{self, Context, FilterMatch};
+use super::page::{Page, PageRequest};
 use super::render::{self, AVATAR_VARIANTS, CardRow, MediaView, Photos, UserCard};
-use super::{USER_VISIBLE, content_visible, no_block, not_muted};
+use super::{Db, USER_VISIBLE, content_visible, no_block, not_muted};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -20,6 +22,9 @@ pub struct Post {
     pub id: Uuid,
     pub author: UserCard,
     pub caption: String,
+    /// The caption's hashtags and mentions, with their ranges in UTF-16
+    /// code units.
+    pub entities: Vec<Entity>,
     /// The photos, in the order the author gave them.
     pub media: Vec<MediaView>,
     pub like_count: i32,
@@ -27,6 +32,9 @@ pub struct Post {
     pub liked_by_me: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When the caption last changed; null if never.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub edited_at: Option<OffsetDateTime>,
     /// The viewer's `warn` filters this post matches here (home feed,
     /// explore): the app shows it behind a warning naming them. Empty
     /// elsewhere.
@@ -38,8 +46,9 @@ pub struct Post {
 pub enum Scope {
     /// Any post the viewer may see.
     Visible,
-    /// Only the viewer's own posts and those of people they follow, less
-    /// what their filters hide in the home feed.
+    /// Only the viewer's own posts, those of people they follow and those
+    /// of hashtags they follow, less what their filters hide in the home
+    /// feed.
     HomeFeed,
     /// Any post the viewer may see (explore's reading chose them), with
     /// explore's warnings.
@@ -50,9 +59,11 @@ pub enum Scope {
 struct PostRow {
     post_id: Uuid,
     caption: String,
+    caption_entities: String,
     like_count: i32,
     comment_count: i32,
     created_at: OffsetDateTime,
+    edited_at: Option<OffsetDateTime>,
     liked_by_me: bool,
     media_ids: Vec<Uuid>,
     warned_by: Vec<Uuid>,
@@ -101,7 +112,34 @@ pub async fn hydrate(
         .into_iter()
         .map(|row| (row.post_id, assemble(row, &mut views, &mut uses, &warnings)))
         .collect();
+    let mut lists: Vec<&mut Vec<Entity>> =
+        by_id.values_mut().map(|post| &mut post.entities).collect();
+    entities::hide_unseen_mentions(&mut *conn, viewer, &mut lists).await?;
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// A page of post ids (newest first, one more than the page when there is
+/// a next) as `viewer` sees them: the lists of a user's or a hashtag's posts.
+pub async fn visible_page(
+    db: &Db,
+    urls: &Photos,
+    viewer: Uuid,
+    ids: Vec<Uuid>,
+    page: &PageRequest<Uuid>,
+) -> Result<Page<Post>> {
+    let ids = Page::from_rows(ids, page, |id| *id);
+    let posts = hydrate(
+        &mut *db.replica.acquire().await?,
+        urls,
+        viewer,
+        &ids.items,
+        Scope::Visible,
+    )
+    .await?;
+    Ok(Page {
+        items: posts,
+        next_cursor: ids.next_cursor,
+    })
 }
 
 /// The SQL of [`hydrate`] for `scope`, built once.
@@ -123,10 +161,16 @@ fn hydrate_sql_for(scope: Scope) -> String {
     let visible = format!("{} AND {}", no_block("$2", "u.id"), content_visible("$2"));
     let scope_filter = match scope {
         Scope::Visible | Scope::Explore => visible,
+        // Followed authors' posts, and the posts of followed hashtags that
+        // the viewer may see.
         Scope::HomeFeed => format!(
-            "(p.author_id = $2 OR (EXISTS (
+            "(p.author_id = $2 OR ((EXISTS (
                  SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = p.author_id)
+               OR (EXISTS (SELECT 1 FROM post_hashtags ph
+                           JOIN hashtag_follows hf ON hf.hashtag_id = ph.hashtag_id
+                           WHERE ph.post_id = p.id AND hf.user_id = $2) AND {}))
                AND {} AND {} AND {}))",
+            content_visible("$2"),
             no_block("$2", "u.id"),
             not_muted("$2", "p.author_id", false),
             filters::hides_not("$2", "p.caption", Context::Home)
@@ -141,7 +185,7 @@ fn hydrate_sql_for(scope: Scope) -> String {
         Scope::Explore => filters::warns("$2", "p.caption", Context::Explore),
     };
     format!(
-        "SELECT p.id AS post_id, p.caption, p.like_count, p.comment_count, p.created_at,
+        "SELECT p.id AS post_id, p.caption, p.caption_entities::text AS caption_entities, p.like_count, p.comment_count, p.created_at, p.edited_at,
                 EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = $2) AS liked_by_me,
                 ARRAY(SELECT pm.media_id FROM post_media pm WHERE pm.post_id = p.id ORDER BY pm.position) AS media_ids,
                 {warned_by} AS warned_by,
@@ -186,6 +230,7 @@ fn assemble(
             avatar,
         },
         caption: row.caption,
+        entities: entities::from_json(&row.caption_entities),
         media: row
             .media_ids
             .iter()
@@ -195,6 +240,7 @@ fn assemble(
         comment_count: row.comment_count,
         liked_by_me: row.liked_by_me,
         created_at: row.created_at,
+        edited_at: row.edited_at,
         filtered: filters::named(warnings, &row.warned_by),
     }
 }

@@ -3,14 +3,17 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::entities::{self, Scanned};
 use super::feed::Feed;
 use super::idempotency::{self, Claim, IdempotencyKey, Stored};
 use super::page::{NEWEST, Page, PageRequest};
 pub use super::post_view::{Post, Scope, hydrate};
 use super::render::Photos;
 use super::{Db, USER_VISIBLE, check_content_visible, content_visible, no_block, post_not_found};
+use super::{hashtags, mentions};
 use crate::error::{Code, Error, FieldErrors, OnConstraint, Result};
 use crate::infra::s3::Storage;
+use crate::media::alt_text::AltText;
 use crate::media::usable;
 
 pub const CAPTION_MAX_CHARS: usize = 2200;
@@ -21,25 +24,40 @@ pub const MEDIA_PER_POST_MAX: usize = 10;
 pub struct NewPost {
     pub caption: String,
     pub media_ids: Vec<Uuid>,
+    /// Alt text per photo, in the order of `media_ids`: none leaves what
+    /// the photo has (`PATCH /v1/media/{id}`).
+    pub alt_texts: Vec<AltText>,
+    /// The caption's hashtags and `@handle`s.
+    pub scanned: Scanned,
+}
+
+/// Checks a caption as sent (the OpenAPI constraints judge it so) and
+/// returns it trimmed, as stored.
+pub fn parse_caption(sent: Option<&str>, errors: &mut FieldErrors) -> String {
+    let sent = sent.unwrap_or("");
+    if sent.chars().count() > CAPTION_MAX_CHARS {
+        errors.add(
+            "caption",
+            format!("must be at most {CAPTION_MAX_CHARS} characters"),
+        );
+    } else if sent.chars().any(|c| c.is_control() && c != '\n') {
+        errors.add(
+            "caption",
+            "may not contain control characters other than new lines",
+        );
+    }
+    sent.trim().to_string()
 }
 
 impl NewPost {
-    pub fn parse(caption: Option<&str>, media_ids: &[Uuid]) -> Result<Self> {
+    /// `alt_texts` is empty, or one per photo.
+    pub fn parse(
+        caption: Option<&str>,
+        media_ids: &[Uuid],
+        alt_texts: Vec<AltText>,
+    ) -> Result<Self> {
         let mut errors = FieldErrors::default();
-        // Judged as sent, as the OpenAPI constraints say; stored trimmed.
-        let sent = caption.unwrap_or("");
-        let caption = sent.trim();
-        if sent.chars().count() > CAPTION_MAX_CHARS {
-            errors.add(
-                "caption",
-                format!("must be at most {CAPTION_MAX_CHARS} characters"),
-            );
-        } else if sent.chars().any(|c| c.is_control() && c != '\n') {
-            errors.add(
-                "caption",
-                "may not contain control characters other than new lines",
-            );
-        }
+        let caption = parse_caption(caption, &mut errors);
         if media_ids.is_empty() || media_ids.len() > MEDIA_PER_POST_MAX {
             errors.add(
                 "media_ids",
@@ -49,9 +67,18 @@ impl NewPost {
             errors.add("media_ids", "may not name a photo twice");
         }
         errors.into_result()?;
+        let scanned = entities::scan(&caption);
+        scanned.check("caption")?;
+        let alt_texts = if alt_texts.is_empty() {
+            vec![AltText::none(); media_ids.len()]
+        } else {
+            alt_texts
+        };
         Ok(NewPost {
-            caption: caption.to_string(),
+            caption,
             media_ids: media_ids.to_vec(),
+            alt_texts,
+            scanned,
         })
     }
 }
@@ -65,12 +92,18 @@ pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) ->
         return Err(Error::from(Code::MediaInUse));
     }
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO posts (id, author_id, caption) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(author)
-        .bind(&new.caption)
-        .execute(&mut *tx)
-        .await?;
+    let entities = entities::resolve(&mut *tx, author, &new.scanned).await?;
+    sqlx::query(
+        "INSERT INTO posts (id, author_id, caption, caption_entities) VALUES ($1, $2, $3, $4::jsonb)",
+    )
+    .bind(id)
+    .bind(author)
+    .bind(&new.caption)
+    .bind(entities::to_json(&entities))
+    .execute(&mut *tx)
+    .await?;
+    hashtags::tag_post(&mut *tx, id, &new.scanned.tags()).await?;
+    mentions::notify_caption(&mut *tx, author, id, &entities).await?;
     let positions: Vec<i16> = (0..new.media_ids.len() as i16).collect();
     sqlx::query(
         "INSERT INTO post_media (post_id, media_id, position)
@@ -82,6 +115,16 @@ pub async fn insert(tx: &mut sqlx::PgConnection, author: Uuid, new: &NewPost) ->
     .execute(&mut *tx)
     .await
     .on_constraint(&[("post_media_media_key", Code::MediaInUse)])?;
+    let alt_texts: Vec<Option<&str>> = new.alt_texts.iter().map(AltText::as_deref).collect();
+    sqlx::query(
+        "UPDATE media SET alt_text = given.alt_text
+         FROM UNNEST($1::uuid[], $2::text[]) AS given (id, alt_text)
+         WHERE media.id = given.id AND given.alt_text IS NOT NULL",
+    )
+    .bind(&new.media_ids)
+    .bind(&alt_texts)
+    .execute(&mut *tx)
+    .await?;
     Ok(id)
 }
 
@@ -136,19 +179,7 @@ pub async fn by_author(
     .fetch_all(&mut *conn)
     .await?;
     drop(conn);
-    let ids = Page::from_rows(ids, page, |id| *id);
-    let posts = hydrate(
-        &mut *db.replica.acquire().await?,
-        urls,
-        viewer,
-        &ids.items,
-        Scope::Visible,
-    )
-    .await?;
-    Ok(Page {
-        items: posts,
-        next_cursor: ids.next_cursor,
-    })
+    super::post_view::visible_page(db, urls, viewer, ids, page).await
 }
 
 /// Deletes one of the author's posts with its photos, objects first: if
@@ -227,10 +258,15 @@ pub async fn publish(
     idempotency: Option<&IdempotencyKey>,
     reach: Option<usize>,
 ) -> Result<Published> {
-    let fingerprint = idempotency::fingerprint(&serde_json::json!({
+    let mut request = serde_json::json!({
         "caption": new.caption,
         "media_ids": new.media_ids,
-    }));
+    });
+    // Only when given, so that keys stored before alt text still match.
+    if new.alt_texts.iter().any(|alt| alt.as_deref().is_some()) {
+        request["alt_texts"] = new.alt_texts.iter().map(AltText::as_deref).collect();
+    }
+    let fingerprint = idempotency::fingerprint(&request);
     let mut tx = db.primary.begin().await?;
     if let Some(key) = idempotency
         && let Claim::Replay(stored) =

@@ -188,6 +188,10 @@ pub struct MediaView {
     pub height: i32,
     /// A blurred placeholder to draw while the variants load.
     pub blurhash: Option<String>,
+    /// What the photo shows, for screen readers: set by its owner when
+    /// posting or later (`PATCH /v1/media/{id}`); null when none.
+    #[schema(max_length = 1500)]
+    pub alt_text: Option<String>,
     pub variants: Vec<VariantView>,
 }
 
@@ -235,7 +239,16 @@ pub async fn media_views(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let stored = photos.stored(conn, ids).await?;
+    let stored = photos.stored(&mut *conn, ids).await?;
+    // Alt text changes, unlike variants: read each time, never cached.
+    let mut alt_texts: HashMap<Uuid, String> = sqlx::query_as(
+        "SELECT id, alt_text FROM media WHERE id = ANY($1) AND alt_text IS NOT NULL",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .collect();
     let mut views = HashMap::with_capacity(stored.len());
     for (id, photo) in stored {
         let mut variants = Vec::with_capacity(photo.variants.len());
@@ -258,6 +271,7 @@ pub async fn media_views(
                 width: photo.width,
                 height: photo.height,
                 blurhash: photo.blurhash.clone(),
+                alt_text: alt_texts.remove(&id),
                 variants,
             },
         );

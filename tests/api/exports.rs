@@ -82,7 +82,8 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         .post(
             "/v1/posts",
             ana.token(),
-            json!({ "caption": "two photos, my caption", "media_ids": [photos[0].0, photos[1].0] }),
+            json!({ "caption": "two photos, my caption #harbour",
+                    "media": [{ "id": photos[0].0, "alt_text": "a red door" }, { "id": photos[1].0 }] }),
         )
         .await;
     reply.expect(StatusCode::CREATED, None);
@@ -118,6 +119,14 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         &format!("/v1/users/{}/mute", bo.handle),
         ana.token(),
         Some(json!({ "notifications": false })),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+    app.request(
+        Method::PUT,
+        "/v1/hashtags/Harbour/follow",
+        ana.token(),
+        None,
     )
     .await
     .expect(StatusCode::NO_CONTENT, None);
@@ -214,6 +223,7 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
         "close_friends.json",
         "mutes.json",
         "filters.json",
+        "hashtags_followed.json",
         "stories.json",
         "highlights.json",
         "sessions.json",
@@ -242,8 +252,14 @@ async fn an_export_is_built_mailed_opened_file_by_file_and_deleted_after_a_week(
     let posts = json_of(&mut archive, "posts.json");
     assert_eq!(posts.as_array().unwrap().len(), 1);
     assert_eq!(posts[0]["id"], anas.to_string());
-    assert_eq!(posts[0]["caption"], "two photos, my caption");
+    assert_eq!(posts[0]["caption"], "two photos, my caption #harbour");
     assert_eq!(posts[0]["photos"][1]["media_id"], photos[1].0.to_string());
+    assert_eq!(posts[0]["photos"][0]["alt_text"], "a red door");
+    assert_eq!(
+        json_of(&mut archive, "hashtags_followed.json")[0]["tag"],
+        "harbour"
+    );
+    assert!(posts[0]["photos"][1]["alt_text"].is_null());
     assert_eq!(
         json_of(&mut archive, "comments.json")[0]["text"],
         "nice one"

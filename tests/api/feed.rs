@@ -3,22 +3,12 @@
 use std::time::Duration;
 
 use crate::common::redis::{Partition, PrivateRedis};
-use crate::common::social::{User, all_pages, id_of, ids, post, user};
+use crate::common::social::{User, all_pages, follow, id_of, ids, post, user};
 use crate::common::{Backing, TestApp, eventually, unique};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-async fn follow(app: &TestApp, who: &User, whom: &User) {
-    app.post(
-        &format!("/v1/users/{}/follow", whom.handle),
-        who.token(),
-        json!({}),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
-}
 
 async fn feed(app: &TestApp, who: &User) -> Vec<Uuid> {
     ids(&all_pages(app, "/v1/feed", who.token(), 2).await)

@@ -41,6 +41,7 @@ mod signals;
 mod social;
 mod stories;
 mod takedowns;
+mod text;
 mod trigger_bridge;
 mod trust;
 mod upload_sweep;

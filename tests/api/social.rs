@@ -1269,7 +1269,7 @@ async fn the_openapi_document_covers_the_social_routes_with_their_constraints() 
         }
     }
     let schemas = &doc["components"]["schemas"];
-    let post = &schemas["CreatePostRequest"]["properties"];
+    let post = &schemas["CreatePostWithMediaIds"]["properties"];
     assert_eq!(post["media_ids"]["minItems"], 1);
     assert_eq!(post["media_ids"]["maxItems"], 10);
     assert_eq!(post["caption"]["maxLength"], 2200);

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::common::social::{User, all_pages, id_of, ready_media, user};
+use crate::common::social::{User, all_pages, follow, id_of, ready_media, user};
 use crate::common::{TestApp, unique};
 
 const ADMIN: &str = "story-moderator-token";
@@ -23,7 +23,7 @@ async fn app() -> TestApp {
 
 /// A ready photo of `owner` whose variant objects are where the worker puts
 /// them.
-async fn photo(app: &TestApp, pool: &PgPool, owner: &User) -> Uuid {
+pub(crate) async fn photo(app: &TestApp, pool: &PgPool, owner: &User) -> Uuid {
     let media = ready_media(pool, owner.id, 1).await[0];
     let keys: Vec<String> =
         sqlx::query_scalar("SELECT key FROM media_variants WHERE media_id = $1")
@@ -52,16 +52,6 @@ async fn story(app: &TestApp, pool: &PgPool, author: &User, audience: &str) -> V
         .await;
     reply.expect(StatusCode::CREATED, None);
     reply.body
-}
-
-async fn follow(app: &TestApp, who: &User, whom: &User) {
-    app.post(
-        &format!("/v1/users/{}/follow", whom.handle),
-        who.token(),
-        json!({}),
-    )
-    .await
-    .expect(StatusCode::NO_CONTENT, None);
 }
 
 async fn put(app: &TestApp, path: &str, who: &User, body: Option<Value>) -> crate::common::Reply {

@@ -46,6 +46,7 @@ struct VariantRow {
     media_height: i32,
     blurhash: Option<String>,
     private: bool,
+    alt_text: Option<String>,
     name: VariantName,
     format: VariantFormat,
     width: i32,
@@ -66,7 +67,7 @@ pub async fn views(
     }
     let rows = sqlx::query_as::<_, VariantRow>(
         "SELECT m.id AS media_id, m.width AS media_width, m.height AS media_height, m.blurhash,
-                m.variants_private AS private, v.name, v.format, v.width, v.height, v.key
+                m.variants_private AS private, m.alt_text, v.name, v.format, v.width, v.height, v.key
          FROM media m JOIN media_variants v ON v.media_id = m.id
          WHERE m.id = ANY($1) AND m.status = 'ready'
          ORDER BY m.id, v.width, v.format",
@@ -93,6 +94,7 @@ pub async fn views(
                 width: row.media_width,
                 height: row.media_height,
                 blurhash: row.blurhash,
+                alt_text: row.alt_text,
                 variants: Vec::new(),
             })
             .variants

@@ -115,3 +115,14 @@ pub async fn delete_with(
 pub fn ids(items: &[Value]) -> Vec<Uuid> {
     items.iter().map(id_of).collect()
 }
+
+/// `who` follows `whom` (a public account).
+pub async fn follow(app: &TestApp, who: &User, whom: &User) {
+    app.post(
+        &format!("/v1/users/{}/follow", whom.handle),
+        who.token(),
+        serde_json::json!({}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT, None);
+}
