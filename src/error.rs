@@ -147,6 +147,7 @@ codes! {
     EmailAlreadyVerified = "email_already_verified", 409, "this account's email address is already verified";
     ExportTooSoon = "export_too_soon", 409, "you asked for a data export less than 24 hours ago; GET /v1/me/export shows it";
     ReportAlreadyResolved = "report_already_resolved", 409, "this report has been resolved already; a wrong strike is withdrawn instead";
+    FiltersFull = "filters_full", 409, "you have the most filters one may have (20): delete one first";
     AlreadyAppealed = "already_appealed", 409, "this decision was appealed already: one appeal per decision";
     AppealAlreadyDecided = "appeal_already_decided", 409, "this appeal has its answer already";
     TermsVersionNotCurrent = "terms_version_not_current", 409, "these are not the terms in force: show the current ones (TERMS_VERSION) and send their version";
@@ -164,7 +165,6 @@ codes! {
     UploadSizeMismatch = "upload_size_mismatch", 422, "the uploaded file does not have the declared size; upload it again";
     EmailUnchanged = "email_unchanged", 422, "this is already the account's address";
     CloseFriendsFull = "close_friends_full", 422, "your close friends list is full (5,000 people)";
-    FiltersFull = "filters_full", 422, "you have the most filters one may have (20)";
     HighlightsFull = "highlights_full", 422, "you have the most highlights one may have (100)";
     HashtagFollowsFull = "hashtag_follows_full", 422, "you follow the most hashtags one may follow (500); unfollow some first";
     RateLimited = "rate_limited", 429, "too many requests";

@@ -239,3 +239,16 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
+
+/// A JSON number that must be a whole number of `field`'s unit (clients
+/// and fuzzers send `60.0` for 60): `None` stays `None`.
+pub fn whole_number(field: &'static str, value: Option<f64>) -> crate::error::Result<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&v) => Ok(Some(v as u64)),
+        Some(_) => Err(crate::error::Error::invalid_field(
+            field,
+            "must be a whole number",
+        )),
+    }
+}

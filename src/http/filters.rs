@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::http::context::ApiContext;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{AuthUser, JsonBody, PathParam, present};
+use crate::http::extract::{AuthUser, JsonBody, PathParam, present, whole_number};
 use crate::social::filters::{self, Action, Context, Filter, FilterSpec, Keyword};
 
 #[derive(Deserialize, ToSchema)]
@@ -33,8 +33,8 @@ pub struct CreateFilterRequest {
     action: Action,
     /// Expires this many seconds from now (60 to a year); absent or null:
     /// never.
-    #[schema(minimum = 60, maximum = 31536000)]
-    expires_in_secs: Option<u64>,
+    #[schema(value_type = Option<u64>, minimum = 60, maximum = 31536000)]
+    expires_in_secs: Option<f64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -67,7 +67,7 @@ pub struct UpdateFilterRequest {
     /// From now; `null`: never expires; absent: unchanged.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u64>, minimum = 60, maximum = 31536000)]
-    expires_in_secs: Option<Option<u64>>,
+    expires_in_secs: Option<Option<f64>>,
 }
 
 fn keywords(requested: Vec<KeywordRequest>) -> Vec<Keyword> {
@@ -103,7 +103,8 @@ pub async fn list_filters(
         (status = 401, body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
-        (status = 422, description = "`validation_failed`, or `filters_full` (20 filters)", body = ErrorBody),
+        (status = 409, description = "`filters_full`: 20 filters already", body = ErrorBody),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
     ))]
 pub async fn create_filter(
     State(ctx): State<Arc<ApiContext>>,
@@ -115,7 +116,7 @@ pub async fn create_filter(
         keywords: Some(keywords(body.keywords)),
         contexts: Some(body.contexts),
         action: Some(body.action),
-        expires_in: Some(body.expires_in_secs),
+        expires_in: Some(whole_number("expires_in_secs", body.expires_in_secs)?),
     }
     .check()?;
     let filter = filters::create(&ctx.social, user.user_id, spec).await?;
@@ -162,7 +163,10 @@ pub async fn update_filter(
         keywords: body.keywords.map(keywords),
         contexts: body.contexts,
         action: body.action,
-        expires_in: body.expires_in_secs,
+        expires_in: body
+            .expires_in_secs
+            .map(|secs| whole_number("expires_in_secs", secs))
+            .transpose()?,
     }
     .check()?;
     Ok(Json(

@@ -153,8 +153,8 @@ pub struct MuteRequest {
     /// posts, stories and comments.
     notifications: Option<bool>,
     /// How long, 60 s to a year; absent: until you unmute.
-    #[schema(minimum = 60, maximum = 31536000)]
-    duration_secs: Option<u64>,
+    #[schema(value_type = Option<u64>, minimum = 60, maximum = 31536000)]
+    duration_secs: Option<f64>,
 }
 
 /// Mute a user: they vanish from your home feed, story tray and the
@@ -180,7 +180,8 @@ pub async fn mute(
     PathParam(handle): PathParam<String>,
     JsonBody(body): JsonBody<MuteRequest>,
 ) -> Result<StatusCode> {
-    let new = NewMute::parse(body.notifications, body.duration_secs)?;
+    let duration = crate::http::extract::whole_number("duration_secs", body.duration_secs)?;
+    let new = NewMute::parse(body.notifications, duration)?;
     mutes::mute(&ctx.social, user.user_id, &handle, new).await?;
     Ok(StatusCode::NO_CONTENT)
 }

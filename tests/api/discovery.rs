@@ -243,7 +243,7 @@ async fn filters_hide_or_mark_words_in_their_contexts_until_they_expire() {
         &app,
         &me,
         json!({ "title": "Spoilers", "keywords": [{ "keyword": "#spoilers" }],
-                "contexts": ["home"], "action": "warn", "expires_in_secs": 3600 }),
+                "contexts": ["home"], "action": "warn", "expires_in_secs": 3600.0 }),
     )
     .await;
     assert_eq!(
@@ -356,6 +356,7 @@ async fn filters_are_their_owners_bounded_and_checked() {
         json!({ "title": "t", "keywords": [{ "keyword": "x" }], "contexts": [], "action": "hide" }),
         json!({ "title": " ", "keywords": [{ "keyword": "x" }], "contexts": ["home"], "action": "hide" }),
         json!({ "title": "t", "keywords": [{ "keyword": "x" }], "contexts": ["home"], "action": "hide", "expires_in_secs": 5 }),
+        json!({ "title": "t", "keywords": [{ "keyword": "x" }], "contexts": ["home"], "action": "hide", "expires_in_secs": 90.5 }),
     ] {
         app.post("/v1/me/filters", me.token(), bad.clone())
             .await
@@ -366,7 +367,7 @@ async fn filters_are_their_owners_bounded_and_checked() {
     }
     app.post("/v1/me/filters", me.token(), body("one too many"))
         .await
-        .expect(StatusCode::UNPROCESSABLE_ENTITY, Some("filters_full"));
+        .expect(StatusCode::CONFLICT, Some("filters_full"));
     app.request(Method::DELETE, &path, me.token(), None)
         .await
         .expect(StatusCode::NO_CONTENT, None);
