@@ -9,7 +9,13 @@ use crate::error::Result;
 use crate::social::filters::{self, Context};
 use crate::social::{USER_VISIBLE, not_muted};
 
-/// SQL: the notification aliased `n`, whose actor is joined as `u`, is
+/// SQL: whom a notification's `u` joins: its actor, or for a `moderation`
+/// one (no actor) its recipient, so that one inner join serves every kind
+/// (the recipient's card is never shown as an actor).
+pub(crate) const ACTOR: &str = "COALESCE(n.actor_id, n.recipient_id)";
+
+/// SQL: the notification aliased `n`, whose actor is joined as `u` (on
+/// [`ACTOR`]), is
 /// shown to the user in `recipient` (a bind parameter): not withdrawn, from
 /// a visible account the recipient neither blocks nor mutes with its
 /// notifications, about a post still shown, and carrying no words (a
@@ -33,7 +39,7 @@ pub(crate) fn shown_to(recipient: &str) -> String {
 /// Unread notifications that the list would show.
 pub async fn unread_count<'e>(db: impl PgExecutor<'e>, user: Uuid) -> Result<i64> {
     Ok(sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM notifications n JOIN users u ON u.id = n.actor_id
+        "SELECT count(*) FROM notifications n JOIN users u ON u.id = {ACTOR}
          WHERE n.recipient_id = $1 AND n.read_at IS NULL AND {}",
         shown_to("$1")
     ))

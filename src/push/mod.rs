@@ -28,8 +28,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub(crate) use badge::shown_to as notification_shown_to;
 pub use badge::unread_count;
+pub(crate) use badge::{ACTOR as NOTIFICATION_ACTOR, shown_to as notification_shown_to};
 pub use delivery::{Pushers, deliver};
 pub use outbox::{queue_written_by, requeue_pending, write};
 

@@ -222,7 +222,8 @@ pub(crate) async fn accept_all_requests(
     sqlx::query(
         "INSERT INTO notifications (id, recipient_id, actor_id, type)
          SELECT gen_random_uuid(), r, $1, 'follow_accepted' FROM unnest($2::uuid[]) r
-         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id) WHERE type <> 'comment'
+         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id)
+           WHERE type NOT IN ('comment', 'moderation')
          DO UPDATE SET withdrawn_at = NULL",
     )
     .bind(owner)
@@ -232,7 +233,8 @@ pub(crate) async fn accept_all_requests(
     sqlx::query(
         "INSERT INTO notifications (id, recipient_id, actor_id, type)
          SELECT gen_random_uuid(), $1, r, 'follow' FROM unnest($2::uuid[]) r
-         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id) WHERE type <> 'comment'
+         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id)
+           WHERE type NOT IN ('comment', 'moderation')
          DO UPDATE SET withdrawn_at = NULL",
     )
     .bind(owner)

@@ -26,6 +26,10 @@ pub enum Kind {
     FollowAccepted,
     /// You were mentioned in a caption or comment (`post` says where).
     Mention,
+    /// A moderation decision about you (a takedown, a strike, a
+    /// suspension): no actor; `decision_id` names it in
+    /// `GET /v1/me/moderation-decisions`, with the ground and the appeal.
+    Moderation,
 }
 
 /// What a notification is about, beyond who did it.
@@ -65,7 +69,8 @@ pub async fn notify(
     let (id, inserted): (Uuid, bool) = sqlx::query_as(
         "INSERT INTO notifications (id, recipient_id, actor_id, type, post_id, comment_id, story_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id) WHERE type <> 'comment'
+         ON CONFLICT (recipient_id, actor_id, type, post_id, story_id)
+           WHERE type NOT IN ('comment', 'moderation')
          DO UPDATE SET withdrawn_at = NULL
          RETURNING id, xmax = 0",
     )
@@ -87,9 +92,30 @@ pub async fn notify(
             Kind::FollowRequest => "follow_request",
             Kind::FollowAccepted => "follow_accepted",
             Kind::Mention => "mention",
+            Kind::Moderation => "moderation",
         };
         crate::push::write(tx, id, recipient, actor, kind, subject.post_id).await?;
     }
+    Ok(())
+}
+
+/// Tells `recipient` in the app of a moderation decision about them (in the
+/// decision's transaction; the mail says it too). Not pushed: the mail is
+/// the message outside the app.
+pub async fn notify_decision(
+    tx: &mut sqlx::PgConnection,
+    recipient: Uuid,
+    decision: Uuid,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (id, recipient_id, type, decision_id)
+         VALUES ($1, $2, 'moderation', $3)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(recipient)
+    .bind(decision)
+    .execute(tx)
+    .await?;
     Ok(())
 }
 
@@ -134,13 +160,16 @@ pub struct Notification {
     pub id: Uuid,
     #[serde(rename = "type")]
     pub kind: Kind,
-    pub actor: UserCard,
+    /// Who did it; null for `moderation`.
+    pub actor: Option<UserCard>,
     /// The post liked, commented on or mentioned in; null for follows.
     pub post: Option<PostRef>,
     /// The comment (`comment`, and `mention` when the mention was in one).
     pub comment_id: Option<Uuid>,
     /// The story reacted to (`story_reaction`); null otherwise.
     pub story_id: Option<Uuid>,
+    /// The decision (`moderation`); null otherwise.
+    pub decision_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub read: bool,
@@ -161,6 +190,7 @@ struct Row {
     post_id: Option<Uuid>,
     comment_id: Option<Uuid>,
     story_id: Option<Uuid>,
+    decision_id: Option<Uuid>,
     created_at: OffsetDateTime,
     read: bool,
     #[sqlx(flatten)]
@@ -176,13 +206,14 @@ pub async fn list(
     page: &PageRequest<Uuid>,
 ) -> Result<Page<Notification>> {
     let rows = sqlx::query_as::<_, Row>(&format!(
-        "SELECT n.id AS notification_id, n.type AS kind, n.post_id, n.comment_id, n.story_id, n.created_at,
-                n.read_at IS NOT NULL AS read,
+        "SELECT n.id AS notification_id, n.type AS kind, n.post_id, n.comment_id, n.story_id,
+                n.decision_id, n.created_at, n.read_at IS NOT NULL AS read,
                 u.id, u.handle, u.display_name, u.avatar_media_id
-         FROM notifications n JOIN users u ON u.id = n.actor_id
+         FROM notifications n JOIN users u ON u.id = {}
          WHERE n.recipient_id = $1 AND n.id < $2 AND {}
          ORDER BY n.id DESC
          LIMIT $3",
+        crate::push::NOTIFICATION_ACTOR,
         crate::push::notification_shown_to("$1")
     ))
     .bind(user)
@@ -226,13 +257,14 @@ pub async fn list(
             .map(|(row, actor)| Notification {
                 id: row.notification_id,
                 kind: row.kind,
-                actor,
+                actor: (row.kind != Kind::Moderation).then_some(actor),
                 post: row.post_id.map(|id| PostRef {
                     id,
                     thumbnail: cover_of(id),
                 }),
                 comment_id: row.comment_id,
                 story_id: row.story_id,
+                decision_id: row.decision_id,
                 created_at: row.created_at,
                 read: row.read,
             })

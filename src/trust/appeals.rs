@@ -119,6 +119,7 @@ pub async fn state(conn: &mut PgConnection, new: NewDecision<'_>) -> Result<Opti
     .bind(new.suspended_until)
     .execute(&mut *conn)
     .await?;
+    crate::social::notifications::notify_decision(&mut *conn, new.user, id).await?;
     mail::insert_decision_mail(conn, new.user, id).await
 }
 

@@ -71,6 +71,25 @@ async fn an_appeal_that_wins_restores_the_post_and_withdraws_its_strike() {
     assert_eq!(decision["appealable"], true);
     assert!(decision["strike_id"].is_string());
     assert!(decisions(&app, &bob).await.is_empty());
+    // In the app, it is a notification too: no actor, the decision named,
+    // counted in the badge; nobody else gets it.
+    let told = app.get("/v1/notifications", ana.token()).await;
+    let told = told.body["items"].as_array().unwrap().clone();
+    let moderation: Vec<&Value> = told.iter().filter(|n| n["type"] == "moderation").collect();
+    assert_eq!(moderation.len(), 1, "{told:?}");
+    assert!(moderation[0]["actor"].is_null());
+    assert!(moderation[0]["post"].is_null());
+    assert_eq!(moderation[0]["decision_id"], decision["id"]);
+    let badge = app.get("/v1/notifications/unread-count", ana.token()).await;
+    assert_eq!(badge.body["count"], told.len());
+    let bobs = app.get("/v1/notifications", bob.token()).await;
+    assert!(
+        !bobs.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "moderation")
+    );
     app.get(&format!("/v1/posts/{post_id}"), bob.token())
         .await
         .expect(StatusCode::NOT_FOUND, Some("post_not_found"));
