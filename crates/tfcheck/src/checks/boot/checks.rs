@@ -159,17 +159,38 @@ pub fn check_redis(renders: &[Rendered], secret: &str) -> Vec<String> {
 }
 
 fn run_redis(conf: &str, entry: &Json, scripts: &str, secret: &str) -> Result<(), String> {
+    // A free port can be taken by another test's server between the pick
+    // and the bind: ours then exits, and the checks meet the other one (or
+    // nobody). That is a lost race, not a verdict: try another port.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match run_redis_once(conf, entry, scripts, secret) {
+            Err((_, true)) if tries < 3 => continue,
+            result => return result.map_err(|(e, _)| e),
+        }
+    }
+}
+
+/// One run; an error says whether our server had exited by itself.
+fn run_redis_once(
+    conf: &str,
+    entry: &Json,
+    scripts: &str,
+    secret: &str,
+) -> Result<(), (String, bool)> {
     use std::os::unix::fs::{PermissionsExt, chown};
+    let no = |e: String| (e, false);
     let scratch = Scratch::new("redis");
     let dir = &scratch.0;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(|e| no(e.to_string()))?;
     let file = dir.join("redis.conf");
-    fs::write(&file, conf).map_err(|e| e.to_string())?;
+    fs::write(&file, conf).map_err(|e| no(e.to_string()))?;
     let mode = entry["permissions"]
         .as_str()
         .and_then(|m| u32::from_str_radix(m, 8).ok())
         .unwrap_or(0o644);
-    fs::set_permissions(&file, fs::Permissions::from_mode(mode)).map_err(|e| e.to_string())?;
+    fs::set_permissions(&file, fs::Permissions::from_mode(mode)).map_err(|e| no(e.to_string()))?;
     // What the start script does to the file before Redis starts.
     let handed_to = scripts.lines().find_map(|l| {
         let rest = l.trim().strip_prefix("chown ")?;
@@ -179,7 +200,7 @@ fn run_redis(conf: &str, entry: &Json, scripts: &str, secret: &str) -> Result<()
     });
     let am_root = unsafe_geteuid() == 0;
     if am_root {
-        chown(&file, Some(handed_to.unwrap_or(0)), None).map_err(|e| e.to_string())?;
+        chown(&file, Some(handed_to.unwrap_or(0)), None).map_err(|e| no(e.to_string()))?;
     }
     let port = free_port();
     let mut cmd = if am_root {
@@ -201,7 +222,7 @@ fn run_redis(conf: &str, entry: &Json, scripts: &str, secret: &str) -> Result<()
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("redis-server: {e}"))?;
+    let mut child = cmd.spawn().map_err(|e| no(format!("redis-server: {e}")))?;
     let result = (|| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
@@ -264,9 +285,10 @@ fn run_redis(conf: &str, entry: &Json, scripts: &str, secret: &str) -> Result<()
         }
         Ok(())
     })();
+    let exited_by_itself = matches!(child.try_wait(), Ok(Some(_)));
     let _ = child.kill();
     let _ = child.wait();
-    result
+    result.map_err(|e| (e, exited_by_itself))
 }
 
 /// Where a secret lands, each read back by its consumer's rules: the env
