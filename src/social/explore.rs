@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use sqlx::PgConnection;
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::filters::{self, Context};
@@ -66,7 +66,7 @@ pub async fn refresh(db: &sqlx::PgPool) -> Result<bool> {
         .bind(REFRESH_LOCK)
         .fetch_one(&mut *tx)
         .await?;
-    if !locked || newest(&mut tx, Some(REFRESH_EVERY)).await?.is_some() {
+    if !locked || newest(&mut *tx, Some(REFRESH_EVERY)).await?.is_some() {
         return Ok(false);
     }
     let generation: i64 =
@@ -111,22 +111,22 @@ pub async fn refresh(db: &sqlx::PgPool) -> Result<bool> {
 }
 
 /// The newest generation, if any (taken within `within`, when given).
-async fn newest(conn: &mut PgConnection, within: Option<Duration>) -> Result<Option<i64>> {
+async fn newest(db: impl PgExecutor<'_>, within: Option<Duration>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM explore_generations
           WHERE $1::float8 IS NULL OR created_at > now() - make_interval(secs => $1)
           ORDER BY id DESC LIMIT 1",
     )
     .bind(within.map(|d| d.as_secs_f64()))
-    .fetch_optional(conn)
+    .fetch_optional(db)
     .await?)
 }
 
-async fn generation_exists(conn: &mut PgConnection, generation: i64) -> Result<bool> {
+async fn generation_exists(db: impl PgExecutor<'_>, generation: i64) -> Result<bool> {
     Ok(
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM explore_generations WHERE id = $1)")
             .bind(generation)
-            .fetch_one(conn)
+            .fetch_one(db)
             .await?,
     )
 }
@@ -138,18 +138,26 @@ pub async fn page(
     viewer: Uuid,
     page: &PageRequest<ExploreKey>,
 ) -> Result<Page<Post>> {
-    let mut conn = db.primary.acquire().await?;
+    // No connection is held across a refresh, which takes one of its own:
+    // readers who all found the snapshot due would otherwise each hold one
+    // while waiting for a second.
     let start = match page.after {
-        Some(key) if generation_exists(&mut conn, key.generation).await? => Some(key),
-        Some(key) => newest(&mut conn, None).await?.map(|generation| ExploreKey {
-            generation,
-            rank: key.rank,
-        }),
+        Some(key) if generation_exists(&db.primary, key.generation).await? => Some(key),
+        Some(key) => newest(&db.primary, None)
+            .await?
+            .map(|generation| ExploreKey {
+                generation,
+                rank: key.rank,
+            }),
         None => {
-            if newest(&mut conn, Some(REFRESH_EVERY)).await?.is_none() {
-                refresh(&db.primary).await?;
-            }
-            newest(&mut conn, None).await?.map(|generation| ExploreKey {
+            let generation = match newest(&db.primary, Some(REFRESH_EVERY)).await? {
+                Some(fresh) => Some(fresh),
+                None => {
+                    refresh(&db.primary).await?;
+                    newest(&db.primary, None).await?
+                }
+            };
+            generation.map(|generation| ExploreKey {
                 generation,
                 rank: 0,
             })
@@ -161,6 +169,7 @@ pub async fn page(
             next_cursor: None,
         });
     };
+    let mut conn = db.primary.acquire().await?;
     let ranked: Vec<(i32, Uuid)> = sqlx::query_as(&format!(
         "SELECT e.rank, e.post_id
            FROM explore_entries e
