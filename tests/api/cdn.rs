@@ -244,6 +244,10 @@ async fn a_variant_through_the_cdn_is_a_miss_then_a_hit() {
     // Cache-Control forbids it is fetched again every time, so the hit above
     // comes from the worker's header, not from the cache's configuration.
     let _origin = anonymous_origin(&s3s_fs, origin);
+    // An s3s-fs deletes the root's half-written uploads as it starts, and
+    // the signed server writes into the same root: the PUT waits until the
+    // origin listens, past its start, or it can lose its upload.
+    listening(origin).await;
     let key = format!("variants/{}/control.webp", Uuid::new_v4());
     backing
         .storage()
@@ -251,7 +255,6 @@ async fn a_variant_through_the_cdn_is_a_miss_then_a_hit() {
         .await
         .unwrap();
     let control = format!("{cdn}/{key}");
-    listening(origin).await;
     for _ in 0..2 {
         let again = fetch(&client, &control).await;
         assert_eq!(
